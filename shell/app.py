@@ -1,0 +1,425 @@
+"""The desktop app: setup, the POS window, the agent it supervises.
+
+The app holds no sync logic: it decides which page the window shows, hands the agent's
+address to the POS page, keeps the agent running, and asks before closing while
+changes are unsent.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from shell import odoo_probe, paths, status
+from shell import settings as settings_mod
+from shell.credentials import Credentials, KeyringUnavailable, keyring_state
+from shell.injection import (
+    INSPECT_JS,
+    PENDING_JS,
+    AgentAddress,
+    PageInfo,
+    agent_script,
+    login_script,
+)
+from shell.localserver import LocalServer
+from shell.settings import Settings, normalize_server_url
+from shell.supervisor import AgentSupervisor, Listening, child_env
+from shell.window import CloseGuard, Pending, ShellWindow
+
+log = logging.getLogger("possync.app")
+
+AGENT_START_TIMEOUT_S = 15.0
+# At most this many automatic logins per minute: a POS that keeps sending the window
+# back to the login page must not loop.
+AUTO_LOGIN_PER_MINUTE = 2
+
+
+class ServerWatch:
+    """Is the Odoo server answering? Cached briefly so several pages can ask often."""
+
+    def __init__(self, server_url: str, timeout: float = 3.0) -> None:
+        self.server_url = server_url
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self.reachable = False
+        self.message = "Not checked yet."
+
+    def check(self, max_age: float = 1.5) -> bool:
+        with self._lock:
+            if time.monotonic() - self._checked < max_age:
+                return self.reachable
+            try:
+                odoo_probe.run(self._probe())
+                self.reachable, self.message = True, "The server answers."
+            except odoo_probe.ProbeError as exc:
+                self.reachable, self.message = False, exc.message
+            self._checked = time.monotonic()
+            return self.reachable
+
+    async def _probe(self) -> None:
+        async with odoo_probe.OdooProbe(self.server_url, self.timeout) as probe:
+            await probe.server()
+
+
+def agent_args(settings: Settings, page_port: int, origins: list[str]) -> list[str]:
+    """The agent's command line for these settings (see the agent's `run` command)."""
+    args = ["run", "--data-dir", str(paths.agent_data_dir()), "--page-port", str(page_port)]
+    if settings.is_complete():
+        args += ["--server", settings.server_url, "--db", settings.database]
+        args += ["--login", settings.login, "--config-id", str(settings.config_id)]
+    for origin in origins:
+        args += ["--allowed-origin", origin]
+    return args
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials | None = None,
+        open_setup: bool = False,
+        confirm: Callable[[str, str], bool] | None = None,
+        agent_options: Sequence[str] = (),
+    ) -> None:
+        """``confirm`` replaces the close dialog (default: a native one);
+        ``agent_options`` are added to the agent's command line (e.g. ``--no-mdns``)."""
+        self.settings = settings
+        self.credentials = credentials or Credentials()
+        self.agent_options = list(agent_options)
+        self._confirm = confirm
+        self.page_token = secrets.token_urlsafe(32)
+        self.local = LocalServer(self._api())
+        self.watch = ServerWatch(settings.server_url)
+        self.secret: str | None = None
+        self.supervisor: AgentSupervisor | None = None
+        self.window: ShellWindow | None = None
+        self.guard: CloseGuard | None = None
+        self._open_setup = open_setup
+        self._injection_waiting = False
+        self._logins: deque[float] = deque(maxlen=AUTO_LOGIN_PER_MINUTE)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def run(self, gui: str = "qt") -> int:
+        import webview
+
+        self.local.start()
+        if self._needs_setup():
+            first_page = self.local.url("setup.html")
+        else:
+            first_page = self.local.url("offline.html", mode="starting")
+        self.window = ShellWindow("possync", first_page, self.settings.fullscreen)
+        self.guard = CloseGuard(
+            self.count_pending, self._confirm or self.window.confirm, self.window.destroy
+        )
+        self.window.on_loaded(self._on_loaded)
+        self.window.on_closing(self.guard.on_closing)
+        signal.signal(signal.SIGTERM, lambda *_: self.guard and self.guard.force())
+        try:
+            webview.start(
+                self._after_start,
+                gui=gui,
+                private_mode=False,
+                storage_path=str(paths.web_storage_dir()),
+                menu=self._menu(),
+            )
+        finally:
+            self.stop()
+        return 0
+
+    def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        status.clear_runtime()
+        self.local.stop()
+
+    def _needs_setup(self) -> bool:
+        return self._open_setup or not self.settings.is_complete()
+
+    def _after_start(self) -> None:
+        """Runs on pywebview's worker thread while the window starts: reads the password
+        and starts the agent meanwhile, then opens the POS."""
+        if self._needs_setup():
+            return
+        problem = self._read_secret()
+        reachable = False
+        if problem is None:
+            self.start_agent()
+            reachable = self.watch.check()
+        # A load asked for before the first page has loaded is lost to that first load.
+        assert self.window is not None
+        self.window.native.events.loaded.wait(AGENT_START_TIMEOUT_S)
+        if problem:
+            self.show_setup(problem)
+        else:
+            self.open_pos(reachable)
+
+    def _read_secret(self) -> str | None:
+        """Load the stored password; return what to tell the user when there is none."""
+        try:
+            self.secret = self.credentials.get(self.settings)
+        except KeyringUnavailable as exc:
+            return f"Could not read the saved password: {exc} Type it to continue."
+        return None if self.secret else "Type the password to start the POS."
+
+    # ------------------------------------------------------------------ navigation
+
+    def show_setup(self, message: str = "") -> None:
+        assert self.window is not None
+        self.window.load(self.local.url("setup.html", message=message))
+
+    def show_offline(self) -> None:
+        assert self.window is not None
+        self.window.load(self.local.url("offline.html"))
+
+    def open_pos(self, reachable: bool | None = None) -> None:
+        """The POS when the server answers (or Odoo 19 can start offline), else the
+        local page that waits for the server."""
+        assert self.window is not None
+        if reachable is None:
+            reachable = self.watch.check()
+        offline_start = self.settings.odoo_major >= 19 and self.settings.pos_loaded_once
+        if reachable or offline_start:
+            self.window.load(self.settings.pos_url())
+        else:
+            self.show_offline()
+
+    def _on_loaded(self) -> None:
+        assert self.window is not None
+        page = PageInfo.parse(self.window.run_js(INSPECT_JS))
+        if page is None:
+            return
+        if page.is_error_page:
+            # The server went away (or never answered): wait for it on the local page.
+            self.show_offline()
+            return
+        if page.origin == self.settings.server_origin():
+            self._on_server_page(page)
+        if page.origin in self._allowed_origins():
+            self.inject()
+
+    def _on_server_page(self, page: PageInfo) -> None:
+        if page.path.startswith("/web/login"):
+            self._auto_login()
+        elif page.path.startswith("/pos/") and not self.settings.pos_loaded_once:
+            self.settings = replace(self.settings, pos_loaded_once=True)
+            settings_mod.save(self.settings)
+
+    def _auto_login(self) -> None:
+        assert self.window is not None
+        now = time.monotonic()
+        if not self.secret or (
+            len(self._logins) == AUTO_LOGIN_PER_MINUTE and now - self._logins[0] < 60
+        ):
+            return
+        self._logins.append(now)
+        s = self.settings
+        self.window.run_js(login_script(s.database, s.login, self.secret, s.pos_url()))
+
+    # ------------------------------------------------------------------ agent
+
+    def _allowed_origins(self) -> list[str]:
+        origins = [self.local.origin]
+        if self.settings.server_url:
+            origins.insert(0, self.settings.server_origin())
+        return origins
+
+    def start_agent(self) -> None:
+        env = {"POSSYNC_PAGE_TOKEN": self.page_token}
+        if self.secret:
+            env["POSSYNC_PASSWORD"] = self.secret
+        origins = self._allowed_origins()
+        settings, options = self.settings, self.agent_options
+
+        def command(port: int) -> list[str]:
+            return paths.agent_command([*agent_args(settings, port, origins), *options])
+
+        if self.supervisor is None:
+            self.supervisor = AgentSupervisor(
+                command, child_env(env), paths.log_dir() / "agent.log", self._agent_listening
+            )
+            self.supervisor.start()
+        else:
+            self.supervisor.restart(command, child_env(env))
+
+    def _agent_listening(self, listening: Listening) -> None:
+        status.write_runtime(listening.page_port, self.page_token, listening.pid)
+        if self._injection_waiting:
+            self.inject()
+
+    def inject(self) -> None:
+        """Hand the agent's address to the page; the page script runs it once per load."""
+        assert self.window is not None
+        supervisor = self.supervisor
+        listening = supervisor.wait_listening(AGENT_START_TIMEOUT_S) if supervisor else None
+        if listening is None:
+            # Injected as soon as the agent listens (see _agent_listening).
+            self._injection_waiting = True
+            return
+        self._injection_waiting = False
+        address = AgentAddress(listening.page_port, self.page_token)
+        script = agent_script(address, self._allowed_origins(), addon_watch=True)
+        log.info("injection: %s", self.window.run_js(script))
+
+    def agent_status(self) -> dict[str, Any] | None:
+        listening = self.supervisor.listening if self.supervisor else None
+        if listening is None:
+            return None
+        return status.fetch_status(listening.page_port, self.page_token)
+
+    def count_pending(self) -> Pending:
+        assert self.window is not None
+        page = self.window.run_js(PENDING_JS, timeout=2.0)
+        agent = self.agent_status()
+        return Pending(
+            page if isinstance(page, int) else None,
+            int(agent.get("pending") or 0) if agent else None,
+        )
+
+    # ------------------------------------------------------------------ menu
+
+    def _menu(self) -> list[Any]:
+        from webview.menu import Menu, MenuAction, MenuSeparator
+
+        assert self.window is not None and self.guard is not None
+        return [
+            Menu(
+                "possync",
+                [
+                    MenuAction("Open POS", self._menu_open_pos),
+                    MenuAction("Settings…", lambda: self.show_setup()),
+                    MenuAction("Full screen", self.window.toggle_fullscreen),
+                    MenuSeparator(),
+                    MenuAction("Quit", self.window.destroy),
+                ],
+            )
+        ]
+
+    def _menu_open_pos(self) -> None:
+        if self.settings.is_complete() and self.secret:
+            self.open_pos()
+        else:
+            self.show_setup("Finish the setup first.")
+
+    # ------------------------------------------------------------------ local API
+
+    def _api(self) -> dict[str, Any]:
+        return {
+            "setup_state": self._api_setup_state,
+            "databases": self._api_databases,
+            "login": self._api_login,
+            "test": self._api_test,
+            "save": self._api_save,
+            "state": self._api_state,
+            "settings": self._api_settings,
+        }
+
+    def _api_settings(self, _body: dict) -> dict:
+        self.show_setup()
+        return {"ok": True}
+
+    def _api_setup_state(self, _body: dict) -> dict:
+        state = keyring_state(self.credentials.timeout)
+        return {
+            "settings": {**vars(self.settings)},
+            "keyring": {"ok": state.ok, "backend": state.backend, "detail": state.detail},
+            "configured": self.settings.is_complete(),
+        }
+
+    def _api_databases(self, body: dict) -> dict:
+        url = normalize_server_url(str(body.get("server_url", "")))
+
+        async def go() -> dict:
+            async with odoo_probe.OdooProbe(url) as probe:
+                info = await probe.server()
+                dbs = await probe.databases()
+            return {
+                "ok": True,
+                "server_url": url,
+                "version": info.version,
+                "odoo_major": info.major,
+                "databases": dbs,
+            }
+
+        return _probe_answer(go)
+
+    def _api_login(self, body: dict) -> dict:
+        url = normalize_server_url(str(body.get("server_url", "")))
+
+        async def go() -> dict:
+            async with odoo_probe.OdooProbe(url) as probe:
+                result = await probe.login(body["database"], body["login"], body["password"])
+                configs = await probe.pos_configs()
+            return {"ok": True, "api_key": result.api_key, "configs": configs}
+
+        return _probe_answer(go)
+
+    def _api_test(self, body: dict) -> dict:
+        url = normalize_server_url(str(body.get("server_url", "")))
+        checks = odoo_probe.run(
+            odoo_probe.check_connection(
+                url, body["database"], body["login"], body["password"],
+                int(body["config_id"]) if body.get("config_id") else None,
+            )
+        )
+        return {"checks": [c.as_dict() for c in checks]}
+
+    def _api_save(self, body: dict) -> dict:
+        new = Settings(
+            server_url=normalize_server_url(str(body["server_url"])),
+            database=str(body["database"]),
+            login=str(body["login"]),
+            config_id=int(body["config_id"]),
+            config_name=str(body.get("config_name", "")),
+            odoo_major=int(body.get("odoo_major") or 19),
+            fullscreen=bool(body.get("fullscreen")),
+            secret_store=str(body.get("secret_store") or "keyring"),
+        )
+        try:
+            self.credentials.put(new, str(body["password"]))
+        except KeyringUnavailable as exc:
+            return {"ok": False, "error": {"code": "keyring", "message": str(exc)}}
+        same_server = (new.server_url, new.database) == (
+            self.settings.server_url,
+            self.settings.database,
+        )
+        new.pos_loaded_once = same_server and self.settings.pos_loaded_once
+        settings_mod.save(new)
+        self.settings, self.secret = new, str(body["password"])
+        self.watch = ServerWatch(new.server_url)
+        self.start_agent()
+        threading.Thread(target=self.open_pos, daemon=True).start()
+        return {"ok": True}
+
+    def _api_state(self, _body: dict) -> dict:
+        reachable = self.watch.check() if self.settings.server_url else False
+        supervisor = self.supervisor
+        return {
+            "server": {
+                "url": self.settings.server_url,
+                "reachable": reachable,
+                "message": self.watch.message,
+            },
+            "agent": {
+                "running": bool(supervisor and supervisor.listening),
+                "restarts": supervisor.restarts if supervisor else 0,
+                "status": self.agent_status(),
+            },
+            "pos_url": self.settings.pos_url() if self.settings.is_complete() else None,
+            "config_name": self.settings.config_name,
+        }
+
+
+def _probe_answer(go: Any) -> dict:
+    try:
+        return odoo_probe.run(go())
+    except odoo_probe.ProbeError as exc:
+        return {"ok": False, "error": exc.as_dict()}

@@ -1,0 +1,118 @@
+"""The `possync` command: the app, `status`, `doctor`, `--self-test`.
+
+Each command calls one module; nothing here decides anything. Heavy imports (Qt, aiohttp)
+happen inside the commands so `possync status` and the agent re-entry start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+AGENT_FLAG = "--agent"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="possync",
+        description="Live, loss-free sync for Odoo POS Restaurant: the terminal app.",
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="run",
+        choices=["run", "status", "doctor"],
+        help="run the app (default); status: the local agent's status; "
+        "doctor: check server, addon, websocket, keyring, disk and clock",
+    )
+    parser.add_argument("--setup", action="store_true", help="open the settings screen first")
+    parser.add_argument("--fullscreen", action="store_true", help="full screen (kiosk) this time")
+    parser.add_argument("--json", action="store_true", help="status: print the raw JSON")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start the agent and an offscreen window, check injection and a round trip",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    return parser
+
+
+def run_agent(argv: Sequence[str]) -> int:
+    """`possync --agent ARGS`: the agent inside this executable (how a bundle starts it)."""
+    from agent import cli as agent_cli
+
+    return int(agent_cli.main(list(argv)) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [AGENT_FLAG]:
+        return run_agent(argv[1:])
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose, to_file=args.command == "run" and not args.self_test)
+    if args.self_test:
+        from shell import selftest
+
+        return _print(*selftest.run())
+    if args.command == "status":
+        return _status(args.json)
+    if args.command == "doctor":
+        from shell import doctor, settings
+
+        return _print(*doctor.command(settings.load()))
+    return _run_app(args.setup, args.fullscreen)
+
+
+def _setup_logging(verbose: bool, to_file: bool) -> None:
+    handlers: list[logging.Handler] = []
+    # A windowed app on Windows has no stderr at all.
+    if sys.stderr is not None:
+        handlers.append(logging.StreamHandler())
+    if to_file:
+        from shell import paths
+
+        paths.log_dir().mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(paths.log_dir() / "possync.log", encoding="utf-8"))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        handlers=handlers,
+    )
+
+
+def _status(raw: bool) -> int:
+    from shell import status
+
+    if raw:
+        runtime = status.read_runtime()
+        answer = runtime and status.fetch_status(int(runtime["page_port"]), str(runtime["token"]))
+        print(json.dumps(answer, indent=2) if answer else "null")
+        return 0 if answer else 1
+    return _print(*status.command())
+
+
+def _run_app(open_setup: bool, fullscreen: bool) -> int:
+    from dataclasses import replace
+
+    from shell import settings
+    from shell.window import prepare_qt_env
+
+    prepare_qt_env()
+    from shell.app import App
+
+    current = settings.load()
+    if fullscreen:
+        current = replace(current, fullscreen=True)
+    return App(current, open_setup=open_setup).run()
+
+
+def _print(code: int, lines: list[str]) -> int:
+    print("\n".join(lines))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The Odoo password (or API key): in the system keyring, never in plain text unasked.
+
+keyring can block forever (gnome-keyring waiting on an unlock dialog nobody sees) or fail
+outright on a headless system (``NoKeyringError``), so every call runs on a daemon thread
+with a timeout and every failure becomes one ``KeyringUnavailable`` whose message a user
+can act on. Writing the password to a file happens only when the user chose it in the
+setup screen (``Settings.secret_store == "file"``).
+
+(Named credentials, not secrets, so it never shadows the standard library's ``secrets``.)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from shell import paths
+from shell.settings import Settings
+
+SERVICE = "possync"
+DEFAULT_TIMEOUT_S = 10.0
+# Windows Credential Manager refuses longer secrets.
+MAX_SECRET_BYTES = 2560
+
+T = TypeVar("T")
+
+
+class KeyringUnavailable(Exception):
+    """The keyring cannot be used; the message says why, in words for the user."""
+
+
+@dataclass
+class KeyringState:
+    ok: bool
+    backend: str
+    detail: str
+
+
+def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
+    """Run ``fn`` on a daemon thread; raise TimeoutError if it has not returned in time.
+
+    A daemon thread, not an executor: a call stuck in a keyring dialog must not keep the
+    app from exiting.
+    """
+    outcome: dict[str, object] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+        done.set()
+
+    threading.Thread(target=run, name="possync-timeout-call", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def _keyring_call(fn: Callable[[], T], timeout: float) -> T:
+    import keyring.errors
+
+    try:
+        return call_with_timeout(fn, timeout)
+    except TimeoutError as exc:
+        raise KeyringUnavailable(
+            f"The system keyring did not answer within {timeout:g} s "
+            "(it may be locked and waiting for its password)."
+        ) from exc
+    except keyring.errors.NoKeyringError as exc:
+        raise KeyringUnavailable("No system keyring is available on this computer.") from exc
+    except keyring.errors.KeyringLocked as exc:
+        raise KeyringUnavailable("The system keyring is locked.") from exc
+    except Exception as exc:  # dbus and backend errors come in many types
+        raise KeyringUnavailable(f"The system keyring failed: {exc}") from exc
+
+
+def keyring_state(timeout: float = DEFAULT_TIMEOUT_S) -> KeyringState:
+    """Which backend keyring would use, and whether it can answer a read."""
+    import keyring
+
+    try:
+        backend = call_with_timeout(keyring.get_keyring, timeout)
+    except Exception as exc:
+        return KeyringState(False, "none", f"The system keyring failed to load: {exc}")
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    try:
+        _keyring_call(lambda: backend.get_password(SERVICE, "possync-probe"), timeout)
+    except KeyringUnavailable as exc:
+        return KeyringState(False, name, str(exc))
+    return KeyringState(True, name, "")
+
+
+class Credentials:
+    """Reads and stores the password where the settings say it lives."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.timeout = timeout
+
+    def get(self, settings: Settings) -> str | None:
+        """The stored password, or None when none is stored (or it is asked each time)."""
+        if settings.secret_store == "keyring":
+            import keyring
+
+            key = settings.secret_key()
+            return _keyring_call(lambda: keyring.get_password(SERVICE, key), self.timeout)
+        if settings.secret_store == "file":
+            return _read_file().get(settings.secret_key())
+        return None
+
+    def put(self, settings: Settings, secret: str) -> None:
+        """Store ``secret`` as ``settings.secret_store`` says; raise KeyringUnavailable."""
+        if len(secret.encode()) > MAX_SECRET_BYTES:
+            raise ValueError(f"the password is longer than {MAX_SECRET_BYTES} bytes")
+        key = settings.secret_key()
+        if settings.secret_store == "keyring":
+            import keyring
+
+            _keyring_call(lambda: keyring.set_password(SERVICE, key, secret), self.timeout)
+            _forget_in_file(key)
+        elif settings.secret_store == "file":
+            stored = _read_file()
+            stored[key] = secret
+            paths.write_private(secret_file(), json.dumps(stored) + "\n")
+        else:
+            _forget_in_file(key)
+
+
+def secret_file() -> Path:
+    """Only exists when the user chose to keep the password in a file."""
+    return paths.config_dir() / "password.json"
+
+
+def _read_file() -> dict[str, str]:
+    try:
+        return json.loads(secret_file().read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _forget_in_file(key: str) -> None:
+    stored = _read_file()
+    if stored.pop(key, None) is None:
+        return
+    if stored:
+        paths.write_private(secret_file(), json.dumps(stored) + "\n")
+    else:
+        secret_file().unlink()

@@ -1,0 +1,450 @@
+"""Talk to an Odoo server the way the setup screen and `possync doctor` need to.
+
+Each step raises ``ProbeError`` with a ``code`` the UI can switch on, a ``message`` saying
+what is wrong and a ``hint`` saying what to do about it. The failures users actually hit
+are told apart: wrong address, TLS, a server that is not Odoo, bad credentials, the addon
+missing or too old, the websocket blocked by a proxy (odoo/odoo#106339, #139566).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+ADDON = "pos_restaurant_sync"
+PROTOCOL_VERSION = 1
+# The oldest addon (module version after the Odoo series) this app works with.
+MIN_ADDON_VERSION = (1, 0, 0)
+DEFAULT_TIMEOUT_S = 8.0
+
+
+class ProbeError(Exception):
+    def __init__(self, code: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+@dataclass
+class ServerInfo:
+    version: str
+    major: int
+    clock_skew_s: float | None  # server clock minus ours, from the HTTP Date header
+
+
+@dataclass
+class AddonInfo:
+    version: str
+    protocol: int | None = None
+    enabled: bool | None = None
+    mode: str | None = None
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    message: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "message": self.message, "hint": self.hint}
+
+
+@dataclass
+class Login:
+    uid: int
+    # An API key is refused by Odoo's interactive login: the window then logs in once
+    # by hand and keeps the session.
+    api_key: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OdooProbe:
+    """One conversation with one server; keeps the session cookie between calls."""
+
+    def __init__(self, server_url: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.url = server_url.rstrip("/")
+        self.timeout = timeout
+        self.db = ""
+        self.login_info: Login | None = None
+        self._secret = ""
+        self._login = ""
+        self._http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> OdooProbe:
+        # unsafe=True: keep cookies from servers addressed by IP (127.0.0.1, LAN servers).
+        self._http = aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._http is not None
+        await self._http.close()
+
+    # ------------------------------------------------------------------ steps
+
+    async def server(self) -> ServerInfo:
+        """Is there an Odoo at this address, and which version?"""
+        result, date = await self._rpc("/web/webclient/version_info", {}, want_date=True)
+        info = result.get("server_version_info") if isinstance(result, dict) else None
+        if not info:
+            raise _not_odoo(self.url)
+        major = int(str(info[0]).split("~")[-1].split(".")[0].replace("saas", "") or 0)
+        skew = None
+        if date:
+            skew = email.utils.parsedate_to_datetime(date).timestamp() - time.time()
+        return ServerInfo(str(result.get("server_version", info[0])), major, skew)
+
+    async def databases(self) -> list[str] | None:
+        """The server's databases, or None when the server hides the list."""
+        try:
+            result = await self._rpc("/web/database/list", {})
+        except ProbeError as exc:
+            # list_db = False answers AccessDenied or 404: the user types the name.
+            if exc.code in ("server_error", "bad_credentials", "not_found"):
+                return None
+            raise
+        return list(result) if isinstance(result, list) else None
+
+    async def login(self, db: str, login: str, secret: str) -> Login:
+        """Log in with a password; fall back to the API-key route Odoo keeps for RPC."""
+        self.db, self._login, self._secret = db, login, secret
+        try:
+            result = await self._rpc(
+                "/web/session/authenticate", {"db": db, "login": login, "password": secret}
+            )
+        except ProbeError as exc:
+            if exc.code == "server_error" and "database" in exc.message.lower():
+                raise _no_database(db) from exc
+            if exc.code != "bad_credentials":
+                raise
+            result = None
+        if isinstance(result, dict) and result.get("uid"):
+            self.login_info = Login(int(result["uid"]))
+            return self.login_info
+        uid = await self._api_key_uid()
+        if not uid:
+            raise ProbeError(
+                "bad_credentials",
+                f"Odoo refused the login {login!r} with this password.",
+                "Check the login and password (or API key) of a user allowed on this POS.",
+            )
+        self.login_info = Login(uid, api_key=True)
+        return self.login_info
+
+    async def pos_configs(self) -> list[dict[str, Any]]:
+        """The POS configurations this user can open, restaurants first."""
+        rows = await self.call_kw(
+            "pos.config", "search_read", [[]], {"fields": ["id", "name", "module_pos_restaurant"]}
+        )
+        configs = [
+            {"id": r["id"], "name": r["name"], "restaurant": bool(r.get("module_pos_restaurant"))}
+            for r in rows
+        ]
+        return sorted(configs, key=lambda c: (not c["restaurant"], c["name"].lower()))
+
+    async def addon(self, config_id: int) -> AddonInfo:
+        """The addon's version and whether it is on for this POS; raises when unusable."""
+        if self.login_info and not self.login_info.api_key:
+            info = await self._addon_route(config_id)
+        else:
+            info = await self._addon_module()
+        _check_addon(info)
+        return info
+
+    async def websocket(self) -> None:
+        """Can a client open Odoo's bus websocket (what live sync rides on)?"""
+        assert self._http is not None
+        parts = urlsplit(self.url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        url = f"{scheme}://{parts.netloc}{parts.path}/websocket"
+        try:
+            ws = await self._http.ws_connect(
+                url, headers={"Origin": f"{parts.scheme}://{parts.netloc}"}, autoping=False
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            raise _ws_blocked(f"HTTP {exc.status}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _ws_blocked(type(exc).__name__) from exc
+        await ws.close()
+
+    async def call_kw(self, model: str, method: str, args: list, kwargs: dict) -> Any:
+        """An ORM call, with the web session or, for an API key, over /jsonrpc."""
+        if self.login_info and self.login_info.api_key:
+            call = [self.db, self.login_info.uid, self._secret, model, method, args, kwargs]
+            return await self._rpc(
+                "/jsonrpc", {"service": "object", "method": "execute_kw", "args": call}
+            )
+        params = {"model": model, "method": method, "args": args, "kwargs": kwargs}
+        return await self._rpc(f"/web/dataset/call_kw/{model}/{method}", params)
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _api_key_uid(self) -> int | None:
+        args = [self.db, self._login, self._secret, {}]
+        try:
+            uid = await self._rpc(
+                "/jsonrpc", {"service": "common", "method": "authenticate", "args": args}
+            )
+        except ProbeError:
+            return None
+        return int(uid) if uid else None
+
+    async def _addon_route(self, config_id: int) -> AddonInfo:
+        try:
+            info = await self._rpc(f"/{ADDON}/info", {"config_id": config_id})
+        except ProbeError as exc:
+            if exc.code == "not_found":
+                raise _addon_missing() from exc
+            raise
+        return AddonInfo(
+            str(info.get("addon_version", "")),
+            info.get("protocol"),
+            info.get("enabled"),
+            info.get("mode"),
+        )
+
+    async def _addon_module(self) -> AddonInfo:
+        rows = await self.call_kw(
+            "ir.module.module",
+            "search_read",
+            [[["name", "=", ADDON]]],
+            {"fields": ["state", "latest_version"]},
+        )
+        if not rows or rows[0]["state"] != "installed":
+            raise _addon_missing()
+        return AddonInfo(str(rows[0].get("latest_version") or ""))
+
+    async def _rpc(self, path: str, params: dict, want_date: bool = False) -> Any:
+        assert self._http is not None
+        body = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
+        try:
+            async with self._http.post(
+                self.url + path, json=body, allow_redirects=False
+            ) as response:
+                payload = await _json_body(response, self.url)
+                date = response.headers.get("Date")
+        except aiohttp.ClientSSLError as exc:
+            raise _tls_error(exc) from exc
+        except aiohttp.ClientConnectorDNSError as exc:
+            raise ProbeError(
+                "wrong_url",
+                f"No server called {urlsplit(self.url).hostname!r} was found.",
+                "Check the spelling of the server address.",
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            refused = isinstance(exc.os_error, ConnectionRefusedError)
+            raise ProbeError(
+                "wrong_url",
+                f"Nothing answers at {self.url} "
+                f"({'connection refused' if refused else exc.strerror or exc}).",
+                "Check the address and port (Odoo's own port is 8069) and that Odoo is running.",
+            ) from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise ProbeError(
+                "timeout",
+                f"{self.url} did not answer within {self.timeout:g} s.",
+                "Check the network of this tablet; a firewall may be dropping the connection.",
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise ProbeError(
+                "wrong_url", f"The connection to {self.url} failed: {exc}.", "Check the address."
+            ) from exc
+        result = _rpc_result(payload)
+        return (result, date) if want_date else result
+
+
+async def _json_body(response: aiohttp.ClientResponse, url: str) -> Any:
+    if response.status in (301, 302, 303, 307, 308):
+        target = response.headers.get("Location", "another address")
+        raise ProbeError(
+            "wrong_url",
+            f"The server sends possync to {target}.",
+            "Use that address (often the https:// form) as the server address.",
+        )
+    if response.status == 404:
+        raise ProbeError("not_found", f"{response.url.path} does not exist on this server.")
+    text = await response.text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if response.status >= 500:
+            raise ProbeError(
+                "server_error",
+                f"The server answered HTTP {response.status}.",
+                "Odoo or a proxy in front of it is failing; look at the server's log.",
+            ) from exc
+        raise _not_odoo(url) from exc
+
+
+def _rpc_result(payload: Any) -> Any:
+    if not isinstance(payload, dict):
+        raise ProbeError("not_odoo", "The server's answer is not JSON-RPC.")
+    error = payload.get("error")
+    if error:
+        data = error.get("data") or {}
+        name = str(data.get("name", ""))
+        message = str(data.get("message") or error.get("message") or "unknown error")
+        if name.endswith("AccessDenied") or name.endswith("SessionExpiredException"):
+            raise ProbeError("bad_credentials", message)
+        raise ProbeError("server_error", f"Odoo answered: {message}")
+    return payload.get("result")
+
+
+def _not_odoo(url: str) -> ProbeError:
+    return ProbeError(
+        "not_odoo",
+        f"{url} answers, but not like an Odoo server.",
+        "Use the address of the Odoo server itself (what you open in a browser before /odoo).",
+    )
+
+
+def _tls_error(exc: aiohttp.ClientSSLError) -> ProbeError:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ProbeError(
+            "tls",
+            f"The server's TLS certificate is not trusted ({exc.certificate_error}).",
+            "Use the name the certificate was issued for, or install its certificate "
+            "authority on this tablet.",
+        )
+    return ProbeError(
+        "tls",
+        f"The secure (TLS) connection failed ({exc.os_error}).",
+        "If the server does not use https on this port, write http:// in the address.",
+    )
+
+
+def _no_database(db: str) -> ProbeError:
+    return ProbeError(
+        "no_database",
+        f"The server has no database called {db!r}.",
+        "Pick the database from the list, or ask your administrator for its name.",
+    )
+
+
+def _addon_missing() -> ProbeError:
+    return ProbeError(
+        "addon_missing",
+        f"The {ADDON} addon is not installed on this database.",
+        "Install “POS Restaurant Real-Time Sync” from Odoo's Apps (see the README).",
+    )
+
+
+def _ws_blocked(detail: str) -> ProbeError:
+    return ProbeError(
+        "websocket_blocked",
+        f"The server's real-time channel (/websocket) cannot be reached ({detail}).",
+        "Behind a reverse proxy, route /websocket to Odoo's gevent port (8072) with the "
+        "Upgrade and Connection headers. Until then possync polls the server instead.",
+    )
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    numbers = [int(p) for p in version.split(".") if p.isdigit()]
+    # "19.0.1.2.0": the series comes first, the addon's own version is the last three.
+    return tuple(numbers[-3:]) if len(numbers) >= 3 else tuple(numbers)
+
+
+def _check_addon(info: AddonInfo) -> None:
+    too_old = info.version and _version_tuple(info.version) < MIN_ADDON_VERSION
+    if too_old or (info.protocol is not None and info.protocol < PROTOCOL_VERSION):
+        raise ProbeError(
+            "addon_old",
+            f"The {ADDON} addon on the server is too old (version {info.version}).",
+            "Update the addon on the server to the version shipped with this app.",
+        )
+    if info.protocol is not None and info.protocol > PROTOCOL_VERSION:
+        raise ProbeError(
+            "app_old",
+            f"The server's addon speaks protocol {info.protocol}; this app speaks "
+            f"{PROTOCOL_VERSION}.",
+            "Update possync on this tablet.",
+        )
+    if info.enabled is False:
+        raise ProbeError(
+            "addon_disabled",
+            "Real-time sync is switched off for this POS.",
+            "In Odoo: Settings → Point of Sale → Restaurant → switch on Real-Time Sync.",
+        )
+
+
+async def check_connection(
+    server_url: str, db: str, login: str, secret: str, config_id: int | None
+) -> list[Check]:
+    """Every check the setup screen's "Test connection" shows, stopping at the first
+    failure that makes the next ones meaningless."""
+    checks: list[Check] = []
+    async with OdooProbe(server_url) as probe:
+        steps = [
+            ("Server", lambda: _describe_server(probe)),
+            ("Login", lambda: _describe_login(probe, db, login, secret)),
+            ("POS", lambda: _describe_config(probe, config_id)),
+            ("Addon", lambda: _describe_addon(probe, config_id)),
+            ("Websocket", lambda: _describe_websocket(probe)),
+        ]
+        for name, step in steps:
+            try:
+                checks.append(Check(name, True, await step()))
+            except ProbeError as exc:
+                checks.append(Check(name, False, exc.message, exc.hint))
+                # A blocked websocket still leaves a working (polling) set-up.
+                if name != "Websocket":
+                    break
+    return checks
+
+
+async def _describe_server(probe: OdooProbe) -> str:
+    info = await probe.server()
+    if info.major not in (18, 19):
+        raise ProbeError(
+            "unsupported",
+            f"This is Odoo {info.version}; possync supports Odoo 18 and 19.",
+            "Use an Odoo 18.0 or 19.0 server.",
+        )
+    return f"Odoo {info.version} answers at {probe.url}."
+
+
+async def _describe_login(probe: OdooProbe, db: str, login: str, secret: str) -> str:
+    result = await probe.login(db, login, secret)
+    if result.api_key:
+        return f"API key accepted for {login}. The POS window asks you to log in once."
+    return f"Logged in as {login} on {db}."
+
+
+async def _describe_config(probe: OdooProbe, config_id: int | None) -> str:
+    configs = {c["id"]: c for c in await probe.pos_configs()}
+    if config_id not in configs:
+        raise ProbeError(
+            "no_config",
+            "The chosen POS does not exist or this user cannot open it.",
+            "Pick a POS from the list after logging in.",
+        )
+    return f"POS “{configs[config_id]['name']}” found."
+
+
+async def _describe_addon(probe: OdooProbe, config_id: int | None) -> str:
+    info = await probe.addon(int(config_id or 0))
+    mode = f", {info.mode} mode" if info.mode else ""
+    return f"{ADDON} {info.version} is installed{mode}."
+
+
+async def _describe_websocket(probe: OdooProbe) -> str:
+    await probe.websocket()
+    return "The real-time channel (/websocket) is reachable."
+
+
+def run(coro: Any) -> Any:
+    """Run a probe coroutine from a plain (non-GUI) thread."""
+    return asyncio.run(coro)

@@ -1,0 +1,88 @@
+"""The app's settings: which Odoo, which database, which POS, who logs in.
+
+Stored as JSON in ``config_dir()/settings.json``. The password is never stored here; see
+shell.credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from shell import paths
+
+SECRET_STORES = ("keyring", "file", "ask")
+
+
+@dataclass
+class Settings:
+    server_url: str = ""
+    database: str = ""
+    login: str = ""
+    config_id: int | None = None
+    config_name: str = ""
+    # 18 and 19 use different POS URLs; read from the server at setup.
+    odoo_major: int = 19
+    fullscreen: bool = False
+    # Where the password lives: the system keyring, a private file (only when the user
+    # chose it because no keyring works), or nowhere (typed at each start).
+    secret_store: str = "keyring"
+    # Set once the POS has loaded: then Odoo 19's service worker can start it offline.
+    pos_loaded_once: bool = False
+
+    def is_complete(self) -> bool:
+        return bool(self.server_url and self.database and self.login and self.config_id)
+
+    def server_origin(self) -> str:
+        return origin_of(self.server_url)
+
+    def pos_url(self) -> str:
+        base = self.server_url.rstrip("/")
+        if self.odoo_major >= 19:
+            return f"{base}/pos/ui/{self.config_id}"
+        return f"{base}/pos/ui?config_id={self.config_id}"
+
+    def secret_key(self) -> str:
+        """The keyring user name: one password per login, database and server."""
+        return f"{self.login}@{self.server_url.rstrip('/')}/{self.database}"
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def normalize_server_url(url: str) -> str:
+    """What a user types (``odoo.example.com``, ``http://host:8069/web``) to a base URL."""
+    url = url.strip()
+    if url and "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    # People paste the address of the page they see; the server is its root.
+    for suffix in ("/web/login", "/web", "/odoo", "/pos/ui"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def settings_file() -> Path:
+    return paths.config_dir() / "settings.json"
+
+
+def load() -> Settings:
+    """The saved settings, or defaults when there are none (first run)."""
+    try:
+        raw = json.loads(settings_file().read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return Settings()
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in raw.items() if k in known})
+
+
+def save(settings: Settings) -> None:
+    if settings.secret_store not in SECRET_STORES:
+        raise ValueError(f"secret_store must be one of {SECRET_STORES}")
+    paths.write_private(settings_file(), json.dumps(asdict(settings), indent=2) + "\n")

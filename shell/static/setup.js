@@ -1,0 +1,199 @@
+// The setup screen: server → database → login → POS, then test and save.
+(function () {
+  var P = window.possyncPage;
+  var $ = P.$;
+  var state = { odooMajor: 19, keyringOk: true, configured: false };
+
+  function fail(el, answer) {
+    var error = answer.error || { message: String(answer), hint: "" };
+    P.note(el, "bad", error.message, error.hint);
+  }
+
+  function busy(button, text) {
+    var label = button.textContent;
+    button.disabled = true;
+    button.textContent = text;
+    return function () { button.disabled = false; button.textContent = label; };
+  }
+
+  function fillSelect(select, items, placeholder) {
+    select.innerHTML = "";
+    var first = document.createElement("option");
+    first.value = "";
+    first.textContent = placeholder;
+    select.appendChild(first);
+    items.forEach(function (item) {
+      var option = document.createElement("option");
+      option.value = item.value;
+      option.textContent = item.label;
+      select.appendChild(option);
+    });
+    select.disabled = items.length === 0;
+  }
+
+  function database() {
+    return $("database_text").classList.contains("hidden") ? $("database").value : $("database_text").value.trim();
+  }
+
+  function secretStore() {
+    if (state.keyringOk) return "keyring";
+    var chosen = document.querySelector("input[name=secret_store]:checked");
+    return chosen ? chosen.value : "";
+  }
+
+  function form() {
+    var config = $("config");
+    return {
+      server_url: $("server_url").value,
+      database: database(),
+      login: $("login").value.trim(),
+      password: $("password").value,
+      config_id: config.value ? Number(config.value) : null,
+      config_name: config.value ? config.options[config.selectedIndex].dataset.name : "",
+      odoo_major: state.odooMajor,
+      fullscreen: $("fullscreen").checked,
+      secret_store: secretStore(),
+    };
+  }
+
+  function showStorageChoice(why) {
+    state.keyringOk = false;
+    $("storage_why").textContent = why +
+      " possync never writes your password in plain text without asking. Choose:";
+    $("storage").classList.remove("hidden");
+  }
+
+  function connect() {
+    var done = busy($("connect"), "Connecting…");
+    P.note($("server_note"), "", "");
+    return P.api("databases", { server_url: $("server_url").value }).then(function (answer) {
+      done();
+      if (!answer.ok) { fail($("server_note"), answer); return; }
+      $("server_url").value = answer.server_url;
+      state.odooMajor = answer.odoo_major;
+      P.note($("server_note"), "ok", "Odoo " + answer.version + " answers.");
+      var listed = Array.isArray(answer.databases);
+      $("database").classList.toggle("hidden", !listed);
+      $("database_text").classList.toggle("hidden", listed);
+      if (listed) {
+        var current = state.database;
+        fillSelect($("database"), answer.databases.map(function (db) { return { value: db, label: db }; }),
+          answer.databases.length ? "Choose a database" : "No database on this server");
+        if (answer.databases.length === 1) $("database").value = answer.databases[0];
+        if (current && answer.databases.indexOf(current) >= 0) $("database").value = current;
+      }
+    });
+  }
+
+  function login() {
+    var done = busy($("do_login"), "Logging in…");
+    P.note($("login_note"), "", "");
+    var f = form();
+    return P.api("login", f).then(function (answer) {
+      done();
+      if (!answer.ok) { fail($("login_note"), answer); return; }
+      P.note($("login_note"), "ok", answer.api_key
+        ? "API key accepted. The POS window will ask you to log in once; the session is then kept."
+        : "Logged in as " + f.login + ".");
+      fillSelect($("config"), answer.configs.map(function (c) {
+        return { value: c.id, label: c.name + (c.restaurant ? "" : " (not a restaurant)") };
+      }), answer.configs.length ? "Choose a POS" : "This user cannot open any POS");
+      Array.prototype.forEach.call($("config").options, function (option) {
+        option.dataset.name = option.textContent.replace(" (not a restaurant)", "");
+      });
+      var restaurants = answer.configs.filter(function (c) { return c.restaurant; });
+      if (state.configId) $("config").value = String(state.configId);
+      else if (restaurants.length === 1) $("config").value = String(restaurants[0].id);
+    });
+  }
+
+  function test() {
+    var done = busy($("test"), "Testing…");
+    var list = $("results");
+    list.innerHTML = "";
+    return P.api("test", form()).then(function (answer) {
+      done();
+      list.classList.remove("hidden");
+      (answer.checks || []).forEach(function (check) {
+        var li = document.createElement("li");
+        li.className = check.ok ? "pass" : "fail";
+        li.innerHTML = '<span class="icon"></span><span class="name"></span><span class="msg"></span>';
+        li.querySelector(".icon").textContent = check.ok ? "✓" : "✗";
+        li.querySelector(".name").textContent = check.name;
+        li.querySelector(".msg").textContent = check.message;
+        if (check.hint) {
+          var what = document.createElement("span");
+          what.className = "what";
+          what.textContent = check.hint;
+          li.querySelector(".msg").appendChild(what);
+        }
+        list.appendChild(li);
+      });
+    });
+  }
+
+  function save() {
+    var f = form();
+    var missing = [];
+    if (!f.server_url) missing.push("server address");
+    if (!f.database) missing.push("database");
+    if (!f.login) missing.push("login");
+    if (!f.password) missing.push("password");
+    if (!f.config_id) missing.push("POS");
+    if (missing.length) {
+      P.note($("save_note"), "bad", "Fill in: " + missing.join(", ") + ".");
+      return;
+    }
+    if (!f.secret_store) {
+      P.note($("save_note"), "bad", "Choose where the password is kept (under Login).");
+      return;
+    }
+    var done = busy($("save"), "Saving…");
+    P.note($("save_note"), "", "");
+    P.api("save", f).then(function (answer) {
+      done();
+      if (answer.ok) {
+        P.note($("save_note"), "ok", "Saved. Opening the POS…");
+      } else if (answer.error && answer.error.code === "keyring") {
+        showStorageChoice(answer.error.message);
+        P.note($("save_note"), "bad", "The password could not be stored in the system keyring.",
+          "Choose where to keep it under Login, then save again.");
+      } else {
+        fail($("save_note"), answer);
+      }
+    });
+  }
+
+  $("connect").addEventListener("click", connect);
+  $("server_url").addEventListener("keydown", function (e) { if (e.key === "Enter") connect(); });
+  $("do_login").addEventListener("click", login);
+  $("password").addEventListener("keydown", function (e) { if (e.key === "Enter") login(); });
+  $("test").addEventListener("click", test);
+  $("save").addEventListener("click", save);
+
+  var message = P.params.get("message");
+  if (message) P.note($("message"), "warn", message);
+
+  P.api("setup_state").then(function (answer) {
+    var s = answer.settings;
+    state.configured = answer.configured;
+    state.database = s.database;
+    state.configId = s.config_id;
+    state.odooMajor = s.odoo_major;
+    $("server_url").value = s.server_url;
+    $("login").value = s.login;
+    $("fullscreen").checked = s.fullscreen;
+    if (!answer.keyring.ok) showStorageChoice(answer.keyring.detail);
+    if (s.secret_store !== "keyring") {
+      var radio = document.querySelector("input[name=secret_store][value=" + s.secret_store + "]");
+      if (radio) radio.checked = true;
+    }
+    if (s.server_url) connect();
+    if (s.config_id) {
+      fillSelect($("config"), [{ value: s.config_id, label: s.config_name || "POS " + s.config_id }], "Choose a POS");
+      $("config").options[1].dataset.name = s.config_name;
+      $("config").value = String(s.config_id);
+    }
+    document.body.dataset.ready = "1";
+  });
+})();

@@ -1,0 +1,83 @@
+"""The running agent's status: fetched over loopback, and printed for `possync status`.
+
+The app writes ``running.json`` (readable only by this user) while it runs, with the
+agent's port and per-launch token, so a second `possync` process can ask the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+from shell import paths
+
+
+def write_runtime(page_port: int, token: str, agent_pid: int | None) -> None:
+    info = {"pid": os.getpid(), "agent_pid": agent_pid, "page_port": page_port, "token": token}
+    paths.write_private(paths.runtime_file(), json.dumps(info) + "\n")
+
+
+def read_runtime() -> dict[str, Any] | None:
+    try:
+        return json.loads(paths.runtime_file().read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def clear_runtime() -> None:
+    paths.runtime_file().unlink(missing_ok=True)
+
+
+def fetch_status(page_port: int, token: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """GET /status from the agent; None when it does not answer."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{page_port}/status", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+    except (OSError, urllib.error.URLError, json.JSONDecodeError, ValueError):
+        return None
+
+
+def peer_count(status: dict[str, Any]) -> int:
+    peers = status.get("peers")
+    if isinstance(peers, list | dict):
+        return len(peers)
+    return int(peers or 0)
+
+
+def describe(status: dict[str, Any]) -> list[str]:
+    """The status in a few lines a person can read."""
+    server = status.get("server") or {}
+    if not server.get("configured", True):
+        link = "not configured"
+    elif server.get("reachable"):
+        link = f"reachable ({server.get('path') or 'connected'})"
+    else:
+        link = f"unreachable ({server.get('cause') or 'no answer'})"
+    lines = [
+        f"terminal:     {status.get('terminal', '?')}",
+        f"server:       {link}",
+        f"last sync:    {server.get('last_sync') or 'never'}",
+        f"unsent:       {status.get('pending', 0)} change(s)",
+        f"peers:        {peer_count(status)}",
+    ]
+    return lines
+
+
+def command() -> tuple[int, list[str]]:
+    """`possync status`: exit code and lines to print."""
+    runtime = read_runtime()
+    if runtime is None:
+        return 1, ["possync is not running (no agent to ask)."]
+    status = fetch_status(int(runtime["page_port"]), str(runtime["token"]))
+    if status is None:
+        return 1, [
+            f"The agent on port {runtime['page_port']} does not answer.",
+            "If possync is running, it restarts the agent by itself; otherwise start possync.",
+        ]
+    return 0, ["possync agent: running", *describe(status)]

@@ -1,0 +1,160 @@
+"""The pywebview (Qt) window and the guard that keeps unsent changes from being closed away.
+
+pywebview calls that wait on the GUI thread (``run_js``, dialogs) can hang forever, for
+example while the window closes; every such call here runs with a timeout and never on
+the GUI thread itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shell.credentials import call_with_timeout
+
+log = logging.getLogger("possync.window")
+
+JS_TIMEOUT_S = 3.0
+
+
+def prepare_qt_env(offscreen: bool = False) -> None:
+    """Environment Qt WebEngine needs; call before pywebview is imported."""
+    # Chromium's sandbox refuses to run as root; nowhere else is it switched off.
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+    if offscreen:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise SystemExit("possync needs a display: no DISPLAY or WAYLAND_DISPLAY is set.")
+
+
+class ShellWindow:
+    """One pywebview window; the app tells it what to load and reacts to its events."""
+
+    def __init__(self, title: str, url: str, fullscreen: bool = False) -> None:
+        import webview
+
+        # A POS owns the tablet's screen: maximized, or full screen in kiosk mode.
+        self.native = webview.create_window(
+            title,
+            url,
+            fullscreen=fullscreen,
+            maximized=not fullscreen,
+            width=1280,
+            height=800,
+            min_size=(800, 600),
+        )
+
+    def on_loaded(self, handler: Callable[[], None]) -> None:
+        # pywebview fires `loaded` on its own thread, after every page load (reloads and
+        # redirects included): the place to inject.
+        self.native.events.loaded += handler
+
+    def on_closing(self, handler: Callable[[], bool]) -> None:
+        self.native.events.closing += handler
+
+    def load(self, url: str) -> None:
+        self.native.load_url(url)
+
+    def run_js(self, script: str, timeout: float = JS_TIMEOUT_S) -> Any:
+        """Run ``script`` as is (no eval wrapper) and return its value, or None on timeout."""
+        try:
+            return call_with_timeout(lambda: self.native.run_js(script), timeout)
+        except TimeoutError:
+            log.warning("page script did not answer within %.1f s", timeout)
+        except Exception as exc:  # the page went away, or pywebview is shutting down
+            log.warning("page script failed: %s", exc)
+        return None
+
+    def confirm(self, title: str, message: str) -> bool:
+        return bool(self.native.create_confirmation_dialog(title, message))
+
+    def destroy(self) -> None:
+        self.native.destroy()
+
+    def toggle_fullscreen(self) -> None:
+        self.native.toggle_fullscreen()
+
+
+@dataclass
+class Pending:
+    page: int | None  # not yet stored by the agent (still only in the POS page)
+    agent: int | None  # stored by the agent, not yet acknowledged by the server
+
+    @property
+    def total(self) -> int:
+        return (self.page or 0) + (self.agent or 0)
+
+
+def pending_message(pending: Pending) -> str:
+    count = pending.total
+    noun = "change has" if count == 1 else "changes have"
+    parts = []
+    if pending.page:
+        parts.append(f"{pending.page} still on this screen, may be lost")
+    if pending.agent:
+        parts.append(f"{pending.agent} kept by the local agent, sent at the next start")
+    detail = f" ({'; '.join(parts)})" if parts else ""
+    return (
+        f"{count} {noun} not reached the Odoo server yet{detail}.\n\n"
+        "Close possync anyway? Other terminals will not see these changes until they are sent."
+    )
+
+
+class CloseGuard:
+    """Asks before closing while changes are unsent.
+
+    pywebview runs the ``closing`` handler on the GUI thread and cancels the close when it
+    returns False. Counting needs the page and the agent, which cannot be waited for on
+    the GUI thread, so the first close is always cancelled, the count taken on a worker
+    thread, and the window closed again from there once the user agrees.
+    """
+
+    def __init__(
+        self,
+        count: Callable[[], Pending],
+        confirm: Callable[[str, str], bool],
+        close: Callable[[], None],
+    ) -> None:
+        self._count = count
+        self._confirm = confirm
+        self._close = close
+        self._lock = threading.Lock()
+        self._deciding = False
+        self.allowed = False
+
+    def on_closing(self) -> bool:
+        with self._lock:
+            if self.allowed:
+                return True
+            if not self._deciding:
+                self._deciding = True
+                threading.Thread(target=self._decide, name="possync-close", daemon=True).start()
+        return False
+
+    def force(self) -> None:
+        """Close without asking (shutdown signal)."""
+        self.allowed = True
+        self._close()
+
+    def _decide(self) -> None:
+        try:
+            pending = self._count()
+            agreed = pending.total == 0 or self._confirm("Unsent changes", pending_message(pending))
+        except Exception:
+            log.exception("could not count unsent changes; closing")
+            agreed = True
+        with self._lock:
+            self._deciding = False
+            self.allowed = agreed
+        if agreed:
+            self._close()

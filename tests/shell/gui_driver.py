@@ -1,0 +1,313 @@
+"""Runs the real app (window, injection, real agent) against the fake Odoo, in a scenario,
+and prints one ``RESULT {json}`` line per check. Run by tests/shell/test_window.py in a
+subprocess with a timeout, so a Qt hang can never hang pytest; also used to take the
+screenshots in docs/screenshots (``--shots DIR`` under Xvfb).
+
+    python -m tests.shell.gui_driver pos|offline|no-addon|setup [--shots DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shell import settings as settings_mod
+from shell.window import prepare_qt_env
+
+SCENARIO_TIMEOUT_S = 90.0
+STARTED = time.monotonic()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Driver:
+    """Checks made from a scenario thread while the app's window runs."""
+
+    def __init__(self, shots: Path | None) -> None:
+        self.shots = shots
+        self.failed = False
+        self.confirm_answers: list[bool] = []
+        self.confirm_messages: list[str] = []
+        self.app: Any = None
+
+    def check(self, name: str, ok: bool, detail: object = "") -> bool:
+        self.failed |= not ok
+        result = {"check": name, "ok": bool(ok), "detail": str(detail),
+                  "at_s": round(time.monotonic() - STARTED, 2)}
+        print("RESULT " + json.dumps(result), flush=True)
+        return ok
+
+    def js(self, script: str) -> Any:
+        return self.app.window.run_js(script)
+
+    def wait_js(self, script: str, timeout: float = 20.0) -> Any:
+        """Poll ``script`` until it gives a truthy value; the value, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.js(script)
+            if value:
+                return value
+            time.sleep(0.1)
+        return None
+
+    def wait(self, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        return None
+
+    def confirm(self, title: str, message: str) -> bool:
+        self.confirm_messages.append(message)
+        return self.confirm_answers.pop(0) if self.confirm_answers else True
+
+    def shot(self, name: str) -> None:
+        if self.shots is None:
+            return
+        # No window manager under Xvfb: pywebview's centring leaves the menu bar above
+        # the screen's edge.
+        self.app.window.native.move(0, 0)
+        time.sleep(0.8)  # let the page paint
+        self.shots.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["import", "-window", "root", str(self.shots / f"{name}.png")], check=True)
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+ON_POS = "location.pathname.indexOf('/pos/ui') === 0 && !!window.possync"
+CONNECTED = "!!(window.possync && window.possync.state.connected)"
+
+
+def scenario_pos(d: Driver) -> None:
+    """Auto-login, injection with the right token, exactly once, re-injection after a
+    reload, agent supervision, the close guard."""
+    app = d.app
+    d.check("auto-login reaches the POS", d.wait_js(ON_POS))
+    d.check("the addon stand-in got the agent and its token", d.wait_js(CONNECTED))
+    agent = json.loads(d.js("JSON.stringify(window.possyncAgent)") or "{}")
+    port = app.supervisor.listening.page_port
+    d.check("token and address are this launch's",
+            agent == {"url": f"ws://127.0.0.1:{port}/page", "token": app.page_token}, agent)
+    app.inject()  # a second `loaded` for the same document must change nothing
+    d.check("injected exactly once per page load", d.js("window.__agentEvents") == 1,
+            d.js("window.__agentEvents"))
+    d.shot("pos")
+
+    d.js("window.__beforeReload = true; location.reload(); true")
+    d.check("reload: a new document", d.wait_js(f"!window.__beforeReload && {CONNECTED}"))
+    d.check("reload: injected again, once", d.js("window.__agentEvents") == 1)
+
+    first_pid = app.supervisor.listening.pid
+    os.kill(first_pid, signal.SIGKILL)
+    back = d.wait(lambda: app.supervisor.listening.pid != first_pid and app.agent_status())
+    d.check("a killed agent comes back on the same port",
+            back and app.supervisor.listening.page_port == port, app.supervisor.restarts)
+
+    d.js("window.possync.setPending(2); true")
+    d.confirm_answers[:] = [False, True]
+    app.window.destroy()  # the user closes the window
+    d.wait(lambda: d.confirm_messages, timeout=10)
+    time.sleep(0.5)
+    d.check("closing with unsent changes asks first",
+            d.confirm_messages and d.confirm_messages[0].startswith("2 changes"),
+            d.confirm_messages)
+    d.check("declining keeps the window open", d.js("1 + 1") == 2)
+    d.agent_pid = app.supervisor.listening.pid  # type: ignore[attr-defined]
+    app.window.destroy()  # closes: the second answer is yes
+
+
+def scenario_no_addon(d: Driver) -> None:
+    """A POS page without the addon's script gets the clear banner."""
+    d.check("POS page loads", d.wait_js("location.pathname.indexOf('/pos/ui') === 0"))
+    banner = d.wait_js("(document.getElementById('possync-banner') || {}).textContent", 10)
+    d.check("banner says the addon is missing",
+            banner and "pos_restaurant_sync addon not installed on the server" in banner, banner)
+    d.check("the agent was still handed over", d.js("!!window.possyncAgent"))
+    d.app.window.destroy()
+
+
+def scenario_offline(d: Driver, start_server: Callable[[], None]) -> None:
+    """Server down at start: the local page with the agent's status, then the POS once
+    the server answers."""
+    on_offline = "location.pathname === '/offline.html' && location.search === ''"
+    d.check("offline page shown", d.wait_js(on_offline))
+    agent = d.wait_js("document.getElementById('agent').textContent.indexOf('running') === 0")
+    d.check("offline page shows the agent running", agent)
+    d.shot("offline")
+    start_server()
+    d.check("switches to the POS when the server answers", d.wait_js(ON_POS, 20))
+    d.check("and injects there", d.wait_js(CONNECTED))
+    d.app.window.destroy()
+
+
+STORE = """new Promise(function (done) {
+  localStorage.setItem('possync-test', 'kept');
+  var open = indexedDB.open('possync-test', 1);
+  open.onupgradeneeded = function () { open.result.createObjectStore('orders'); };
+  open.onsuccess = function () {
+    var tx = open.result.transaction('orders', 'readwrite');
+    tx.objectStore('orders').put({uuid: 'o1', lines: 2}, 'o1');
+    tx.oncomplete = function () { window.__stored = true; };
+  };
+}); true"""
+READ_BACK = """window.__read = null; (function () {
+  var open = indexedDB.open('possync-test', 1);
+  open.onupgradeneeded = function () { open.result.createObjectStore('orders'); };
+  open.onsuccess = function () {
+    var get = open.result.transaction('orders').objectStore('orders').get('o1');
+    get.onsuccess = function () {
+      window.__read = JSON.stringify({local: localStorage.getItem('possync-test'),
+                                      order: get.result || null});
+    };
+  };
+})(); true"""
+
+
+def scenario_storage_write(d: Driver) -> None:
+    """First launch: the POS keeps an order in IndexedDB, like Odoo's offline orders."""
+    d.check("POS page loads", d.wait_js(ON_POS))
+    d.js(STORE)
+    d.check("stored in local storage and IndexedDB", d.wait_js("window.__stored"))
+    d.app.window.destroy()
+
+
+def scenario_storage_read(d: Driver) -> None:
+    """Second launch: what the first one stored is still there."""
+    d.check("POS page loads", d.wait_js(ON_POS))
+    d.js(READ_BACK)
+    read = json.loads(d.wait_js("window.__read") or "{}")
+    d.check("storage survived the restart",
+            read == {"local": "kept", "order": {"uuid": "o1", "lines": 2}}, read)
+    d.app.window.destroy()
+
+
+def scenario_setup(d: Driver, server_url: str) -> None:
+    """First run: the setup screen, filled in as a user would, opens the POS."""
+    d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
+    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
+         "document.getElementById('connect').click(); true")
+    d.check("databases listed", d.wait_js("document.getElementById('database').value"))
+    d.js("document.getElementById('login').value = 'waiter';"
+         "document.getElementById('password').value = 'wrong';"
+         "document.getElementById('do_login').click(); true")
+    refused = d.wait_js("document.getElementById('login_note').textContent")
+    d.check("a wrong password is explained", refused and "refused" in refused, refused)
+    d.js("document.getElementById('password').value = 'waiter-pw';"
+         "document.getElementById('do_login').click(); true")
+    d.check("POS configurations listed", d.wait_js("document.getElementById('config').value"))
+    d.js("document.getElementById('test').click(); true")
+    d.check("test connection passes", d.wait_js(
+        "document.querySelectorAll('#results li.pass').length === 5"))
+    d.shot("setup")
+    d.js("document.getElementById('save').click(); true")
+    d.check("save opens the POS", d.wait_js(ON_POS))
+    d.check("with the agent handed over", d.wait_js(CONNECTED))
+    saved = settings_mod.load()
+    d.check("settings saved", saved.is_complete() and saved.config_id == 2, saved)
+    d.check("password in the keyring, not in a file",
+            d.app.credentials.get(saved) == "waiter-pw"
+            and not (settings_mod.settings_file().parent / "password.json").exists())
+    d.app.window.destroy()
+
+
+def scenario_setup_errors(d: Driver) -> None:
+    """For the screenshot: the setup screen telling a user what is wrong."""
+    d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
+    d.js("document.getElementById('server_url').value = 'https://odoo.example.invalid';"
+         "document.getElementById('connect').click(); true")
+    d.check("wrong address explained", d.wait_js(
+        "document.getElementById('server_note').textContent.indexOf('No server') === 0"))
+    d.shot("setup-error")
+    d.app.window.destroy()
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=[
+        "pos", "offline", "no-addon", "setup", "setup-errors", "storage-write", "storage-read",
+    ])  # fmt: skip
+    parser.add_argument("--shots", type=Path)
+    parser.add_argument("--port", type=int, help="the fake Odoo's port (default: a free one)")
+    args = parser.parse_args()
+    prepare_qt_env(offscreen=args.shots is None)
+
+    from shell.app import App
+    from shell.credentials import Credentials
+    from tests.shell.fake_odoo import PASSWORD, FakeOdoo, Options
+
+    driver = Driver(args.shots)
+    port = args.port or free_port()
+    server = FakeOdoo(Options(addon_script=args.scenario != "no-addon"), port)
+    configured = settings_mod.Settings(server.url, "restaurant", "waiter", 2, "Restaurant")
+    if args.scenario in ("setup", "setup-errors"):
+        configured = settings_mod.Settings()
+    else:
+        settings_mod.save(configured)
+        Credentials().put(configured, PASSWORD)
+    if args.scenario != "offline":
+        server.start()
+
+    driver.app = App(
+        configured, confirm=driver.confirm, agent_options=["--peer-port", "0", "--no-mdns"]
+    )
+    scenarios: dict[str, Callable[[], None]] = {
+        "pos": lambda: scenario_pos(driver),
+        "no-addon": lambda: scenario_no_addon(driver),
+        "offline": lambda: scenario_offline(driver, server.start),
+        "setup": lambda: scenario_setup(driver, server.url),
+        "setup-errors": lambda: scenario_setup_errors(driver),
+        "storage-write": lambda: scenario_storage_write(driver),
+        "storage-read": lambda: scenario_storage_read(driver),
+    }
+    threading.Thread(target=_guarded(driver, scenarios[args.scenario]), daemon=True).start()
+    driver.app.run()
+    if args.scenario == "pos":
+        driver.check("the agent stops with the app", not _alive(driver.agent_pid))  # type: ignore[attr-defined]
+    print("DONE", flush=True)
+    return 1 if driver.failed else 0
+
+
+def _guarded(driver: Driver, scenario: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        watchdog = threading.Timer(SCENARIO_TIMEOUT_S, lambda: os._exit(3))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            driver.wait(lambda: driver.app.window is not None, 10)
+            scenario()
+        except Exception as exc:
+            driver.check("scenario raised", False, repr(exc))
+            driver.app.guard.force()
+
+    return run
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

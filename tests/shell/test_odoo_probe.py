@@ -1,0 +1,196 @@
+""""Test connection": one clear message for each way a set-up goes wrong."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from shell import odoo_probe
+from shell.odoo_probe import OdooProbe, ProbeError, check_connection
+from tests.shell.fake_odoo import API_KEY, PASSWORD, FakeOdoo, Options, running
+
+
+def checks(url: str, secret: str = PASSWORD, config_id: int = 2) -> dict[str, odoo_probe.Check]:
+    results = odoo_probe.run(check_connection(url, "restaurant", "waiter", secret, config_id))
+    return {check.name: check for check in results}
+
+
+def failure(url: str, **kwargs: object) -> odoo_probe.Check:
+    failed = [c for c in checks(url, **kwargs).values() if not c.ok]  # type: ignore[arg-type]
+    assert failed, "expected a failing check"
+    return failed[0]
+
+
+def test_a_good_setup_passes_every_check(fake_odoo: FakeOdoo) -> None:
+    results = checks(fake_odoo.url)
+    assert [c.name for c in results.values()] == ["Server", "Login", "POS", "Addon", "Websocket"]
+    assert all(c.ok for c in results.values()), results
+    assert "Odoo 19.0" in results["Server"].message
+
+
+def test_databases_and_restaurant_configs_are_listed(fake_odoo: FakeOdoo) -> None:
+    async def go() -> tuple[list[str] | None, list[dict]]:
+        async with OdooProbe(fake_odoo.url) as probe:
+            databases = await probe.databases()
+            await probe.login("restaurant", "waiter", PASSWORD)
+            return databases, await probe.pos_configs()
+
+    databases, configs = odoo_probe.run(go())
+    assert databases == ["restaurant"]
+    assert configs[0] == {"id": 2, "name": "Restaurant", "restaurant": True}
+
+
+def test_a_hidden_database_list_lets_the_user_type_it() -> None:
+    with running(Options(databases=None)) as server:
+
+        async def go() -> list[str] | None:
+            async with OdooProbe(server.url) as probe:
+                return await probe.databases()
+
+        assert odoo_probe.run(go()) is None
+
+
+def test_nothing_listening_is_a_wrong_address(unused_tcp_port: int) -> None:
+    check = failure(f"http://127.0.0.1:{unused_tcp_port}")
+    assert check.name == "Server" and "connection refused" in check.message
+    assert "port" in check.hint
+
+
+def test_an_unknown_host_name_is_a_wrong_address() -> None:
+    check = failure("http://no-such-host.invalid")
+    assert "No server called 'no-such-host.invalid'" in check.message
+
+
+def test_a_server_that_is_not_odoo_says_so(unused_tcp_port: int) -> None:
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(text="<html>welcome to nginx</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", page)
+    with _serve(app, unused_tcp_port) as url:
+        check = failure(url)
+    assert check.name == "Server" and "not like an Odoo server" in check.message
+
+
+def test_an_untrusted_certificate_is_a_tls_error(tmp_path: Path) -> None:
+    with running(ssl_context=_self_signed(tmp_path)) as server:
+        check = failure(server.url)
+    assert check.name == "Server" and "certificate is not trusted" in check.message
+    assert "certificate authority" in check.hint
+
+
+def test_https_on_a_plain_http_port_is_a_tls_error(fake_odoo: FakeOdoo) -> None:
+    check = failure(fake_odoo.url.replace("http://", "https://"))
+    assert "TLS" in check.message and "http://" in check.hint
+
+
+def test_a_wrong_password_is_bad_credentials(fake_odoo: FakeOdoo) -> None:
+    check = failure(fake_odoo.url, secret="wrong")
+    assert check.name == "Login" and "refused the login 'waiter'" in check.message
+
+
+def test_an_api_key_is_accepted_and_explained(fake_odoo: FakeOdoo) -> None:
+    results = checks(fake_odoo.url, secret=API_KEY)
+    assert all(c.ok for c in results.values()), results
+    assert "log in once" in results["Login"].message
+
+
+@pytest.mark.parametrize("secret", [PASSWORD, API_KEY])
+def test_a_missing_addon_is_named(secret: str) -> None:
+    with running(Options(addon="missing")) as server:
+        check = failure(server.url, secret=secret)
+    assert check.name == "Addon" and "not installed" in check.message
+    assert "Apps" in check.hint
+
+
+@pytest.mark.parametrize("secret", [PASSWORD, API_KEY])
+def test_an_old_addon_is_named(secret: str) -> None:
+    with running(Options(addon="old")) as server:
+        check = failure(server.url, secret=secret)
+    assert check.name == "Addon" and "too old" in check.message
+
+
+def test_sync_switched_off_for_the_pos_says_where_to_switch_it_on() -> None:
+    with running(Options(addon="disabled")) as server:
+        check = failure(server.url)
+    assert "switched off" in check.message and "Real-Time Sync" in check.hint
+
+
+def test_a_websocket_blocked_by_a_proxy_is_explained() -> None:
+    # odoo/odoo#106339, #139566: real-time silently broken behind a proxy.
+    with running(Options(websocket=False)) as server:
+        results = checks(server.url)
+    assert results["Addon"].ok
+    assert not results["Websocket"].ok and "HTTP 502" in results["Websocket"].message
+    assert "8072" in results["Websocket"].hint
+
+
+def test_a_pos_the_user_cannot_open_is_reported(fake_odoo: FakeOdoo) -> None:
+    check = failure(fake_odoo.url, config_id=99)
+    assert check.name == "POS"
+
+
+def test_an_unsupported_odoo_version_is_refused() -> None:
+    with running(Options(major=17)) as server:
+        check = failure(server.url)
+    assert "supports Odoo 18 and 19" in check.message
+
+
+def test_a_redirect_names_the_address_to_use(unused_tcp_port: int) -> None:
+    async def moved(_request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("https://odoo.example.com/web/webclient/version_info")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", moved)
+    expected = "sends possync to https://odoo.example.com"
+    with _serve(app, unused_tcp_port) as url, pytest.raises(ProbeError, match=expected):
+        odoo_probe.run(_server(url))
+
+
+async def _server(url: str) -> None:
+    async with OdooProbe(url) as probe:
+        await probe.server()
+
+
+def _self_signed(folder: Path) -> ssl.SSLContext:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+class _serve:
+    """A throwaway aiohttp app on a port, for servers that are not the fake Odoo."""
+
+    def __init__(self, app: web.Application, port: int) -> None:
+        self.server = FakeOdoo(port=port)
+        self.server.app = app
+
+    def __enter__(self) -> str:
+        return self.server.start().url
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+
+@pytest.fixture
+def unused_tcp_port() -> Iterator[int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield port

@@ -1,0 +1,73 @@
+"""The app's window, offscreen, against the fake Odoo and the real agent.
+
+Each scenario runs tests/shell/gui_driver.py in its own process with a timeout, so a Qt
+or pywebview hang fails one test instead of hanging the suite. The driver prints one
+RESULT line per check; each becomes a line of the assertion message.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.shell.conftest import gui_env
+from tests.shell.gui_driver import free_port
+
+TIMEOUT_S = 150
+
+
+def run_scenario(name: str, home: Path, *options: str) -> list[dict]:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.shell.gui_driver", name, *options],
+            env=gui_env(home),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"scenario {name} hung; output so far:\n{exc.stdout}")
+    lines = done.stdout.splitlines()
+    results = [json.loads(line.removeprefix("RESULT ")) for line in lines if line[:7] == "RESULT "]
+    failed = [r for r in results if not r["ok"]]
+    report = "\n".join(f"{r['ok'] and 'ok' or 'FAIL'} {r['check']}: {r['detail']}" for r in results)
+    assert "DONE" in done.stdout and not failed and done.returncode == 0, (
+        f"{report}\n--- stderr tail ---\n{done.stderr[-3000:]}"
+    )
+    return results
+
+
+def test_pos_injection_reload_supervision_and_close_guard(home: Path) -> None:
+    checks = {r["check"] for r in run_scenario("pos", home)}
+    assert {
+        "injected exactly once per page load",
+        "reload: injected again, once",
+        "a killed agent comes back on the same port",
+        "closing with unsent changes asks first",
+        "the agent stops with the app",
+    } <= checks
+
+
+def test_a_pos_without_the_addon_shows_a_clear_banner(home: Path) -> None:
+    run_scenario("no-addon", home)
+
+
+def test_server_down_at_start_waits_on_the_local_page_then_opens_the_pos(home: Path) -> None:
+    run_scenario("offline", home)
+
+
+def test_first_run_setup_to_pos(home: Path) -> None:
+    run_scenario("setup", home)
+
+
+def test_web_storage_survives_a_restart_of_the_app(home: Path) -> None:
+    # Odoo keeps unsynced orders in IndexedDB; a private profile would erase them on exit
+    # (odoo/odoo#60939, #56840).
+    # Storage belongs to an origin: both launches use the same server address.
+    port = str(free_port())
+    run_scenario("storage-write", home, "--port", port)
+    run_scenario("storage-read", home, "--port", port)
