@@ -1,0 +1,68 @@
+"""The server side of docs/protocol.md "Agent or page -> server": four JSON-RPC routes."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from odoo import http, sql_db
+from odoo.http import request
+
+from ..compat import json_route
+from ..models.pos_restaurant_sync_change import MAX_PULL, SyncRequestError
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class PosRestaurantSyncController(http.Controller):
+    @json_route("/pos_restaurant_sync/info", auth="user")
+    def info(self, config_id):
+        return _config(config_id)._possync_info()
+
+    @json_route("/pos_restaurant_sync/push", auth="user")
+    def push(self, config_id, changes):
+        body = request.httprequest.get_data()
+        if len(body) > MAX_BODY_BYTES:
+            raise SyncRequestError("too_large", f"a push is at most {MAX_BODY_BYTES} bytes")
+        config = _config(config_id)
+        with _own_transaction(request.env) as env:
+            return env["pos_restaurant_sync.change"]._push(config.with_env(env), changes)
+
+    @json_route("/pos_restaurant_sync/pull", auth="user")
+    def pull(self, config_id, after=0, limit=MAX_PULL):
+        config = _config(config_id)
+        after = _integer(after, "after")
+        # A larger limit is not an error: "more" tells the client to ask again.
+        limit = min(max(_integer(limit, "limit"), 1), MAX_PULL)
+        return request.env["pos_restaurant_sync.change"]._pull(config, after, limit)
+
+    @json_route("/pos_restaurant_sync/peer_secret", auth="user")
+    def peer_secret(self, config_id):
+        return {"secret": _config(config_id)._possync_peer_secret()}
+
+
+@contextmanager
+def _own_transaction(env):
+    """A new READ COMMITTED transaction, committed when the block succeeds.
+
+    A push waits for the lock of each order it touches. In READ COMMITTED it then sees
+    what the push holding the lock committed, so concurrent pushes of one order (two
+    waiters on a table, or one change relayed by several tablets) queue behind each other.
+    In the request's own REPEATABLE READ transaction the later push would fail instead, and
+    Odoo would replay it after a random sleep of up to seconds.
+    """
+    with env.registry.cursor() as cr:
+        # Under HttpCase the "new" cursor is the test's own transaction: nothing to set.
+        if isinstance(cr, sql_db.Cursor):
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        yield env(cr=cr)
+
+
+def _config(config_id):
+    """The requested POS, if the logged-in user may use it (AccessError otherwise)."""
+    return request.env["pos.config"]._possync_config_for_user(_integer(config_id, "config_id"))
+
+
+def _integer(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SyncRequestError("bad_request", f"{name} must be a non-negative integer")
+    return value

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import secrets
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+from odoo.modules.module import get_manifest
+
+from .. import compat
+from ..lib import protocol
+
+INTERVAL_MIN_MS = 300
+INTERVAL_MAX_MS = 1000
+
+# What the POS page needs to start syncing; the peer secret is never among them.
+POS_LOADED_FIELDS = ["possync_enabled", "possync_mode", "possync_interval_ms"]
+
+
+class PosConfig(models.Model):
+    _inherit = "pos.config"
+
+    possync_enabled = fields.Boolean(
+        string="Real-Time Sync",
+        help="Share every change of an open order with the other terminals as it happens.",
+    )
+    possync_mode = fields.Selection(
+        [("bus", "Bus (push)"), ("interval", "Interval (polling)")],
+        string="Sync Mode",
+        default="bus",
+        required=True,
+        help="Bus: the server pushes each change over Odoo's websocket. "
+        "Interval: terminals ask the server for new changes at a fixed interval.",
+    )
+    possync_interval_ms = fields.Integer(
+        string="Polling Interval (ms)",
+        default=500,
+        help=f"How often terminals ask for changes in Interval mode "
+        f"({INTERVAL_MIN_MS}-{INTERVAL_MAX_MS} ms).",
+    )
+    # Signs the LAN traffic between the tablets' agents. Generated on first request (a
+    # column default would give every existing POS the same value at install).
+    possync_peer_secret = fields.Char(
+        string="Peer Secret", groups="base.group_system", copy=False, readonly=True
+    )
+
+    @api.constrains("possync_interval_ms")
+    def _check_possync_interval_ms(self) -> None:
+        for config in self:
+            if not INTERVAL_MIN_MS <= config.possync_interval_ms <= INTERVAL_MAX_MS:
+                raise ValidationError(
+                    _(
+                        "Real-Time Sync: the polling interval of %(pos)s must be between "
+                        "%(min)s and %(max)s ms, not %(value)s ms.",
+                        pos=config.name,
+                        min=INTERVAL_MIN_MS,
+                        max=INTERVAL_MAX_MS,
+                        value=config.possync_interval_ms,
+                    )
+                )
+
+    @api.model
+    def _load_pos_data_fields(self, config):
+        loaded = super()._load_pos_data_fields(config)
+        # An empty list means "every field" (18 and 19 alike): only an explicit list, from
+        # some other module, needs ours added.
+        if loaded:
+            loaded = loaded + [name for name in POS_LOADED_FIELDS if name not in loaded]
+        return loaded
+
+    # --- the sync endpoints' view of a config ------------------------------------------
+
+    @api.model
+    def _possync_config_for_user(self, config_id: int) -> PosConfig:
+        """The config if the current user may run its POS, else AccessError."""
+        denied = AccessError(_("You are not allowed to use this Point of Sale."))
+        config = self.browse(config_id)
+        user = self.env.user
+        if not user._is_internal() or not config.exists():
+            raise denied
+        config.check_access("read")  # access rights and record rules (companies)
+        group = config.sudo().group_pos_user_id
+        if not config.active or (group and group not in compat.user_groups(user)):
+            raise denied
+        return config
+
+    def _possync_info(self) -> dict:
+        self.ensure_one()
+        return {
+            "addon_version": get_manifest("pos_restaurant_sync")["version"],
+            "protocol": protocol.PROTOCOL_VERSION,
+            "enabled": self.possync_enabled,
+            "mode": self.possync_mode,
+            "interval_ms": self.possync_interval_ms,
+            "channel": self.sudo()._ensure_access_token(),
+        }
+
+    def _possync_peer_secret(self) -> str:
+        self.ensure_one()
+        config = self.sudo()
+        if not config.possync_peer_secret:
+            config.possync_peer_secret = secrets.token_hex(32)
+        return config.possync_peer_secret
+
+    def _possync_broadcast(self, entries: list[dict]) -> None:
+        """Send stored changes ([{seq, change}]) to every terminal of this config."""
+        self.ensure_one()
+        if entries:
+            # sudo: the first notification of a config may have to create its bus token.
+            self.sudo()._notify("POSSYNC_CHANGES", {"changes": entries})

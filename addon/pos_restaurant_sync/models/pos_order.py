@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import logging
+
+from odoo import api, models
+
+from .. import compat
+from ..lib import protocol
+
+_logger = logging.getLogger(__name__)
+
+# Odoo order state -> the protocol's closed state. done (posted) and invoiced are paid.
+CLOSED_STATES = {"paid": "paid", "done": "paid", "invoiced": "paid", "cancel": "cancel"}
+
+LINE_FIELDS = {
+    "product_id": "product_id",
+    "qty": "qty",
+    "price_unit": "price_unit",
+    "discount": "discount",
+    "customer_note": "customer_note",
+    "internal_note": "note",
+}
+PAYMENT_FIELDS = {"payment_method_id": "payment_method_id", "amount": "amount"}
+# A line's totals depend on these; they are recomputed when one of them changes.
+LINE_PRICE_FIELDS = {"product_id", "qty", "price_unit", "discount"}
+
+_SKIP = object()  # a value that cannot be stored in Odoo (unknown record): left out
+
+
+class PosOrder(models.Model):
+    _inherit = "pos.order"
+
+    # --- Odoo finalizes an order: tell the terminals ------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        orders = super().create(vals_list)
+        orders.filtered(lambda o: o.state != "draft")._possync_queue_close()
+        return orders
+
+    def write(self, vals):
+        closing = self.browse()
+        if vals.get("state") and vals["state"] != "draft":
+            closing = self.filtered(lambda o: o.state == "draft")
+        result = super().write(vals)
+        closing._possync_queue_close()
+        return result
+
+    def unlink(self):
+        self.filtered(lambda o: o.state == "draft")._possync_queue_close("cancel")
+        return super().unlink()
+
+    def _possync_queue_close(self, state: str | None = None) -> None:
+        """Have the sync log close these orders when the transaction commits.
+
+        Covers payment validated by Odoo's own flow (sync_from_ui), cancel
+        (action_pos_order_cancel, remove_from_ui) and deletion. Deferred to pre-commit so
+        the log's lock is held for the commit only, not for the pickings and invoice of a
+        payment; nothing is emitted if the transaction rolls back.
+        """
+        for order in self:
+            closing = state or CLOSED_STATES.get(order.state)
+            if closing and order.uuid and order.config_id.possync_enabled:
+                closes = self._possync_pending_closes()
+                key = (order.config_id.id, order.uuid)
+                rank = protocol.STATE_RANK
+                if rank[closing] > rank.get(closes.get(key), -1):
+                    closes[key] = closing
+
+    def _possync_pending_closes(self) -> dict:
+        data = self.env.cr.precommit.data
+        if "pos_restaurant_sync.closes" not in data:
+            data["pos_restaurant_sync.closes"] = {}
+            env = self.env
+
+            @env.cr.precommit.add
+            def emit_closes():
+                closes = env.cr.precommit.data.pop("pos_restaurant_sync.closes", {})
+                env["pos_restaurant_sync.change"].sudo()._emit_closes(closes)
+
+        return data["pos_restaurant_sync.closes"]
+
+    # --- Odoo's own order sync (sync_from_ui) -------------------------------------------
+
+    @api.model
+    def _process_order(self, order, existing_order):
+        if existing_order and existing_order.config_id.possync_enabled:
+            existing_order._possync_adopt_commands(order)
+        return super()._process_order(order, existing_order)
+
+    def _possync_adopt_commands(self, order_data: dict) -> None:
+        """Turn the POS's "create" commands for lines and payments that the sync already
+        created (same uuid) into updates, so Odoo's sync never duplicates them (and on 19
+        never breaks their unique uuid). The sync emits no change for what sync_from_ui
+        writes: the terminals have already sent every edit as a change.
+        """
+        for field, parent in (("lines", "order_id"), ("payment_ids", "pos_order_id")):
+            commands = order_data.get(field) or []
+            uuids = [_created_uuid(command) for command in commands]
+            records = self._possync_records_by_uuid(self[field]._name, parent, set(uuids) - {None})
+            if records:
+                order_data[field] = [
+                    self._possync_adopt_command(command, records.get(uuid), parent)
+                    for command, uuid in zip(commands, uuids, strict=True)
+                ]
+
+    def _possync_records_by_uuid(self, model: str, parent: str, uuids: set[str]) -> dict:
+        """Records of ``model`` with these uuids that this order may take over: its own, or
+        those of another open or cancelled order of the POS (a merge moves lines)."""
+        if not uuids:
+            return {}
+        records = self.env[model].search([("uuid", "in", list(uuids))])
+        return {
+            record.uuid: record
+            for record in records
+            if record[parent] == self
+            or (
+                record[parent].config_id == self.config_id
+                and record[parent].state in ("draft", "cancel")
+            )
+        }
+
+    def _possync_adopt_command(self, command, record, parent: str):
+        if not record:
+            return command
+        vals = {key: value for key, value in command[2].items() if key != "id"}
+        if record[parent] != self:
+            vals[parent] = self.id
+        return [1, record.id, vals]
+
+    # --- the sync log applied to the Odoo order -----------------------------------------
+
+    @api.model
+    def _possync_apply(self, config, view: dict, changes: list[dict]) -> None:
+        """Make the Odoo order show ``view`` (protocol.materialize of its changes).
+
+        Creates the draft order if needed, in the POS's open session. Never reopens or
+        edits a paid or cancelled Odoo order. A view closed as paid leaves the state to
+        Odoo's payment flow (it books the payment); a view cancelled cancels the order.
+        """
+        order = self.search([("uuid", "=", view["uuid"])], limit=1)
+        if not order and view["state"] == "draft":
+            order = self._possync_create_draft(config, view)
+        if not order:
+            return
+        if order.state != "draft":
+            # Odoo closed it but the log may not say so yet (closed while the log was
+            # pruned, or sync was off): the terminals learn it from a server close.
+            order._possync_queue_close()
+            return
+        if view["state"] == "cancel":
+            order.action_pos_order_cancel()
+            return
+        order._possync_write_order(view)
+        removed_lines = _removed(changes, "line.delete", "line") - set(view["lines"])
+        removed_payments = _removed(changes, "payment.remove", "payment") - set(view["payments"])
+        order._possync_write_lines(view["lines"], removed_lines)
+        order._possync_write_payments(view["payments"], removed_payments)
+        order._compute_prices()
+
+    @api.model
+    def _possync_create_draft(self, config, view: dict) -> PosOrder:
+        session = config.current_session_id
+        if not session or session.state not in ("opening_control", "opened"):
+            _logger.info("order %s kept in the sync log only: no open session", view["uuid"])
+            return self.browse()
+        vals = {
+            "session_id": session.id,
+            "uuid": view["uuid"],
+            "amount_tax": 0.0,
+            "amount_total": 0.0,
+            "amount_paid": 0.0,
+            "amount_return": 0.0,
+        }
+        return self.create({**vals, **self._possync_order_vals(view)})
+
+    def _possync_order_vals(self, view: dict) -> dict:
+        fields_map = {key: name for key, name in compat.ORDER_FIELDS.items() if name}
+        return _odoo_vals(self, fields_map, view)
+
+    def _possync_write_order(self, view: dict) -> None:
+        _write_changed(self, self._possync_order_vals(view))
+
+    def _possync_write_lines(self, lines: dict, removed: set[str]) -> None:
+        Line = self.env["pos.order.line"]
+        existing = self._possync_records_by_uuid(Line._name, "order_id", set(lines))
+        for line_uuid, values in lines.items():
+            vals = _odoo_vals(Line, LINE_FIELDS, values)
+            line = existing.get(line_uuid)
+            if line:
+                self._possync_update_line(line, vals)
+            elif not Line.search_count([("uuid", "=", line_uuid)]):
+                self._possync_create_line(line_uuid, vals)
+        self.lines.filtered(lambda line: line.uuid in removed).unlink()
+
+    def _possync_update_line(self, line, vals: dict) -> None:
+        if line.order_id != self:
+            vals = {**vals, "order_id": self.id}  # moved here by a merge
+        changed = _write_changed(line, vals)
+        if "product_id" in changed:
+            line.write(self._possync_product_vals(line.product_id))
+        if changed & LINE_PRICE_FIELDS:
+            line.write(line._compute_amount_line_all())
+
+    def _possync_create_line(self, line_uuid: str, vals: dict) -> None:
+        if not vals.get("product_id"):
+            return  # a line needs its product; it shows once the line.add arrives
+        product = self.env["product.product"].browse(vals["product_id"])
+        vals = {"qty": 1.0, **vals}
+        if "price_unit" not in vals:
+            vals["price_unit"] = self._possync_default_price(product, vals["qty"])
+        line = self.env["pos.order.line"].create(
+            {
+                "order_id": self.id,
+                "uuid": line_uuid,
+                "price_subtotal": 0.0,
+                "price_subtotal_incl": 0.0,
+                **self._possync_product_vals(product),
+                **vals,
+            }
+        )
+        line.write(line._compute_amount_line_all())
+
+    def _possync_product_vals(self, product) -> dict:
+        taxes = product.taxes_id.filtered_domain(
+            self.env["account.tax"]._check_company_domain(self.company_id)
+        )
+        return {"full_product_name": product.display_name, "tax_ids": [(6, 0, taxes.ids)]}
+
+    def _possync_default_price(self, product, qty: float) -> float:
+        if not self.pricelist_id:
+            return product.lst_price
+        return self.pricelist_id._get_product_price(product, qty, currency=self.currency_id)
+
+    def _possync_write_payments(self, payments: dict, removed: set[str]) -> None:
+        Payment = self.env["pos.payment"]
+        existing = {payment.uuid: payment for payment in self.payment_ids}
+        methods = self.config_id.payment_method_ids.ids
+        for payment_uuid, values in payments.items():
+            vals = _odoo_vals(Payment, PAYMENT_FIELDS, values)
+            if vals.get("payment_method_id") not in methods:
+                vals.pop("payment_method_id", None)  # not a method of this POS
+            payment = existing.get(payment_uuid)
+            if payment:
+                _write_changed(payment, vals)
+            elif vals.keys() >= {"payment_method_id", "amount"} and not Payment.search_count(
+                [("uuid", "=", payment_uuid)]
+            ):
+                Payment.create({"pos_order_id": self.id, "uuid": payment_uuid, **vals})
+        self.payment_ids.filtered(lambda payment: payment.uuid in removed).unlink()
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def _created_uuid(command) -> str | None:
+    """The uuid of an x2many "create" command from the POS, if it has one."""
+    if isinstance(command, list | tuple) and len(command) == 3 and command[0] == 0:
+        vals = command[2]
+        if isinstance(vals, dict) and isinstance(vals.get("uuid"), str):
+            return vals["uuid"]
+    return None
+
+
+def _removed(changes: list[dict], kind: str, part: str) -> set[str]:
+    """The uuids a ``line.delete`` / ``payment.remove`` ever named (deletion is final)."""
+    return {op[part] for change in changes for op in change["ops"] if op["op"] == kind}
+
+
+def _odoo_vals(model, fields_map: dict[str, str], values: dict) -> dict:
+    """Protocol values as Odoo field values of ``model``, without what cannot be stored."""
+    vals = {}
+    for key, name in fields_map.items():
+        if key in values:
+            value = _odoo_value(model, name, values[key])
+            if value is not _SKIP:
+                vals[name] = value
+    return vals
+
+
+def _odoo_value(model, name: str, value):
+    field = model._fields[name]
+    if field.type == "many2one":
+        if value is None:
+            return False
+        exists = model.env[field.comodel_name].sudo().browse(int(value)).exists()
+        return exists.id if exists else _SKIP
+    if field.type == "integer":
+        return int(value)
+    if field.type in ("float", "monetary"):
+        return float(value)
+    return value or False
+
+
+def _write_changed(record, vals: dict) -> set[str]:
+    """Write the values that differ from the record's; return their names."""
+    changed = {name: value for name, value in vals.items() if not _same(record[name], value)}
+    if changed:
+        record.write(changed)
+    return set(changed)
+
+
+def _same(current, value) -> bool:
+    if isinstance(current, models.BaseModel):
+        return current.id == (value or False)
+    if isinstance(current, float) or isinstance(value, float):
+        return abs((current or 0.0) - (value or 0.0)) < 1e-9
+    return (current or False) == (value or False)

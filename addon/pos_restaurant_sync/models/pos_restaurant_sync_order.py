@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from odoo import api, fields, models
+
+from ..lib import protocol
+
+
+class PosRestaurantSyncOrder(models.Model):
+    """An order the sync log knows: which POS owns it and how far it is closed.
+
+    Its row is also the lock of the order's log: every push for the order and every close
+    made by the server goes through ``_lock``, which updates the row. A push (READ
+    COMMITTED) waits there for the one before it and then sees what it committed; Odoo's
+    own transactions (REPEATABLE READ) fail with a serialization error instead and Odoo
+    replays them. Either way the Odoo order is rebuilt from the complete log, and a new
+    order is created once.
+    """
+
+    _name = "pos_restaurant_sync.order"
+    _description = "Order known to the sync log"
+    _rec_name = "order_uuid"
+    _order = "write_date desc, id desc"
+
+    config_id = fields.Many2one("pos.config", required=True, index=True, ondelete="cascade")
+    order_uuid = fields.Char(string="Order UUID", required=True, readonly=True)
+    state = fields.Selection(
+        [("draft", "Open"), ("cancel", "Cancelled"), ("paid", "Paid")],
+        required=True,
+        default="draft",
+        readonly=True,
+        help="The state the sync log gives the order; it never goes back to Open.",
+    )
+
+    def init(self) -> None:
+        # One row per order across all POS: an order never changes POS. (A unique index
+        # rather than a declared constraint: 18 and 19 declare those differently.)
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS pos_restaurant_sync_order_uuid_uniq "
+            "ON pos_restaurant_sync_order (order_uuid)"
+        )
+
+    @api.model
+    def _lock(self, config, order_uuid: str) -> PosRestaurantSyncOrder:
+        """The order's row, created if new, locked until commit; empty if another POS owns it."""
+        self.flush_model()
+        self.env.cr.execute(
+            """
+            INSERT INTO pos_restaurant_sync_order
+                   (config_id, order_uuid, state, create_uid, write_uid, create_date, write_date)
+            VALUES (%(config)s, %(uuid)s, 'draft', %(uid)s, %(uid)s,
+                    now() at time zone 'UTC', now() at time zone 'UTC')
+            ON CONFLICT (order_uuid) DO UPDATE
+               SET write_date = EXCLUDED.write_date, write_uid = EXCLUDED.write_uid
+             WHERE pos_restaurant_sync_order.config_id = EXCLUDED.config_id
+            RETURNING id
+            """,
+            {"config": config.id, "uuid": order_uuid, "uid": self.env.uid},
+        )
+        row = self.env.cr.fetchone()
+        record = self.browse(row[0] if row else [])
+        record.invalidate_recordset()
+        return record
+
+    def _raise_state(self, state: str) -> None:
+        """Move the state up to ``state``; it never goes down (paid outranks cancel)."""
+        for order in self:
+            if protocol.STATE_RANK[state] > protocol.STATE_RANK[order.state]:
+                order.state = state

@@ -1,0 +1,97 @@
+"""A restaurant POS with an open session, and small builders for protocol changes."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+
+from odoo.addons.point_of_sale.tests.common import TestPoSCommon
+
+from ..lib import protocol
+
+# Changes are stamped "now" so the server's own closes, stamped later, sort after them.
+START_MS = int(time.time() * 1000)
+_numbers = itertools.count(1)
+
+
+class PossyncCommon(TestPoSCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.config = cls.basic_config
+        cls.config.write({"module_pos_restaurant": True, "possync_enabled": True})
+        floor = cls.env["restaurant.floor"].create(
+            {"name": "Sync Floor", "pos_config_ids": [(4, cls.config.id)]}
+        )
+        cls.table, cls.other_table = cls.env["restaurant.table"].create(
+            [
+                {"table_number": 101, "floor_id": floor.id},
+                {"table_number": 102, "floor_id": floor.id},
+            ]
+        )
+        cls.coke = cls.create_product("Coke", cls.categ_basic, 3.0)
+        cls.burger = cls.create_product("Burger", cls.categ_basic, 10.0)
+        cls.config.open_ui()
+        cls.pos_session = cls.config.current_session_id
+        cls.pos_session.set_opening_control(0, None)
+        # What TestPoSCommon.create_ui_order_data expects (open_new_session sets them).
+        cls.currency = cls.pos_session.currency_id
+        cls.pricelist = cls.config.pricelist_id
+
+    # --- changes -----------------------------------------------------------------------
+
+    @staticmethod
+    def new_uuid() -> str:
+        return uuid.uuid4().hex
+
+    @staticmethod
+    def change(order: str, *ops: dict, terminal: str = "A", at: int = 0, change_id=None):
+        """A change by ``terminal``, ``at`` milliseconds after the test run started."""
+        return {
+            "v": 1,
+            "id": change_id or f"c{next(_numbers)}-{uuid.uuid4().hex[:12]}",
+            "terminal": terminal,
+            "hlc": protocol.format_hlc(START_MS + at, 0),
+            "order": order,
+            "ops": list(ops),
+        }
+
+    @staticmethod
+    def line_add(line: str, product, qty=1, price=None, **values) -> dict:
+        values = {"product_id": product.id, "qty": qty, **values}
+        values["price_unit"] = product.lst_price if price is None else price
+        return {"op": "line.add", "line": line, "values": values}
+
+    @staticmethod
+    def line_set(line: str, field: str, value) -> dict:
+        return {"op": "line.set", "line": line, "field": field, "value": value}
+
+    @staticmethod
+    def order_set(field: str, value) -> dict:
+        return {"op": "order.set", "field": field, "value": value}
+
+    # --- the server --------------------------------------------------------------------
+
+    def push(self, *changes: dict, env=None) -> dict:
+        env = env or self.env
+        config = env["pos.config"].browse(self.config.id)
+        return env["pos_restaurant_sync.change"]._push(config, list(changes))
+
+    def pull(self, after: int = 0, limit: int = 500) -> dict:
+        return self.env["pos_restaurant_sync.change"]._pull(self.config, after, limit)
+
+    def pos_order(self, order_uuid: str):
+        return self.env["pos.order"].search([("uuid", "=", order_uuid)])
+
+    def lines_by_uuid(self, order) -> dict:
+        return {line.uuid: line for line in order.lines}
+
+    def log(self, order_uuid: str):
+        return self.env["pos_restaurant_sync.change"].search(
+            [("order_uuid", "=", order_uuid)], order="id"
+        )
+
+    def commit_hooks(self) -> None:
+        """Run what Odoo runs just before a commit (the server's closes, bus messages)."""
+        self.env.cr.flush()

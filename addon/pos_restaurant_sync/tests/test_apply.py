@@ -1,0 +1,165 @@
+from odoo.tests import tagged
+
+from .. import compat
+from .common import PossyncCommon
+
+
+@tagged("post_install", "-at_install")
+class TestApplyToOdooOrder(PossyncCommon):
+    def setUp(self):
+        super().setUp()
+        self.order = self.new_uuid()
+
+    def test_the_first_change_creates_the_draft_order_in_the_open_session(self):
+        self.push(
+            self.change(
+                self.order,
+                self.order_set("table_id", self.table.id),
+                self.order_set("customer_count", 4),
+                self.order_set("partner_id", self.customer.id),
+                self.line_add("l1", self.burger, qty=2, price=9.5, discount=10),
+            )
+        )
+        order = self.pos_order(self.order)
+        self.assertEqual(order.state, "draft")
+        self.assertEqual(order.session_id, self.pos_session)
+        self.assertEqual(order.table_id, self.table)
+        self.assertEqual(order.customer_count, 4)
+        self.assertEqual(order.partner_id, self.customer)
+        line = order.lines
+        self.assertEqual((line.uuid, line.product_id, line.qty), ("l1", self.burger, 2))
+        self.assertEqual((line.price_unit, line.discount), (9.5, 10))
+        self.assertAlmostEqual(line.price_subtotal_incl, 17.1)
+        self.assertAlmostEqual(order.amount_total, 17.1)
+
+    def test_notes_land_in_the_fields_of_this_odoo_version(self):
+        self.push(
+            self.change(
+                self.order,
+                self.order_set("internal_note", "allergy: nuts"),
+                self.order_set("customer_note", "happy birthday"),
+                self.line_add("l1", self.coke, customer_note="no ice", internal_note="first"),
+            )
+        )
+        order = self.pos_order(self.order)
+        self.assertEqual(order[compat.ORDER_FIELDS["internal_note"]], "allergy: nuts")
+        if compat.ORDER_FIELDS["customer_note"]:  # 19 only; 18 keeps it in the log
+            self.assertEqual(order[compat.ORDER_FIELDS["customer_note"]], "happy birthday")
+        self.assertEqual((order.lines.customer_note, order.lines.note), ("no ice", "first"))
+
+    def test_two_waiters_adding_at_once_both_keep_their_lines(self):
+        # odoo/odoo#138664: one waiter's lines vanished when the other saved.
+        a = self.change(self.order, self.line_add("la", self.coke), terminal="A", at=10)
+        b = self.change(self.order, self.line_add("lb", self.burger), terminal="B", at=10)
+        self.push(b)
+        self.push(a)
+        self.assertEqual(set(self.lines_by_uuid(self.pos_order(self.order))), {"la", "lb"})
+
+    def test_a_quantity_raised_while_another_adds_a_line_survives_in_any_order(self):
+        # The lost update measured on native 18 and 19 (field notes).
+        for arrival in ("add first", "raise first"):
+            with self.subTest(arrival):
+                order_uuid = self.new_uuid()
+                self.push(self.change(order_uuid, self.line_add("l1", self.coke), at=0))
+                add = self.change(order_uuid, self.line_add("l2", self.burger), terminal="A", at=10)
+                raise_qty = self.change(
+                    order_uuid, self.line_set("l1", "qty", 2), terminal="B", at=11
+                )
+                self.push(*((add, raise_qty) if arrival == "add first" else (raise_qty, add)))
+                lines = self.lines_by_uuid(self.pos_order(order_uuid))
+                self.assertEqual(set(lines), {"l1", "l2"})
+                self.assertEqual(lines["l1"].qty, 2)
+
+    def test_the_later_edit_of_one_field_wins_even_when_it_arrives_first(self):
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        later = self.change(self.order, self.line_set("l1", "price_unit", 4.0), terminal="A", at=20)
+        earlier = self.change(
+            self.order, self.line_set("l1", "price_unit", 2.0), terminal="B", at=10
+        )
+        self.push(later)
+        self.push(earlier)
+        line = self.pos_order(self.order).lines
+        self.assertEqual(line.price_unit, 4.0)
+        self.assertAlmostEqual(line.price_subtotal_incl, 4.0)
+
+    def test_a_deleted_line_is_removed_and_never_comes_back(self):
+        self.push(
+            self.change(self.order, self.line_add("l1", self.coke), self.line_add("l2", self.coke))
+        )
+        self.push(self.change(self.order, {"op": "line.delete", "line": "l1"}, at=10))
+        late_edit = self.change(self.order, self.line_set("l1", "qty", 5), terminal="B", at=5)
+        self.push(late_edit)
+        self.assertEqual(set(self.lines_by_uuid(self.pos_order(self.order))), {"l2"})
+
+    def test_payment_lines_are_added_edited_and_removed(self):
+        self.push(self.change(self.order, self.line_add("l1", self.burger)))
+        add = {
+            "op": "payment.add",
+            "payment": "p1",
+            "values": {"payment_method_id": self.cash_pm1.id, "amount": 4.0},
+        }
+        self.push(self.change(self.order, add, at=1))
+        order = self.pos_order(self.order)
+        self.assertEqual(order.payment_ids.uuid, "p1")
+        self.assertEqual(order.amount_paid, 4.0)
+        edit = {"op": "payment.set", "payment": "p1", "field": "amount", "value": 10.0}
+        self.push(self.change(self.order, edit, at=2))
+        self.assertEqual(order.payment_ids.amount, 10.0)
+        self.push(self.change(self.order, {"op": "payment.remove", "payment": "p1"}, at=3))
+        self.assertFalse(order.payment_ids)
+        self.assertEqual(order.amount_paid, 0.0)
+
+    def test_unknown_records_are_left_out_but_the_change_is_kept(self):
+        change = self.change(
+            self.order,
+            self.order_set("partner_id", 987654321),
+            {"op": "line.add", "line": "l1", "values": {"product_id": 987654321, "qty": 1}},
+            {
+                "op": "payment.add",
+                "payment": "p1",
+                "values": {"payment_method_id": 987654321, "amount": 1},
+            },
+        )
+        self.assertEqual(self.push(change)["acks"][0]["status"], "applied")
+        order = self.pos_order(self.order)
+        self.assertFalse(order.partner_id or order.lines or order.payment_ids)
+        self.assertEqual(len(self.log(self.order)), 1)
+
+    def test_a_cancel_from_a_terminal_cancels_the_odoo_order(self):
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        self.push(self.change(self.order, {"op": "order.close", "state": "cancel"}, at=10))
+        self.assertEqual(self.pos_order(self.order).state, "cancel")
+        self.commit_hooks()
+        # The terminal's own close is in the log: the server adds none of its own.
+        self.assertNotIn("server", self.log(self.order).mapped("terminal"))
+
+    def test_a_merge_moves_the_lines_to_the_target_order(self):
+        source, target = self.order, self.new_uuid()
+        self.push(
+            self.change(
+                source, self.order_set("table_id", self.table.id), self.line_add("l1", self.coke)
+            )
+        )
+        self.push(
+            self.change(
+                target,
+                self.order_set("table_id", self.other_table.id),
+                self.line_add("l1", self.coke),
+                at=10,
+            ),
+            self.change(
+                source,
+                {"op": "line.delete", "line": "l1"},
+                {"op": "order.close", "state": "cancel"},
+                at=10,
+            ),
+        )
+        self.assertEqual(self.pos_order(target).lines.uuid, "l1")
+        self.assertEqual(self.pos_order(source).state, "cancel")
+        self.assertFalse(self.pos_order(source).lines)
+
+    def test_without_an_open_session_the_change_waits_in_the_log(self):
+        self.pos_session.state = "closing_control"
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        self.assertFalse(self.pos_order(self.order))
+        self.assertEqual(len(self.log(self.order)), 1)

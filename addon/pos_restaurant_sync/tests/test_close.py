@@ -1,0 +1,95 @@
+import json
+
+from odoo.tests import tagged
+
+from .common import PossyncCommon
+
+
+@tagged("post_install", "-at_install")
+class TestClose(PossyncCommon):
+    def setUp(self):
+        super().setUp()
+        self.order = self.new_uuid()
+
+    def pay_in_odoo(self, order_uuid: str, lines) -> None:
+        """What the POS does when the cashier validates the payment (sync_from_ui)."""
+        data = self.create_ui_order_data(lines, uuid=order_uuid)
+        self.sync_from_ui(data)
+        self.commit_hooks()
+
+    def sync_from_ui(self, data: dict) -> None:
+        data.setdefault("access_token", False)  # the POS always sends the key
+        self.env["pos.order"].sync_from_ui([data])
+
+    def server_closes(self, order_uuid: str) -> list[dict]:
+        records = self.log(order_uuid).filtered(lambda r: r.terminal == "server")
+        return [json.loads(record.payload) for record in records]
+
+    def test_a_payment_validated_by_odoo_is_sent_to_the_terminals_as_a_close(self):
+        self.push(self.change(self.order, self.line_add("l1", self.coke), at=50))
+        self.pay_in_odoo(self.order, [{"product": self.coke, "quantity": 1, "uuid": "l1"}])
+        self.assertEqual(self.pos_order(self.order).state, "paid")
+        [close] = self.server_closes(self.order)
+        self.assertEqual(close["ops"], [{"op": "order.close", "state": "paid"}])
+        self.assertEqual(close["order"], self.order)
+        self.assertGreater(close["hlc"], self.log(self.order)[0].hlc)
+        self.assertEqual(self.pull()["changes"][-1]["change"], close)
+
+    def test_odoo_sync_of_lines_the_sync_created_adds_no_duplicate(self):
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        self.pay_in_odoo(self.order, [{"product": self.coke, "quantity": 1, "uuid": "l1"}])
+        self.assertEqual(self.pos_order(self.order).lines.mapped("uuid"), ["l1"])
+
+    def test_a_paid_order_is_never_reopened_or_edited(self):
+        # odoo/odoo#208448: a paid order must never go back to draft.
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        self.pay_in_odoo(self.order, [{"product": self.coke, "quantity": 1, "uuid": "l1"}])
+        order = self.pos_order(self.order)
+        late = self.change(
+            self.order, self.line_add("l2", self.burger), self.line_set("l1", "qty", 9)
+        )
+        self.assertEqual(self.push(late)["acks"][0]["status"], "applied")  # stored all the same
+        self.assertEqual(order.state, "paid")
+        self.assertEqual((order.lines.uuid, order.lines.qty), ("l1", 1))
+        self.assertEqual(self.log(self.order)[-1].change_id, late["id"])
+
+    def test_a_cancel_in_odoo_is_sent_to_the_terminals_as_a_close(self):
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        self.pos_order(self.order).action_pos_order_cancel()
+        self.commit_hooks()
+        [close] = self.server_closes(self.order)
+        self.assertEqual(close["ops"], [{"op": "order.close", "state": "cancel"}])
+
+    def test_a_cancelled_order_gets_no_second_close_when_edited_again(self):
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        self.pos_order(self.order).action_pos_order_cancel()
+        self.commit_hooks()
+        self.push(self.change(self.order, self.line_set("l1", "qty", 3), at=10))
+        self.commit_hooks()
+        self.assertEqual(len(self.server_closes(self.order)), 1)
+        self.assertEqual(self.pos_order(self.order).state, "cancel")
+
+    def test_orders_the_sync_never_saw_get_no_close(self):
+        self.pay_in_odoo(self.order, [(self.coke, 1)])
+        self.assertEqual(self.pos_order(self.order).state, "paid")
+        self.assertFalse(self.log(self.order))
+
+    def test_an_order_closed_in_odoo_unknown_to_the_log_is_closed_on_the_next_change(self):
+        # Closed while the log had nothing of it (pruned, or sync off): a late change for it
+        # makes the server tell the terminals.
+        self.pay_in_odoo(self.order, [(self.coke, 1)])
+        self.push(self.change(self.order, self.line_add("l9", self.burger)))
+        self.commit_hooks()
+        self.assertEqual(self.server_closes(self.order)[0]["ops"][0]["state"], "paid")
+        self.assertEqual(len(self.pos_order(self.order).lines), 1)
+
+    def test_a_draft_saved_by_odoo_sync_emits_nothing(self):
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        data = self.create_ui_order_data(
+            [{"product": self.coke, "quantity": 2, "uuid": "l1"}], uuid=self.order
+        )
+        data["state"] = "draft"
+        self.sync_from_ui(data)
+        self.commit_hooks()
+        self.assertEqual(self.log(self.order).mapped("terminal"), ["A"])
+        self.assertEqual(self.pos_order(self.order).lines.qty, 2)
