@@ -1,0 +1,85 @@
+"""The harness's pure helpers, checked without Odoo or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import harness
+from .harness import HarnessError, OdooTestRun, OdooTree, venv_requirements
+
+
+def make_tree(root: Path, release_line: str) -> Path:
+    (root / "odoo").mkdir(parents=True)
+    (root / "odoo-bin").write_text("#!/usr/bin/env python3\n")
+    (root / "odoo" / "release.py").write_text(f"RELEASE_LEVELS = []\n{release_line}\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("line", "version", "pos_path"),
+    [
+        ("version_info = (18, 0, 0, FINAL, 0, '')", "18.0", "/pos/ui?config_id=7"),
+        ("version_info = (19, 0, 0, FINAL, 0, '')", "19.0", "/pos/ui/7"),
+    ],
+)
+def test_tree_version_decides_pos_url(
+    tmp_path: Path, line: str, version: str, pos_path: str
+) -> None:
+    tree = OdooTree.detect(make_tree(tmp_path, line))
+    assert tree.version == version
+    assert tree.pos_path(7) == pos_path
+
+
+def test_demo_data_needs_a_flag_only_on_19(tmp_path: Path) -> None:
+    # 18 loads demo data by default; 19 only with --with-demo (field notes).
+    assert OdooTree(tmp_path, 18, 0).demo_args() == []
+    assert OdooTree(tmp_path, 19, 0).demo_args() == ["--with-demo"]
+
+
+def test_unsupported_version_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(HarnessError, match="17.0"):
+        OdooTree.detect(make_tree(tmp_path, "version_info = (17, 0, 0, FINAL, 0, '')"))
+
+
+def test_a_folder_without_odoo_bin_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(HarnessError, match="not an Odoo source tree"):
+        OdooTree.detect(tmp_path)
+
+
+def test_requirements_use_binary_psycopg2_and_drop_ldap() -> None:
+    text = (
+        "psycopg2==2.9.5 ; python_version == '3.11'\r\n"
+        "python-ldap==3.4.0 ; sys_platform != 'win32'\r\n"
+        "lxml==4.9.3\r\n"
+    )
+    lines = venv_requirements(text).splitlines()
+    assert "psycopg2-binary==2.9.5 ; python_version == '3.11'" in lines
+    assert not [line for line in lines if "ldap" in line]
+    assert "lxml==4.9.3" in lines  # CRLF from a Windows checkout is gone
+    assert "websocket-client" in lines  # HttpCase tours need it
+
+
+def test_addon_fingerprint_ignores_runtime_only_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / harness.SYNC_MODULE
+    (module / "static" / "src").mkdir(parents=True)
+    (module / "__manifest__.py").write_text("{'name': 'x'}")
+    monkeypatch.setattr(harness, "ADDONS_DIR", tmp_path)
+    before = harness.addon_fingerprint()
+    # JS is read from disk at run time: no new template for it.
+    (module / "static" / "src" / "patch.js").write_text("// edit")
+    assert harness.addon_fingerprint() == before
+    # The manifest (or Python, or data) changes what an install does.
+    (module / "__manifest__.py").write_text("{'name': 'y'}")
+    assert harness.addon_fingerprint() != before
+
+
+def test_test_run_is_ok_only_without_failures_or_errors(tmp_path: Path) -> None:
+    good = "0 failed, 0 error(s) of 3 tests when loading database 'x'"
+    assert OdooTestRun(0, good, tmp_path).ok
+    assert not OdooTestRun(0, "1 failed, 0 error(s) of 3 tests", tmp_path).ok
+    assert not OdooTestRun(1, good, tmp_path).ok
+    assert not OdooTestRun(0, "no test summary in the log", tmp_path).ok
