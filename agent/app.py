@@ -1,0 +1,159 @@
+"""The agent as one aiohttp application.
+
+`create_app(settings)` serves the page API (bind it to 127.0.0.1) and, through cleanup
+contexts started in dependency order, opens the store, the HTTP client, the peer server
+(its own runner on `peer_host:peer_port`, so the LAN never reaches the page API), LAN
+discovery, and server sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+
+import aiohttp
+from aiohttp import web
+
+from agent.core import Agent, now_ms
+from agent.discovery import Discovery
+from agent.odoo_client import OdooClient
+from agent.page_api import AGENT, setup_page_api, status_pusher
+from agent.peers import Peers, config_tag, create_peer_app
+from agent.server_sync import ServerSync
+from agent.settings import Settings
+from agent.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+ODOO_HTTP = web.AppKey("odoo_http", aiohttp.ClientSession)
+PEER_HTTP = web.AppKey("peer_http", aiohttp.ClientSession)
+PEER_PORT = web.AppKey("peer_port", int)
+PEERS = web.AppKey("peers", Peers)
+SERVER_SYNC = web.AppKey("server_sync", ServerSync)
+
+PRUNE_EVERY_S = 3600.0
+KEEP_CLOSED_MS = 24 * 3600 * 1000  # closed orders stay replayable to pages for a day
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    if not settings.page_token:
+        raise ValueError("settings.page_token is required (the CLI makes one per launch)")
+    app = web.Application()
+    app[SETTINGS] = settings
+    setup_page_api(app, settings.page_token, settings.origins())
+    app.cleanup_ctx.extend([storage, http_client, peers, server_sync, status_pusher])
+    return app
+
+
+async def storage(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = await asyncio.to_thread(Store.open, settings.db_path)
+    agent = Agent(
+        store, server_configured=settings.server_configured, peer_secret=settings.peer_secret
+    )
+    agent.start()
+    app[AGENT] = agent
+    pruner = _spawn(_prune_forever(agent), "pruner")
+    yield
+    await _stop(pruner)
+    await agent.close()
+
+
+async def _prune_forever(agent: Agent) -> None:
+    while True:
+        await agent.db.write(lambda s: s.prune(now_ms() - KEEP_CLOSED_MS))
+        await asyncio.sleep(PRUNE_EVERY_S)
+
+
+async def http_client(app: web.Application) -> AsyncIterator[None]:
+    # unsafe=True keeps cookies of servers addressed by IP (a LAN Odoo, loopback in tests).
+    # No automatic User-Agent: Odoo's bus refuses a User-Agent with a version it does not
+    # know, so odoo_client decides per request (see OdooClient.open_bus).
+    odoo = aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True), skip_auto_headers=("User-Agent",)
+    )
+    # Peers get a session without cookies: cookies ignore ports, so an agent on the Odoo
+    # host would otherwise be handed our Odoo session.
+    peer = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    app[ODOO_HTTP], app[PEER_HTTP] = odoo, peer
+    yield
+    await odoo.close()
+    await peer.close()
+
+
+async def peers(app: web.Application) -> AsyncIterator[None]:
+    settings, agent = app[SETTINGS], app[AGENT]
+    runner = web.AppRunner(create_peer_app(agent), handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.peer_host, settings.peer_port).start()
+    app[PEER_PORT] = runner.addresses[0][1]
+    app[PEERS] = exchange = Peers(agent, app[PEER_HTTP], settings)
+    tasks = [_spawn(exchange.run(), "peers")]
+    if settings.mdns:
+        tasks.append(_spawn(_announce(app, exchange), "mdns"))
+    yield
+    for task in tasks:
+        await _stop(task)
+    await runner.cleanup()
+
+
+async def _announce(app: web.Application, exchange: Peers) -> None:
+    """Announce on mDNS once the secret is known; again under a new tag if it changes."""
+    settings, agent = app[SETTINGS], app[AGENT]
+    discovery = Discovery(
+        agent.terminal,
+        app[PEER_PORT],
+        settings.peer_host,
+        settings.mdns_interfaces,
+        lambda terminal, url: exchange.add(url, terminal, "mdns"),
+    )
+    try:
+        while True:
+            if agent.peer_secret and config_tag(agent.peer_secret) != discovery.tag:
+                await discovery.close()
+                await discovery.start(config_tag(agent.peer_secret))
+            await agent.secret_event.wait()
+            agent.secret_event.clear()
+    finally:
+        await discovery.close()
+
+
+async def server_sync(app: web.Application) -> AsyncIterator[None]:
+    settings, agent = app[SETTINGS], app[AGENT]
+    if not settings.server_configured:
+        yield
+        return
+    assert settings.server and settings.db and settings.login
+    client = OdooClient(
+        app[ODOO_HTTP],
+        settings.server,
+        settings.db,
+        settings.login,
+        settings.password or "",
+        settings.http_timeout_s,
+    )
+    app[SERVER_SYNC] = sync = ServerSync(agent, client, settings)
+    task = _spawn(sync.run(), "server sync")
+    yield
+    await _stop(task)
+
+
+def _spawn(coro: Coroutine, name: str) -> asyncio.Task:
+    """A background loop; if it ever dies of a bug, the log says so at once."""
+    task = asyncio.create_task(coro, name=name)
+    task.add_done_callback(_report_crash)
+    return task
+
+
+def _report_crash(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped", task.get_name(), exc_info=task.exception())
+
+
+async def _stop(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

@@ -1,0 +1,100 @@
+"""The agent's state, shared by the page API, server sync and peers.
+
+Every change, whoever sends it (a page, the server, a peer), enters through
+`Agent.receive`: it is stored durably, then published to listeners in commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from agent.feed import Feed
+from agent.protocol import HybridClock
+from agent.status import NOT_CONFIGURED, ServerState, Status
+from agent.store import AsyncStore, Entry, Store
+
+ORIGINS = ("page", "server", "peer")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Agent:
+    """One terminal's agent: its store, clock, feed of committed changes and status."""
+
+    def __init__(
+        self, store: Store, *, server_configured: bool, peer_secret: str | None = None
+    ) -> None:
+        self.terminal = store.terminal
+        self.clock = HybridClock(store.get_meta("hlc"))
+        latest = store.max_hlc()
+        if latest:  # the clock never goes back, even to before what it stored
+            self.clock.observe(latest, now_ms())
+        self.feed = Feed()
+        self.outbox_event = asyncio.Event()
+        self.status_event = asyncio.Event()
+        self.secret_event = asyncio.Event()
+        server = ServerState(configured=server_configured)
+        if not server_configured:
+            server.cause = NOT_CONFIGURED
+        self.status = Status(self.terminal, server, on_change=self.status_event.set)
+        # A secret given in the environment wins over the one the server handed out last.
+        self.peer_secret = peer_secret or store.get_meta("peer_secret")
+        self.db = AsyncStore(store, self._committed)
+
+    def start(self) -> None:
+        self.db.start()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def receive(
+        self, changes: list[dict], origin: str, cursors: dict[str, int] | None = None
+    ) -> list[Entry]:
+        """Store valid changes durably; return the ones that were new, once committed.
+
+        Changes from pages and peers wait in the outbox for the server; changes from the
+        server do not (and leave the outbox if they were there).
+        """
+        assert origin in ORIGINS
+        now = now_ms()
+        for change in changes:
+            self.clock.observe(change["hlc"], now)
+        outbox = origin != "server"
+        return await self.db.write(
+            lambda s: s.add_changes(changes, origin, outbox=outbox, cursors=cursors)
+        )
+
+    async def changes_after(self, seq: int, limit: int) -> list[Entry]:
+        return await self.db.read(lambda s: s.changes_after(seq, limit))
+
+    async def latest_seq(self) -> int:
+        return await self.db.read(Store.latest_seq)
+
+    async def cursor(self, name: str) -> int:
+        return await self.db.read(lambda s: s.cursor(name))
+
+    async def fresh_reading(self) -> str:
+        """A clock reading for a page to start from, saved so it is never handed out twice."""
+        reading = self.clock.tick(now_ms())
+        await self.db.write(lambda s: s.set_meta("hlc", reading))
+        return reading
+
+    async def snapshot(self) -> dict:
+        pending = await self.db.read(Store.pending_count)
+        return self.status.snapshot(pending)
+
+    async def set_peer_secret(self, secret: str) -> None:
+        if secret == self.peer_secret:
+            return
+        await self.db.write(lambda s: s.set_meta("peer_secret", secret))
+        self.peer_secret = secret
+        self.secret_event.set()
+
+    def _committed(self, entries: list[Entry]) -> None:
+        self.feed.publish(entries)
+        if any(entry.origin != "server" for entry in entries):
+            self.outbox_event.set()
+        self.status_event.set()

@@ -1,0 +1,96 @@
+"""Finding the other agents of this POS configuration on the LAN by mDNS (zeroconf).
+
+Each agent announces `<terminal>._possync._tcp.local.` with TXT `config=<sha256(secret)[:16]>`
+and `terminal=<id>`, and browses for the others; agents of other configurations (another
+tag) are ignored. Discovery only proposes addresses: every exchange is still signed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from zeroconf import IPVersion, ServiceStateChange, get_all_addresses
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+SERVICE = "_possync._tcp.local."
+RESOLVE_TIMEOUT_MS = 3000
+
+log = logging.getLogger(__name__)
+
+
+class Discovery:
+    def __init__(
+        self,
+        terminal: str,
+        port: int,
+        host: str,
+        interfaces: list[str],
+        on_found: Callable[[str, str], None],
+    ) -> None:
+        self.terminal = terminal
+        self.port = port
+        self.host = host
+        self.interfaces = interfaces
+        self.on_found = on_found  # (terminal, url) of an agent with our tag
+        self.tag = ""
+        self._zc: AsyncZeroconf | None = None
+        self._browser: AsyncServiceBrowser | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    async def start(self, tag: str) -> None:
+        """Announce this agent and browse for others with the same configuration tag."""
+        self.tag = tag
+        kwargs = {"interfaces": self.interfaces} if self.interfaces else {}
+        self._zc = AsyncZeroconf(ip_version=IPVersion.V4Only, **kwargs)
+        info = AsyncServiceInfo(
+            SERVICE,
+            f"{self.terminal}.{SERVICE}",
+            parsed_addresses=self._addresses(),
+            port=self.port,
+            properties={"config": tag, "terminal": self.terminal},
+        )
+        await self._zc.async_register_service(info)
+        self._browser = AsyncServiceBrowser(self._zc.zeroconf, SERVICE, handlers=[self._changed])
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._browser is not None:
+            await self._browser.async_cancel()
+        if self._zc is not None:
+            await self._zc.async_close()
+        self._zc = self._browser = None
+
+    def _addresses(self) -> list[str]:
+        if self.host not in ("", "0.0.0.0"):
+            return [self.host]
+        if self.interfaces:
+            return list(self.interfaces)
+        found = [a for a in get_all_addresses() if not a.startswith("127.")]
+        return found or ["127.0.0.1"]
+
+    def _changed(
+        self, zeroconf, service_type: str, name: str, state_change: ServiceStateChange
+    ) -> None:
+        # Called by zeroconf's loop; resolving awaits, so it runs as a task.
+        if state_change in (ServiceStateChange.Added, ServiceStateChange.Updated):
+            task = asyncio.ensure_future(self._resolve(service_type, name))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _resolve(self, service_type: str, name: str) -> None:
+        if self._zc is None:
+            return
+        info = AsyncServiceInfo(service_type, name)
+        if not await info.async_request(self._zc.zeroconf, RESOLVE_TIMEOUT_MS):
+            return
+        props = {k.decode(): (v or b"").decode() for k, v in info.properties.items()}
+        terminal = props.get("terminal", "")
+        if props.get("config") != self.tag or not terminal or terminal == self.terminal:
+            return
+        for address in info.parsed_addresses(IPVersion.V4Only):
+            log.info("found peer %s at %s:%s by mDNS", terminal, address, info.port)
+            self.on_found(terminal, f"http://{address}:{info.port}")
+            return

@@ -1,0 +1,60 @@
+"""The running agent's files in its data folder: a lock (one agent per folder) and
+`runtime.json` (pid, ports, page token; mode 0600) for `possync-agent status` and the
+desktop app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+RUNTIME_FILE = "runtime.json"
+LOCK_FILE = "agent.lock"
+
+
+class AlreadyRunning(Exception):
+    """Another agent holds this data folder."""
+
+
+def lock(data_dir: Path) -> IO:
+    """Hold the data folder's lock until the returned file is closed or the process dies."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process's life
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise AlreadyRunning(f"another possync-agent is running on {data_dir}") from exc
+    return handle
+
+
+def write(data_dir: Path, info: dict[str, Any]) -> None:
+    """Write runtime.json readable by this user only, atomically."""
+    path = data_dir / RUNTIME_FILE
+    tmp = path.with_name(RUNTIME_FILE + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(info, out)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def read(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def remove(data_dir: Path) -> None:
+    (data_dir / RUNTIME_FILE).unlink(missing_ok=True)

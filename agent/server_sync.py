@@ -1,0 +1,305 @@
+"""The server's side: push the outbox to the addon; receive the other terminals' changes by
+Odoo's bus websocket or by polling, falling back from the bus to polling when the websocket
+fails and returning to it when it works again.
+
+`sync_once()` does one full pass and can be called on its own (tests step it); `run()`
+loops for ever with backoff (litestream's Sync/monitor split).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from typing import Any
+
+import aiohttp
+
+from agent.backoff import Backoff
+from agent.core import Agent
+from agent.odoo_client import (
+    DISABLED,
+    MISMATCH,
+    BusUnavailable,
+    OdooClient,
+    OdooError,
+    ProtocolMismatch,
+    ServerUnreachable,
+    SyncDisabled,
+    SyncError,
+)
+from agent.protocol import PROTOCOL_VERSION, InvalidChange, parse_change
+from agent.settings import Settings
+
+PUSH_LIMIT = 500  # the addon's limit per push
+PUSH_BYTES = 900_000  # under the addon's 1 MiB, leaving room for the JSON-RPC envelope
+PULL_LIMIT = 500
+OUTDATED = "OUTDATED_VERSION"
+STABLE_BUS_S = 30.0  # a bus that stayed up this long resets the reconnect backoff
+
+log = logging.getLogger(__name__)
+
+
+class ServerSync:
+    def __init__(self, agent: Agent, client: OdooClient, settings: Settings) -> None:
+        assert settings.config_id is not None
+        self.agent = agent
+        self.client = client
+        self.settings = settings
+        self.config_id = settings.config_id
+        key = f"{client.base_url}|{client.db}|{settings.config_id}"
+        self.cursor_name = f"server:{key}"
+        self.bus_cursor_name = f"bus:{key}"
+        self.info: dict | None = None
+        self.bus_retry_at = 0.0
+        self._prepare_lock = asyncio.Lock()
+        self._answering = asyncio.Event()  # set whenever the server answers
+
+    # --- one pass -------------------------------------------------------------------------
+
+    async def sync_once(self) -> None:
+        """Log in if needed, push the whole outbox, then pull everything new."""
+        await self.prepare()
+        while await self.push_pending():
+            pass
+        await self.pull_new()
+
+    async def prepare(self) -> dict:
+        """Read the addon's /info (logging in first) and the peer secret; cached."""
+        async with self._prepare_lock:
+            if self.info is None:
+                info = await self.client.info(self.config_id)
+                if info.get("protocol") != PROTOCOL_VERSION:
+                    raise ProtocolMismatch(MISMATCH)
+                if not info.get("enabled", True):
+                    raise SyncDisabled(DISABLED)
+                await self._fetch_peer_secret()
+                self.info = info
+            return self.info
+
+    async def _fetch_peer_secret(self) -> None:
+        if self.settings.peer_secret:
+            return  # given by hand: it wins
+        try:
+            await self.agent.set_peer_secret(await self.client.peer_secret(self.config_id))
+        except OdooError as exc:
+            log.warning("no peer secret from the server (%s): LAN sync waits for one", exc)
+
+    async def push_pending(self) -> int:
+        """Push the oldest unsent changes once; return how many left the outbox."""
+        batch = await self.agent.db.read(lambda s: s.outbox_batch(PUSH_LIMIT, PUSH_BYTES))
+        if not batch:
+            return 0
+        try:
+            result = await self.client.push(self.config_id, batch)
+        except SyncError as exc:
+            ids, error = [c["id"] for c in batch], str(exc)
+            await self.agent.db.write(lambda s: s.note_failure(ids, error))
+            raise
+        acks = result.get("acks")
+        if not isinstance(acks, list):
+            raise OdooError("the server's answer to push has no acks")
+        acks = [a for a in acks if isinstance(a, dict)]
+        removed = await self.agent.db.write(lambda s: s.settle(acks))
+        self._answered()
+        if not removed:
+            raise OdooError("the server acknowledged none of the changes it was sent")
+        return removed
+
+    async def pull_new(self) -> int:
+        """Read every change after our server cursor; return how many were new here."""
+        fresh = 0
+        while True:
+            after = await self.agent.cursor(self.cursor_name)
+            result = await self.client.pull(self.config_id, after, PULL_LIMIT)
+            items = result.get("changes") if isinstance(result.get("changes"), list) else []
+            cursor = result.get("cursor")
+            cursors = {self.cursor_name: cursor} if _is_seq(cursor) else {}
+            changes = _valid_changes(item.get("change") for item in items if isinstance(item, dict))
+            fresh += len(await self.agent.receive(changes, "server", cursors))
+            self._answered()
+            if not result.get("more") or not cursors or cursor <= after:
+                return fresh
+
+    # --- for ever -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Push whenever the outbox fills; receive by bus or polling; back off on errors."""
+        await asyncio.gather(self._push_loop(), self._receive_loop())
+
+    async def _push_loop(self) -> None:
+        backoff = self._backoff()
+        self.agent.outbox_event.set()  # whatever the last run left behind
+        while True:
+            await self.agent.outbox_event.wait()
+            self.agent.outbox_event.clear()
+            try:
+                await self.prepare()
+                while await self.push_pending():
+                    pass
+                backoff.reset()
+            except SyncError as exc:
+                self._report(exc)
+                await self._pause(backoff.next())
+                self.agent.outbox_event.set()
+
+    async def _receive_loop(self) -> None:
+        backoff = self._backoff()
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                info = await self.prepare()
+                if info.get("mode", "bus") == "bus" and loop.time() >= self.bus_retry_at:
+                    if await self._follow_bus(info) >= STABLE_BUS_S:
+                        backoff.reset()
+                        continue
+                    await asyncio.sleep(backoff.next())  # it closed soon: don't hammer
+                else:
+                    await self._poll(info)
+                    backoff.reset()
+            except BusUnavailable as exc:
+                self._bus_failed(exc)
+            except SyncError as exc:
+                self._report(exc)
+                await asyncio.sleep(backoff.next())
+
+    async def _follow_bus(self, info: dict) -> float:
+        """Receive from the bus until it closes; return how long it was up."""
+        version = await self.client.websocket_version()
+        ws = await self.client.open_bus(version, self.settings.heartbeat_s)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        safety = asyncio.create_task(self._safety_pulls())
+        try:
+            last = await self.agent.cursor(self.bus_cursor_name)
+            subscribe = {"channels": [info.get("channel")], "last": last}
+            await ws.send_json({"event_name": "subscribe", "data": subscribe})
+            await self.pull_new()  # everything that happened while we were away
+            self._using("bus", None)
+            reason = await self._read_bus(ws, f"{info.get('channel')}-POSSYNC_CHANGES")
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise ServerUnreachable(f"bus websocket lost: {exc}") from exc
+        finally:
+            safety.cancel()
+            await ws.close()
+        if reason == OUTDATED:
+            raise BusUnavailable("the server refused our bus websocket version")
+        return loop.time() - started
+
+    async def _read_bus(self, ws: aiohttp.ClientWebSocketResponse, kind: str) -> str:
+        """Handle bus frames until the socket closes; return the server's close reason."""
+        while True:
+            msg = await ws.receive()
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                await self._on_bus_frame(msg.data, kind)
+            elif msg.type == aiohttp.WSMsgType.CLOSE:
+                return str(msg.extra or "")
+            elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                return ""
+
+    async def _on_bus_frame(self, text: str, kind: str) -> None:
+        """Store the changes of one bus frame; move the cursors past what it covered."""
+        try:
+            notifications = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(notifications, list):
+            return
+        ids = [n["id"] for n in notifications if isinstance(n, dict) and _is_seq(n.get("id"))]
+        items = [item for n in notifications for item in _payload_items(n, kind)]
+        cursors = {self.bus_cursor_name: max(ids)} if ids else {}
+        cursor = await self.agent.cursor(self.cursor_name)
+        # The server's cursor moves only over an unbroken run of seqs: a notification
+        # may overtake one that committed earlier, and a gap is read by the next pull.
+        for seq in sorted(item["seq"] for item in items):
+            if seq == cursor + 1:
+                cursor = seq
+        cursors[self.cursor_name] = cursor
+        changes = _valid_changes(item.get("change") for item in items)
+        await self.agent.receive(changes, "server", cursors)
+        self._answered()
+
+    async def _safety_pulls(self) -> None:
+        """An occasional pull while on the bus, for any notification the bus lost."""
+        while True:
+            await asyncio.sleep(self.settings.safety_pull_s)
+            with contextlib.suppress(SyncError):
+                await self.pull_new()
+
+    async def _poll(self, info: dict) -> None:
+        """Pull every interval_ms until it is time to try the bus (or re-read /info)."""
+        interval = _interval_s(info)
+        loop = asyncio.get_running_loop()
+        if info.get("mode") == "interval":
+            self._using("interval", None)
+            until = loop.time() + self.settings.bus_retry_s
+        else:
+            until = self.bus_retry_at
+        while loop.time() < until:
+            await self.pull_new()
+            await asyncio.sleep(interval)
+        self.info = None  # re-read /info: the server's mode may have changed
+
+    # --- status ---------------------------------------------------------------------------
+
+    def _answered(self) -> None:
+        self.agent.status.server_synced()
+        self._answering.set()
+
+    async def _pause(self, delay: float) -> None:
+        """Wait before retrying, but no longer than until the server answers elsewhere."""
+        self._answering.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._answering.wait(), delay)
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
+
+    def _using(self, path: str, cause: str | None) -> None:
+        self.agent.status.set_server(reachable=True, path=path, cause=cause)
+
+    def _bus_failed(self, exc: BusUnavailable) -> None:
+        delay = self.settings.bus_retry_s * random.uniform(0.8, 1.2)
+        self.bus_retry_at = asyncio.get_running_loop().time() + delay
+        every = int(_interval_s(self.info or {}) * 1000)
+        log.warning("bus unavailable, polling instead: %s", exc)
+        self._using("interval", f"{exc}; polling every {every} ms, trying the bus again soon")
+
+    def _report(self, exc: SyncError) -> None:
+        self.info = None  # read /info again next time: the server may have changed
+        reachable = not isinstance(exc, ServerUnreachable)
+        self.agent.status.set_server(reachable=reachable, path=None, cause=str(exc))
+
+
+def _payload_items(notification: Any, kind: str) -> list[dict]:
+    message = notification.get("message") if isinstance(notification, dict) else None
+    if not isinstance(message, dict) or message.get("type") != kind:
+        return []
+    payload = message.get("payload")
+    items = payload.get("changes") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [i for i in items if isinstance(i, dict) and _is_seq(i.get("seq"))]
+
+
+def _valid_changes(candidates: Any) -> list[dict]:
+    valid = []
+    for change in candidates:
+        try:
+            valid.append(parse_change(change))
+        except InvalidChange as exc:
+            log.warning("ignoring an invalid change from the server: %s", exc)
+    return valid
+
+
+def _interval_s(info: dict) -> float:
+    interval = info.get("interval_ms", 500)
+    if not _is_seq(interval):
+        interval = 500
+    return min(max(interval, 100), 60_000) / 1000
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -1,0 +1,66 @@
+"""What `GET /status`, `possync-agent status` and the page's indicator show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from agent.protocol import PROTOCOL_VERSION
+
+NOT_CONFIGURED = "server not configured"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class ServerState:
+    configured: bool
+    reachable: bool = False
+    path: str | None = None  # "bus" or "interval" while receiving from the server
+    cause: str | None = None  # why the server is unreachable, or why this path
+    last_sync: str | None = None
+
+
+@dataclass
+class PeerSeen:
+    terminal: str
+    url: str
+    last_seen: str
+
+
+@dataclass
+class Status:
+    """The agent's health. Parts update it through methods, which tell the listener."""
+
+    terminal: str
+    server: ServerState
+    peers: dict[str, PeerSeen] = field(default_factory=dict)
+    last_peer_sync: str | None = None
+    on_change: Callable[[], None] = lambda: None
+
+    def set_server(self, **values: object) -> None:
+        for name, value in values.items():
+            setattr(self.server, name, value)
+        self.on_change()
+
+    def server_synced(self) -> None:
+        self.set_server(reachable=True, last_sync=now_iso())
+
+    def peer_synced(self, terminal: str, url: str) -> None:
+        stamp = now_iso()
+        self.peers[terminal] = PeerSeen(terminal, url, stamp)
+        self.last_peer_sync = stamp
+        self.on_change()
+
+    def snapshot(self, pending: int) -> dict:
+        return {
+            "terminal": self.terminal,
+            "pending": pending,
+            "server": asdict(self.server),
+            "peers": [asdict(p) for p in sorted(self.peers.values(), key=lambda p: p.terminal)],
+            "last_peer_sync": self.last_peer_sync,
+            "protocol": PROTOCOL_VERSION,
+        }

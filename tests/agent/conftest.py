@@ -1,0 +1,46 @@
+"""Fixtures for the agent's tests: settings in a temporary folder, an in-process agent,
+an in-process stand-in server."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from agent.app import create_app
+from agent.settings import Settings
+from tests.agent.helpers import FAST, TOKEN
+from tests.standin_odoo import StandIn
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "agent",
+        peer_port=0,
+        peer_host="127.0.0.1",
+        mdns=False,
+        page_token=TOKEN,
+        allowed_origins=["http://pos.test"],
+        **FAST,
+    )
+
+
+@pytest.fixture
+async def agent_client(aiohttp_client, settings):
+    """The agent's page API in-process (with its peer port and loops running)."""
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def standin(aiohttp_server, tmp_path):
+    """The stand-in Odoo server in-process; `standin.url` is its address."""
+    fake = StandIn(tmp_path / "standin.db")
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -1,0 +1,195 @@
+"""Three real agents converge to identical orders through a fault-injecting proxy:
+30 % of connections dropped, 500 ms latency spikes, a 60 s partition from the server, a
+server restart and an agent killed with SIGKILL. Every change reaches the server once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+import aiohttp
+import pytest
+
+from agent.protocol import materialize
+from tests.agent.helpers import (
+    AgentProcess,
+    PageClient,
+    StandInProcess,
+    add_line,
+    change,
+    eventually,
+    free_port,
+)
+from tests.fault_proxy import FaultProxy
+
+AGENTS = 3
+ORDERS = [f"table-{n}" for n in range(4)]
+PARTITION_S = 60.0
+FLAKY = {"drop_rate": 0.3, "spike_rate": 0.05, "spike_s": 0.5}
+
+
+class Waiter:
+    """One terminal's page and the changes it made: random edits on shared orders."""
+
+    def __init__(self, agent: AgentProcess, rng: random.Random) -> None:
+        self.agent, self.rng = agent, rng
+        self.page: PageClient | None = None
+        self.made: dict[str, dict] = {}
+        self.unacked: list[dict] = []
+        self.lines: dict[str, list[str]] = {order: [] for order in ORDERS}
+
+    async def connect(self, http: aiohttp.ClientSession) -> None:
+        since = self.page.max_seq if self.page else 0
+        self.page = await self.agent.page(http, since=since)
+        if self.unacked:
+            await self.page.push(self.unacked)
+            self.unacked = []
+
+    async def work(self, seconds: float, pause: float = 0.05) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            made = self.edit()
+            self.made[made["id"]] = made
+            try:
+                await self.page.push([made], timeout=5)
+            except (TimeoutError, ConnectionError, aiohttp.ClientError):
+                self.unacked.append(made)
+                return
+            await asyncio.sleep(pause)
+
+    def edit(self) -> dict:
+        order = self.rng.choice(ORDERS)
+        lines = self.lines[order]
+        roll = self.rng.random()
+        if not lines or roll < 0.4:
+            op = add_line(self.rng.randrange(1, 30), self.rng.randrange(1, 4))
+            lines.append(op["line"])
+        elif roll < 0.7:
+            op = {
+                "op": "line.set",
+                "line": self.rng.choice(lines),
+                "field": "qty",
+                "value": self.rng.randrange(1, 9),
+            }
+        elif roll < 0.8:
+            op = {"op": "line.delete", "line": lines.pop(self.rng.randrange(len(lines)))}
+        elif roll < 0.9:
+            op = {"op": "order.set", "field": "customer_count", "value": self.rng.randrange(9)}
+        else:
+            op = {
+                "op": "line.set",
+                "line": self.rng.choice(lines),
+                "field": "internal_note",
+                "value": self.rng.choice(["no onions", "well done", ""]),
+            }
+        return change(order, [op], terminal=self.agent.listening.get("terminal", "t-x"))
+
+
+@pytest.mark.slow
+async def test_three_agents_converge_through_drops_spikes_partition_and_restarts(tmp_path, http):
+    rng = random.Random(7)
+    server = await StandInProcess(tmp_path / "standin.db").start()
+    to_server = [await FaultProxy(server.port, seed=i, **FLAKY).start() for i in range(AGENTS)]
+    peer_ports = [free_port() for _ in range(AGENTS)]
+    to_peer = [
+        await FaultProxy(port, seed=10 + i, **FLAKY).start() for i, port in enumerate(peer_ports)
+    ]
+    agents = [
+        AgentProcess(
+            tmp_path / f"agent{i}",
+            peer_port=peer_ports[i],
+            server=to_server[i].url,
+            peers=tuple(p.url for j, p in enumerate(to_peer) if j != i),
+        )
+        for i in range(AGENTS)
+    ]
+    waiters = [Waiter(agent, random.Random(rng.random())) for agent in agents]
+    try:
+        for agent, waiter in zip(agents, waiters, strict=True):
+            await agent.start()
+            await waiter.connect(http)
+
+        # Flaky network: drops and spikes everywhere.
+        await asyncio.gather(*(w.work(seconds=8) for w in waiters))
+
+        # The server goes away for 60 s; the terminals keep working and keep in sync.
+        for proxy in to_server:
+            proxy.partition(True)
+        await _during_partition(server, agents, waiters, http)
+        for proxy in to_server:
+            proxy.partition(False)
+
+        await asyncio.gather(*(w.work(seconds=3) for w in waiters))
+        await server.restart()
+        await asyncio.gather(*(w.work(seconds=3) for w in waiters))
+
+        made = {i: c for w in waiters for i, c in w.made.items()}
+        await eventually(lambda: _settled(server, agents, set(made), http), timeout=60, every=0.5)
+        logs = [await _log_of(agent, http) for agent in agents]
+        server_log = await server.log_of(http)
+    finally:
+        for agent in agents:
+            await agent.stop()
+        await server.stop()
+        for proxy in to_server + to_peer:
+            await proxy.close()
+
+    assert sum(p.dropped for p in to_server + to_peer) > 50, "the faults did not bite"
+    assert sum(p.spikes for p in to_server + to_peer) > 10
+    server_changes = [c["change"] for c in server_log["changes"]]
+    assert {c["id"] for c in server_changes} == set(made)
+    assert all(counts.get("applied") == 1 for counts in server_log["pushes"].values())
+    for log in logs:
+        assert set(log) == set(made)
+    for order in ORDERS:
+        expected = materialize(order, server_changes)
+        assert expected["lines"], "the scenario made no lines"
+        for log in logs:
+            assert materialize(order, log.values()) == expected
+
+
+async def _during_partition(server, agents, waiters, http) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    # Changes flow between terminals while the server is unreachable.
+    marker = waiters[0].edit()
+    await waiters[0].page.push([marker])
+    waiters[0].made[marker["id"]] = marker
+    await waiters[1].page.wait_for({marker["id"]}, timeout=10)
+    await asyncio.gather(*(w.work(seconds=10, pause=0.1) for w in waiters))
+
+    # An agent is killed mid-work, and comes back on the same ports and database.
+    victim = waiters[2]
+    work = asyncio.create_task(victim.work(seconds=30, pause=0.02))
+    await asyncio.sleep(1.5)
+    await agents[2].kill()
+    await work
+    await agents[2].start()
+    await victim.connect(http)
+
+    # The server restarts while still cut off.
+    await server.restart()
+    await asyncio.gather(*(w.work(seconds=10, pause=0.1) for w in waiters))
+    for agent in agents:
+        status = await agent.status(http)
+        assert status["server"]["reachable"] is False and status["server"]["cause"]
+        assert status["pending"] > 0
+    await asyncio.sleep(max(0.0, PARTITION_S - (loop.time() - started)))
+
+
+async def _settled(server, agents, made: set[str], http) -> bool:
+    log = await server.log_of(http)
+    if {c["change"]["id"] for c in log["changes"]} != made:
+        return False
+    statuses = [await agent.status(http) for agent in agents]
+    return all(s["pending"] == 0 for s in statuses)
+
+
+async def _log_of(agent: AgentProcess, http) -> dict[str, dict]:
+    page = await agent.page(http, since=0)
+    with contextlib.suppress(TimeoutError):
+        await page.until(lambda: page.statuses, timeout=10)  # comes after the replay
+    await page.close()
+    return page.changes

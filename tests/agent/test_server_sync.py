@@ -1,0 +1,325 @@
+"""The server's side (agent/server_sync.py, agent/odoo_client.py), against the stand-in
+Odoo of tests/standin_odoo.py: push by change id, receive by bus or polling, fall back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import aiohttp
+import pytest
+
+from agent.app import SERVER_SYNC, create_app
+from agent.core import Agent
+from agent.odoo_client import (
+    AccessDenied,
+    OdooClient,
+    ProtocolMismatch,
+    ServerUnreachable,
+    SyncDisabled,
+)
+from agent.server_sync import ServerSync
+from agent.store import Store
+from tests.agent.helpers import PageClient, change, eventually
+from tests.standin_odoo import FOREIGN_ORDER
+
+
+def with_server(settings, standin, **changes):
+    changes = {"password": "admin", **changes}
+    return dataclasses.replace(
+        settings,
+        server=standin.url,
+        db="possync",
+        login="admin",
+        config_id=1,
+        **changes,
+    )
+
+
+@pytest.fixture
+async def sync(settings, standin):
+    """A ServerSync to step by hand (no background loops), litestream-style."""
+    settings = with_server(settings, standin)
+    agent = Agent(Store.open(settings.db_path), server_configured=True)
+    agent.start()
+    http = aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True), skip_auto_headers=("User-Agent",)
+    )
+    client = OdooClient(http, standin.url, "possync", "admin", "admin", 3)
+    yield ServerSync(agent, client, settings)
+    await http.close()
+    await agent.close()
+
+
+async def pending(agent: Agent) -> int:
+    return await agent.db.read(Store.pending_count)
+
+
+async def test_sync_once_pushes_the_outbox_and_empties_it(sync, standin):
+    changes = [change() for _ in range(1200)]  # more than one push's worth
+    await sync.agent.receive(changes, "page")
+    await sync.sync_once()
+    assert await pending(sync.agent) == 0
+    assert [c["change"]["id"] for c in standin.changes()] == [c["id"] for c in changes]
+
+
+async def test_a_lost_acknowledgement_is_retried_and_the_server_applies_the_change_once(
+    sync, standin
+):
+    await sync.agent.receive([c := change()], "page")
+    standin.faults.lose_ack_rate = 1.0
+    with pytest.raises(ServerUnreachable):
+        await sync.sync_once()
+    assert await pending(sync.agent) == 1
+    standin.faults.lose_ack_rate = 0.0
+    await sync.sync_once()
+    assert await pending(sync.agent) == 0
+    assert standin.push_counts()[c["id"]] == {"applied": 1, "duplicate": 1}
+
+
+async def test_a_rejected_change_is_kept_aside_and_never_sent_again(sync, standin):
+    foreign = change(FOREIGN_ORDER + "1")
+    await sync.agent.receive([foreign, change()], "page")
+    await sync.sync_once()
+    await sync.sync_once()
+    assert standin.push_counts()[foreign["id"]] == {"rejected": 1}
+    rejected = await sync.agent.db.read(Store.rejected)
+    assert rejected == [{"id": foreign["id"], "reason": "order of another config"}]
+
+
+async def test_pull_brings_other_terminals_changes_and_remembers_how_far_it_read(sync, standin):
+    others = [change(terminal="t-other") for _ in range(700)]
+    standin.receive(others)
+    assert await sync.pull_new() == 700
+    assert await sync.pull_new() == 0
+    assert await sync.agent.cursor(sync.cursor_name) == 700
+    assert await pending(sync.agent) == 0  # what came from the server is not sent back
+
+
+async def test_the_peer_secret_comes_from_the_server_and_is_kept(sync, standin):
+    await sync.prepare()
+    assert sync.agent.peer_secret == standin.peer_secret
+    assert await sync.agent.db.read(lambda s: s.get_meta("peer_secret")) == standin.peer_secret
+
+
+async def test_a_wrong_password_is_reported_as_such(sync):
+    sync.client.password = "wrong"
+    with pytest.raises(AccessDenied, match="login"):
+        await sync.sync_once()
+
+
+async def test_a_server_of_another_protocol_version_gets_nothing(sync, standin):
+    standin.protocol = 2
+    await sync.agent.receive([change()], "page")
+    with pytest.raises(ProtocolMismatch, match="update possync or the addon"):
+        await sync.sync_once()
+    assert standin.changes() == [] and await pending(sync.agent) == 1
+
+
+async def test_an_expired_session_is_renewed_without_fuss(sync, standin):
+    await sync.sync_once()
+    standin.sessions.clear()  # e.g. the server restarted
+    await sync.agent.receive([change()], "page")
+    await sync.sync_once()
+    assert await pending(sync.agent) == 0
+
+
+# --- the whole agent, loops running ---------------------------------------------------
+
+
+@pytest.fixture
+async def running(aiohttp_client, settings, standin):
+    """The agent app with server sync running against the stand-in; returns a page."""
+
+    async def start(**changes) -> PageClient:
+        app = create_app(with_server(settings, standin, **changes))
+        client = await aiohttp_client(app)
+        page = await PageClient.connect(client.session, client.port)
+        page.app = app
+        return page
+
+    return start
+
+
+def server_status(page: PageClient) -> dict:
+    return page.statuses[-1]["server"] if page.statuses else {}
+
+
+async def test_changes_from_other_terminals_arrive_by_the_bus(running, standin):
+    page = await running()
+    await page.until(lambda: server_status(page).get("path") == "bus")
+    standin.receive([c := change(terminal="t-other")])
+    await page.wait_for({c["id"]}, timeout=3)
+
+
+async def test_a_page_push_reaches_the_server_and_the_outbox_empties(running, standin):
+    page = await running()
+    await page.push([c := change()])
+    await page.until(
+        lambda: server_status(page).get("last_sync") and page.statuses[-1]["pending"] == 0
+    )
+    assert [x["change"]["id"] for x in standin.changes()] == [c["id"]]
+
+
+async def test_the_websocket_version_is_read_from_the_server_not_hard_coded(running, standin):
+    standin.ws_version = "19.0-2"
+    page = await running()
+    await page.until(lambda: server_status(page).get("path") == "bus")
+    await eventually(lambda: standin.sockets)  # connected, and the server kept it open
+    assert standin.bus_clients[-1]["version"] == "19.0-2"
+
+
+async def test_without_a_version_in_session_info_the_bus_is_opened_without_user_agent(
+    running, standin
+):
+    standin.faults.send_ws_version = False
+    page = await running()
+    await page.until(lambda: server_status(page).get("path") == "bus")
+    await eventually(lambda: standin.sockets)
+    assert standin.bus_clients[-1] == {"user_agent": None, "version": None}
+
+
+async def test_a_bus_that_refuses_our_version_means_polling_and_the_status_says_so(
+    running, standin
+):
+    standin.faults.advertise_version = "18.0-4"  # session info disagrees with the socket
+    page = await running()
+    await page.until(lambda: "version" in (server_status(page).get("cause") or ""))
+    assert server_status(page)["path"] == "interval"
+    standin.receive([c := change(terminal="t-other")])
+    await page.wait_for({c["id"]}, timeout=3)
+
+
+async def test_the_stand_in_closes_a_bus_socket_that_sends_another_version(standin, http):
+    # The behaviour of Odoo's WebsocketConnectionHandler the agent must avoid.
+    headers = {"User-Agent": "x", "Origin": standin.url}
+    async with http.ws_connect(standin.url + "/websocket?version=17.0-1", headers=headers) as ws:
+        msg = await ws.receive()
+        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.extra == "OUTDATED_VERSION"
+
+
+async def test_when_the_websocket_fails_it_polls_and_says_why_then_returns_to_the_bus(
+    running, standin
+):
+    standin.faults.websocket = False  # a proxy that does not pass websockets
+    page = await running()
+    await page.until(lambda: server_status(page).get("path") == "interval")
+    assert "bus websocket refused (HTTP 404)" in server_status(page)["cause"]
+    standin.receive([c := change(terminal="t-other")])
+    await page.wait_for({c["id"]}, timeout=3)  # polling still brings changes
+    standin.faults.websocket = True
+    await page.until(lambda: server_status(page).get("path") == "bus", timeout=6)
+    assert server_status(page)["cause"] is None
+
+
+async def test_in_interval_mode_it_polls_at_the_server_interval(running, standin):
+    standin.mode = "interval"
+    page = await running()
+    await page.until(lambda: server_status(page).get("path") == "interval")
+    assert server_status(page)["cause"] is None
+    standin.receive([c := change(terminal="t-other")])
+    await page.wait_for({c["id"]}, timeout=2)
+
+
+async def test_after_the_bus_drops_it_reconnects_and_reads_what_it_missed(running, standin):
+    page = await running()
+    await page.until(lambda: server_status(page).get("path") == "bus")
+    standin.faults.websocket = False
+    await standin.drop_bus()
+    missed = [change(terminal="t-other") for _ in range(3)]
+    standin.receive(missed)
+    standin.faults.websocket = True
+    await page.wait_for({c["id"] for c in missed}, timeout=8)
+
+
+async def test_an_unreachable_server_is_reported_with_its_cause_and_changes_wait(running, standin):
+    standin.faults.down = True
+    page = await running()
+    await page.until(
+        lambda: server_status(page).get("reachable") is False and server_status(page).get("cause")
+    )
+    assert "503" in server_status(page)["cause"]
+    await page.push([c := change()])
+    await page.until(lambda: page.statuses[-1]["pending"] == 1)
+    standin.faults.down = False
+    await page.until(lambda: page.statuses[-1]["pending"] == 0, timeout=8)
+    assert standin.push_counts() == {c["id"]: {"applied": 1}}
+
+
+async def test_a_wrong_password_shows_in_the_status(running, settings, standin):
+    page = await running(password="wrong")
+    await page.until(lambda: "login" in (server_status(page).get("cause") or ""))
+    assert server_status(page)["reachable"] is True
+
+
+async def test_the_app_exposes_its_server_sync_for_inspection(running):
+    page = await running()
+    assert page.app[SERVER_SYNC].config_id == 1
+
+
+async def test_lost_acks_under_load_still_apply_every_change_exactly_once(running, standin):
+    standin.faults.lose_ack_rate = 0.5
+    page = await running()
+    changes = [change() for _ in range(200)]
+    for i in range(0, 200, 20):
+        await page.push(changes[i : i + 20])
+    await eventually(lambda: len(standin.changes()) == 200, timeout=15)
+    standin.faults.lose_ack_rate = 0.0
+    await page.until(lambda: page.statuses[-1]["pending"] == 0, timeout=10)
+    counts = standin.push_counts()
+    assert all(counts[c["id"]].get("applied") == 1 for c in changes)
+
+
+async def test_a_replayed_bus_notification_changes_nothing(sync, standin):
+    await sync.prepare()
+    frame = json.dumps(
+        [
+            {
+                "id": 41,
+                "message": {
+                    "type": f"{standin.channel}-POSSYNC_CHANGES",
+                    "payload": {"changes": [{"seq": 1, "change": change(terminal="t-other")}]},
+                },
+            }
+        ]
+    )
+    kind = f"{standin.channel}-POSSYNC_CHANGES"
+    await sync._on_bus_frame(frame, kind)
+    await sync._on_bus_frame(frame, kind)
+    assert await sync.agent.latest_seq() == 1
+    assert await sync.agent.cursor(sync.bus_cursor_name) == 41
+    assert await sync.agent.cursor(sync.cursor_name) == 1
+
+
+async def test_a_bus_notification_after_a_gap_does_not_move_the_server_cursor(sync, standin):
+    # seq 2 overtook seq 1 (committed earlier, notified later): the next pull must still
+    # read from 0, or seq 1 would be skipped for good.
+    kind = f"{standin.channel}-POSSYNC_CHANGES"
+    frame = [
+        {
+            "id": 7,
+            "message": {
+                "type": kind,
+                "payload": {"changes": [{"seq": 2, "change": change(terminal="t-other")}]},
+            },
+        }
+    ]
+    await sync._on_bus_frame(json.dumps(frame), kind)
+    assert await sync.agent.cursor(sync.cursor_name) == 0
+
+
+async def test_a_server_that_refuses_a_push_for_another_version_keeps_it_waiting(sync, standin):
+    await sync.prepare()
+    standin.refuse = "version"  # the addon's SyncRequestError code
+    await sync.agent.receive([change()], "page")
+    with pytest.raises(ProtocolMismatch):
+        await sync.push_pending()
+    assert await pending(sync.agent) == 1
+
+
+async def test_sync_switched_off_on_the_server_is_reported_and_nothing_is_sent(sync, standin):
+    standin.enabled = False
+    await sync.agent.receive([change()], "page")
+    with pytest.raises(SyncDisabled, match="switched off"):
+        await sync.sync_once()
+    assert await pending(sync.agent) == 1

@@ -1,0 +1,387 @@
+"""A stand-in for Odoo + pos_restaurant_sync, implementing only the routes possync uses.
+
+This is NOT Odoo. It lets the agent's tests and benchmarks run where there is no Odoo (CI),
+speaking the same wire formats as the real thing; the same scenarios run against a real
+Odoo in the real-Odoo tier (tests/realodoo/). What it implements:
+
+* Odoo's JSON-RPC envelope and session cookie: `/web/session/authenticate`,
+  `/web/session/get_session_info` (with `websocket_worker_version`), and the addon's
+  `/pos_restaurant_sync/info|push|pull|peer_secret` exactly as docs/protocol.md describes
+  them (push is idempotent by change id; every change is checked with agent.protocol).
+* Odoo's bus websocket at `/websocket`: an Origin header is required; a User-Agent sent
+  with a version other than the server's gets the socket closed with `OUTDATED_VERSION`;
+  the client sends `{"event_name": "subscribe", "data": {"channels", "last"}}` and
+  receives JSON arrays of `{"id", "message": {"type", "payload"}}`; `last` = 0 replays
+  the last 50 s, a `last` above the newest id counts as 0. Applied changes are sent as
+  `<channel>-POSSYNC_CHANGES` with payload `{"changes": [{"seq", "change"}]}`.
+* A persistent change log and bus table in one SQLite file, so a restart keeps them
+  (sessions, like a restarted Odoo's workers, are forgotten: clients log in again).
+* Fault hooks (`Faults`), set in-process or with `POST /_standin/faults`, and
+  `GET /_standin/log` to read what was applied, and how often each id was pushed.
+
+Run it as a process: `python -m tests.standin_odoo --port 0 --data FILE`; it prints
+`{"event": "listening", "port": N}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import secrets
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from agent.protocol import InvalidChange, parse_change
+
+SESSION_COOKIE = "session_id"
+BUS_REPLAY_S = 50  # Odoo's bus TIMEOUT: what a subscriber with last=0 gets
+MAX_PUSH = 500
+FOREIGN_ORDER = "other-config-"  # orders whose uuid starts so belong to another POS config
+STANDIN = web.AppKey("standin", object)
+
+
+class RpcError(Exception):
+    def __init__(self, name: str, message: str, code: int = 200, context: str = "") -> None:
+        super().__init__(message)
+        self.name, self.message, self.code = name, message, code
+        self.context = {"possync_error": context} if context else {}
+
+
+@dataclass
+class Faults:
+    """What can go wrong on purpose."""
+
+    websocket: bool = True  # False: /websocket answers 404, like a proxy that drops it
+    send_ws_version: bool = True  # False: session info has no websocket_worker_version
+    lose_ack_rate: float = 0.0  # a push is applied, then answered 502 (the ack is lost)
+    down: bool = False  # every route answers 503
+    bus_silent: bool = False  # the bus accepts subscribers but sends nothing
+    advertise_version: str | None = None  # session info names this version, not the real one
+
+
+class StandIn:
+    def __init__(
+        self,
+        data: Path,
+        *,
+        db: str = "possync",
+        login: str = "admin",
+        password: str = "admin",
+        config_id: int = 1,
+        mode: str = "bus",
+        interval_ms: int = 300,
+        ws_version: str = "18.0-7",
+        peer_secret: str = "standin-peer-secret",
+        channel: str = "standin-access-token",
+    ) -> None:
+        self.db_name, self.login, self.password = db, login, password
+        self.config_id, self.mode, self.interval_ms = config_id, mode, interval_ms
+        self.ws_version, self.peer_secret, self.channel = ws_version, peer_secret, channel
+        self.protocol = 1
+        self.enabled = True
+        self.refuse: str | None = None  # a SyncRequestError code to answer push/pull with
+        self.faults = Faults()
+        self.sessions: set[str] = set()
+        self.subscribers: set[asyncio.Queue] = set()
+        self.sockets: set[web.WebSocketResponse] = set()
+        self.bus_clients: list[dict] = []  # the User-Agent and version of each bus socket
+        self.conn = sqlite3.connect(data, isolation_level=None, check_same_thread=False)
+        self.conn.executescript(
+            """
+            PRAGMA journal_mode = wal;
+            CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT UNIQUE NOT NULL, body TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS bus (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                channel TEXT NOT NULL, message TEXT NOT NULL, created REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS pushes (id TEXT NOT NULL, status TEXT NOT NULL);
+            """
+        )
+
+    # --- the application -----------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[_faulty], client_max_size=4 * 1024 * 1024)
+        app[STANDIN] = self
+        rpc = {
+            "/web/session/authenticate": self.authenticate,
+            "/web/session/get_session_info": self.session_info,
+            "/pos_restaurant_sync/info": self.info,
+            "/pos_restaurant_sync/push": self.push,
+            "/pos_restaurant_sync/pull": self.pull,
+            "/pos_restaurant_sync/peer_secret": self.get_peer_secret,
+        }
+        for path, method in rpc.items():
+            app.router.add_post(path, _json_rpc(method))
+        app.router.add_get("/websocket", self.websocket)
+        app.router.add_post("/_standin/faults", self.set_faults)
+        app.router.add_get("/_standin/log", self.read_log)
+        app.on_shutdown.append(lambda app: self.drop_bus())
+        return app
+
+    # --- JSON-RPC routes -------------------------------------------------------------------
+
+    def authenticate(self, params: dict, request: web.Request, response: dict) -> dict:
+        wanted = (self.db_name, self.login, self.password)
+        if (params.get("db"), params.get("login"), params.get("password")) != wanted:
+            raise RpcError("odoo.exceptions.AccessDenied", "Access Denied")
+        session = secrets.token_hex(16)
+        self.sessions.add(session)
+        response["cookie"] = session
+        return {"uid": 2, "db": self.db_name, "username": self.login}
+
+    def session_info(self, params: dict, request: web.Request, response: dict) -> dict:
+        self._require_session(request)
+        info: dict[str, Any] = {"uid": 2, "db": self.db_name}
+        if self.faults.send_ws_version:
+            info["websocket_worker_version"] = self.faults.advertise_version or self.ws_version
+        return info
+
+    def info(self, params: dict, request: web.Request, response: dict) -> dict:
+        self._require_config(request, params)
+        return {
+            "addon_version": "stand-in",
+            "protocol": self.protocol,
+            "enabled": self.enabled,
+            "mode": self.mode,
+            "interval_ms": self.interval_ms,
+            "channel": self.channel,
+        }
+
+    def get_peer_secret(self, params: dict, request: web.Request, response: dict) -> dict:
+        self._require_config(request, params)
+        return {"secret": self.peer_secret}
+
+    def push(self, params: dict, request: web.Request, response: dict) -> dict:
+        self._require_config(request, params)
+        changes = params.get("changes")
+        if not isinstance(changes, list) or len(changes) > MAX_PUSH:
+            raise RpcError("odoo.exceptions.ValidationError", "changes: a list of at most 500")
+        acks = self.receive(changes)
+        if random.random() < self.faults.lose_ack_rate:
+            response["status"] = 502
+        return {"acks": acks, "cursor": self._latest()}
+
+    def receive(self, changes: list) -> list[dict]:
+        """Apply changes as a push does (tests use it as "another terminal pushed")."""
+        acks, applied = [], []
+        with self.conn:
+            self.conn.execute("BEGIN")
+            for change in changes:
+                ack, entry = self._apply(change)
+                acks.append(ack)
+                if entry:
+                    applied.append(entry)
+            self.conn.executemany(
+                "INSERT INTO pushes(id, status) VALUES (?, ?)",
+                [(a["id"], a["status"]) for a in acks],
+            )
+        if applied:
+            self._notify({"changes": applied})
+        return acks
+
+    def _apply(self, change: Any) -> tuple[dict, dict | None]:
+        change_id = change.get("id") if isinstance(change, dict) else None
+        try:
+            parse_change(change)
+        except InvalidChange as exc:
+            return {"id": change_id, "status": "rejected", "reason": str(exc)}, None
+        if change["order"].startswith(FOREIGN_ORDER):
+            reason = "order of another config"
+            return {"id": change_id, "status": "rejected", "reason": reason}, None
+        body = json.dumps(change, separators=(",", ":"))
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO changes(id, body) VALUES (?, ?)", [change_id, body]
+        )
+        if cur.rowcount != 1:
+            return {"id": change_id, "status": "duplicate"}, None
+        return {"id": change_id, "status": "applied"}, {"seq": cur.lastrowid, "change": change}
+
+    def pull(self, params: dict, request: web.Request, response: dict) -> dict:
+        self._require_config(request, params)
+        after, limit = int(params.get("after", 0)), min(int(params.get("limit", 500)), 1000)
+        rows = self.conn.execute(
+            "SELECT seq, body FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit + 1]
+        ).fetchall()
+        page = [{"seq": s, "change": json.loads(b)} for s, b in rows[:limit]]
+        cursor = page[-1]["seq"] if page else after
+        return {"changes": page, "cursor": cursor, "more": len(rows) > limit}
+
+    def _require_session(self, request: web.Request) -> None:
+        if request.cookies.get(SESSION_COOKIE) not in self.sessions:
+            raise RpcError("odoo.http.SessionExpiredException", "Session expired", code=100)
+
+    def _require_config(self, request: web.Request, params: dict) -> None:
+        self._require_session(request)
+        if params.get("config_id") != self.config_id:
+            raise RpcError("odoo.exceptions.AccessError", "no such POS configuration")
+        code = self.refuse or (None if self.enabled else "disabled")
+        if code and request.path.endswith(("/push", "/pull")):
+            # The addon's SyncRequestError: a UserError whose context names the code.
+            raise RpcError("odoo.exceptions.UserError", f"{code}: refused", context=code)
+
+    def _latest(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+
+    # --- the bus -------------------------------------------------------------------------
+
+    def _notify(self, payload: dict) -> None:
+        message = {"type": f"{self.channel}-POSSYNC_CHANGES", "payload": payload}
+        cur = self.conn.execute(
+            "INSERT INTO bus(channel, message, created) VALUES (?, ?, ?)",
+            [self.channel, json.dumps(message), time.time()],
+        )
+        notification = {"id": cur.lastrowid, "message": message}
+        for queue in list(self.subscribers):
+            queue.put_nowait((self.channel, notification))
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        if not self.faults.websocket:
+            raise web.HTTPNotFound()
+        if "Origin" not in request.headers:
+            raise web.HTTPBadRequest(text="Origin header required")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        user_agent = request.headers.get("User-Agent")
+        self.bus_clients.append({"user_agent": user_agent, "version": request.query.get("version")})
+        if user_agent and request.query.get("version") != self.ws_version:
+            await ws.close(code=1000, message=b"OUTDATED_VERSION")
+            return ws
+        if request.cookies.get(SESSION_COOKIE) not in self.sessions:
+            await ws.close(code=4001, message=b"SESSION_EXPIRED")
+            return ws
+        self.sockets.add(ws)
+        try:
+            await self._serve_bus(ws)
+        finally:
+            self.sockets.discard(ws)
+        return ws
+
+    async def drop_bus(self) -> None:
+        """Close every bus websocket, as a restarting server or a flaky network does."""
+        for ws in list(self.sockets):
+            await ws.close(code=1001)
+
+    async def _serve_bus(self, ws: web.WebSocketResponse) -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+        channels: set[str] = set()
+        self.subscribers.add(queue)
+        sender = asyncio.create_task(self._bus_sender(ws, queue, channels))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                event = json.loads(msg.data)
+                if event.get("event_name") == "subscribe":
+                    channels.clear()
+                    channels.update(event["data"]["channels"])
+                    for notification in self._missed(channels, int(event["data"]["last"])):
+                        queue.put_nowait((notification["channel"], notification))
+        finally:
+            self.subscribers.discard(queue)
+            sender.cancel()
+
+    async def _bus_sender(self, ws: web.WebSocketResponse, queue: asyncio.Queue, channels: set):
+        while True:
+            channel, notification = await queue.get()
+            if channel in channels and not self.faults.bus_silent and not ws.closed:
+                frame = {"id": notification["id"], "message": notification["message"]}
+                await ws.send_str(json.dumps([frame]))
+
+    def _missed(self, channels: set[str], last: int) -> list[dict]:
+        newest = self.conn.execute("SELECT coalesce(max(id), 0) FROM bus").fetchone()[0]
+        if last > newest:
+            last = 0
+        if last:
+            rows = self.conn.execute(
+                "SELECT id, channel, message FROM bus WHERE id > ? ORDER BY id", [last]
+            ).fetchall()
+        else:
+            rows = self.conn.execute(
+                "SELECT id, channel, message FROM bus WHERE created > ? ORDER BY id",
+                [time.time() - BUS_REPLAY_S],
+            ).fetchall()
+        return [
+            {"id": i, "channel": c, "message": json.loads(m)} for i, c, m in rows if c in channels
+        ]
+
+    # --- control -------------------------------------------------------------------------
+
+    async def set_faults(self, request: web.Request) -> web.Response:
+        names = {f.name for f in fields(Faults)}
+        for name, value in (await request.json()).items():
+            if name not in names:
+                raise web.HTTPBadRequest(text=f"unknown fault {name}")
+            setattr(self.faults, name, value)
+        return web.json_response(asdict(self.faults))
+
+    async def read_log(self, request: web.Request) -> web.Response:
+        return web.json_response({"changes": self.changes(), "pushes": self.push_counts()})
+
+    def changes(self) -> list[dict]:
+        rows = self.conn.execute("SELECT seq, body FROM changes ORDER BY seq").fetchall()
+        return [{"seq": s, "change": json.loads(b)} for s, b in rows]
+
+    def push_counts(self) -> dict[str, dict[str, int]]:
+        """For each change id, how many pushes got each answer (applied must be 1)."""
+        counts: dict[str, dict[str, int]] = {}
+        for change_id, status, n in self.conn.execute(
+            "SELECT id, status, count(*) FROM pushes GROUP BY id, status"
+        ):
+            counts.setdefault(change_id, {})[status] = n
+        return counts
+
+
+def _json_rpc(method):
+    """Wrap a method(params, request, response) in Odoo's JSON-RPC envelope."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await request.json()
+        response: dict[str, Any] = {}
+        envelope: dict[str, Any] = {"jsonrpc": "2.0", "id": body.get("id")}
+        try:
+            envelope["result"] = method(body.get("params") or {}, request, response)
+        except RpcError as exc:
+            data = {"name": exc.name, "message": exc.message, "debug": "", "context": exc.context}
+            envelope["error"] = {"code": exc.code, "message": "Odoo Server Error", "data": data}
+        resp = web.json_response(envelope, status=response.get("status", 200))
+        if "cookie" in response:
+            resp.set_cookie(SESSION_COOKIE, response["cookie"], httponly=True, path="/")
+        return resp
+
+    return handler
+
+
+@web.middleware
+async def _faulty(request: web.Request, handler):
+    if request.app[STANDIN].faults.down and not request.path.startswith("/_standin/"):
+        return web.Response(status=503, text="stand-in is down on purpose")
+    return await handler(request)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    standin = StandIn(Path(args.data), mode=args.mode, ws_version=args.ws_version)
+    runner = web.AppRunner(standin.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", args.port).start()
+    print(json.dumps({"event": "listening", "port": runner.addresses[0][1]}), flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--data", required=True, help="SQLite file of the change log")
+    parser.add_argument("--mode", choices=("bus", "interval"), default="bus")
+    parser.add_argument("--ws-version", default="18.0-7")
+    asyncio.run(_serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
