@@ -1,0 +1,159 @@
+/**
+ * Through the local agent of the desktop app: the WebSocket of docs/protocol.md
+ * "Page ↔ local agent" (hello/welcome, push/ack, changes, status, error). The page then never
+ * talks to the server for sync itself; the agent names the terminal in its welcome.
+ *
+ * The WebSocket class is given, so `node --test` can drive it with a fake.
+ */
+import { PROTOCOL_VERSION } from "./protocol.js";
+
+/** How long a push waits for its acknowledgement before it counts as failed. */
+export const ACK_TIMEOUT_MS = 15000;
+const MAX_RECONNECT_MS = 5000;
+// Errors that refuse a whole push for good: retrying the same changes cannot help.
+const REFUSALS = new Set(["invalid_change", "too_large", "bad_json"]);
+
+export class AgentTransport {
+    kind = "agent";
+
+    /**
+     * @param {object} options
+     * @param {string} options.url e.g. "ws://127.0.0.1:8766/page"
+     * @param {string} options.token the secret the desktop app injected
+     * @param {typeof WebSocket} [options.WebSocket]
+     * @param {object} [options.timers] setTimeout/clearTimeout, replaceable in tests
+     */
+    constructor({ url, token, WebSocket = globalThis.WebSocket, timers = globalThis }) {
+        this.url = url;
+        this.token = token;
+        this.WebSocket = WebSocket;
+        this.timers = timers;
+        this.client = null;
+        this.socket = null;
+        this.waiting = null; // the push waiting for its ack: {ids, resolve, reject, timer}
+        this.retries = 0;
+        this.reconnectTimer = null;
+    }
+
+    start(client) {
+        this.client = client;
+        this.connect();
+    }
+
+    stop() {
+        this.client = null;
+        this.timers.clearTimeout(this.reconnectTimer);
+        this.socket?.close();
+        this.settle(new Error("switched transport"));
+    }
+
+    connect() {
+        const url = `${this.url}?token=${encodeURIComponent(this.token)}`;
+        const socket = new this.WebSocket(url);
+        this.socket = socket;
+        socket.onopen = () => this.send({
+            type: "hello",
+            v: PROTOCOL_VERSION,
+            since: this.client.cursor(this.kind),
+        });
+        socket.onmessage = (event) => this.handle(JSON.parse(event.data));
+        socket.onclose = () => this.closed(socket);
+    }
+
+    closed(socket) {
+        if (socket !== this.socket || !this.client) {
+            return;
+        }
+        this.socket = null;
+        this.settle(new Error("local agent unreachable"));
+        this.client.linkError("local agent unreachable");
+        const wait = Math.min(MAX_RECONNECT_MS, 250 * 2 ** this.retries++);
+        this.reconnectTimer = this.timers.setTimeout(() => this.client && this.connect(), wait);
+    }
+
+    send(message) {
+        this.socket.send(JSON.stringify(message));
+    }
+
+    handle(message) {
+        const client = this.client;
+        if (!client) {
+            return;
+        }
+        if (message.type === "welcome") {
+            this.retries = 0;
+            client.welcome(message);
+            client.linkError(null);
+            client.schedulePush();
+        } else if (message.type === "changes") {
+            client.receive(message.changes, this.kind);
+        } else if (message.type === "ack") {
+            this.acked(message.ids);
+        } else if (message.type === "status") {
+            client.linkError(agentProblem(message.status));
+        } else if (message.type === "error") {
+            this.refused(message);
+        }
+    }
+
+    push(changes) {
+        if (!this.socket || this.socket.readyState !== 1) {
+            return Promise.reject(new Error("local agent unreachable"));
+        }
+        return new Promise((resolve, reject) => {
+            const timer = this.timers.setTimeout(
+                () => this.settle(new Error("local agent did not acknowledge")),
+                ACK_TIMEOUT_MS
+            );
+            this.waiting = { ids: new Set(changes.map((c) => c.id)), resolve, reject, timer };
+            this.send({ type: "push", changes });
+        });
+    }
+
+    acked(ids) {
+        const waiting = this.waiting;
+        if (!waiting) {
+            return;
+        }
+        const all = [...waiting.ids];
+        ids.forEach((id) => waiting.ids.delete(id));
+        if (!waiting.ids.size) {
+            this.settle(null, { acked: all, rejected: [] });
+        }
+    }
+
+    refused({ error, detail }) {
+        const waiting = this.waiting;
+        if (waiting && REFUSALS.has(error)) {
+            const rejected = [...waiting.ids].map((id) => ({ id, reason: `${error}: ${detail}` }));
+            this.settle(null, { acked: [], rejected });
+        } else if (error === "version") {
+            this.settle(new Error("protocol version mismatch: update possync or the addon"));
+        } else {
+            this.client.linkError(`local agent: ${error} ${detail || ""}`.trim());
+        }
+    }
+
+    /** End the waiting push with an error or a result. */
+    settle(error, result) {
+        const waiting = this.waiting;
+        if (!waiting) {
+            return;
+        }
+        this.waiting = null;
+        this.timers.clearTimeout(waiting.timer);
+        if (error) {
+            waiting.reject(error);
+        } else {
+            waiting.resolve(result);
+        }
+    }
+}
+
+/**
+ * What the agent's status says is wrong, or null. The agent keeps working without the
+ * server (peers, outbox), so only what it reports as a problem turns the indicator red.
+ */
+export function agentProblem(status) {
+    return status?.error || null;
+}

@@ -1,0 +1,115 @@
+/**
+ * Straight to the Odoo server (a plain browser, no local agent): JSON-RPC `push` and
+ * `pull` of docs/protocol.md, changes received from Odoo's bus in Bus mode or pulled every
+ * `intervalMs` in Interval mode.
+ *
+ * Odoo is reached only through the functions it is given, so `node --test` can drive it.
+ */
+
+export const PULL_LIMIT = 500;
+/** While the bus is down in Bus mode, pull this often so nothing waits for it. */
+export const FALLBACK_PULL_MS = 5000;
+const VERSION_MISMATCH = "protocol version mismatch: update possync or the addon";
+
+export class ServerTransport {
+    kind = "server";
+
+    /**
+     * @param {object} options
+     * @param {(route: string, params: object) => Promise<any>} options.call JSON-RPC to Odoo
+     * @param {number} options.configId
+     * @param {"bus"|"interval"} options.mode
+     * @param {number} options.intervalMs
+     * @param {object} [options.bus] in Bus mode: `subscribe(callback)` for the changes
+     *   notification and `watch(callback)` called with `true`/`false` as the bus goes up or down
+     * @param {object} [options.timers] setTimeout/clearTimeout, replaceable in tests
+     */
+    constructor({ call, configId, mode, intervalMs, bus = null, timers = globalThis }) {
+        this.call = call;
+        this.configId = configId;
+        this.mode = mode;
+        this.intervalMs = intervalMs;
+        this.bus = bus;
+        this.timers = timers;
+        this.client = null;
+        this.timer = null;
+        this.pulling = null;
+        this.busUp = true;
+    }
+
+    start(client) {
+        this.client = client;
+        if (this.mode === "bus") {
+            this.bus.subscribe((payload) => this.received(payload.changes));
+            this.bus.watch((up) => this.busChanged(up));
+        }
+        this.pullLoop();
+    }
+
+    stop() {
+        this.timers.clearTimeout(this.timer);
+        this.client = null;
+    }
+
+    async push(changes) {
+        const result = await this.call("/pos_restaurant_sync/push", {
+            config_id: this.configId,
+            changes,
+        });
+        const rejected = result.acks.filter((ack) => ack.status === "rejected");
+        if (rejected.some((ack) => /version/.test(ack.reason || ""))) {
+            throw new Error(VERSION_MISMATCH);
+        }
+        return {
+            acked: result.acks.filter((ack) => ack.status !== "rejected").map((ack) => ack.id),
+            rejected: rejected.map(({ id, reason }) => ({ id, reason })),
+        };
+    }
+
+    received(entries) {
+        this.client?.receive(entries, this.kind);
+    }
+
+    /** Pull everything after the cursor, page by page; concurrent calls share one run. */
+    pull() {
+        this.pulling ||= this.pullAll().finally(() => (this.pulling = null));
+        return this.pulling;
+    }
+
+    async pullAll() {
+        let more = true;
+        while (more && this.client) {
+            const result = await this.call("/pos_restaurant_sync/pull", {
+                config_id: this.configId,
+                after: this.client.cursor(this.kind),
+                limit: PULL_LIMIT,
+            });
+            this.client?.receive(result.changes, this.kind);
+            more = result.more && result.changes.length > 0;
+        }
+    }
+
+    /** Pull now, then again after the interval (Interval mode), or soon while the bus or server is down. */
+    async pullLoop() {
+        this.timers.clearTimeout(this.timer);
+        let failed = false;
+        try {
+            await this.pull();
+            this.client?.linkError(this.busUp ? null : "live updates (Odoo bus) unreachable");
+        } catch (error) {
+            failed = true;
+            this.client?.linkError(`server unreachable: ${error.message || error}`);
+        }
+        const fallback = failed || !this.busUp ? FALLBACK_PULL_MS : 0;
+        const every = this.mode === "interval" ? this.intervalMs : fallback;
+        if (every && this.client) {
+            this.timer = this.timers.setTimeout(() => this.pullLoop(), every);
+        }
+    }
+
+    /** The bus came back (pull what it missed) or went away (pull until it is back). */
+    busChanged(up) {
+        this.busUp = up;
+        this.pullLoop();
+    }
+}

@@ -1,0 +1,289 @@
+/**
+ * The page's side of the protocol: it turns what the waiter did into changes, keeps them in
+ * the outbox until a receiver acknowledges them, pushes at most once per window, and takes
+ * in the changes of the other terminals.
+ *
+ * It knows nothing of Odoo: the POS side tells it what an order looks like (`capture`,
+ * `adopt`, `markSeen`) and listens for `onRemoteChanges`; a transport (server or local agent,
+ * see server_transport.js and agent_transport.js) moves the changes. `node --test` loads it.
+ */
+import { HybridClock, PROTOCOL_VERSION, MAX_OPS_PER_CHANGE, diff, parseChange } from "./protocol.js";
+import { Outbox } from "./outbox.js";
+import { OrderReplica } from "./replica.js";
+
+/** Longest wait between two attempts when pushes keep failing. */
+export const MAX_RETRY_MS = 30000;
+
+/** A random uuid4 as 32 hex digits; works on plain-HTTP pages, unlike crypto.randomUUID. */
+export function newId() {
+    const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class SyncClient {
+    /**
+     * @param {object} options
+     * @param {Storage} options.storage where the outbox, clock, cursors and terminal id live
+     * @param {string} options.prefix storage key prefix, one per database and config
+     * @param {number} [options.windowMs] at most one push per window
+     * @param {() => number} [options.now]
+     * @param {object} [options.timers] setTimeout/clearTimeout, replaceable in tests
+     */
+    constructor({ storage, prefix, windowMs = 100, now = Date.now, timers = globalThis }) {
+        this.storage = storage;
+        this.prefix = prefix;
+        this.windowMs = windowMs;
+        this.now = now;
+        this.timers = timers;
+        this.terminal = this.load("terminal") || `t-${newId()}`;
+        this.save("terminal", this.terminal);
+        this.clock = new HybridClock(this.load("hlc"));
+        this.outbox = new Outbox(storage, `${prefix}outbox`);
+        /** @type {Map<string, OrderReplica>} */
+        this.replicas = new Map();
+        this.rejected = [];
+        this.transport = null;
+        this.pushTimer = null;
+        /** The push in flight, if any: there is never more than one. */
+        this.inflight = null;
+        this.lastPushAt = -Infinity;
+        this.retryAt = 0;
+        this.failures = 0;
+        this.status = {};
+        /** Called before each push, so edits still in the records become changes first. */
+        this.collect = () => {};
+        /** Called with the uuids of the orders that changes from elsewhere touched. */
+        this.onRemoteChanges = () => {};
+        /** Called whenever `status` changes. */
+        this.onStatus = () => {};
+        this.updateStatus({ lastSyncAt: null, error: null, linkError: null, busy: false });
+    }
+
+    // --- storage ------------------------------------------------------------------------
+
+    load(name) {
+        return this.storage.getItem(this.prefix + name);
+    }
+
+    save(name, value) {
+        try {
+            this.storage.setItem(this.prefix + name, value);
+        } catch {
+            // The outbox reports a full storage; losing a cursor or clock only costs a re-read.
+        }
+    }
+
+    /** The highest seq received from a transport kind ("server" or "agent"). */
+    cursor(kind) {
+        return Number(this.load(`cursor:${kind}`) || 0);
+    }
+
+    // --- local edits --------------------------------------------------------------------
+
+    replica(uuid) {
+        if (!this.replicas.has(uuid)) {
+            this.replicas.set(uuid, new OrderReplica(uuid));
+        }
+        return this.replicas.get(uuid);
+    }
+
+    /**
+     * Record what the waiter did to an order since it was last seen: the difference
+     * becomes one or more changes in the log and the outbox. Returns the new changes.
+     */
+    capture(uuid, view) {
+        const replica = this.replica(uuid);
+        const ops = diff(replica.seen || { uuid }, view);
+        replica.seen = view;
+        const changes = [];
+        for (let i = 0; i < ops.length; i += MAX_OPS_PER_CHANGE) {
+            changes.push(this.newChange(uuid, ops.slice(i, i + MAX_OPS_PER_CHANGE)));
+        }
+        for (const change of changes) {
+            replica.receive(change);
+        }
+        if (changes.length) {
+            this.outbox.add(changes);
+            this.save("hlc", this.clock.reading());
+            this.updateStatus({});
+            this.schedulePush();
+        }
+        return changes;
+    }
+
+    newChange(order, ops) {
+        return parseChange({
+            v: PROTOCOL_VERSION,
+            id: newId(),
+            terminal: this.terminal,
+            hlc: this.clock.tick(this.now()),
+            order,
+            ops,
+        });
+    }
+
+    /** Take what Odoo's own data shows of an order into its adopted state. */
+    adopt(uuid, view) {
+        const replica = this.replica(uuid);
+        replica.adopt(view);
+        replica.seen ||= view;
+    }
+
+    /** The POS records now show `view` for this order; nothing in it is a new edit. */
+    markSeen(uuid, view) {
+        this.replica(uuid).seen = view;
+    }
+
+    target(uuid) {
+        return this.replica(uuid).target();
+    }
+
+    // --- changes from elsewhere ---------------------------------------------------------
+
+    /**
+     * Take in `[{seq, change}]` from a transport of the given kind. Invalid changes are
+     * skipped (the sender keeps them); duplicates count once.
+     */
+    receive(entries, kind) {
+        const touched = new Set();
+        let cursor = this.cursor(kind);
+        for (const { seq, change } of entries) {
+            cursor = Math.max(cursor, seq);
+            try {
+                parseChange(change);
+            } catch (error) {
+                console.warn("possync: skipped an invalid change", error.message, change);
+                continue;
+            }
+            this.clock.observe(change.hlc, this.now());
+            if (this.replica(change.order).receive(change)) {
+                touched.add(change.order);
+            }
+        }
+        this.save(`cursor:${kind}`, String(cursor));
+        this.save("hlc", this.clock.reading());
+        this.updateStatus({ lastSyncAt: this.now() });
+        if (touched.size) {
+            this.onRemoteChanges([...touched]);
+        }
+    }
+
+    /** The local agent said hello: it names this terminal and its clock leads ours. */
+    welcome({ terminal, hlc }) {
+        this.terminal = terminal;
+        this.clock.observe(hlc, this.now());
+    }
+
+    // --- transport ----------------------------------------------------------------------
+
+    /** Move changes through `transport` from now on (the previous one is stopped). */
+    useTransport(transport) {
+        this.transport?.stop();
+        this.transport = transport;
+        this.timers.clearTimeout(this.pushTimer);
+        this.pushTimer = null;
+        this.failures = 0;
+        this.retryAt = 0;
+        this.updateStatus({ error: null });
+        transport.start(this);
+        this.schedulePush();
+    }
+
+    /** A transport's view of its link: `null` when it works, else the cause. */
+    linkError(cause) {
+        this.updateStatus({ linkError: cause });
+    }
+
+    /** Push soon: now if the last push is a window old, else when the window ends. */
+    schedulePush() {
+        if (this.pushTimer || this.inflight || !this.transport) {
+            return;
+        }
+        this.pushTimer = this.timers.setTimeout(() => this.push(), this.wait());
+    }
+
+    /** Milliseconds until the next push may start. */
+    wait() {
+        const now = this.now();
+        return Math.max(0, this.lastPushAt + this.windowMs - now, this.retryAt - now);
+    }
+
+    /** Push the pending changes now; resolves when the receiver answered (or failed). */
+    push() {
+        this.timers.clearTimeout(this.pushTimer);
+        this.pushTimer = null;
+        this.inflight ||= this.pushBatch().finally(() => {
+            this.inflight = null;
+            this.updateStatus({ busy: false });
+            if (this.outbox.size) {
+                this.schedulePush();
+            }
+        });
+        return this.inflight;
+    }
+
+    async pushBatch() {
+        this.collect();
+        const batch = this.outbox.batch();
+        if (!batch.length || !this.transport) {
+            return;
+        }
+        this.lastPushAt = this.now();
+        this.updateStatus({ busy: true });
+        try {
+            this.acknowledged(await this.transport.push(batch));
+        } catch (error) {
+            this.failed(error);
+        }
+    }
+
+    /**
+     * Have every edit made so far reach the receiver before Odoo's own sync of the same
+     * orders starts: two writers of one order at once make the server retry or refuse one.
+     * Keeps the push window, and gives up after `timeoutMs` (Odoo's sync must not hang on us).
+     */
+    async flush(timeoutMs) {
+        const done = (async () => {
+            await this.inflight;
+            await new Promise((resolve) => this.timers.setTimeout(resolve, this.wait()));
+            await this.push();
+        })();
+        await Promise.race([done, new Promise((r) => this.timers.setTimeout(r, timeoutMs))]);
+    }
+
+    acknowledged({ acked, rejected }) {
+        for (const { id, reason } of rejected) {
+            console.warn("possync: a change was refused for good", id, reason);
+        }
+        this.rejected.push(...rejected);
+        this.outbox.remove([...acked, ...rejected.map((r) => r.id)]);
+        this.failures = 0;
+        this.retryAt = 0;
+        this.updateStatus({ error: null, lastSyncAt: this.now() });
+    }
+
+    failed(error) {
+        this.failures += 1;
+        this.retryAt = this.now() + Math.min(MAX_RETRY_MS, 500 * 2 ** this.failures);
+        this.updateStatus({ error: error.message || String(error) });
+    }
+
+    // --- status -------------------------------------------------------------------------
+
+    /** Changes not yet acknowledged, after turning edits still in the records into changes. */
+    pendingCount() {
+        this.collect();
+        return this.outbox.size;
+    }
+
+    updateStatus(patch) {
+        const status = { ...this.status, ...patch, pending: this.outbox.size };
+        const error = status.error || status.linkError || this.outbox.saveError;
+        status.state = error ? "error" : status.busy ? "syncing" : status.pending ? "pending" : "synced";
+        status.cause = error || null;
+        this.status = status;
+        this.onStatus(status);
+    }
+}

@@ -1,0 +1,90 @@
+/**
+ * The one place where Odoo 18 and 19 differ for possync: module paths, field and method
+ * names, bus event names.
+ *
+ * A module that statically imports a path missing in one version never starts there (Odoo's
+ * loader waits for the dependency forever and logs "unmet dependencies"), so the classes
+ * whose path moved between versions are looked up at run time among the started modules.
+ * Importing pos_app guarantees they have started: it imports the store and the navbar.
+ */
+import "@point_of_sale/app/pos_app";
+
+const MODULES = odoo.loader.modules;
+
+/** True on Odoo 19, whose POS store moved to app/services. */
+export const IS_19 = MODULES.has("@point_of_sale/app/services/pos_store");
+
+const PATHS = IS_19
+    ? {
+          navbar: "@point_of_sale/app/components/navbar/navbar",
+          store: "@point_of_sale/app/services/pos_store",
+      }
+    : { navbar: "@point_of_sale/app/navbar/navbar", store: "@point_of_sale/app/store/pos_store" };
+
+/** The POS navbar component class. */
+export function navbarClass() {
+    return MODULES.get(PATHS.navbar).Navbar;
+}
+
+/** The POS store class (the `pos` service is its instance). */
+export function posStoreClass() {
+    return MODULES.get(PATHS.store).PosStore;
+}
+
+/**
+ * Odoo field behind each protocol field (docs/protocol.md). 18 has no order-level customer
+ * note, and calls the kitchen note of an order `general_note`.
+ */
+export const ORDER_FIELDS = IS_19
+    ? { internal_note: "internal_note", customer_note: "general_customer_note" }
+    : { internal_note: "general_note" };
+export const LINE_NOTE_FIELDS = { customer_note: "customer_note", internal_note: "note" };
+
+/** Bus service events when its websocket goes up or down. */
+export const BUS_EVENTS = IS_19
+    ? { up: ["BUS:CONNECT", "BUS:RECONNECT"], down: ["BUS:DISCONNECT", "BUS:RECONNECTING"] }
+    : { up: ["connect", "reconnect"], down: ["disconnect", "reconnecting"] };
+
+/** The models container method every server load goes through. */
+export const LOAD_METHOD = IS_19 ? "_loadData" : "loadData";
+
+export function selectedOrder(pos) {
+    return IS_19 ? pos.getOrder() : pos.get_order();
+}
+
+/** Leave the order on screen for the floor plan (ticket screen without a floor plan). */
+export function leaveOrder(pos) {
+    const screen = pos.config.module_pos_restaurant ? "FloorScreen" : "TicketScreen";
+    return IS_19 ? pos.navigate(screen) : pos.showScreen(screen);
+}
+
+/** Recompute what 18 stores on the order after a line changes (19 computes on read). */
+export function refreshTotals(order) {
+    if (!IS_19) {
+        order.recomputeOrderData();
+    }
+}
+
+/** The taxes a new line of this product gets. */
+export function productTaxes(product) {
+    return (IS_19 ? product.product_tmpl_id.taxes_id : product.taxes_id) || [];
+}
+
+/**
+ * Create a record with a given uuid under its parent (a line under its order). 18 links a
+ * new record to its parents before it sets the uuid they index it by, and two such
+ * records would then take one slot in the parent's list: link it once it has its uuid.
+ */
+export function createChild(models, model, parentField, parent, vals) {
+    if (IS_19) {
+        return models[model].create({ ...vals, [parentField]: parent });
+    }
+    const record = models[model].create(vals);
+    record.update({ [parentField]: parent });
+    return record;
+}
+
+/** Whether a record exists on the server yet (it has an integer id). */
+export function isSynced(record) {
+    return typeof record.id === "number";
+}

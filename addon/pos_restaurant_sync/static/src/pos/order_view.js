@@ -1,0 +1,57 @@
+/**
+ * Read a POS order record into a protocol view (docs/protocol.md "A view of an order").
+ *
+ * Read inside an OWL effect, these reads are also what subscribes possync to every field it
+ * syncs: a change to any of them re-runs the effect.
+ */
+import { MAX_TEXT_LENGTH } from "@pos_restaurant_sync/lib/protocol";
+import { LINE_NOTE_FIELDS, ORDER_FIELDS } from "./compat";
+
+// Odoo's order states beyond draft all mean the money was taken.
+const CLOSED_STATES = { cancel: "cancel", paid: "paid", done: "paid", invoiced: "paid" };
+
+export function readOrderView(order) {
+    const view = {
+        uuid: order.uuid,
+        state: CLOSED_STATES[order.state] || "draft",
+        partner_id: order.partner_id?.id ?? null,
+        table_id: order.table_id?.id ?? null,
+        customer_count: Math.min(1000, Math.max(0, Math.round(order.customer_count || 0))),
+        lines: {},
+        payments: {},
+    };
+    for (const [field, odooField] of Object.entries(ORDER_FIELDS)) {
+        view[field] = text(order[odooField]);
+    }
+    for (const line of order.lines) {
+        view.lines[line.uuid] = readLine(line);
+    }
+    for (const payment of order.payment_ids) {
+        view.payments[payment.uuid] = {
+            payment_method_id: payment.payment_method_id?.id ?? null,
+            amount: number(payment.amount),
+        };
+    }
+    return view;
+}
+
+function readLine(line) {
+    const values = {
+        product_id: line.product_id?.id ?? null,
+        qty: number(line.qty),
+        price_unit: number(line.price_unit),
+        discount: Math.min(100, Math.max(0, number(line.discount))),
+    };
+    for (const [field, odooField] of Object.entries(LINE_NOTE_FIELDS)) {
+        values[field] = text(line[odooField]);
+    }
+    return values;
+}
+
+function number(value) {
+    return Number.isFinite(value) ? value : 0;
+}
+
+function text(value) {
+    return typeof value === "string" ? value.slice(0, MAX_TEXT_LENGTH) : "";
+}

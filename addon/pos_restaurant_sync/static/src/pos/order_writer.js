@@ -1,0 +1,106 @@
+/**
+ * Write protocol operations (docs/protocol.md) into the POS records of an order: what
+ * another terminal did appears here as if done on this screen.
+ *
+ * Writes go through the records' own `update`/`create`/`delete`, never through the UI
+ * setters, which would re-derive other fields (prices from a pricelist, a fiscal position
+ * from a customer) and so make edits the other terminal never made.
+ */
+import { LINE_NOTE_FIELDS, ORDER_FIELDS, createChild, productTaxes, refreshTotals } from "./compat";
+
+const RELATIONS = {
+    partner_id: "res.partner",
+    table_id: "restaurant.table",
+    product_id: "product.product",
+    payment_method_id: "pos.payment.method",
+};
+
+/** The records of `models` each id of the views refers to and this terminal lacks. */
+export function missingRecords(models, views) {
+    const missing = {};
+    const need = (field, id) => {
+        const model = RELATIONS[field];
+        if (model && Number.isInteger(id) && !models[model].get(id)) {
+            (missing[model] ||= new Set()).add(id);
+        }
+    };
+    for (const view of views) {
+        need("partner_id", view.partner_id);
+        need("table_id", view.table_id);
+        Object.values(view.lines).forEach((line) => need("product_id", line.product_id));
+        Object.values(view.payments).forEach((p) => need("payment_method_id", p.payment_method_id));
+    }
+    return missing;
+}
+
+/** Apply `ops` (from protocol diff) to `order`; `order.close` is the caller's business. */
+export function writeOps(models, order, ops) {
+    for (const op of ops) {
+        const [part, action] = op.op.split(".");
+        if (part === "order" && action === "set") {
+            order.update({ [ORDER_FIELDS[op.field] || op.field]: value(models, op.field, op.value) });
+        } else if (part === "line") {
+            writeLine(models, order, action, op);
+        } else if (part === "payment") {
+            writePayment(models, order, action, op);
+        }
+    }
+    refreshTotals(order);
+}
+
+function writeLine(models, order, action, op) {
+    const line = order.lines.find((l) => l.uuid === op.line);
+    if (action === "add" && !line) {
+        const product = models["product.product"].get(op.values.product_id);
+        if (!product) {
+            console.warn("possync: product not available here, line skipped", op);
+            return;
+        }
+        createChild(models, "pos.order.line", "order_id", order, {
+            uuid: op.line,
+            product_id: product,
+            // A manual price is never re-derived from a pricelist on this terminal.
+            price_type: "manual",
+            tax_ids: productTaxes(product).map((tax) => ["link", tax]),
+            ...lineValues(models, op.values),
+        });
+    } else if (action === "add" || action === "set") {
+        const values = action === "add" ? op.values : { [op.field]: op.value };
+        line?.update(lineValues(models, values));
+    } else if (line) {
+        line.delete();
+    }
+}
+
+function lineValues(models, values) {
+    const result = {};
+    for (const [field, val] of Object.entries(values)) {
+        result[LINE_NOTE_FIELDS[field] || field] = value(models, field, val);
+    }
+    return result;
+}
+
+function writePayment(models, order, action, op) {
+    const payment = order.payment_ids.find((p) => p.uuid === op.payment);
+    const values = action === "set" ? { [op.field]: op.value } : op.values;
+    const vals = {};
+    for (const [field, val] of Object.entries(values || {})) {
+        vals[field] = value(models, field, val);
+    }
+    if (action === "add" && !payment) {
+        createChild(models, "pos.payment", "pos_order_id", order, { uuid: op.payment, ...vals });
+    } else if (action === "remove") {
+        payment?.delete();
+    } else {
+        payment?.update(vals);
+    }
+}
+
+/** The record an id field refers to (false for none), or the plain value. */
+function value(models, field, val) {
+    const model = RELATIONS[field];
+    if (!model) {
+        return val;
+    }
+    return (val !== null && models[model].get(val)) || false;
+}

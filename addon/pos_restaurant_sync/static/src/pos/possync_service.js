@@ -1,0 +1,130 @@
+/**
+ * The `possync` service of the POS: starts once the POS store has loaded its data, wires the
+ * sync client to the records (order_sync.js) and to a transport, and exposes
+ * `window.possync` for the desktop app.
+ *
+ * Transport: straight to the server (JSON-RPC push/pull, Odoo's bus or polling) until the
+ * desktop app injects its local agent — `window.possyncAgent = {url, token}` and a
+ * `possync:agent` event, possibly after this service started — then through the agent only.
+ */
+import { reactive } from "@odoo/owl";
+import { registry } from "@web/core/registry";
+import { rpc } from "@web/core/network/rpc";
+import { SyncClient } from "@pos_restaurant_sync/lib/sync_client";
+import { ServerTransport } from "@pos_restaurant_sync/lib/server_transport";
+import { AgentTransport } from "@pos_restaurant_sync/lib/agent_transport";
+import { BUS_EVENTS } from "./compat";
+import { PosOrderSync } from "./order_sync";
+
+const DEFAULT_INTERVAL_MS = 500;
+// The bus reconnects on its own; only a longer outage is shown as a problem.
+const BUS_GRACE_MS = 4000;
+
+/** The sync settings of this POS: config fields from the server engineer's models. */
+export function possyncSettings(config) {
+    return {
+        enabled: config.possync_enabled !== false,
+        mode: config.possync_mode === "interval" ? "interval" : "bus",
+        intervalMs: config.possync_interval_ms || DEFAULT_INTERVAL_MS,
+    };
+}
+
+export const possyncService = {
+    dependencies: ["pos", "bus_service", "notification"],
+    start(env, { pos, bus_service, notification }) {
+        const settings = possyncSettings(pos.config);
+        const state = reactive({
+            enabled: settings.enabled,
+            mode: settings.mode,
+            status: {},
+            /** Resolves once what was edited so far is pushed, or after `timeoutMs`. */
+            flush: async () => {},
+        });
+        window.possync = publicApi(state, null);
+        if (!settings.enabled) {
+            return state;
+        }
+        const client = new SyncClient({
+            storage: window.localStorage,
+            // Per config and database (the token is both), not per session: unsent changes
+            // outlive the session they were made in.
+            prefix: `possync:${odoo.access_token}:`,
+        });
+        client.onStatus = (status) => (state.status = status);
+        state.flush = (timeoutMs) => client.flush(timeoutMs);
+        client.updateStatus({});
+        const notify = (message) => notification.add(message, { type: "warning" });
+        new PosOrderSync(pos, client, notify).start();
+        const serverTransport = () =>
+            new ServerTransport({
+                call: callServer,
+                configId: pos.config.id,
+                mode: settings.mode,
+                intervalMs: settings.intervalMs,
+                bus: settings.mode === "bus" ? odooBus(pos, bus_service) : null,
+            });
+        const useAgent = (agent) => {
+            state.transport = "agent";
+            client.useTransport(new AgentTransport(agent));
+        };
+        if (window.possyncAgent) {
+            useAgent(window.possyncAgent);
+        } else {
+            state.transport = "server";
+            client.useTransport(serverTransport());
+        }
+        window.addEventListener("possync:agent", (event) => useAgent(event.detail));
+        window.possync = publicApi(state, client);
+        return state;
+    },
+};
+
+/** JSON-RPC to the addon's routes, with errors a waiter can read. */
+async function callServer(route, params) {
+    try {
+        return await rpc(route, params, { silent: true });
+    } catch (error) {
+        throw new Error(error.data?.message || error.message || "server unreachable");
+    }
+}
+
+/** Odoo's bus in the shape ServerTransport wants: the changes notification, up and down. */
+function odooBus(pos, bus) {
+    return {
+        subscribe(callback) {
+            pos.data.connectWebSocket("POSSYNC_CHANGES", callback);
+        },
+        watch(callback) {
+            let timer = null;
+            const up = () => {
+                clearTimeout(timer);
+                timer = null;
+                callback(true);
+            };
+            const down = () => {
+                timer ||= setTimeout(() => callback(false), BUS_GRACE_MS);
+            };
+            BUS_EVENTS.up.forEach((name) => bus.addEventListener(name, up));
+            BUS_EVENTS.down.forEach((name) => bus.addEventListener(name, down));
+            if (bus.workerState !== "CONNECTED") {
+                down();
+            }
+        },
+    };
+}
+
+/** `window.possync`: what the desktop app (close guard) and support staff can read. */
+function publicApi(state, client) {
+    return {
+        /** Changes made here and not yet acknowledged (0 when sync is off). */
+        pendingCount: () => (client ? client.pendingCount() : 0),
+        /** `{state, cause, pending, lastSyncAt, …}` plus the transport and mode in use. */
+        status: () => ({ ...state.status, enabled: state.enabled, mode: state.mode, transport: state.transport }),
+        /** This terminal's id in the protocol. */
+        terminal: () => client?.terminal ?? null,
+        /** Resolves once what was edited so far is pushed (gives up after `timeoutMs`). */
+        flush: (timeoutMs = 5000) => state.flush(timeoutMs),
+    };
+}
+
+registry.category("services").add("possync", possyncService);

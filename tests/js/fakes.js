@@ -1,0 +1,82 @@
+// Test doubles for the page's sync modules: storage, timers and a WebSocket.
+
+/** localStorage in memory; `full = true` makes writes throw like a full quota. */
+export class MemoryStorage {
+    constructor() {
+        this.items = new Map();
+        this.full = false;
+    }
+    getItem(key) {
+        return this.items.has(key) ? this.items.get(key) : null;
+    }
+    setItem(key, value) {
+        if (this.full) {
+            throw new Error("QuotaExceededError");
+        }
+        this.items.set(key, String(value));
+    }
+}
+
+/** setTimeout/clearTimeout on a virtual clock; `run(ms)` advances it and lets promises settle. */
+export class FakeTimers {
+    constructor() {
+        this.now = 0;
+        this.queue = [];
+        this.nextId = 1;
+    }
+    setTimeout(fn, ms = 0) {
+        const id = this.nextId++;
+        this.queue.push({ id, at: this.now + ms, fn });
+        return id;
+    }
+    clearTimeout(id) {
+        this.queue = this.queue.filter((t) => t.id !== id);
+    }
+    async run(ms) {
+        const end = this.now + ms;
+        await settle();
+        for (;;) {
+            this.queue.sort((a, b) => a.at - b.at || a.id - b.id);
+            const next = this.queue[0];
+            if (!next || next.at > end) {
+                break;
+            }
+            this.queue.shift();
+            this.now = next.at;
+            next.fn();
+            await settle();
+        }
+        this.now = end;
+    }
+}
+
+async function settle() {
+    for (let i = 0; i < 10; i++) {
+        await Promise.resolve();
+    }
+}
+
+/** A WebSocket whose far end the test plays; instances are kept in `FakeSocket.opened`. */
+export class FakeSocket {
+    static opened = [];
+    constructor(url) {
+        this.url = url;
+        this.sent = [];
+        this.readyState = 0;
+        FakeSocket.opened.push(this);
+    }
+    open() {
+        this.readyState = 1;
+        this.onopen?.();
+    }
+    send(text) {
+        this.sent.push(JSON.parse(text));
+    }
+    reply(message) {
+        this.onmessage?.({ data: JSON.stringify(message) });
+    }
+    close() {
+        this.readyState = 3;
+        this.onclose?.();
+    }
+}

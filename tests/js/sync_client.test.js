@@ -1,0 +1,188 @@
+// The page's sync client without Odoo: capture, outbox, push window, receive, replicas.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { SyncClient, newId } from "../../addon/pos_restaurant_sync/static/src/lib/sync_client.js";
+import { OrderReplica } from "../../addon/pos_restaurant_sync/static/src/lib/replica.js";
+import { Outbox } from "../../addon/pos_restaurant_sync/static/src/lib/outbox.js";
+import { formatHlc } from "../../addon/pos_restaurant_sync/static/src/lib/protocol.js";
+import { FakeTimers, MemoryStorage } from "./fakes.js";
+
+function makeClient({ storage = new MemoryStorage(), timers = new FakeTimers() } = {}) {
+    const client = new SyncClient({ storage, prefix: "p:", now: () => timers.now, timers });
+    return { client, storage, timers };
+}
+
+/** A transport that acknowledges every push after `delay` ms and records them. */
+function recordingTransport(timers, { delay = 0, fail = null } = {}) {
+    return {
+        kind: "server",
+        pushes: [],
+        start() {},
+        stop() {},
+        push(changes) {
+            this.pushes.push({ at: timers.now, ids: changes.map((c) => c.id) });
+            return new Promise((resolve, reject) =>
+                timers.setTimeout(() => (fail ? reject(new Error(fail)) : resolve({
+                    acked: changes.map((c) => c.id), rejected: [],
+                })), delay)
+            );
+        },
+    };
+}
+
+const line = (qty) => ({ product_id: 5, qty, price_unit: 2, discount: 0 });
+
+test("an edit becomes one valid change with this terminal's id and a fresh clock reading", () => {
+    const { client, timers } = makeClient();
+    timers.now = 1000;
+    const [change] = client.capture("o1", { uuid: "o1", table_id: 3, lines: { l1: line(1) } });
+    assert.equal(change.terminal, client.terminal);
+    assert.equal(change.hlc, formatHlc(1000, 0));
+    assert.deepEqual(change.ops.map((op) => op.op), ["order.set", "line.add"]);
+    assert.equal(client.outbox.size, 1);
+});
+
+test("nothing changed since the last look means no change", () => {
+    const { client } = makeClient();
+    const view = { uuid: "o1", lines: { l1: line(1) } };
+    client.capture("o1", view);
+    assert.deepEqual(client.capture("o1", structuredClone(view)), []);
+});
+
+test("edits in one window go out in one push; the next window gets the next push", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers);
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(0);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(2) } });
+    await timers.run(30);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(3) } });
+    await timers.run(200);
+    assert.deepEqual(transport.pushes.map((p) => [p.at, p.ids.length]), [[0, 1], [100, 2]]);
+    assert.equal(client.outbox.size, 0);
+    assert.equal(client.status.state, "synced");
+});
+
+test("a failed push keeps the changes and retries with a growing pause", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers, { fail: "server unreachable" });
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(3600);
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 1000, 3000]);
+    assert.equal(client.outbox.size, 1);
+    assert.equal(client.status.state, "error");
+    assert.equal(client.status.cause, "server unreachable");
+});
+
+test("unsent changes survive a reload of the page", () => {
+    const { client, storage } = makeClient();
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    const { client: reloaded } = makeClient({ storage });
+    assert.equal(reloaded.pendingCount(), 1);
+    assert.equal(reloaded.terminal, client.terminal);
+    assert.ok(reloaded.clock.reading() >= client.clock.reading());
+});
+
+test("pendingCount turns edits still in the records into changes first", () => {
+    const { client } = makeClient();
+    client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    assert.equal(client.pendingCount(), 1);
+});
+
+test("received changes count once, move the cursor and name the orders they touch", () => {
+    const { client } = makeClient();
+    const touched = [];
+    client.onRemoteChanges = (uuids) => touched.push(uuids);
+    const change = {
+        v: 1, id: "c1", terminal: "B", hlc: formatHlc(5000, 0), order: "o1",
+        ops: [{ op: "line.add", line: "l9", values: line(4) }],
+    };
+    client.receive([{ seq: 7, change }, { seq: 8, change }], "server");
+    client.receive([{ seq: 9, change: { ...change, ops: [] } }], "server"); // invalid: no ops
+    assert.deepEqual(touched, [["o1"]]);
+    assert.equal(client.cursor("server"), 9);
+    assert.deepEqual(client.target("o1").lines, { l9: line(4) });
+    assert.ok(client.clock.tick(0) > formatHlc(5000, 0), "causality: later edits sort after");
+});
+
+test("a local edit and a remote one on the same order both survive", () => {
+    const { client } = makeClient();
+    const start = { uuid: "o1", lines: { l1: line(1) } };
+    client.adopt("o1", start);
+    client.markSeen("o1", start);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(3) } }); // B raises the quantity
+    client.receive([{ seq: 1, change: {
+        v: 1, id: "a1", terminal: "A", hlc: formatHlc(1, 0), order: "o1",
+        ops: [{ op: "line.add", line: "l2", values: line(1) }],
+    } }], "server");
+    assert.deepEqual(client.target("o1").lines, { l1: line(3), l2: line(1) });
+});
+
+test("the adopted state never brings back a deleted line, and never overrides a change", () => {
+    const replica = new OrderReplica("o1");
+    replica.receive({
+        v: 1, id: "c1", terminal: "A", hlc: formatHlc(1, 0), order: "o1",
+        ops: [
+            { op: "line.add", line: "l1", values: line(1) },
+            { op: "line.delete", line: "l1" },
+            { op: "order.set", field: "table_id", value: 4 },
+        ],
+    });
+    replica.adopt({ uuid: "o1", table_id: 9, customer_count: 2, lines: { l1: line(1), l2: line(2) } });
+    assert.deepEqual(replica.target(), {
+        uuid: "o1", state: "draft", table_id: 4, customer_count: 2, lines: { l2: line(2) }, payments: {},
+    });
+});
+
+test("a batch stays under the size limits of a push", () => {
+    const outbox = new Outbox(new MemoryStorage(), "k");
+    const big = "x".repeat(1900);
+    const changes = Array.from({ length: 600 }, (_, i) => ({ id: `c${i}`, note: big }));
+    outbox.add(changes);
+    const batch = outbox.batch();
+    assert.ok(batch.length < 500 && batch.length > 400, String(batch.length));
+    assert.deepEqual(batch[0].id, "c0");
+});
+
+test("a full browser storage is reported, and the changes are still pushed", () => {
+    const storage = new MemoryStorage();
+    const { client } = makeClient({ storage });
+    storage.full = true;
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    assert.equal(client.outbox.size, 1);
+    assert.match(client.status.cause, /cannot save unsent changes/);
+});
+
+test("change ids are uuid4 hex", () => {
+    assert.match(newId(), /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+});
+
+test("flush sends what is pending before Odoo's own sync, within the push window", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers, { delay: 20 });
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(0);
+    client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(2) } });
+    let flushed = false;
+    client.flush(2000).then(() => (flushed = true));
+    await timers.run(110);
+    assert.equal(flushed, false, "waits for the window");
+    await timers.run(20);
+    assert.equal(flushed, true);
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 100]);
+    assert.equal(client.outbox.size, 0);
+});
+
+test("flush gives up after its timeout when the receiver does not answer", async () => {
+    const { client, timers } = makeClient();
+    client.useTransport(recordingTransport(timers, { delay: 60000 }));
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    let flushed = false;
+    client.flush(2000).then(() => (flushed = true));
+    await timers.run(2000);
+    assert.equal(flushed, true);
+    assert.equal(client.outbox.size, 1);
+});

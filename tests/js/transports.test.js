@@ -1,0 +1,211 @@
+// The two ways a page moves changes: straight to the server, or through the local agent.
+import { test, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { SyncClient } from "../../addon/pos_restaurant_sync/static/src/lib/sync_client.js";
+import { ServerTransport } from "../../addon/pos_restaurant_sync/static/src/lib/server_transport.js";
+import { AgentTransport } from "../../addon/pos_restaurant_sync/static/src/lib/agent_transport.js";
+import { formatHlc } from "../../addon/pos_restaurant_sync/static/src/lib/protocol.js";
+import { FakeSocket, FakeTimers, MemoryStorage } from "./fakes.js";
+
+const remote = (id, seq) => ({
+    seq,
+    change: {
+        v: 1, id, terminal: "B", hlc: formatHlc(seq, 0), order: "o1",
+        ops: [{ op: "order.set", field: "customer_count", value: seq }],
+    },
+});
+
+function setup() {
+    const timers = new FakeTimers();
+    const client = new SyncClient({
+        storage: new MemoryStorage(), prefix: "p:", now: () => timers.now, timers,
+    });
+    return { timers, client };
+}
+
+/** A fake Odoo server: records calls, answers pull from `log`, push with `pushAnswer`. */
+function fakeServer(log = []) {
+    const server = { calls: [], log, down: false };
+    server.call = async (route, params) => {
+        server.calls.push({ route, params });
+        if (server.down) {
+            throw new Error("Connection lost");
+        }
+        if (route.endsWith("/pull")) {
+            const changes = log.filter((e) => e.seq > params.after).slice(0, params.limit);
+            return { changes, cursor: changes.at(-1)?.seq ?? params.after, more: false };
+        }
+        return { acks: params.changes.map((c) => ({ id: c.id, status: "applied" })), cursor: 1 };
+    };
+    return server;
+}
+
+function fakeBus() {
+    return {
+        subscribe(callback) {
+            this.deliver = callback;
+        },
+        watch(callback) {
+            this.changed = callback;
+        },
+    };
+}
+
+test("Bus mode pulls what was missed at start, then takes changes from the bus", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer([remote("c1", 1), remote("c2", 2)]);
+    const bus = fakeBus();
+    const seen = [];
+    client.onRemoteChanges = (uuids) => seen.push(client.target(uuids[0]).customer_count);
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "bus", intervalMs: 500, bus, timers,
+    }));
+    await timers.run(0);
+    bus.deliver({ changes: [remote("c3", 3)] });
+    await timers.run(10000);
+    assert.deepEqual(seen, [2, 3]);
+    assert.equal(server.calls.length, 1, "no polling while the bus is up");
+    assert.deepEqual(server.calls[0].params, { config_id: 3, after: 0, limit: 500 });
+    assert.equal(client.cursor("server"), 3);
+});
+
+test("when the bus reconnects the page pulls after the last seq it saw", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer([remote("c1", 1)]);
+    const bus = fakeBus();
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "bus", intervalMs: 500, bus, timers,
+    }));
+    await timers.run(0);
+    bus.changed(false);
+    await timers.run(0);
+    assert.equal(client.status.cause, "live updates (Odoo bus) unreachable");
+    server.log.push(remote("c2", 2));
+    bus.changed(true);
+    await timers.run(0);
+    assert.equal(client.status.state, "synced");
+    assert.equal(server.calls.at(-1).params.after, 1);
+    assert.equal(client.cursor("server"), 2);
+});
+
+test("Interval mode pulls every interval and says when the server is unreachable", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "interval", intervalMs: 500, timers,
+    }));
+    await timers.run(1600);
+    assert.equal(server.calls.length, 4);
+    server.down = true;
+    await timers.run(500);
+    assert.equal(client.status.state, "error");
+    assert.match(client.status.cause, /server unreachable/);
+});
+
+test("a push sends exactly the protocol's params and reads its acks", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    const transport = new ServerTransport({
+        call: server.call, configId: 3, mode: "interval", intervalMs: 500, timers,
+    });
+    const result = await transport.push([{ id: "x" }]);
+    assert.deepEqual(server.calls[0], {
+        route: "/pos_restaurant_sync/push", params: { config_id: 3, changes: [{ id: "x" }] },
+    });
+    assert.deepEqual(result, { acked: ["x"], rejected: [] });
+    assert.equal(client.outbox.size, 0);
+});
+
+beforeEach(() => {
+    FakeSocket.opened = [];
+});
+
+function agentSetup() {
+    const { timers, client } = setup();
+    const transport = new AgentTransport({
+        url: "ws://127.0.0.1:8766/page", token: "s3cret&", WebSocket: FakeSocket, timers,
+    });
+    client.useTransport(transport);
+    const socket = FakeSocket.opened[0];
+    socket.open();
+    return { timers, client, transport, socket };
+}
+
+test("the page says hello with its cursor and takes its terminal id from the welcome", () => {
+    const { client, socket } = agentSetup();
+    assert.equal(socket.url, "ws://127.0.0.1:8766/page?token=s3cret%26");
+    assert.deepEqual(socket.sent, [{ type: "hello", v: 1, since: 0 }]);
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(9000, 0), seq: 4 });
+    socket.reply({ type: "changes", changes: [remote("c1", 4)] });
+    assert.equal(client.terminal, "t-agent");
+    assert.equal(client.cursor("agent"), 4);
+    assert.ok(client.clock.tick(0) > formatHlc(9000, 0));
+});
+
+test("a change leaves the outbox only once the agent acknowledges it", async () => {
+    const { timers, client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    const [change] = client.capture("o1", { uuid: "o1", customer_count: 2 });
+    await timers.run(0);
+    const push = socket.sent.at(-1);
+    assert.deepEqual(push, { type: "push", changes: [change] });
+    assert.equal(change.terminal, "t-agent");
+    assert.equal(client.outbox.size, 1);
+    socket.reply({ type: "ack", ids: [change.id] });
+    await timers.run(0);
+    assert.equal(client.outbox.size, 0);
+});
+
+test("an agent that goes away turns the status red and is reconnected", async () => {
+    const { timers, client, socket } = agentSetup();
+    client.capture("o1", { uuid: "o1", customer_count: 2 });
+    socket.close();
+    await timers.run(0);
+    assert.equal(client.status.cause, "local agent unreachable");
+    assert.equal(client.outbox.size, 1);
+    await timers.run(300);
+    const again = FakeSocket.opened[1];
+    again.open();
+    again.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    await timers.run(2000);
+    const [hello, push] = again.sent;
+    assert.equal(hello.type, "hello");
+    again.reply({ type: "ack", ids: push.changes.map((c) => c.id) });
+    await timers.run(0);
+    assert.equal(client.status.state, "synced");
+});
+
+test("a push the agent refuses as invalid is dropped, not retried forever", async () => {
+    const { timers, client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    client.capture("o1", { uuid: "o1", customer_count: 2 });
+    await timers.run(0);
+    socket.reply({ type: "error", error: "invalid_change", detail: "unknown field" });
+    await timers.run(0);
+    assert.equal(client.outbox.size, 0);
+    assert.equal(client.rejected.length, 1);
+});
+
+test("switching from the server to the agent at runtime re-sends what was unsent", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    server.down = true;
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "interval", intervalMs: 500, timers,
+    }));
+    client.capture("o1", { uuid: "o1", customer_count: 2 });
+    await timers.run(0);
+    assert.equal(client.outbox.size, 1);
+    client.useTransport(new AgentTransport({
+        url: "ws://127.0.0.1:1/page", token: "t", WebSocket: FakeSocket, timers,
+    }));
+    const socket = FakeSocket.opened[0];
+    socket.open();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    await timers.run(100); // one push per window, also across a switch
+    const push = socket.sent.find((m) => m.type === "push");
+    socket.reply({ type: "ack", ids: push.changes.map((c) => c.id) });
+    await timers.run(5000);
+    assert.equal(client.outbox.size, 0);
+    assert.equal(server.calls.filter((c) => c.route.endsWith("/pull")).length, 1, "server left alone");
+});
