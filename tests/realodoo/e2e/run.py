@@ -1,0 +1,61 @@
+"""One end-to-end run: Odoo from the harness, chromium, the service, the figures."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests.realodoo.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.realodoo.harness import Harness
+
+from .service import Log, Plan, Service
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:
+    """Start Odoo and chromium, measure latency, run the service, return the report."""
+    from playwright.sync_api import sync_playwright
+
+    with Harness(odoo_src) as harness, tempfile.TemporaryDirectory(prefix="possync-e2e-") as tmp:
+        odoo = harness.up()
+        # POSSYNC_E2E_DIR keeps the agents' data, console logs and the action log.
+        keep = os.environ.get("POSSYNC_E2E_DIR")
+        if keep:
+            tmp = keep
+            Path(tmp).mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return serve(harness, odoo, browser, Path(tmp), plan, log)
+            finally:
+                browser.close()
+
+
+def serve(harness, odoo, browser, workdir: Path, plan: Plan, log: Log) -> dict[str, Any]:  # noqa: ANN001
+    service = Service(harness, odoo, browser, workdir, plan, log)
+    try:
+        service.setup()
+        latency = {p: service.latency(p, plan.latency_samples) for p in ("server", "peer")}
+        log(f"latency: {latency}")
+        service.run()
+        report = service.report()
+    finally:
+        service.close()
+    report["odoo"] = odoo.version
+    report["duration_s"] = plan.duration_s
+    report["latency"] = latency
+    report["p50_ms"] = {p: v["p50_ms"] for p, v in latency.items()}
+    report["p95_ms"] = {p: v["p95_ms"] for p, v in latency.items()}
+    report["machine"] = machine()
+    return report

@@ -1,0 +1,551 @@
+"""A restaurant service on real Odoo through a flaky network, and how it ended.
+
+Waiters act at random on two or three terminals; the run keeps the truth (what each waiter
+did) and compares it, at the end, with every page, every agent and Odoo. Design and the
+rules the random waiters follow: docs/e2e.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import secrets
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tests.realodoo.harness import Harness, OdooInstance
+
+from .agents import Agent, AgentSpec
+from .net import Network
+from .terminal import Terminal
+from .views import Fact, differences, normalize, odoo_orders
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+Log = Callable[[str], None]
+ACTIONS = {  # weight of each waiter action
+    "add": 35,
+    "qty": 15,
+    "discount": 12,
+    "line_note": 8,
+    "customer": 8,
+    "order_note": 6,
+    "transfer": 6,
+    "pay": 6,
+}
+DISCOUNTS = [0, 5, 10, 15, 20, 50]
+
+
+@dataclass
+class Plan:
+    duration_s: float = 600
+    terminals: int = 3
+    drop: float = 0.05  # share of new connections dropped
+    spike: float = 0.05  # share of forwarded chunks delayed (0–2 s)
+    cut_s: float = 60  # the server cut away from every terminal
+    seed: int = 7
+    pace_s: tuple[float, float] = (0.2, 0.8)
+    latency_samples: int = 30
+
+
+@dataclass
+class Outcome:
+    actions: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0
+    events: list[str] = field(default_factory=list)
+    converge_after_heal_s: float | None = None
+
+
+class Service:
+    def __init__(
+        self,
+        harness: Harness,
+        odoo: OdooInstance,
+        browser: Browser,
+        workdir: Path,
+        plan: Plan,
+        log: Log = print,
+    ) -> None:
+        self.harness, self.odoo, self.browser, self.plan = harness, odoo, browser, plan
+        self.workdir, self.log = workdir, log
+        self.random = random.Random(plan.seed)
+        self.net = Network(plan.seed)
+        self.terminals: list[Terminal] = []
+        self.truth: dict[str, dict] = {}  # order uuid -> protocol view of what waiters did
+        self.owner: dict[str, str] = {}  # order or line uuid -> terminal name that made it
+        self.locks: dict[str, str] = {}  # order uuid -> action waiting to be seen everywhere
+        self.before: set[str] = set()  # orders that existed before the run
+        self.server_up = True
+        self.outcome = Outcome()
+        self.catalog: dict[str, Any] = {}
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        odoo = self.odoo
+        odoo.jsonrpc(
+            "pos.config",
+            "write",
+            [[odoo.config_id], {"possync_enabled": True, "possync_mode": "bus"}],
+        )
+        orders = odoo.jsonrpc("pos.order", "search_read", [[], ["uuid"]])
+        self.before = {o["uuid"] for o in orders}
+        port = int(odoo.base_url.rsplit(":", 1)[1])
+        names = "ABC"[: self.plan.terminals]
+        specs = {n: self._spec(n, port) for n in names}
+        for name, spec in specs.items():
+            for other in names:
+                if other != name:
+                    proxy = self.net.proxy(f"{name}>{other}", specs[other].peer_port)
+                    spec.peers.append(proxy.url)
+        pos_path = odoo.pos_url.removeprefix(odoo.base_url)
+        for name, spec in specs.items():
+            agent = Agent(spec)
+            agent.start()
+            self.terminals.append(Terminal(name, agent, spec.server, pos_path))
+        for terminal in self.terminals:
+            terminal.open(self.browser)
+        self.catalog = self.terminals[0].js("() => window.e2e.catalog()")
+        drafts = odoo.jsonrpc("pos.order", "search_read", [[("state", "=", "draft")], ["table_id"]])
+        self.catalog["busy_tables"] = [o["table_id"][0] for o in drafts if o["table_id"]]
+        self.log(f"{len(self.terminals)} terminals up on Odoo {odoo.version}")
+
+    def _spec(self, name: str, odoo_port: int) -> AgentSpec:
+        proxy = self.net.proxy(f"srv-{name}", odoo_port)
+        return AgentSpec(
+            data_dir=self.workdir / f"agent-{name}",
+            server=proxy.url,
+            db=self.odoo.db,
+            config_id=self.odoo.config_id,
+            origin=proxy.url,
+            token=secrets.token_hex(16),
+            password=self.odoo.password,
+        )
+
+    def close(self) -> None:
+        for terminal in self.terminals:
+            terminal.close()
+        self.net.close()
+
+    # --- the network ------------------------------------------------------------------
+
+    def links(self, name: str | None = None, kind: str = "all") -> list[str]:
+        """Proxy names: the server links (``srv``), the peer links (``peer``) or both."""
+        out = []
+        for proxy in self.net.proxies:
+            is_server = proxy.startswith("srv-")
+            if (kind == "srv" and not is_server) or (kind == "peer" and is_server):
+                continue
+            if name is None or proxy == f"srv-{name}" or name in proxy.split(">"):
+                out.append(proxy)
+        return out
+
+    # --- waiters ----------------------------------------------------------------------
+
+    def on_terminals(self) -> list[Terminal]:
+        return [t for t in self.terminals if t.on]
+
+    def open_orders(self) -> list[str]:
+        return [u for u, o in self.truth.items() if o["state"] == "draft" and u not in self.locks]
+
+    def free_tables(self) -> list[int]:
+        busy = {o["table_id"] for o in self.truth.values() if o["state"] == "draft"}
+        busy |= set(self.catalog.get("busy_tables", []))
+        return [t for t in self.catalog["tables"] if t not in busy]
+
+    def act(self, terminal: Terminal, kind: str | None = None) -> None:
+        """One random action of ``kind`` (or any) by the waiter at ``terminal``."""
+        kinds, weights = zip(*ACTIONS.items(), strict=True)
+        kind = kind or self.random.choices(kinds, weights)[0]
+        self.last: Any = None
+        try:
+            done = getattr(self, f"_{kind}")(terminal)
+        except Exception as error:  # noqa: BLE001 - a refused action is a skipped one
+            if "e2e:" not in str(error):
+                self.log(f"[{terminal.name}] {kind} failed: {str(error)[:300]}")
+            done = False
+        with (self.workdir / "actions.log").open("a") as out:
+            out.write(f"{time.strftime('%H:%M:%S')} {terminal.name} {kind} {done} {self.last}\n")
+        if done:
+            self.outcome.actions[kind] = self.outcome.actions.get(kind, 0) + 1
+        else:
+            self.outcome.skipped += 1
+
+    def _mine(self, terminal: Terminal, lines: bool) -> list[tuple[str, str]]:
+        """(order, line) pairs, or (order, "") for orders, this waiter made and may edit."""
+        out = []
+        for uuid in self.open_orders():
+            if lines:
+                out += [
+                    (uuid, ln)
+                    for ln in self.truth[uuid]["lines"]
+                    if self.owner.get(ln) == terminal.name
+                ]
+            elif self.owner.get(uuid) == terminal.name:
+                out.append((uuid, ""))
+        return out
+
+    def _add(self, terminal: Terminal) -> bool:
+        orders = self.open_orders()
+        product = self.random.choice(self.catalog["products"])
+        if not orders or (len(orders) < 2 * len(self.terminals) and self.random.random() < 0.25):
+            return self._new_order(terminal, product)
+        return self._add_line(terminal, self.random.choice(orders), product)
+
+    def _new_order(self, terminal: Terminal, product: dict) -> bool:
+        tables = self.free_tables()
+        if not tables:
+            return False
+        table = self.random.choice(tables)
+        uuid = terminal.js("(t) => window.e2e.newOrder(t)", table)
+        self.truth[uuid] = {"state": "draft", "table_id": table, "lines": {}, "payments": {}}
+        self.owner[uuid] = terminal.name
+        return self._add_line(terminal, uuid, product)
+
+    def _add_line(self, terminal: Terminal, order: str, product: dict) -> bool:
+        line = terminal.js(
+            "([o, p, x]) => window.e2e.addLine(o, p, x)", [order, product["id"], product["price"]]
+        )
+        self.last = (order, line)
+        if not line:
+            return False
+        self.truth[order]["lines"][line] = {
+            "product_id": product["id"],
+            "qty": 1,
+            "price_unit": product["price"],
+        }
+        self.owner[line] = terminal.name
+        return True
+
+    def _edit_line(self, terminal: Terminal, method: str, field: str, value: Any) -> bool:
+        mine = self._mine(terminal, lines=True)
+        if not mine:
+            return False
+        order, line = self.random.choice(mine)
+        terminal.js(f"([o, l, v]) => window.e2e.{method}(o, l, v)", [order, line, value])
+        self.truth[order]["lines"][line][field] = value
+        return True
+
+    def _qty(self, terminal: Terminal) -> bool:
+        return self._edit_line(terminal, "setQty", "qty", self.random.randint(1, 6))
+
+    def _discount(self, terminal: Terminal) -> bool:
+        return self._edit_line(terminal, "setDiscount", "discount", self.random.choice(DISCOUNTS))
+
+    def _line_note(self, terminal: Terminal) -> bool:
+        note = f"{terminal.name} note {self.random.randint(1, 999)}"
+        return self._edit_line(terminal, "setLineNote", "customer_note", note)
+
+    def _edit_order(self, terminal: Terminal, method: str, field: str, value: Any) -> bool:
+        mine = self._mine(terminal, lines=False)
+        if not mine:
+            return False
+        order = self.random.choice(mine)[0]
+        terminal.js(f"([o, v]) => window.e2e.{method}(o, v)", [order, value])
+        self.truth[order][field] = value
+        return True
+
+    def _customer(self, terminal: Terminal) -> bool:
+        partner = self.random.choice(self.catalog["partners"])
+        return self._edit_order(terminal, "setCustomer", "partner_id", partner)
+
+    def _order_note(self, terminal: Terminal) -> bool:
+        note = f"{terminal.name} kitchen {self.random.randint(1, 999)}"
+        return self._edit_order(terminal, "setOrderNote", "internal_note", note)
+
+    def _settled(self, terminal: Terminal) -> str | None:
+        """One of this waiter's orders that every terminal shows as the truth says."""
+        mine = [u for u, _ in self._mine(terminal, lines=False)]
+        self.random.shuffle(mine)
+        seen = [{v["uuid"]: normalize(v) for v in t.views()} for t in self.on_terminals()]
+        for uuid in mine:
+            expected = normalize(self.truth[uuid])
+            if all(view.get(uuid) == expected for view in seen):
+                return uuid
+        return None
+
+    def _transfer(self, terminal: Terminal) -> bool:
+        # A transfer moves the whole order: the waiter does it once everyone sees it.
+        order, tables = self._settled(terminal), self.free_tables()
+        if not order or not tables:
+            return False
+        table = self.random.choice(tables)
+        terminal.js("([o, t]) => window.e2e.transfer(o, t)", [order, table])
+        self.truth[order]["table_id"] = table
+        self.locks[order] = "transfer"
+        return True
+
+    def _pay(self, terminal: Terminal) -> bool:
+        # Payments go through Odoo's own validation, which needs the server (docs/e2e.md).
+        order = self._settled(terminal) if self.server_up else None
+        if not order or not self.catalog.get("cash"):
+            return False
+        self.last = order
+        paid = terminal.js("([o, m]) => window.e2e.pay(o, m)", [order, self.catalog["cash"]])
+        self.last = (order, paid)
+        if not paid:
+            return False
+        self.truth[order]["state"] = "paid"
+        self.truth[order]["payments"] = paid["view"]["payments"]
+        self.locks[order] = "pay"
+        return True
+
+    def release_locks(self) -> None:
+        """Orders a transfer or payment moved become free once every terminal shows it."""
+        if not self.locks:
+            return
+        seen = [{v["uuid"]: normalize(v) for v in t.views()} for t in self.on_terminals()]
+        for uuid, kind in list(self.locks.items()):
+            expected = normalize(self.truth[uuid])
+            gone = all(uuid not in view for view in seen)
+            shown = all(view.get(uuid) == expected for view in seen)
+            if (kind == "pay" and gone) or (kind == "transfer" and shown):
+                del self.locks[uuid]
+
+    # --- the check --------------------------------------------------------------------
+
+    def facts(self) -> list[Fact]:
+        """Everything any page, agent or Odoo gets wrong about the truth, right now."""
+        out: list[Fact] = []
+        expected = {u: normalize(o) for u, o in self.truth.items()}
+        for terminal in self.on_terminals():
+            out += self._page_facts(terminal, expected)
+        for terminal in self.terminals:
+            out += self._agent_facts(terminal, expected)
+        out += self._odoo_facts(expected)
+        return out
+
+    def _page_facts(self, terminal: Terminal, expected: dict[str, dict]) -> list[Fact]:
+        where = f"page {terminal.name}"
+        views = {v["uuid"]: normalize(v) for v in terminal.views() if v["uuid"] not in self.before}
+        out: list[Fact] = []
+        for uuid, order in expected.items():
+            if order["state"] == "draft":
+                out += differences(where, uuid, order, views.get(uuid))
+            elif uuid in views:
+                out.append(("lost", f"{uuid}:state", f"{where}: paid order {uuid[:8]} still open"))
+        for uuid in views.keys() - expected.keys():
+            out.append(("extra", f"{uuid}:order", f"{where}: unexpected open order {uuid[:8]}"))
+        return out
+
+    def _agent_facts(self, terminal: Terminal, expected: dict[str, dict]) -> list[Fact]:
+        where = f"agent {terminal.name}"
+        found = {u: normalize(v) for u, v in terminal.agent.orders().items()}
+        out: list[Fact] = []
+        for uuid, order in expected.items():
+            # Odoo's own validation books the payment lines; agents learn only the close.
+            out += differences(
+                where, uuid, order, found.get(uuid), payments=order["state"] == "draft"
+            )
+        for uuid in found.keys() - expected.keys() - self.before:
+            if found[uuid]["lines"]:
+                out.append(("extra", f"{uuid}:order", f"{where}: unexpected order {uuid[:8]}"))
+        return out
+
+    def _odoo_facts(self, expected: dict[str, dict]) -> list[Fact]:
+        found = odoo_orders(self.odoo, list(expected))
+        out: list[Fact] = []
+        for uuid, order in expected.items():
+            out += differences("odoo", uuid, order, found.get(uuid))
+        drafts = self.odoo.jsonrpc(
+            "pos.order",
+            "search_read",
+            [[("state", "=", "draft"), ("config_id", "=", self.odoo.config_id)], ["uuid", "lines"]],
+        )
+        for order in drafts:
+            if (
+                order["uuid"] not in expected
+                and order["uuid"] not in self.before
+                and order["lines"]
+            ):
+                out.append(
+                    (
+                        "extra",
+                        f"{order['uuid']}:order",
+                        f"odoo: unexpected order {order['uuid'][:8]}",
+                    )
+                )
+        return out
+
+    def converge(self, timeout: float) -> float | None:
+        """Seconds until every replica agrees with the truth; None if not within ``timeout``."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            try:
+                if not self.facts():
+                    return time.monotonic() - started
+            except Exception as error:  # noqa: BLE001 - Odoo restarting, a page reloading
+                self.log(f"check failed, retrying: {str(error)[:200]}")
+            time.sleep(0.25)
+        with contextlib.suppress(Exception):
+            for fact in self.facts()[:20]:
+                self.log(f"  still differs: {fact[2]}")
+        return None
+
+    def report(self, converge_timeout: float = 120) -> dict[str, Any]:
+        """Heal everything, let it settle, and count what differs."""
+        self.net.faults(None, drop=0, spike=0)
+        self.net.partition(list(self.net.proxies), False)
+        self.converge(converge_timeout)
+        facts = self.facts()
+        changes = self.odoo.jsonrpc(
+            "pos_restaurant_sync.change",
+            "search_count",
+            [[("config_id", "=", self.odoo.config_id)]],
+        )
+        return {
+            "changes": changes,
+            "actions": sum(self.outcome.actions.values()),
+            "actions_by_kind": self.outcome.actions,
+            "skipped": self.outcome.skipped,
+            "orders": len(self.truth),
+            "lost": len({f[1] for f in facts if f[0] == "lost"}),
+            "duplicated": len({f[1] for f in facts if f[0] == "extra"}),
+            "diverged_orders": len({f[1].split(":")[0] for f in facts}),
+            "differences": sorted({f[2] for f in facts})[:200],
+            "converge_after_heal_s": self.outcome.converge_after_heal_s,
+            "events": self.outcome.events,
+            "proxies": self.net.stats(),
+        }
+
+    # --- the service ------------------------------------------------------------------
+
+    def event(self, text: str) -> None:
+        self.outcome.events.append(text)
+        self.log(text)
+
+    def run(self) -> None:
+        """The service: waiters act while the timeline below breaks things."""
+        d = self.plan.duration_s
+        timeline = [
+            (0.0, self.faults_on),
+            (0.15 * d, lambda: self.kill_agent(self.terminals[-1])),
+            (0.15 * d + 5, lambda: self.restart_agent(self.terminals[-1])),
+            (0.3 * d, self.cut_server),
+            (0.3 * d + self.plan.cut_s, self.heal_server),
+            (0.55 * d, self.restart_odoo),
+            (0.72 * d, lambda: self.switch_off(self.terminals[1])),
+            (0.72 * d + 15, lambda: self.switch_on(self.terminals[1])),
+        ]
+        started = time.monotonic()
+        while (elapsed := time.monotonic() - started) < d or timeline:
+            while timeline and timeline[0][0] <= elapsed:
+                timeline.pop(0)[1]()
+            if elapsed >= d:
+                continue
+            self.release_locks()
+            terminals = self.on_terminals()
+            if terminals:
+                self.act(self.random.choice(terminals))
+            time.sleep(self.random.uniform(*self.plan.pace_s))
+
+    def faults_on(self) -> None:
+        self.net.faults(None, drop=self.plan.drop, spike=self.plan.spike)
+        self.event(
+            f"faults on: {self.plan.drop:.0%} connections dropped,"
+            f" {self.plan.spike:.0%} chunks delayed ≤ 2 s"
+        )
+
+    def kill_agent(self, terminal: Terminal) -> None:
+        terminal.agent.kill()
+        self.event(f"agent {terminal.name} SIGKILLed")
+
+    def restart_agent(self, terminal: Terminal) -> None:
+        terminal.agent.start()
+        self.event(f"agent {terminal.name} restarted")
+
+    def cut_server(self) -> None:
+        self.server_up = False
+        self.net.partition(self.links(kind="srv"), True)
+        self.event(f"server cut away from every terminal for {self.plan.cut_s:.0f} s")
+
+    def heal_server(self) -> None:
+        self.net.partition(self.links(kind="srv"), False)
+        self.server_up = True
+        # Waiters pause while the run times the convergence, so "all agree" can happen.
+        took = self.converge(120)
+        self.outcome.converge_after_heal_s = None if took is None else round(took, 2)
+        self.event(f"server back; all agree after {took} s")
+
+    def restart_odoo(self) -> None:
+        server = self.harness.server
+        assert server is not None
+        self.server_up = False
+        server.stop()
+        server.start(pidfile=self.harness.root / "server.pid")
+        server.wait_ready()
+        self.server_up = True
+        self.event("Odoo restarted")
+
+    def switch_off(self, terminal: Terminal) -> None:
+        """Cut the terminal off, let it work alone, then power it off with unsent changes."""
+        self.net.partition(self.links(terminal.name), True)
+        for _ in range(3):
+            self.act(terminal, "add")
+        pushed = terminal.wait_pushed()
+        terminal.agent.kill()
+        for _ in range(2):
+            self.act(terminal, "add")  # stays in the page's own outbox
+        time.sleep(1)  # a waiter's second before the power cut
+        terminal.switch_off()
+        self.event(
+            f"terminal {terminal.name} isolated, 5 edits, switched off"
+            f" (agent acked the first 3: {pushed})"
+        )
+
+    def switch_on(self, terminal: Terminal) -> None:
+        terminal.agent.start()
+        self.net.partition(self.links(terminal.name), False)
+        # A POS load with a dropped asset request never starts; a tablet's user would
+        # reload: we load it over a clean link instead, then the faults resume.
+        self.net.faults([f"srv-{terminal.name}"], drop=0, spike=0)
+        terminal.open(self.browser)
+        self.net.faults([f"srv-{terminal.name}"], drop=self.plan.drop, spike=self.plan.spike)
+        self.event(f"terminal {terminal.name} switched back on")
+
+    # --- latency ----------------------------------------------------------------------
+
+    def latency(self, path: str, samples: int) -> dict[str, float]:
+        """A→B: a line added on A until B's POS holds it, with no faults; ``path`` is
+        ``server`` (peer links cut) or ``peer`` (server cut away)."""
+        cut = self.links(kind="peer" if path == "server" else "srv")
+        self.net.partition(cut, True)
+        a, b = self.terminals[0], self.terminals[1]
+        product = self.catalog["products"][0]
+        self._new_order(a, product)
+        order = next(u for u in reversed(self.truth) if self.owner.get(u) == a.name)
+        b.page.wait_for_function("(o) => window.e2e.hasOrder(o)", arg=order, timeout=30_000)
+        times = [self._one_latency(a, b, order, product) for _ in range(samples)]
+        self.net.partition(cut, False)
+        good = sorted(t for t in times if t is not None)
+        return {
+            "p50_ms": round(statistics.median(good), 1) if good else None,
+            "p95_ms": round(good[max(0, int(len(good) * 0.95) - 1)], 1) if good else None,
+            "samples": len(good),
+            "timeouts": len(times) - len(good),
+        }
+
+    def _one_latency(self, a: Terminal, b: Terminal, order: str, product: dict) -> float | None:
+        count = len(self.truth[order]["lines"])
+        b.js(WATCH_JS, [order, count])
+        started = a.js("() => Date.now()")
+        if not self._add_line(a, order, product):
+            return None
+        seen = b.js("() => window.__e2eWatch")
+        time.sleep(0.2)
+        return None if seen is None else seen - started
+
+
+# B polls its POS store every 2 ms until the order holds one more line (or 10 s pass).
+WATCH_JS = """([uuid, count]) => { window.__e2eWatch = new Promise((resolve) => {
+    const find = () => window.posmodel.models["pos.order"].find((o) => o.uuid === uuid);
+    const timer = setInterval(() => {
+        if ((find()?.lines.length || 0) > count) { clearInterval(timer); resolve(Date.now()); }
+    }, 2);
+    setTimeout(() => { clearInterval(timer); resolve(null); }, 10000);
+}); }"""
