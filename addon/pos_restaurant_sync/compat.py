@@ -23,6 +23,10 @@ ORDER_FIELDS: dict[str, str | None] = {
     "internal_note": "internal_note" if ODOO_MAJOR >= 19 else "general_note",
 }
 
+# 19's pos.order.create gives a new order its pos_reference, tracking_number and
+# sequence_number; on 18 the POS draws them in the browser and the server sets none.
+ORDER_REFS_FROM_CREATE: bool = ODOO_MAJOR >= 19
+
 
 def json_route(route: str, **kwargs):
     """``http.route`` for a JSON-RPC endpoint, with the route type this Odoo expects."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 from odoo import http, sql_db
@@ -9,6 +10,8 @@ from odoo.http import request
 
 from ..compat import json_route
 from ..models.pos_restaurant_sync_change import MAX_PULL, SyncRequestError
+
+_logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -24,8 +27,23 @@ class PosRestaurantSyncController(http.Controller):
         if len(body) > MAX_BODY_BYTES:
             raise SyncRequestError("too_large", f"a push is at most {MAX_BODY_BYTES} bytes")
         config = _config(config_id)
+        # Stored and broadcast first: the bus message leaves at this commit, without waiting
+        # for the Odoo order. Then the order is applied in a transaction of its own; if that
+        # fails, the order's next push or the cron applies it again from the log.
         with _own_transaction(request.env) as env:
-            return env["pos_restaurant_sync.change"]._push(config.with_env(env), changes)
+            result, order_uuids = env["pos_restaurant_sync.change"]._push_store(
+                config.with_env(env), changes
+            )
+        if order_uuids:
+            try:
+                with _own_transaction(request.env) as env:
+                    env["pos_restaurant_sync.change"]._apply_orders(
+                        config.with_env(env), order_uuids
+                    )
+            except Exception:
+                # The changes are stored: the answer stands, the cron catches up.
+                _logger.warning("push: applying %s to Odoo failed", order_uuids, exc_info=True)
+        return result
 
     @json_route("/pos_restaurant_sync/pull", auth="user")
     def pull(self, config_id, after=0, limit=MAX_PULL):

@@ -24,6 +24,9 @@ PAYMENT_FIELDS = {"payment_method_id": "payment_method_id", "amount": "amount"}
 # A line's totals depend on these; they are recomputed when one of them changes.
 LINE_PRICE_FIELDS = {"product_id", "qty", "price_unit", "discount"}
 
+# First key of the advisory lock that guards a session's order references (b"posr").
+REFS_LOCK_CLASS = 0x706F7372
+
 _SKIP = object()  # a value that cannot be stored in Odoo (unknown record): left out
 
 
@@ -154,9 +157,10 @@ class PosOrder(models.Model):
         order._possync_write_order(view)
         removed_lines = _removed(changes, "line.delete", "line") - set(view["lines"])
         removed_payments = _removed(changes, "payment.remove", "payment") - set(view["payments"])
-        order._possync_write_lines(view["lines"], removed_lines)
-        order._possync_write_payments(view["payments"], removed_payments)
-        order._compute_prices()
+        priced = order._possync_write_lines(view["lines"], removed_lines)
+        priced |= order._possync_write_payments(view["payments"], removed_payments)
+        if priced:  # a note, a guest count or a table leaves the totals as they are
+            order._compute_prices()
 
     @api.model
     def _possync_create_draft(self, config, view: dict) -> PosOrder:
@@ -171,8 +175,43 @@ class PosOrder(models.Model):
             "amount_total": 0.0,
             "amount_paid": 0.0,
             "amount_return": 0.0,
+            **self._possync_order_refs(session),
         }
         return self.create({**vals, **self._possync_order_vals(view)})
+
+    @api.model
+    def _possync_order_refs(self, session) -> dict:
+        """The receipt number and sequence of a new order, as the POS would give them.
+
+        19's ``create`` draws them itself (``_get_next_order_refs``). 18's POS draws them
+        in the browser: "Order <session>-<login number>-<sequence>", the login number being
+        the terminal's own (``pos.session.login``). The sync takes one login number per
+        session for the orders it creates, so its references never clash with a
+        terminal's. Without one, a loaded order breaks the POS (pos_self_order calls
+        ``pos_reference.startsWith``).
+        """
+        if compat.ORDER_REFS_FROM_CREATE:
+            return {}
+        code = f"pos_restaurant_sync.order_{session.id}"
+        sequences = self.env["ir.sequence"].sudo().with_company(session.company_id)
+        # One sequence per session, even when two pushes create its first orders at once.
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (REFS_LOCK_CLASS, session.id))
+        if not sequences.search_count([("code", "=", code)]):
+            login_number = int(session.sudo().login() or 0)
+            sequences.create(
+                {
+                    "name": f"POS Real-Time Sync orders of {session.name}",
+                    "code": code,
+                    "prefix": f"{session.id:05d}-{login_number:03d}-",
+                    "padding": 4,
+                    "company_id": session.company_id.id,
+                }
+            )
+        reference = sequences.next_by_code(code)
+        return {
+            "pos_reference": f"Order {reference}",
+            "sequence_number": int(reference.rsplit("-", 1)[-1]),
+        }
 
     def _possync_order_vals(self, view: dict) -> dict:
         fields_map = {key: name for key, name in compat.ORDER_FIELDS.items() if name}
@@ -181,30 +220,36 @@ class PosOrder(models.Model):
     def _possync_write_order(self, view: dict) -> None:
         _write_changed(self, self._possync_order_vals(view))
 
-    def _possync_write_lines(self, lines: dict, removed: set[str]) -> None:
+    def _possync_write_lines(self, lines: dict, removed: set[str]) -> bool:
+        """Write the lines; True if the order's totals may have changed."""
         Line = self.env["pos.order.line"]
         existing = self._possync_records_by_uuid(Line._name, "order_id", set(lines))
+        priced = False
         for line_uuid, values in lines.items():
             vals = _odoo_vals(Line, LINE_FIELDS, values)
             line = existing.get(line_uuid)
             if line:
-                self._possync_update_line(line, vals)
+                priced |= self._possync_update_line(line, vals)
             elif not Line.search_count([("uuid", "=", line_uuid)]):
-                self._possync_create_line(line_uuid, vals)
-        self.lines.filtered(lambda line: line.uuid in removed).unlink()
+                priced |= self._possync_create_line(line_uuid, vals)
+        gone = self.lines.filtered(lambda line: line.uuid in removed)
+        gone.unlink()
+        return priced or bool(gone)
 
-    def _possync_update_line(self, line, vals: dict) -> None:
-        if line.order_id != self:
+    def _possync_update_line(self, line, vals: dict) -> bool:
+        moved = line.order_id != self
+        if moved:
             vals = {**vals, "order_id": self.id}  # moved here by a merge
         changed = _write_changed(line, vals)
         if "product_id" in changed:
             line.write(self._possync_product_vals(line.product_id))
         if changed & LINE_PRICE_FIELDS:
             line.write(line._compute_amount_line_all())
+        return moved or bool(changed & LINE_PRICE_FIELDS)
 
-    def _possync_create_line(self, line_uuid: str, vals: dict) -> None:
+    def _possync_create_line(self, line_uuid: str, vals: dict) -> bool:
         if not vals.get("product_id"):
-            return  # a line needs its product; it shows once the line.add arrives
+            return False  # a line needs its product; it shows once the line.add arrives
         product = self.env["product.product"].browse(vals["product_id"])
         vals = {"qty": 1.0, **vals}
         if "price_unit" not in vals:
@@ -220,6 +265,7 @@ class PosOrder(models.Model):
             }
         )
         line.write(line._compute_amount_line_all())
+        return True
 
     def _possync_product_vals(self, product) -> dict:
         taxes = product.taxes_id.filtered_domain(
@@ -232,8 +278,10 @@ class PosOrder(models.Model):
             return product.lst_price
         return self.pricelist_id._get_product_price(product, qty, currency=self.currency_id)
 
-    def _possync_write_payments(self, payments: dict, removed: set[str]) -> None:
+    def _possync_write_payments(self, payments: dict, removed: set[str]) -> bool:
+        """Write the payment lines; True if the amount paid may have changed."""
         Payment = self.env["pos.payment"]
+        priced = False
         existing = {payment.uuid: payment for payment in self.payment_ids}
         methods = self.config_id.payment_method_ids.ids
         for payment_uuid, values in payments.items():
@@ -242,12 +290,15 @@ class PosOrder(models.Model):
                 vals.pop("payment_method_id", None)  # not a method of this POS
             payment = existing.get(payment_uuid)
             if payment:
-                _write_changed(payment, vals)
+                priced |= bool(_write_changed(payment, vals))
             elif vals.keys() >= {"payment_method_id", "amount"} and not Payment.search_count(
                 [("uuid", "=", payment_uuid)]
             ):
                 Payment.create({"pos_order_id": self.id, "uuid": payment_uuid, **vals})
-        self.payment_ids.filtered(lambda payment: payment.uuid in removed).unlink()
+                priced = True
+        gone = self.payment_ids.filtered(lambda payment: payment.uuid in removed)
+        gone.unlink()
+        return priced or bool(gone)
 
 
 # --- values ------------------------------------------------------------------------------

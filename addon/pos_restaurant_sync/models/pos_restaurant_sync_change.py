@@ -19,6 +19,8 @@ MAX_CHANGES_PER_PUSH = 500
 MAX_PULL = 500
 RETENTION = timedelta(days=7)
 CLOSED_RETENTION = timedelta(hours=24)
+# The cron leaves changes this recent to the push that stored them (it applies them next).
+APPLY_GRACE = timedelta(seconds=30)
 # First key of the per-config advisory lock that orders the log (b"poss").
 LOG_LOCK_CLASS = 0x706F7373
 
@@ -71,27 +73,42 @@ class PosRestaurantSyncChange(models.Model):
 
     @api.model
     def _push(self, config, raw_changes: list) -> dict:
-        """Store, apply and broadcast changes; one acknowledgement per change, in order.
+        """Store, broadcast and apply changes in this transaction (see ``_push_store``)."""
+        result, order_uuids = self._push_store(config, raw_changes)
+        self._apply_orders(config, order_uuids)
+        return result
 
-        The Odoo order is written with the pushing user's rights; the log itself is sudo.
-        The push route runs this in a READ COMMITTED transaction of its own (see there).
+    @api.model
+    def _push_store(self, config, raw_changes: list) -> tuple[dict, set[str]]:
+        """Store and broadcast changes; one acknowledgement per change, in order.
+
+        Returns the answer and the orders whose Odoo side is now behind the log. The push
+        route commits this (the acknowledgement means "stored"; the bus message leaves at
+        that commit) and only then applies the orders, in a transaction of its own, with
+        ``_apply_orders``. The log itself is sudo; the Odoo order is written with the
+        pushing user's rights.
         """
         _check_push(config, raw_changes)
         log = self.sudo()
         entries = log._classify(config, raw_changes)
-        owned = log._claim_orders(config, {e["change"]["order"] for e in entries if _fresh(e)})
+        heads = log._claim_orders(config, {e["change"]["order"] for e in entries if _fresh(e)})
         log._recheck(config, entries)
         for entry in entries:
-            if _fresh(entry) and entry["change"]["order"] not in owned:
+            if _fresh(entry) and entry["change"]["order"] not in heads:
                 entry["ack"] = _rejected(entry["ack"]["id"], "the order belongs to another POS")
         stored = log._store(config, entries)
         for entry in entries:
             if "copy_of" in entry:
                 entry["ack"] = _replay(entries[entry["copy_of"]]["ack"])
-        log._apply_orders(config, set(stored.mapped("order_uuid")))
-        config._possync_broadcast([record._entry() for record in stored])
+        entries_out = [record._entry() for record in stored]
+        for entry in entries_out:
+            for op in entry["change"]["ops"]:
+                if op["op"] == "order.close":
+                    heads[entry["change"]["order"]]._raise_state(op["state"])
+        config._possync_broadcast(entries_out)
         acks = [entry["ack"] for entry in entries]
-        return {"acks": [_public(ack) for ack in acks], "cursor": _cursor(acks)}
+        result = {"acks": [_public(ack) for ack in acks], "cursor": _cursor(acks)}
+        return result, {entry["change"]["order"] for entry in entries_out}
 
     @api.model
     def _classify(self, config, raw_changes: list) -> list[dict]:
@@ -141,16 +158,18 @@ class PosRestaurantSyncChange(models.Model):
                     entry["ack"] = _replay(known[entry["ack"]["id"]])
 
     @api.model
-    def _claim_orders(self, config, order_uuids: set[str]) -> set[str]:
-        """The orders of ``order_uuids`` that belong to ``config``, each locked until commit."""
-        owned = set()
+    def _claim_orders(self, config, order_uuids: set[str]) -> dict:
+        """The orders of ``order_uuids`` that belong to ``config``: {uuid: its row in
+        pos_restaurant_sync.order, locked until commit}."""
+        heads = {}
         pos_orders = self.env["pos.order"].search([("uuid", "in", list(order_uuids))])
         foreign = set(pos_orders.filtered(lambda o: o.config_id != config).mapped("uuid"))
         # Sorted, so two pushes that touch the same orders lock them in the same order.
         for order_uuid in sorted(order_uuids - foreign):
-            if self.env["pos_restaurant_sync.order"]._lock(config, order_uuid):
-                owned.add(order_uuid)
-        return owned
+            head = self.env["pos_restaurant_sync.order"]._lock(config, order_uuid)
+            if head:
+                heads[order_uuid] = head
+        return heads
 
     @api.model
     def _store(self, config, entries: list[dict]) -> PosRestaurantSyncChange:
@@ -174,12 +193,24 @@ class PosRestaurantSyncChange(models.Model):
 
     @api.model
     def _apply_orders(self, config, order_uuids: set[str]) -> None:
-        """Rebuild each Odoo order from its whole log; a failure leaves the log intact."""
-        heads = self.env["pos_restaurant_sync.order"]
+        """Rebuild each Odoo order from its whole log; a failure leaves the log intact.
+
+        Each order is applied under its own lock (not the log's: a push never waits for
+        the Odoo side of the push before it) and in a savepoint. Its row then remembers
+        the log position applied; an order left behind by a failure is retried by its next
+        push or by the cron (``_apply_pending``).
+        """
+        heads = self.env["pos_restaurant_sync.order"].sudo()
         for order_uuid in sorted(order_uuids):
-            changes = self._order_changes(config, order_uuid)
+            head = heads.search([("order_uuid", "=", order_uuid), ("config_id", "=", config.id)])
+            if not head:
+                continue
+            head._lock_apply()
+            records = self.sudo()._order_records(config, order_uuid)
+            if not records or records[-1].id <= head.applied_seq:
+                continue  # another request applied it meanwhile
+            changes = [json.loads(record.payload) for record in records]
             view = protocol.materialize(order_uuid, changes)
-            heads.search([("order_uuid", "=", order_uuid)])._raise_state(view["state"])
             try:
                 with self.env.cr.savepoint():
                     config.env["pos.order"]._possync_apply(config, view, changes)
@@ -187,12 +218,43 @@ class PosRestaurantSyncChange(models.Model):
                 raise  # a concurrency error: Odoo replays the whole request
             except Exception:
                 # The change is stored and broadcast all the same: the terminals merge it,
-                # and the next change of this order retries the Odoo side.
+                # and the next change of this order (or the cron) retries the Odoo side.
                 _logger.warning("could not apply order %s to Odoo", order_uuid, exc_info=True)
+            else:
+                head.applied_seq = records[-1].id
 
     @api.model
-    def _order_changes(self, config, order_uuid: str) -> list[dict]:
-        records = self.search(
+    def _apply_pending(self, limit: int = 100, grace: timedelta = APPLY_GRACE) -> None:
+        """Apply the orders whose Odoo side is behind the log (the cron): a failed or
+        interrupted application, or a request that ended between commit and apply."""
+        self.flush_model()
+        self.env["pos_restaurant_sync.order"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT o.id, max(c.id)
+              FROM pos_restaurant_sync_order o
+              JOIN pos_restaurant_sync_change c
+                ON c.order_uuid = o.order_uuid AND c.config_id = o.config_id
+               AND c.status = 'applied'
+             WHERE c.id > coalesce(o.applied_seq, 0) AND c.create_date < %s
+             GROUP BY o.id
+             ORDER BY o.id
+             LIMIT %s
+            """,
+            [fields.Datetime.now() - grace, limit],
+        )
+        rows = self.env.cr.fetchall()
+        log = self.sudo()
+        for head in self.env["pos_restaurant_sync.order"].sudo().browse([r[0] for r in rows]):
+            # With the rights of the user who pushed the order's latest change.
+            latest = log._order_records(head.config_id, head.order_uuid)[-1:]
+            user = latest.create_uid or self.env.user
+            config = head.config_id.with_user(user)
+            log.with_user(user).sudo()._apply_orders(config, {head.order_uuid})
+
+    @api.model
+    def _order_records(self, config, order_uuid: str) -> PosRestaurantSyncChange:
+        return self.search(
             [
                 ("config_id", "=", config.id),
                 ("order_uuid", "=", order_uuid),
@@ -200,7 +262,6 @@ class PosRestaurantSyncChange(models.Model):
             ],
             order="id",
         )
-        return [json.loads(record.payload) for record in records]
 
     def _entry(self) -> dict:
         """The record as the protocol's {seq, change}."""

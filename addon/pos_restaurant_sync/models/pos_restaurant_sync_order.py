@@ -4,6 +4,9 @@ from odoo import api, fields, models
 
 from ..lib import protocol
 
+# First key of the per-order advisory lock that serialises applying the log to Odoo (b"posa").
+APPLY_LOCK_CLASS = 0x706F7361
+
 
 class PosRestaurantSyncOrder(models.Model):
     """An order the sync log knows: which POS owns it and how far it is closed.
@@ -29,6 +32,12 @@ class PosRestaurantSyncOrder(models.Model):
         default="draft",
         readonly=True,
         help="The state the sync log gives the order; it never goes back to Open.",
+    )
+    applied_seq = fields.Integer(
+        string="Applied Up To",
+        readonly=True,
+        help="The last log position applied to the Odoo order. Behind the log: the cron "
+        "applies it again.",
     )
 
     def init(self) -> None:
@@ -60,6 +69,16 @@ class PosRestaurantSyncOrder(models.Model):
         record = self.browse(row[0] if row else [])
         record.invalidate_recordset()
         return record
+
+    def _lock_apply(self) -> None:
+        """Serialise applying this order's log to Odoo, until commit.
+
+        A lock of its own, not the row's: pushes of the order store and broadcast while an
+        earlier one is still applying.
+        """
+        self.ensure_one()
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, self.id))
+        self.invalidate_recordset(["applied_seq"])
 
     def _raise_state(self, state: str) -> None:
         """Move the state up to ``state``; it never goes down (paid outranks cancel)."""

@@ -1,2 +1,12 @@
 # ruff: noqa: F401 (Odoo collects the tests of the modules imported here)
-from . import test_access, test_apply, test_close, test_pull, test_push, test_routes, test_settings
+from . import (
+    test_access,
+    test_apply,
+    test_apply_later,
+    test_close,
+    test_perf,
+    test_pull,
+    test_push,
+    test_routes,
+    test_settings,
+)
