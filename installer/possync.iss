@@ -1,0 +1,161 @@
+; Inno Setup 6 script for possync on Windows 10/11 (x64).
+;
+; Build the bundle first (on Windows, from the repository root; see docs/installer.md):
+;     .venv\Scripts\pyinstaller --noconfirm --distpath build\installer\dist ^
+;         --workpath build\installer\work installer\possync.spec
+; then compile this script:
+;     "%ProgramFiles(x86)%\Inno Setup 6\ISCC.exe" /DAppVersion=0.1.0 installer\possync.iss
+; Output: build\installer\possync-<version>-windows-x64-setup.exe
+;
+; What it does: installs the one-folder bundle to Program Files\possync (or, when the user
+; chooses an install for themselves only, to %LOCALAPPDATA%\Programs\possync), a Start menu
+; entry, a desktop icon (task, on by default), an optional start at sign-in (task, off by
+; default), and checks for the Microsoft Edge WebView2 Runtime (see CheckWebView2 below).
+; Uninstalling removes the program folder and the shortcuts; each user's data
+; (%LOCALAPPDATA%\possync: unsent orders, web storage; %APPDATA%\possync: settings) and the
+; saved password in Credential Manager stay, because they may hold orders the Odoo server
+; has not received yet.
+
+#ifndef AppVersion
+  #define AppVersion "0.1.0"
+#endif
+#ifndef BundleDir
+  ; The PyInstaller output, relative to this script's folder.
+  #define BundleDir "..\build\installer\dist\possync"
+#endif
+#define AppName "possync"
+#define AppExe "possync.exe"
+
+[Setup]
+; Never change AppId: it is how upgrades and the uninstaller find an existing install.
+AppId={{6F0C5A52-3D7B-4E5B-9C9A-2F6B1C8D4E71}
+AppName={#AppName}
+AppVersion={#AppVersion}
+AppVerName={#AppName} {#AppVersion}
+AppPublisher=possync
+AppComments=Live, loss-free sync for Odoo POS Restaurant
+VersionInfoVersion={#AppVersion}
+DefaultDirName={autopf}\{#AppName}
+DefaultGroupName={#AppName}
+DisableProgramGroupPage=yes
+; Per machine by default (a tablet is shared by the staff); the dialog lets someone
+; without admin rights install for themselves only.
+PrivilegesRequired=admin
+PrivilegesRequiredOverridesAllowed=dialog
+; Qt 6 needs 64-bit Windows 10 1809 or later.
+ArchitecturesAllowed=x64compatible
+ArchitecturesInstallIn64BitMode=x64compatible
+MinVersion=10.0.17763
+OutputDir=..\build\installer
+OutputBaseFilename={#AppName}-{#AppVersion}-windows-x64-setup
+SetupIconFile=icons\possync.ico
+UninstallDisplayIcon={app}\{#AppExe}
+UninstallDisplayName={#AppName}
+WizardStyle=modern
+Compression=lzma2/max
+SolidCompression=yes
+; A running possync is asked to close through the Restart Manager: its close guard still
+; asks the user first when changes have not reached the server.
+CloseApplications=yes
+RestartApplications=no
+; Optional signing (recommended: unsigned PyInstaller executables trip SmartScreen and
+; some antivirus products). Define a sign tool named "signtool" in the IDE or pass
+; /Ssigntool="signtool.exe sign /fd sha256 /tr http://timestamp.example /td sha256 $f"
+; to ISCC and uncomment:
+; SignTool=signtool
+; SignedUninstaller=yes
+
+[Languages]
+Name: "english"; MessagesFile: "compiler:Default.isl"
+
+[Tasks]
+Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"
+Name: "autostart"; Description: "Start possync when a user signs in"; GroupDescription: "Start-up:"; Flags: unchecked
+
+[Files]
+; possync.exe (the app; also runs the agent as `possync.exe --agent run ...`),
+; possync-console.exe (the same with a console, for status / doctor / --self-test) and
+; _internal\ (Python, Qt, Qt WebEngine, the app's pages and the addon's scripts).
+Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+
+[Icons]
+Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"; Comment: "Odoo POS with live sync"
+Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"; Tasks: desktopicon
+; {autostartup} is the Startup folder of all users for a per-machine install, of the
+; installing user otherwise.
+Name: "{autostartup}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"; Tasks: autostart
+
+[Run]
+; As the user who started Setup, not as the elevated administrator: possync keeps its
+; web storage, agent database and settings under that user's %LOCALAPPDATA% / %APPDATA%
+; (and Qt WebEngine's sandbox stays on: possync never sets QTWEBENGINE_DISABLE_SANDBOX
+; on Windows).
+Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent runasoriginaluser
+
+[UninstallDelete]
+; Anything left in the program folder (possync itself writes nothing there).
+Type: filesandordirs; Name: "{app}"
+
+[Code]
+const
+  // The Evergreen WebView2 Runtime's client id (Microsoft's documented detection:
+  // a "pv" value that is present, not empty and not 0.0.0.0).
+  WebView2ClientKey = 'SOFTWARE\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}';
+  WebView2ClientKeyWow = 'SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}';
+
+function ValidVersion(const Version: String): Boolean;
+begin
+  Result := (Version <> '') and (Version <> '0.0.0.0');
+end;
+
+function WebView2Installed(): Boolean;
+var
+  Version: String;
+begin
+  Result :=
+    (RegQueryStringValue(HKLM, WebView2ClientKeyWow, 'pv', Version) and ValidVersion(Version)) or
+    (RegQueryStringValue(HKLM, WebView2ClientKey, 'pv', Version) and ValidVersion(Version)) or
+    (RegQueryStringValue(HKCU, WebView2ClientKey, 'pv', Version) and ValidVersion(Version));
+end;
+
+// possync renders the POS with its own bundled engine (Qt WebEngine, a Chromium build
+// inside the program folder), so the WebView2 Runtime is not required. pywebview falls
+// back to Edge WebView2 only when the Qt modules cannot be loaded (a DLL missing, damaged
+// or blocked by an antivirus); without WebView2 possync then cannot start at all.
+// So: say so clearly, let the person decide, never block a silent install.
+function CheckWebView2(): Boolean;
+begin
+  Result := True;
+  if WebView2Installed() then begin
+    Log('WebView2 Runtime found.');
+    Exit;
+  end;
+  Log('WebView2 Runtime not found; possync will use its bundled engine (no fallback).');
+  Result := SuppressibleMsgBox(
+    'The Microsoft Edge WebView2 Runtime is not installed on this computer.' + #13#10 + #13#10 +
+    'possync does not need it: it brings its own web engine (Qt WebEngine). ' +
+    'WebView2 is only used as a fallback if that engine cannot be loaded on this tablet, ' +
+    'for example when an antivirus blocks or damages its files; without WebView2 possync ' +
+    'would then not open.' + #13#10 + #13#10 +
+    'Windows 10 and 11 normally include WebView2. To add it, install the ' +
+    '"Evergreen WebView2 Runtime" from Microsoft (developer.microsoft.com/microsoft-edge/webview2), ' +
+    'before or after possync.' + #13#10 + #13#10 +
+    'Continue installing possync?',
+    mbConfirmation, MB_YESNO, IDYES) = IDYES;
+end;
+
+function InitializeSetup(): Boolean;
+begin
+  Result := CheckWebView2();
+end;
+
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+begin
+  if (CurUninstallStep = usPostUninstall) and not UninstallSilent() then
+    MsgBox('possync was removed.' + #13#10 + #13#10 +
+      'Each user''s possync data was kept: %LOCALAPPDATA%\possync (the local copy of orders, ' +
+      'including any not yet received by the Odoo server) and %APPDATA%\possync (settings); ' +
+      'the saved password stays in Windows Credential Manager under "possync". ' +
+      'Delete them once the Odoo server has every order.',
+      mbInformation, MB_OK);
+end;
