@@ -99,7 +99,7 @@ test("Interval mode pulls every interval and says when the server is unreachable
     server.down = true;
     await timers.run(500);
     assert.equal(client.status.state, "error");
-    assert.match(client.status.cause, /server unreachable/);
+    assert.match(client.status.cause, /cannot receive changes: Connection lost/);
 });
 
 test("a push sends exactly the protocol's params and reads its acks", async () => {

@@ -98,7 +98,7 @@ export class ServerTransport {
             this.client?.linkError(this.busUp ? null : "live updates (Odoo bus) unreachable");
         } catch (error) {
             failed = true;
-            this.client?.linkError(`server unreachable: ${error.message || error}`);
+            this.client?.linkError(`cannot receive changes: ${error.message || error}`);
         }
         const fallback = failed || !this.busUp ? FALLBACK_PULL_MS : 0;
         const every = this.mode === "interval" ? this.intervalMs : fallback;

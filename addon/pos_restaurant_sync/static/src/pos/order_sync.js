@@ -15,7 +15,7 @@ import { _t } from "@web/core/l10n/translation";
 import { diff } from "@pos_restaurant_sync/lib/protocol";
 import { LOAD_METHOD, isSynced, leaveOrder, selectedOrder } from "./compat";
 import { readOrderView } from "./order_view";
-import { missingRecords, writeOps } from "./order_writer";
+import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
@@ -78,7 +78,6 @@ export class PosOrderSync {
             const gone = !this.paidHere.has(replica.uuid) && !this.orderByUuid(replica.uuid);
             if (replica.seen?.state === "draft" && gone) {
                 // Deleted here while open: merged into another order, or cancelled.
-                console.warn("possync-dbg cancel", replica.uuid, new Error().stack); // DEVDBG
                 this.client.capture(replica.uuid, { ...replica.seen, state: "cancel" });
             }
         }
@@ -141,6 +140,7 @@ export class PosOrderSync {
         } else if (target.state !== "draft") {
             this.closeFromElsewhere(order, target.state);
         } else {
+            relinkLines(order);
             writeOps(this.models, order, diff(live, target));
             this.client.markSeen(order.uuid, readOrderView(order));
         }
@@ -196,11 +196,14 @@ export class PosOrderSync {
                 if (touchesOrders) {
                     sync.captureAll();
                 }
-                const result = super[LOAD_METHOD](data, ...rest);
-                if (touchesOrders) {
-                    sync.afterServerLoad();
+                try {
+                    return super[LOAD_METHOD](data, ...rest);
+                } finally {
+                    // Also when Odoo's load fails half-way: the records must not stay so.
+                    if (touchesOrders) {
+                        sync.afterServerLoad();
+                    }
                 }
-                return result;
             },
         });
     }
@@ -208,8 +211,9 @@ export class PosOrderSync {
     afterServerLoad() {
         for (const order of this.orders()) {
             const state = readOrderView(order).state;
-            if (state !== "draft" && this.client.replicas.get(order.uuid)?.seen?.state === "draft") {
-                this.announceClosed(order, state); // Odoo's own sync told first
+            const seen = this.client.replicas.get(order.uuid)?.seen;
+            if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
+                this.announceClosed(order, state); // Odoo's own sync told before possync
             }
             this.adoptIfServerKnown(order);
             this.reconcile(order);

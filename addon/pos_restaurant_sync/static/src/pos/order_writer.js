@@ -33,6 +33,18 @@ export function missingRecords(models, views) {
     return missing;
 }
 
+/**
+ * Link back the lines `order` lists but that do not point to it. Odoo 19's own load leaves a
+ * line the server does not know yet so, and its customer display then fails on it.
+ */
+export function relinkLines(order) {
+    for (const line of order.lines) {
+        if (line.order_id?.uuid !== order.uuid) {
+            line.update({ order_id: order });
+        }
+    }
+}
+
 /** Apply `ops` (from protocol diff) to `order`; `order.close` is the caller's business. */
 export function writeOps(models, order, ops) {
     for (const op of ops) {
@@ -50,7 +62,11 @@ export function writeOps(models, order, ops) {
 
 function writeLine(models, order, action, op) {
     const line = order.lines.find((l) => l.uuid === op.line);
-    if (action === "add" && !line) {
+    const orphan = !line && models["pos.order.line"].find((l) => l.uuid === op.line);
+    if (action === "add" && orphan) {
+        // Odoo 19's own load unlinks a line the server does not know yet; link it back.
+        orphan.update({ order_id: order, ...lineValues(models, op.values) });
+    } else if (action === "add" && !line) {
         const product = models["product.product"].get(op.values.product_id);
         if (!product) {
             console.warn("possync: product not available here, line skipped", op);

@@ -9,7 +9,7 @@
  */
 import { reactive } from "@odoo/owl";
 import { registry } from "@web/core/registry";
-import { rpc } from "@web/core/network/rpc";
+import { ConnectionLostError, rpc } from "@web/core/network/rpc";
 import { SyncClient } from "@pos_restaurant_sync/lib/sync_client";
 import { ServerTransport } from "@pos_restaurant_sync/lib/server_transport";
 import { AgentTransport } from "@pos_restaurant_sync/lib/agent_transport";
@@ -84,7 +84,8 @@ async function callServer(route, params) {
     try {
         return await rpc(route, params, { silent: true });
     } catch (error) {
-        throw new Error(error.data?.message || error.message || "server unreachable");
+        const unreachable = error instanceof ConnectionLostError;
+        throw new Error(unreachable ? "server unreachable" : error.data?.message || error.message);
     }
 }
 

@@ -1,12 +1,18 @@
 /**
  * The sync indicator in the POS navbar: a spinner while a push is in flight, the number of
  * changes not yet acknowledged, a green check when all is synced, red with the cause when
- * the server, the bus or the local agent is unreachable. Hover shows the last sync time; a
- * tap opens the same details, for touch screens.
+ * the server, the bus or the local agent is unreachable. Hover shows the details (last sync
+ * time first); a tap opens them in a popover, for touch screens.
  */
 import { Component, useState } from "@odoo/owl";
+import { usePopover } from "@web/core/popover/popover_hook";
 import { useService } from "@web/core/utils/hooks";
 import { _t } from "@web/core/l10n/translation";
+
+export class SyncDetails extends Component {
+    static template = "pos_restaurant_sync.SyncDetails";
+    static props = { lines: Array, failed: Boolean, close: { type: Function, optional: true } };
+}
 
 export class SyncIndicator extends Component {
     static template = "pos_restaurant_sync.SyncIndicator";
@@ -14,7 +20,7 @@ export class SyncIndicator extends Component {
 
     setup() {
         this.sync = useState(useService("possync"));
-        this.ui = useState({ open: false });
+        this.popover = usePopover(SyncDetails, { position: "bottom" });
     }
 
     get status() {
@@ -34,7 +40,7 @@ export class SyncIndicator extends Component {
         return at ? new Date(at).toLocaleTimeString() : _t("never");
     }
 
-    /** One line per fact; the button's tooltip and the tapped panel show the same. */
+    /** One line per fact; the tooltip and the popover show the same. */
     get details() {
         const lines = [
             this.status.cause ? _t("Not synced: %s", this.status.cause) : _t("All changes synced"),
@@ -51,7 +57,14 @@ export class SyncIndicator extends Component {
         return lines;
     }
 
-    toggle() {
-        this.ui.open = !this.ui.open;
+    toggle(ev) {
+        if (this.popover.isOpen) {
+            this.popover.close();
+        } else {
+            this.popover.open(ev.currentTarget, {
+                lines: this.details,
+                failed: Boolean(this.status.cause),
+            });
+        }
     }
 }
