@@ -130,9 +130,13 @@ test("the adopted state never brings back a deleted line, and never overrides a 
             { op: "order.set", field: "table_id", value: 4 },
         ],
     });
-    replica.adopt({ uuid: "o1", table_id: 9, customer_count: 2, lines: { l1: line(1), l2: line(2) } });
+    const odoo = {
+        uuid: "o1", table_id: 9, customer_count: 2, lines: { l1: line(1), l2: line(2) },
+    };
+    replica.adopt(odoo);
     assert.deepEqual(replica.target(), {
-        uuid: "o1", state: "draft", table_id: 4, customer_count: 2, lines: { l2: line(2) }, payments: {},
+        uuid: "o1", state: "draft", table_id: 4, customer_count: 2,
+        lines: { l2: line(2) }, payments: {},
     });
 });
 
@@ -185,4 +189,21 @@ test("flush gives up after its timeout when the receiver does not answer", async
     await timers.run(2000);
     assert.equal(flushed, true);
     assert.equal(client.outbox.size, 1);
+});
+
+test("an order seen closed that shows as draft again is not reopened", () => {
+    const { client } = makeClient();
+    client.markSeen("o1", { uuid: "o1", state: "cancel", lines: {} });
+    assert.deepEqual(client.capture("o1", { uuid: "o1", state: "draft", lines: {} }), []);
+});
+
+test("an order Odoo shows as paid is adopted closed, and later edits do not reopen it", () => {
+    const replica = new OrderReplica("o1");
+    replica.adopt({ uuid: "o1", state: "paid", lines: { l1: line(1) } });
+    replica.receive({
+        v: 1, id: "c1", terminal: "A", hlc: formatHlc(9, 0), order: "o1",
+        ops: [{ op: "line.set", line: "l1", field: "qty", value: 5 }],
+    });
+    assert.equal(replica.target().state, "paid");
+    assert.equal(replica.target().lines.l1.qty, 1);
 });

@@ -2,7 +2,9 @@
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { SyncClient } from "../../addon/pos_restaurant_sync/static/src/lib/sync_client.js";
-import { ServerTransport } from "../../addon/pos_restaurant_sync/static/src/lib/server_transport.js";
+import {
+    ServerTransport,
+} from "../../addon/pos_restaurant_sync/static/src/lib/server_transport.js";
 import { AgentTransport } from "../../addon/pos_restaurant_sync/static/src/lib/agent_transport.js";
 import { formatHlc } from "../../addon/pos_restaurant_sync/static/src/lib/protocol.js";
 import { FakeSocket, FakeTimers, MemoryStorage } from "./fakes.js";
@@ -207,5 +209,6 @@ test("switching from the server to the agent at runtime re-sends what was unsent
     socket.reply({ type: "ack", ids: push.changes.map((c) => c.id) });
     await timers.run(5000);
     assert.equal(client.outbox.size, 0);
-    assert.equal(server.calls.filter((c) => c.route.endsWith("/pull")).length, 1, "server left alone");
+    const pulls = server.calls.filter((c) => c.route.endsWith("/pull"));
+    assert.equal(pulls.length, 1, "the server is left alone");
 });

@@ -67,8 +67,13 @@ def odoo(odoo_harness: Harness) -> OdooInstance:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's chromium driven by Playwright (never ``playwright install``)."""
+def browser(odoo_harness: Harness) -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright (never ``playwright install``).
+
+    Depends on the harness so that it skips before Playwright starts: Playwright's sync API
+    keeps an event loop running in the main thread for the rest of the session, which
+    breaks every later ``asyncio.run`` (the shell's tests).
+    """
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     if not shutil.which(CHROMIUM):
         pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")

@@ -365,7 +365,6 @@ def test_b_floor_plan_shows_a_table_as_occupied(two, free_tables):
     a.add_product("Coca-Cola")
     elapsed = wait_until(lambda: b.table_occupied(table), what="B sees the table occupied")
     print(f"table occupied by A shown on B's floor plan after {elapsed:.2f} s")
-    b.page.screenshot(path=str(SCREENSHOTS / f"floor_occupied_{a.major}.png"))
 
 
 # --- transfer, split, merge -------------------------------------------------------------
@@ -492,7 +491,7 @@ def assert_server_order(odoo: OdooInstance, table: int, expected: dict[str, floa
 
 
 def indicator_shot(terminal: Terminal, state: str) -> None:
-    """The right half of the navbar (with the details panel, if open), for the readme."""
+    """The right half of the navbar (and the details popover, if open), for the readme."""
     path = SCREENSHOTS / f"sync_indicator_{state}_{terminal.major}.png"
     terminal.page.screenshot(path=str(path), clip={"x": 766, "y": 0, "width": 600, "height": 170})
 

@@ -13,7 +13,7 @@ export const MAX_BATCH_BYTES = 900 * 1024;
 
 export class Outbox {
     /**
-     * @param {{getItem(key: string): string|null, setItem(key: string, value: string): void}} storage
+     * @param {Storage} storage localStorage, or anything with getItem/setItem
      * @param {string} key where the pending changes are kept
      */
     constructor(storage, key) {

@@ -89,7 +89,7 @@ export class ServerTransport {
         }
     }
 
-    /** Pull now, then again after the interval (Interval mode), or soon while the bus or server is down. */
+    /** Pull now; again after the interval (Interval mode) or soon while something is down. */
     async pullLoop() {
         this.timers.clearTimeout(this.timer);
         let failed = false;

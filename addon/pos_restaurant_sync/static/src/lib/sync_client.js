@@ -7,7 +7,13 @@
  * `adopt`, `markSeen`) and listens for `onRemoteChanges`; a transport (server or local agent,
  * see server_transport.js and agent_transport.js) moves the changes. `node --test` loads it.
  */
-import { HybridClock, PROTOCOL_VERSION, MAX_OPS_PER_CHANGE, diff, parseChange } from "./protocol.js";
+import {
+    HybridClock,
+    MAX_OPS_PER_CHANGE,
+    PROTOCOL_VERSION,
+    diff,
+    parseChange,
+} from "./protocol.js";
 import { Outbox } from "./outbox.js";
 import { OrderReplica } from "./replica.js";
 
@@ -95,7 +101,9 @@ export class SyncClient {
      */
     capture(uuid, view) {
         const replica = this.replica(uuid);
-        const ops = diff(replica.seen || { uuid }, view);
+        // A closed order never reopens (docs/protocol.md, rule 6): no close back to draft.
+        const reopen = (op) => op.op === "order.close" && op.state === "draft";
+        const ops = diff(replica.seen || { uuid }, view).filter((op) => !reopen(op));
         replica.seen = view;
         const changes = [];
         for (let i = 0; i < ops.length; i += MAX_OPS_PER_CHANGE) {
@@ -281,9 +289,20 @@ export class SyncClient {
     updateStatus(patch) {
         const status = { ...this.status, ...patch, pending: this.outbox.size };
         const error = status.error || status.linkError || this.outbox.saveError;
-        status.state = error ? "error" : status.busy ? "syncing" : status.pending ? "pending" : "synced";
+        status.state = stateOf(status, error);
         status.cause = error || null;
         this.status = status;
         this.onStatus(status);
     }
+}
+
+/** What the indicator shows: red, spinning, a pending count, or a green check. */
+function stateOf(status, error) {
+    if (error) {
+        return "error";
+    }
+    if (status.busy) {
+        return "syncing";
+    }
+    return status.pending ? "pending" : "synced";
 }

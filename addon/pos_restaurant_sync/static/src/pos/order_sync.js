@@ -19,6 +19,14 @@ import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
+/**
+ * An order is shared once the server knows it or it has lines or payments: an empty order
+ * opened on a free table and left again never reaches the other terminals.
+ */
+function isShared(order) {
+    return isSynced(order) || order.lines.length > 0 || order.payment_ids.length > 0;
+}
+
 export class PosOrderSync {
     /**
      * @param {object} pos the POS store (the `pos` service)
@@ -83,14 +91,11 @@ export class PosOrderSync {
         }
     }
 
-    /**
-     * An order is shared once the server knows it or it has lines or payments: an empty
-     * order opened on a free table and left again never reaches the other terminals.
-     */
+    /** Record what the waiter did to `order` since it was last seen. */
     capture(order) {
-        const known = this.client.replicas.get(order.uuid)?.seen;
-        if (!known && !isSynced(order) && !order.lines.length && !order.payment_ids.length) {
-            return;
+        const seen = this.client.replicas.get(order.uuid)?.seen;
+        if (seen ? seen.state !== "draft" : !isShared(order)) {
+            return; // closed elsewhere and on its way out, or not shared yet
         }
         const view = readOrderView(order);
         if (view.state === "paid") {
@@ -162,8 +167,10 @@ export class PosOrderSync {
      */
     closeFromElsewhere(order, state) {
         const uuid = order.uuid;
+        if (this.client.replicas.get(uuid).seen?.state === "draft") {
+            this.announceClosed(order, state); // once, even if Odoo's own load brings it back
+        }
         this.client.markSeen(uuid, { ...readOrderView(order), state });
-        this.announceClosed(order, state);
         // After the screen let go of it, so nothing renders a deleted order.
         setTimeout(() => this.orderByUuid(uuid) && this.pos.data.localDeleteCascade(order));
     }

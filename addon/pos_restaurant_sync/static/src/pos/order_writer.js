@@ -50,7 +50,8 @@ export function writeOps(models, order, ops) {
     for (const op of ops) {
         const [part, action] = op.op.split(".");
         if (part === "order" && action === "set") {
-            order.update({ [ORDER_FIELDS[op.field] || op.field]: value(models, op.field, op.value) });
+            const field = ORDER_FIELDS[op.field] || op.field;
+            order.update({ [field]: value(models, op.field, op.value) });
         } else if (part === "line") {
             writeLine(models, order, action, op);
         } else if (part === "payment") {

@@ -120,7 +120,12 @@ function publicApi(state, client) {
         /** Changes made here and not yet acknowledged (0 when sync is off). */
         pendingCount: () => (client ? client.pendingCount() : 0),
         /** `{state, cause, pending, lastSyncAt, …}` plus the transport and mode in use. */
-        status: () => ({ ...state.status, enabled: state.enabled, mode: state.mode, transport: state.transport }),
+        status: () => ({
+            ...state.status,
+            enabled: state.enabled,
+            mode: state.mode,
+            transport: state.transport,
+        }),
         /** This terminal's id in the protocol. */
         terminal: () => client?.terminal ?? null,
         /** Resolves once what was edited so far is pushed (gives up after `timeoutMs`). */
