@@ -212,3 +212,13 @@ test("switching from the server to the agent at runtime re-sends what was unsent
     const pulls = server.calls.filter((c) => c.route.endsWith("/pull"));
     assert.equal(pulls.length, 1, "the server is left alone");
 });
+
+test("the agent's status turns the indicator red while the server is away, with its cause", () => {
+    const { client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    const server = { configured: true, reachable: false, cause: "connection refused" };
+    socket.reply({ type: "status", status: { terminal: "t-agent", pending: 2, server } });
+    assert.equal(client.status.cause, "server unreachable: connection refused");
+    socket.reply({ type: "status", status: { server: { ...server, reachable: true } } });
+    assert.equal(client.status.state, "synced");
+});

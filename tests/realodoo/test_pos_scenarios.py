@@ -613,3 +613,5 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
         f"through A's agent: A's table on B after {there:.2f} s, B's line on A after {back:.2f} s"
     )
     assert to_server == [], "in agent mode the page itself never syncs with the server"
+    state = "() => window.possync.status().state"
+    wait_until(lambda: a.page.evaluate(state) == "synced", timeout=10, what="A synced via agent")

@@ -127,8 +127,9 @@ class PosOrder(models.Model):
         if not record:
             return command
         vals = {key: value for key, value in command[2].items() if key != "id"}
-        if record[parent] != self:
-            vals[parent] = self.id
+        # 18's POS sends its local order id ("pos.order_1" read as 1) in the values: never
+        # trust it, or the line moves to whatever order has that id.
+        vals[parent] = self.id
         return [1, record.id, vals]
 
     # --- the sync log applied to the Odoo order -----------------------------------------

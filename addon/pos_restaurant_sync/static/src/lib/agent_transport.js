@@ -151,9 +151,16 @@ export class AgentTransport {
 }
 
 /**
- * What the agent's status says is wrong, or null. The agent keeps working without the
- * server (peers, outbox), so only what it reports as a problem turns the indicator red.
+ * What the agent's status (agent/status.py `snapshot`) says is wrong, or null. The agent
+ * keeps the terminals in step without the server (peers, outbox), but the waiter is told.
  */
 export function agentProblem(status) {
-    return status?.error || null;
+    const server = status?.server;
+    if (!server) {
+        return null;
+    }
+    if (!server.configured) {
+        return "the possync app has no Odoo server configured";
+    }
+    return server.reachable ? null : `server unreachable: ${server.cause || "no answer"}`;
 }

@@ -20,10 +20,10 @@ const DEFAULT_INTERVAL_MS = 500;
 // The bus reconnects on its own; only a longer outage is shown as a problem.
 const BUS_GRACE_MS = 4000;
 
-/** The sync settings of this POS: config fields from the server engineer's models. */
-export function possyncSettings(config) {
+/** The sync settings the manager chose for this POS (fields the addon adds to pos.config). */
+function possyncSettings(config) {
     return {
-        enabled: config.possync_enabled !== false,
+        enabled: config.possync_enabled === true,
         mode: config.possync_mode === "interval" ? "interval" : "bus",
         intervalMs: config.possync_interval_ms || DEFAULT_INTERVAL_MS,
     };
