@@ -19,7 +19,7 @@ from typing import Any
 
 from shell import odoo_probe, paths, status
 from shell import settings as settings_mod
-from shell.credentials import Credentials, KeyringUnavailable, keyring_state
+from shell.credentials import Credentials, KeyringUnavailable, SecretTooLong, keyring_state
 from shell.injection import (
     INSPECT_JS,
     PENDING_JS,
@@ -39,6 +39,7 @@ AGENT_START_TIMEOUT_S = 15.0
 # At most this many automatic logins per minute: a POS that keeps sending the window
 # back to the login page must not loop.
 AUTO_LOGIN_PER_MINUTE = 2
+SHORTER_SECRET = "Use a shorter password, or an API key (Odoo: your user → Account Security)."
 
 
 class ServerWatch:
@@ -387,6 +388,9 @@ class App:
             self.credentials.put(new, str(body["password"]))
         except KeyringUnavailable as exc:
             return {"ok": False, "error": {"code": "keyring", "message": str(exc)}}
+        except SecretTooLong as exc:
+            error = {"code": "password_too_long", "message": str(exc), "hint": SHORTER_SECRET}
+            return {"ok": False, "error": error}
         same_server = (new.server_url, new.database) == (
             self.settings.server_url,
             self.settings.database,

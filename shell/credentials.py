@@ -23,14 +23,18 @@ from shell.settings import Settings
 
 SERVICE = "possync"
 DEFAULT_TIMEOUT_S = 10.0
-# Windows Credential Manager refuses longer secrets.
-MAX_SECRET_BYTES = 2560
+# Windows Credential Manager caps a secret at 2,560 bytes of UTF-16: 1,280 code units.
+MAX_SECRET_UNITS = 1280
 
 T = TypeVar("T")
 
 
 class KeyringUnavailable(Exception):
     """The keyring cannot be used; the message says why, in words for the user."""
+
+
+class SecretTooLong(ValueError):
+    """The password is longer than every store on every platform can keep."""
 
 
 @dataclass
@@ -116,9 +120,14 @@ class Credentials:
         return None
 
     def put(self, settings: Settings, secret: str) -> None:
-        """Store ``secret`` as ``settings.secret_store`` says; raise KeyringUnavailable."""
-        if len(secret.encode()) > MAX_SECRET_BYTES:
-            raise ValueError(f"the password is longer than {MAX_SECRET_BYTES} bytes")
+        """Store ``secret`` as ``settings.secret_store`` says; raise KeyringUnavailable,
+        or SecretTooLong before anything is stored."""
+        # Checked for every store, so a set-up that works here also works on Windows.
+        if utf16_units(secret) > MAX_SECRET_UNITS:
+            raise SecretTooLong(
+                f"The password is too long: at most {MAX_SECRET_UNITS} characters "
+                "(fewer with emoji or other characters outside the basic range)."
+            )
         key = settings.secret_key()
         if settings.secret_store == "keyring":
             import keyring
@@ -131,6 +140,11 @@ class Credentials:
             paths.write_private(secret_file(), json.dumps(stored) + "\n")
         else:
             _forget_in_file(key)
+
+
+def utf16_units(text: str) -> int:
+    """Length as Windows counts it: a character outside the BMP (an emoji) counts twice."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def secret_file() -> Path:

@@ -13,8 +13,10 @@ from keyring.backends import fail
 from shell.credentials import (
     Credentials,
     KeyringUnavailable,
+    SecretTooLong,
     keyring_state,
     secret_file,
+    utf16_units,
 )
 from shell.settings import Settings
 from tests.shell.keyring_memory import BlockingKeyring, MemoryKeyring
@@ -70,6 +72,19 @@ def test_moving_back_to_the_keyring_removes_the_file_copy() -> None:
     assert Credentials().get(SETTINGS) == "new"
 
 
-def test_windows_credential_manager_limit_is_checked_first() -> None:
-    with pytest.raises(ValueError, match="2560"):
-        Credentials().put(SETTINGS, "x" * 3000)
+def test_windows_credential_manager_limit_is_checked_first(
+    memory_keyring: MemoryKeyring,
+) -> None:
+    with pytest.raises(SecretTooLong, match="at most 1280 characters"):
+        Credentials().put(SETTINGS, "x" * 1281)
+    assert not memory_keyring.store
+
+
+def test_the_limit_counts_utf16_code_units_as_windows_does() -> None:
+    # 1,280 accented letters are 2,560 UTF-8 bytes but 1,280 UTF-16 units: they fit.
+    Credentials().put(SETTINGS, "é" * 1280)
+    assert Credentials().get(SETTINGS) == "é" * 1280
+    # An emoji is one character, two UTF-16 units (a surrogate pair).
+    assert utf16_units("🍕") == 2
+    with pytest.raises(SecretTooLong):
+        Credentials().put(SETTINGS, "🍕" * 641)
