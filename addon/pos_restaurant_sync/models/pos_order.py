@@ -92,20 +92,26 @@ class PosOrder(models.Model):
         return super()._process_order(order, existing_order)
 
     def _possync_adopt_commands(self, order_data: dict) -> None:
-        """Turn the POS's "create" commands for lines and payments that the sync already
-        created (same uuid) into updates, so Odoo's sync never duplicates them (and on 19
-        never breaks their unique uuid). The sync emits no change for what sync_from_ui
-        writes: the terminals have already sent every edit as a change.
+        """Make the POS's "create" commands safe for what the sync already created.
+
+        Lines with a known uuid become updates of the sync's line, so Odoo never
+        duplicates them. Payments with a known uuid are deleted and the POS's own create
+        books them: it carries what the sync never sees (terminal status, receipt), and 18
+        refuses to update a payment whose values name another (posted) order. On 19 the
+        delete also keeps the payment uuid unique. The sync emits no change for what
+        sync_from_ui writes: the terminals have already sent every edit as a change.
         """
-        for field, parent in (("lines", "order_id"), ("payment_ids", "pos_order_id")):
-            commands = order_data.get(field) or []
-            uuids = [_created_uuid(command) for command in commands]
-            records = self._possync_records_by_uuid(self[field]._name, parent, set(uuids) - {None})
-            if records:
-                order_data[field] = [
-                    self._possync_adopt_command(command, records.get(uuid), parent)
-                    for command, uuid in zip(commands, uuids, strict=True)
-                ]
+        commands = order_data.get("lines") or []
+        uuids = [_created_uuid(command) for command in commands]
+        lines = self._possync_records_by_uuid("pos.order.line", "order_id", set(uuids) - {None})
+        if lines:
+            order_data["lines"] = [
+                self._possync_adopt_line(command, lines.get(uuid))
+                for command, uuid in zip(commands, uuids, strict=True)
+            ]
+        created = {_created_uuid(command) for command in order_data.get("payment_ids") or []}
+        payments = self._possync_records_by_uuid("pos.payment", "pos_order_id", created - {None})
+        self.env["pos.payment"].union(*payments.values()).unlink()
 
     def _possync_records_by_uuid(self, model: str, parent: str, uuids: set[str]) -> dict:
         """Records of ``model`` with these uuids that this order may take over: its own, or
@@ -123,14 +129,14 @@ class PosOrder(models.Model):
             )
         }
 
-    def _possync_adopt_command(self, command, record, parent: str):
-        if not record:
+    def _possync_adopt_line(self, command, line):
+        if not line:
             return command
         vals = {key: value for key, value in command[2].items() if key != "id"}
         # 18's POS sends its local order id ("pos.order_1" read as 1) in the values: never
         # trust it, or the line moves to whatever order has that id.
-        vals[parent] = self.id
-        return [1, record.id, vals]
+        vals["order_id"] = self.id
+        return [1, line.id, vals]
 
     # --- the sync log applied to the Odoo order -----------------------------------------
 

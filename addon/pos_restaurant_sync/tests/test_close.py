@@ -40,6 +40,32 @@ class TestClose(PossyncCommon):
         self.pay_in_odoo(self.order, [{"product": self.coke, "quantity": 1, "uuid": "l1"}])
         self.assertEqual(self.pos_order(self.order).lines.mapped("uuid"), ["l1"])
 
+    def test_odoo_payment_of_a_payment_the_sync_created_books_it_once(self):
+        earlier = self.new_uuid()
+        self.pay_in_odoo(earlier, [(self.burger, 1)])
+        data = self.create_ui_order_data(
+            [{"product": self.coke, "quantity": 1, "uuid": "l1"}], uuid=self.order
+        )
+        cash = data["payment_ids"][0][2]
+        # 18's POS names its local order id ("pos.order_1" read as 1): some other order.
+        cash.update(uuid="p1", pos_order_id=self.pos_order(earlier).id)
+        paid = {"payment_method_id": cash["payment_method_id"], "amount": cash["amount"]}
+        self.push(
+            self.change(
+                self.order,
+                self.line_add("l1", self.coke),
+                {"op": "payment.add", "payment": "p1", "values": paid},
+            )
+        )
+        self.assertEqual(self.pos_order(self.order).payment_ids.mapped("uuid"), ["p1"])
+        self.sync_from_ui(data)
+        self.commit_hooks()
+        order = self.pos_order(self.order)
+        self.assertEqual(order.state, "paid")
+        self.assertEqual(order.payment_ids.mapped("uuid"), ["p1"])
+        self.assertAlmostEqual(order.amount_paid, cash["amount"])
+        self.assertEqual(len(self.pos_order(earlier).payment_ids), 1)
+
     def test_a_paid_order_is_never_reopened_or_edited(self):
         # odoo/odoo#208448: a paid order must never go back to draft.
         self.push(self.change(self.order, self.line_add("l1", self.coke)))
