@@ -31,6 +31,12 @@ export function posStoreClass() {
     return MODULES.get(PATHS.store).PosStore;
 }
 
+/** 19's customer display adapter class; 18 has none (it sends from the root component). */
+export function customerDisplayAdapterClass() {
+    const path = "@point_of_sale/app/customer_display/customer_display_adapter";
+    return IS_19 ? MODULES.get(path).CustomerDisplayPosAdapter : null;
+}
+
 /**
  * Odoo field behind each protocol field (docs/protocol.md). 18 has no order-level customer
  * note, and calls the kitchen note of an order `general_note`.
