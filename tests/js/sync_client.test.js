@@ -85,6 +85,42 @@ test("unsent changes survive a reload of the page", () => {
     assert.ok(reloaded.clock.reading() >= client.clock.reading());
 });
 
+/** The quantity a change gives line l1 (its add or its set). */
+const qtyOf = (change) => change.ops.map((op) => op.values?.qty ?? op.value).at(-1);
+
+test("an edit is in the saved outbox at once, even while failed pushes pause", async () => {
+    const { client, storage, timers } = makeClient();
+    const transport = recordingTransport(timers, { fail: "server unreachable" });
+    client.useTransport(transport);
+    const edit = (qty) => {
+        client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(qty) } });
+        client.edited();
+    };
+    edit(1);
+    await timers.run(1500); // two failed pushes; the next waits 2 s
+    edit(2);
+    edit(3);
+    await timers.run(50);
+    assert.equal(transport.pushes.length, 2, "no push outside its retry pause");
+    const { client: reopened } = makeClient({ storage }); // the page was closed
+    assert.deepEqual(reopened.outbox.changes.map(qtyOf), [1, 2, 3]);
+});
+
+test("edits in one window are saved one by one and still go out in one push", async () => {
+    const { client, storage, timers } = makeClient();
+    const transport = recordingTransport(timers);
+    client.useTransport(transport);
+    for (const qty of [1, 2, 3]) {
+        client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(qty) } });
+        client.edited();
+        const saved = JSON.parse(storage.getItem("p:outbox"));
+        assert.equal(qtyOf(saved.at(-1)), qty, "saved at edit time");
+        await timers.run(30);
+    }
+    await timers.run(200);
+    assert.deepEqual(transport.pushes.map((p) => [p.at, p.ids.length]), [[0, 1], [100, 2]]);
+});
+
 test("pendingCount turns edits still in the records into changes first", () => {
     const { client } = makeClient();
     client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });

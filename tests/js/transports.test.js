@@ -94,7 +94,8 @@ test("Interval mode pulls every interval and says when the server is unreachable
     const { timers, client } = setup();
     const server = fakeServer();
     client.useTransport(new ServerTransport({
-        call: server.call, configId: 3, mode: "interval", intervalMs: 500, timers,
+        call: server.call, configId: 3, mode: "interval", intervalMs: 500,
+        now: () => timers.now, timers,
     }));
     await timers.run(1600);
     assert.equal(server.calls.length, 4);
@@ -102,6 +103,51 @@ test("Interval mode pulls every interval and says when the server is unreachable
     await timers.run(500);
     assert.equal(client.status.state, "error");
     assert.match(client.status.cause, /cannot receive changes: Connection lost/);
+});
+
+/** A server whose pulls each take `ms` on the fake clock; records when each ran. */
+function slowServer(timers, ms) {
+    const server = { pulls: [], running: 0, most: 0 };
+    server.call = (route, params) => {
+        server.running += 1;
+        server.most = Math.max(server.most, server.running);
+        server.pulls.push(timers.now);
+        return new Promise((resolve) => timers.setTimeout(() => {
+            server.running -= 1;
+            resolve({ changes: [], cursor: params.after, more: false });
+        }, ms));
+    };
+    return server;
+}
+
+for (const [pullMs, starts] of [[200, [0, 500, 1000, 1500]], [700, [0, 700, 1400]]]) {
+    test(`Interval mode keeps its cadence from each pull's start (pulls of ${pullMs} ms)`, async () => {
+        const { timers, client } = setup();
+        const server = slowServer(timers, pullMs);
+        client.useTransport(new ServerTransport({
+            call: server.call, configId: 3, mode: "interval", intervalMs: 500,
+            now: () => timers.now, timers,
+        }));
+        await timers.run(1600);
+        assert.deepEqual(server.pulls, starts);
+        assert.equal(server.most, 1, "never two pulls at once");
+    });
+}
+
+test("in Bus mode, failed pulls are retried after a growing pause", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    server.down = true;
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "bus", intervalMs: 500, bus: fakeBus(),
+        now: () => timers.now, timers,
+    }));
+    await timers.run(8000);
+    const pulls = server.calls.filter((c) => c.route.endsWith("/pull"));
+    assert.equal(pulls.length, 5, "at 0, 0.5, 1.5, 3.5 and 7.5 s");
+    server.down = false;
+    await timers.run(5000);
+    assert.equal(client.status.state, "synced");
 });
 
 test("a push sends exactly the protocol's params and reads its acks", async () => {

@@ -5,11 +5,11 @@
  *
  * The WebSocket class is given, so `node --test` can drive it with a fake.
  */
+import { Backoff } from "./backoff.js";
 import { PROTOCOL_VERSION } from "./protocol.js";
 
 /** How long a push waits for its acknowledgement before it counts as failed. */
 export const ACK_TIMEOUT_MS = 15000;
-const MAX_RECONNECT_MS = 5000;
 // Errors that refuse a whole push for good: retrying the same changes cannot help.
 const REFUSALS = new Set(["invalid_change", "too_large", "bad_json"]);
 
@@ -31,7 +31,7 @@ export class AgentTransport {
         this.client = null;
         this.socket = null;
         this.waiting = null; // the push waiting for its ack: {ids, resolve, reject, timer}
-        this.retries = 0;
+        this.reconnects = new Backoff(250, 5000);
         this.reconnectTimer = null;
     }
 
@@ -67,8 +67,10 @@ export class AgentTransport {
         this.socket = null;
         this.settle(new Error("local agent unreachable"));
         this.client.linkError("local agent unreachable");
-        const wait = Math.min(MAX_RECONNECT_MS, 250 * 2 ** this.retries++);
-        this.reconnectTimer = this.timers.setTimeout(() => this.client && this.connect(), wait);
+        this.reconnectTimer = this.timers.setTimeout(
+            () => this.client && this.connect(),
+            this.reconnects.next()
+        );
     }
 
     send(message) {
@@ -81,7 +83,7 @@ export class AgentTransport {
             return;
         }
         if (message.type === "welcome") {
-            this.retries = 0;
+            this.reconnects.reset();
             client.welcome(message);
             client.linkError(null);
             client.schedulePush();

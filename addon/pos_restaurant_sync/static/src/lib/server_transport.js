@@ -5,9 +5,13 @@
  *
  * Odoo is reached only through the functions it is given, so `node --test` can drive it.
  */
+import { Backoff } from "./backoff.js";
 
 export const PULL_LIMIT = 500;
-/** While the bus is down in Bus mode, pull this often so nothing waits for it. */
+/**
+ * While the bus is down in Bus mode, pull this often so nothing waits for it. Failed pulls
+ * are retried sooner at first, then this often.
+ */
 export const FALLBACK_PULL_MS = 5000;
 const VERSION_MISMATCH = "protocol version mismatch: update possync or the addon";
 
@@ -22,19 +26,30 @@ export class ServerTransport {
      * @param {number} options.intervalMs
      * @param {object} [options.bus] in Bus mode: `subscribe(callback)` for the changes
      *   notification and `watch(callback)` called with `true`/`false` as the bus goes up or down
+     * @param {() => number} [options.now]
      * @param {object} [options.timers] setTimeout/clearTimeout, replaceable in tests
      */
-    constructor({ call, configId, mode, intervalMs, bus = null, timers = globalThis }) {
+    constructor({
+        call,
+        configId,
+        mode,
+        intervalMs,
+        bus = null,
+        now = Date.now,
+        timers = globalThis,
+    }) {
         this.call = call;
         this.configId = configId;
         this.mode = mode;
         this.intervalMs = intervalMs;
         this.bus = bus;
+        this.now = now;
         this.timers = timers;
         this.client = null;
         this.timer = null;
         this.pulling = null;
         this.busUp = true;
+        this.retries = new Backoff(500, FALLBACK_PULL_MS);
     }
 
     start(client) {
@@ -89,21 +104,35 @@ export class ServerTransport {
         }
     }
 
-    /** Pull now; again after the interval (Interval mode) or soon while something is down. */
+    /**
+     * Pull now, then again: in Interval mode every `intervalMs` from the start of each pull
+     * (at once after a pull slower than that); in Bus mode only while the bus or the server
+     * is down.
+     */
     async pullLoop() {
         this.timers.clearTimeout(this.timer);
-        let failed = false;
+        const startedAt = this.now();
+        const busModeWait = await this.pullAndReport();
+        const wait = this.mode === "interval"
+            ? Math.max(0, startedAt + this.intervalMs - this.now())
+            : busModeWait;
+        if (wait !== null && this.client) {
+            // Another run may have started meanwhile (the bus went up or down): keep one timer.
+            this.timers.clearTimeout(this.timer);
+            this.timer = this.timers.setTimeout(() => this.pullLoop(), wait);
+        }
+    }
+
+    /** Pull and show how the link is; returns Bus mode's wait before the next pull, or null. */
+    async pullAndReport() {
         try {
             await this.pull();
+            this.retries.reset();
             this.client?.linkError(this.busUp ? null : "live updates (Odoo bus) unreachable");
+            return this.busUp ? null : FALLBACK_PULL_MS;
         } catch (error) {
-            failed = true;
             this.client?.linkError(`cannot receive changes: ${error.message || error}`);
-        }
-        const fallback = failed || !this.busUp ? FALLBACK_PULL_MS : 0;
-        const every = this.mode === "interval" ? this.intervalMs : fallback;
-        if (every && this.client) {
-            this.timer = this.timers.setTimeout(() => this.pullLoop(), every);
+            return this.retries.next();
         }
     }
 

@@ -14,6 +14,7 @@ import {
     diff,
     parseChange,
 } from "./protocol.js";
+import { Backoff } from "./backoff.js";
 import { Outbox } from "./outbox.js";
 import { OrderReplica } from "./replica.js";
 
@@ -56,9 +57,10 @@ export class SyncClient {
         this.inflight = null;
         this.lastPushAt = -Infinity;
         this.retryAt = 0;
-        this.failures = 0;
+        this.retries = new Backoff(1000, MAX_RETRY_MS);
         this.status = {};
-        /** Called before each push, so edits still in the records become changes first. */
+        /** Turns the edits still in the records into changes (`capture`): at each edit,
+         * before each push and each count. */
         this.collect = () => {};
         /** Called with the uuids of the orders that changes from elsewhere touched. */
         this.onRemoteChanges = () => {};
@@ -119,6 +121,15 @@ export class SyncClient {
             this.schedulePush();
         }
         return changes;
+    }
+
+    /**
+     * The records changed: their edits go into the saved outbox now, not when the push
+     * starts, so a page closed during a pause between failed pushes loses none of them.
+     * The push still waits for its window (`capture` schedules it).
+     */
+    edited() {
+        this.collect();
     }
 
     newChange(order, ops) {
@@ -192,7 +203,7 @@ export class SyncClient {
         this.transport = transport;
         this.timers.clearTimeout(this.pushTimer);
         this.pushTimer = null;
-        this.failures = 0;
+        this.retries.reset();
         this.retryAt = 0;
         this.updateStatus({ error: null });
         transport.start(this);
@@ -267,14 +278,13 @@ export class SyncClient {
         }
         this.rejected.push(...rejected);
         this.outbox.remove([...acked, ...rejected.map((r) => r.id)]);
-        this.failures = 0;
+        this.retries.reset();
         this.retryAt = 0;
         this.updateStatus({ error: null, lastSyncAt: this.now() });
     }
 
     failed(error) {
-        this.failures += 1;
-        this.retryAt = this.now() + Math.min(MAX_RETRY_MS, 500 * 2 ** this.failures);
+        this.retryAt = this.now() + this.retries.next();
         this.updateStatus({ error: error.message || String(error) });
     }
 

@@ -67,12 +67,13 @@ export class PosOrderSync {
 
     // --- capture ------------------------------------------------------------------------
 
-    /** Any change to a synced field of any order schedules a push (which captures first). */
+    /** Any change to a synced field of any order is captured at once (and pushed soon). */
     watchRecords() {
         effect(
             batched((pos) => {
+                // Reading through the effect's own proxy is what subscribes it to the fields.
                 pos.models["pos.order"].getAll().forEach(readOrderView);
-                this.client.schedulePush();
+                this.client.edited();
             }),
             [this.pos]
         );
