@@ -72,10 +72,9 @@ def _setup_logging(verbose: bool, to_file: bool) -> None:
     if sys.stderr is not None:
         handlers.append(logging.StreamHandler())
     if to_file:
-        from shell import paths
+        from shell import logs, paths
 
-        paths.log_dir().mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(paths.log_dir() / "possync.log", encoding="utf-8"))
+        handlers.append(logs.rotating_file(paths.log_dir() / "possync.log"))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",

@@ -100,7 +100,7 @@ class OdooProbe:
         result, date = await self._rpc("/web/webclient/version_info", {}, want_date=True)
         info = result.get("server_version_info") if isinstance(result, dict) else None
         if not info:
-            raise _not_odoo(self.url)
+            raise _failure("not_odoo", url=self.url)
         major = int(str(info[0]).split("~")[-1].split(".")[0].replace("saas", "") or 0)
         skew = None
         if date:
@@ -127,7 +127,7 @@ class OdooProbe:
             )
         except ProbeError as exc:
             if exc.code == "server_error" and "database" in exc.message.lower():
-                raise _no_database(db) from exc
+                raise _failure("no_database", db=db) from exc
             if exc.code != "bad_credentials":
                 raise
             result = None
@@ -175,9 +175,9 @@ class OdooProbe:
                 url, headers={"Origin": f"{parts.scheme}://{parts.netloc}"}, autoping=False
             )
         except aiohttp.WSServerHandshakeError as exc:
-            raise _ws_blocked(f"HTTP {exc.status}") from exc
+            raise _failure("websocket_blocked", detail=f"HTTP {exc.status}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _ws_blocked(type(exc).__name__) from exc
+            raise _failure("websocket_blocked", detail=type(exc).__name__) from exc
         await ws.close()
 
     async def call_kw(self, model: str, method: str, args: list, kwargs: dict) -> Any:
@@ -207,7 +207,7 @@ class OdooProbe:
             info = await self._rpc(f"/{ADDON}/info", {"config_id": config_id})
         except ProbeError as exc:
             if exc.code == "not_found":
-                raise _addon_missing() from exc
+                raise _failure("addon_missing") from exc
             raise
         return AddonInfo(
             str(info.get("addon_version", "")),
@@ -224,7 +224,7 @@ class OdooProbe:
             {"fields": ["state", "latest_version"]},
         )
         if not rows or rows[0]["state"] != "installed":
-            raise _addon_missing()
+            raise _failure("addon_missing")
         return AddonInfo(str(rows[0].get("latest_version") or ""))
 
     async def _rpc(self, path: str, params: dict, want_date: bool = False) -> Any:
@@ -286,7 +286,7 @@ async def _json_body(response: aiohttp.ClientResponse, url: str) -> Any:
                 f"The server answered HTTP {response.status}.",
                 "Odoo or a proxy in front of it is failing; look at the server's log.",
             ) from exc
-        raise _not_odoo(url) from exc
+        raise _failure("not_odoo", url=url) from exc
 
 
 def _rpc_result(payload: Any) -> Any:
@@ -301,14 +301,6 @@ def _rpc_result(payload: Any) -> Any:
             raise ProbeError("bad_credentials", message)
         raise ProbeError("server_error", f"Odoo answered: {message}")
     return payload.get("result")
-
-
-def _not_odoo(url: str) -> ProbeError:
-    return ProbeError(
-        "not_odoo",
-        f"{url} answers, but not like an Odoo server.",
-        "Use the address of the Odoo server itself (what you open in a browser before /odoo).",
-    )
 
 
 def _tls_error(exc: aiohttp.ClientSSLError) -> ProbeError:
@@ -326,29 +318,31 @@ def _tls_error(exc: aiohttp.ClientSSLError) -> ProbeError:
     )
 
 
-def _no_database(db: str) -> ProbeError:
-    return ProbeError(
-        "no_database",
-        f"The server has no database called {db!r}.",
+# The failures raised by code alone: code → (message, hint), filled in by _failure.
+_FAILURES = {
+    "not_odoo": (
+        "{url} answers, but not like an Odoo server.",
+        "Use the address of the Odoo server itself (what you open in a browser before /odoo).",
+    ),
+    "no_database": (
+        "The server has no database called {db!r}.",
         "Pick the database from the list, or ask your administrator for its name.",
-    )
-
-
-def _addon_missing() -> ProbeError:
-    return ProbeError(
-        "addon_missing",
+    ),
+    "addon_missing": (
         f"The {ADDON} addon is not installed on this database.",
         "Install “POS Restaurant Real-Time Sync” from Odoo's Apps (see the README).",
-    )
-
-
-def _ws_blocked(detail: str) -> ProbeError:
-    return ProbeError(
-        "websocket_blocked",
-        f"The server's real-time channel (/websocket) cannot be reached ({detail}).",
+    ),
+    "websocket_blocked": (
+        "The server's real-time channel (/websocket) cannot be reached ({detail}).",
         "Behind a reverse proxy, route /websocket to Odoo's gevent port (8072) with the "
         "Upgrade and Connection headers. Until then possync polls the server instead.",
-    )
+    ),
+}
+
+
+def _failure(code: str, **values: object) -> ProbeError:
+    message, hint = _FAILURES[code]
+    return ProbeError(code, message.format(**values), hint)
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:

@@ -4,6 +4,10 @@ The agent is a separate process, not a thread of the GUI process: a crash or a h
 never takes the POS window down, and restarting it is just starting it again. When it
 dies it is restarted with exponential backoff; it keeps the page port it first got, so
 pages that already know its address reconnect to the new one.
+
+The agent's log (its stderr) goes through this process into a rotating file
+(shell.logs), not to a file the agent holds open: the size stays bounded during a run of
+months, and on Windows a file held open by the child could not be renamed to rotate it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from shell import logs
 
 log = logging.getLogger("possync.supervisor")
 
@@ -52,7 +58,7 @@ class AgentSupervisor:
     ) -> None:
         self._command = command
         self._env = env
-        self._log_path = log_path
+        self._log = logs.rotating_file(log_path) if log_path else logging.NullHandler()
         self._on_listening = on_listening
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -119,13 +125,12 @@ class AgentSupervisor:
 
     def _run_once(self) -> int:
         port = self.listening.page_port if self.listening else 0
-        stderr = self._open_log()
         try:
             process = subprocess.Popen(
                 self._command(port),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=stderr,
+                stderr=subprocess.PIPE,
                 env=self._env,
                 text=True,
                 creationflags=_creation_flags(),
@@ -133,13 +138,16 @@ class AgentSupervisor:
         except OSError as exc:
             log.error("cannot start the agent: %s", exc)
             return -1
-        finally:
-            if stderr is not subprocess.DEVNULL:
-                stderr.close()
         with self._lock:
             self._process = process
+        # Both pipes are drained at once: a full stderr pipe would stall the agent.
+        copier = threading.Thread(
+            target=logs.copy_lines, args=(process.stderr, self._log), daemon=True
+        )
+        copier.start()
         self._read_stdout(process)
         code = process.wait()
+        copier.join(STOP_GRACE_S)
         with self._lock:
             self._process = None
         return code
@@ -158,12 +166,6 @@ class AgentSupervisor:
         self._listening_event.set()
         if self._on_listening:
             self._on_listening(self.listening)
-
-    def _open_log(self):  # type: ignore[no-untyped-def]
-        if self._log_path is None:
-            return subprocess.DEVNULL
-        self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        return open(self._log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed after Popen
 
 
 def _parse_event(line: str) -> dict | None:

@@ -34,6 +34,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class Driver:
     """Checks made from a scenario thread while the app's window runs."""
 
@@ -281,7 +289,7 @@ def main() -> int:
     threading.Thread(target=_guarded(driver, scenarios[args.scenario]), daemon=True).start()
     driver.app.run()
     if args.scenario == "pos":
-        driver.check("the agent stops with the app", not _alive(driver.agent_pid))  # type: ignore[attr-defined]
+        driver.check("the agent stops with the app", not alive(driver.agent_pid))  # type: ignore[attr-defined]
     print("DONE", flush=True)
     return 1 if driver.failed else 0
 
@@ -300,13 +308,6 @@ def _guarded(driver: Driver, scenario: Callable[[], None]) -> Callable[[], None]
 
     return run
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

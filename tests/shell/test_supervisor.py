@@ -12,6 +12,7 @@ import pytest
 
 from shell import paths, status
 from shell.supervisor import AgentSupervisor, child_env
+from tests.shell.gui_driver import alive
 
 TOKEN = "test-token"
 
@@ -70,7 +71,7 @@ def test_stop_ends_the_agent_for_good(supervisor: AgentSupervisor) -> None:
     listening = supervisor.wait_listening(20)
     assert listening is not None
     supervisor.stop()
-    assert not _alive(listening.pid)
+    assert not alive(listening.pid)
     time.sleep(1)
     assert supervisor.pid is None and supervisor.restarts == 0
 
@@ -102,11 +103,3 @@ def test_a_bundle_runs_the_agent_through_possync_agent_flag(tmp_path: Path) -> N
         assert status.fetch_status(listening.page_port, TOKEN) is not None
     finally:
         agent.stop()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
