@@ -59,8 +59,10 @@ export class SyncClient {
         this.retryAt = 0;
         this.retries = new Backoff(1000, MAX_RETRY_MS);
         this.status = {};
-        /** Turns the edits still in the records into changes (`capture`): at each edit,
-         * before each push and each count. */
+        /**
+         * Turns the edits still in the records into changes (`capture`): called at each
+         * edit, and before each push and each count.
+         */
         this.collect = () => {};
         /** Called with the uuids of the orders that changes from elsewhere touched. */
         this.onRemoteChanges = () => {};
