@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from shell import odoo_probe, paths, status
+from shell import odoo_probe, paths, printing, status
 from shell import settings as settings_mod
 from shell.credentials import Credentials, KeyringUnavailable, SecretTooLong, keyring_state
 from shell.injection import (
@@ -89,13 +89,16 @@ class App:
         open_setup: bool = False,
         confirm: Callable[[str, str], bool] | None = None,
         agent_options: Sequence[str] = (),
+        print_to: printing.PrinterChoice | None = None,
     ) -> None:
         """``confirm`` replaces the close dialog (default: a native one);
-        ``agent_options`` are added to the agent's command line (e.g. ``--no-mdns``)."""
+        ``agent_options`` are added to the agent's command line (e.g. ``--no-mdns``);
+        ``print_to`` replaces the printer the settings choose."""
         self.settings = settings
         self.credentials = credentials or Credentials()
         self.agent_options = list(agent_options)
         self._confirm = confirm
+        self._print_to = print_to
         self.page_token = secrets.token_urlsafe(32)
         self.local = LocalServer(self._api())
         self.watch = ServerWatch(settings.server_url)
@@ -122,6 +125,7 @@ class App:
             self.count_pending, self._confirm or self.window.confirm, self.window.destroy
         )
         self.window.on_loaded(self._on_loaded)
+        self.window.on_print(self._choose_printer)
         self.window.on_closing(self.guard.on_closing)
         signal.signal(signal.SIGTERM, lambda *_: self.guard and self.guard.force())
         try:
@@ -131,6 +135,8 @@ class App:
                 private_mode=False,
                 storage_path=str(paths.web_storage_dir()),
                 menu=self._menu(),
+                # The installer's icon, carried in shell/static so a source run has it too.
+                icon=str(paths.resource_path("possync.png")),
             )
         finally:
             self.stop()
@@ -141,6 +147,14 @@ class App:
             self.supervisor.stop()
         status.clear_runtime()
         self.local.stop()
+
+    def _choose_printer(self, parent: Any) -> Any:
+        # Read at each print: the setup screen may have changed the setting meanwhile.
+        if self._print_to is not None:
+            return self._print_to(parent)
+        if self.settings.silent_print:
+            return printing.default_printer(parent)
+        return printing.ask(parent)
 
     def _needs_setup(self) -> bool:
         return self._open_setup or not self.settings.is_complete()
@@ -382,6 +396,7 @@ class App:
             config_name=str(body.get("config_name", "")),
             odoo_major=int(body.get("odoo_major") or 19),
             fullscreen=bool(body.get("fullscreen")),
+            silent_print=bool(body.get("silent_print")),
             secret_store=str(body.get("secret_store") or "keyring"),
         )
         try:

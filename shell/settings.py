@@ -26,6 +26,8 @@ class Settings:
     # 18 and 19 use different POS URLs; read from the server at setup.
     odoo_major: int = 19
     fullscreen: bool = False
+    # Receipts straight to the default printer, no dialog (kiosk terminals).
+    silent_print: bool = False
     # Where the password lives: the system keyring, a private file (only when the user
     # chose it because no keyring works), or nowhere (typed at each start).
     secret_store: str = "keyring"

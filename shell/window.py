@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shell.credentials import call_with_timeout
+from shell.printing import PagePrinter, PrinterChoice
 
 log = logging.getLogger("possync.window")
 
@@ -43,6 +44,7 @@ class ShellWindow:
     def __init__(self, title: str, url: str, fullscreen: bool = False) -> None:
         import webview
 
+        self.printer: PagePrinter | None = None
         # A POS owns the tablet's screen: maximized, or full screen in kiosk mode.
         self.native = webview.create_window(
             title,
@@ -58,6 +60,15 @@ class ShellWindow:
         # pywebview fires `loaded` on its own thread, after every page load (reloads and
         # redirects included): the place to inject.
         self.native.events.loaded += handler
+
+    def on_print(self, choose: PrinterChoice) -> None:
+        """Answer the page's ``window.print()`` with the printer ``choose`` picks."""
+
+        def attach() -> None:
+            # The Qt window exists from `before_show` on, before any page has loaded.
+            self.printer = PagePrinter(self.native.native, choose)
+
+        self.native.events.before_show += attach
 
     def on_closing(self, handler: Callable[[], bool]) -> None:
         self.native.events.closing += handler

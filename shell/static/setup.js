@@ -52,6 +52,7 @@
       config_name: config.value ? config.options[config.selectedIndex].dataset.name : "",
       odoo_major: state.odooMajor,
       fullscreen: $("fullscreen").checked,
+      silent_print: $("silent_print").checked,
       secret_store: secretStore(),
     };
   }
@@ -183,6 +184,7 @@
     $("server_url").value = s.server_url;
     $("login").value = s.login;
     $("fullscreen").checked = s.fullscreen;
+    $("silent_print").checked = s.silent_print;
     if (!answer.keyring.ok) showStorageChoice(answer.keyring.detail);
     if (s.secret_store !== "keyring") {
       var radio = document.querySelector("input[name=secret_store][value=" + s.secret_store + "]");

@@ -3,7 +3,7 @@ and prints one ``RESULT {json}`` line per check. Run by tests/shell/test_window.
 subprocess with a timeout, so a Qt hang can never hang pytest; also used to take the
 screenshots in docs/screenshots (``--shots DIR`` under Xvfb).
 
-    python -m tests.shell.gui_driver pos|offline|no-addon|setup [--shots DIR]
+    python -m tests.shell.gui_driver pos|print|offline|no-addon|setup [--shots DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,8 @@ class Driver:
     def __init__(self, shots: Path | None) -> None:
         self.shots = shots
         self.failed = False
+        self.pdf = Path(tempfile.mkdtemp()) / "receipt.pdf"
+        self.print_on_gui_thread: list[bool] = []
         self.confirm_answers: list[bool] = []
         self.confirm_messages: list[str] = []
         self.app: Any = None
@@ -84,6 +87,32 @@ class Driver:
     def confirm(self, title: str, message: str) -> bool:
         self.confirm_messages.append(message)
         return self.confirm_answers.pop(0) if self.confirm_answers else True
+
+    def print_to_pdf(self, _parent: Any) -> Any:
+        """The test's printer: a PDF file, a real output that can be read back."""
+        from PyQt6.QtPrintSupport import QPrinter
+
+        self.print_on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(self.pdf))
+        return printer
+
+    def printed_receipt(self) -> bool:
+        """Does the printed PDF show the receipt? Qt prints pages as images (no text to
+        read back), so the receipt is a block of a colour nothing else on the page has."""
+        from PyQt6.QtCore import QSize
+        from PyQt6.QtPdf import QPdfDocument
+
+        document = QPdfDocument(None)
+        if not self.pdf.exists() or document.load(str(self.pdf)) != QPdfDocument.Error.None_:
+            return False
+        image = document.render(0, QSize(300, 400))
+        pixels = (image.pixelColor(x, y) for x in range(0, 300, 5) for y in range(0, 400, 5))
+        return any(c.red() > 200 and c.green() < 60 and c.blue() < 60 for c in pixels)
+
+    def has_icon(self) -> bool:
+        return not self.app.window.native.native.windowIcon().isNull()
 
     def shot(self, name: str) -> None:
         if self.shots is None:
@@ -138,6 +167,23 @@ def scenario_pos(d: Driver) -> None:
     d.check("declining keeps the window open", d.js("1 + 1") == 2)
     d.agent_pid = app.supervisor.listening.pid  # type: ignore[attr-defined]
     app.window.destroy()  # closes: the second answer is yes
+
+
+RECEIPT = """document.body.insertAdjacentHTML('beforeend',
+  '<div style="background:#e00;height:200px">Receipt 0042</div>');
+setTimeout(function () { window.print(); }, 0); true"""
+
+
+def scenario_print(d: Driver) -> None:
+    """A receipt printed as Odoo prints without a receipt printer (window.print()) reaches
+    the printer: here a PDF file."""
+    d.check("POS page loads", d.wait_js(ON_POS))
+    d.check("the window shows the possync icon", d.has_icon())
+    d.js(RECEIPT)
+    d.check("the receipt was printed", d.wait(d.printed_receipt, timeout=30))
+    d.check("the printer was chosen on the GUI thread, once",
+            d.print_on_gui_thread == [True], d.print_on_gui_thread)
+    d.app.window.destroy()
 
 
 def scenario_no_addon(d: Driver) -> None:
@@ -208,6 +254,7 @@ def scenario_storage_read(d: Driver) -> None:
 def scenario_setup(d: Driver, server_url: str) -> None:
     """First run: the setup screen, filled in as a user would, opens the POS."""
     d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
+    d.check("the setup window shows the possync icon", d.has_icon())
     d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
          "document.getElementById('connect').click(); true")
     d.check("databases listed", d.wait_js("document.getElementById('database').value"))
@@ -251,7 +298,8 @@ def scenario_setup_errors(d: Driver) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=[
-        "pos", "offline", "no-addon", "setup", "setup-errors", "storage-write", "storage-read",
+        "pos", "print", "offline", "no-addon", "setup", "setup-errors",
+        "storage-write", "storage-read",
     ])  # fmt: skip
     parser.add_argument("--shots", type=Path)
     parser.add_argument("--port", type=int, help="the fake Odoo's port (default: a free one)")
@@ -275,10 +323,14 @@ def main() -> int:
         server.start()
 
     driver.app = App(
-        configured, confirm=driver.confirm, agent_options=["--peer-port", "0", "--no-mdns"]
+        configured,
+        confirm=driver.confirm,
+        agent_options=["--peer-port", "0", "--no-mdns"],
+        print_to=driver.print_to_pdf,
     )
     scenarios: dict[str, Callable[[], None]] = {
         "pos": lambda: scenario_pos(driver),
+        "print": lambda: scenario_print(driver),
         "no-addon": lambda: scenario_no_addon(driver),
         "offline": lambda: scenario_offline(driver, server.start),
         "setup": lambda: scenario_setup(driver, server.url),

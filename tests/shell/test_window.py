@@ -52,6 +52,11 @@ def test_pos_injection_reload_supervision_and_close_guard(home: Path) -> None:
     } <= checks
 
 
+def test_window_print_prints_the_receipt_and_the_window_has_its_icon(home: Path) -> None:
+    # Odoo prints receipts with window.print() when no receipt printer is configured.
+    run_scenario("print", home)
+
+
 def test_a_pos_without_the_addon_shows_a_clear_banner(home: Path) -> None:
     run_scenario("no-addon", home)
 
