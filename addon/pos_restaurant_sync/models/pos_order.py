@@ -86,10 +86,24 @@ class PosOrder(models.Model):
     # --- Odoo's own order sync (sync_from_ui) -------------------------------------------
 
     @api.model
+    def sync_from_ui(self, orders):
+        # Before Odoo writes anything: a push of these orders then waits for this
+        # transaction instead of making it fail (see pos_restaurant_sync.order).
+        uuids = {order.get("uuid") for order in orders if isinstance(order, dict)}
+        self.env["pos_restaurant_sync.order"]._lock_for_odoo(uuids - {None})
+        return super().sync_from_ui(orders)
+
+    @api.model
     def _process_order(self, order, existing_order):
         if existing_order and existing_order.config_id.possync_enabled:
+            # The restaurant may hand over another draft order of the table: lock it too.
+            self.env["pos_restaurant_sync.order"]._lock_for_odoo({existing_order.uuid})
             existing_order._possync_adopt_commands(order)
         return super()._process_order(order, existing_order)
+
+    def action_pos_order_cancel(self):
+        self.env["pos_restaurant_sync.order"]._lock_for_odoo(set(self.mapped("uuid")) - {False})
+        return super().action_pos_order_cancel()
 
     def _possync_adopt_commands(self, order_data: dict) -> None:
         """Make the POS's "create" commands safe for what the sync already created.

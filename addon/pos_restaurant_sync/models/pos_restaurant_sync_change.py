@@ -238,7 +238,7 @@ class PosRestaurantSyncChange(models.Model):
                AND c.status = 'applied'
              WHERE c.id > coalesce(o.applied_seq, 0) AND c.create_date < %s
              GROUP BY o.id
-             ORDER BY o.id
+             ORDER BY o.order_uuid
              LIMIT %s
             """,
             [fields.Datetime.now() - grace, limit],
@@ -306,12 +306,15 @@ class PosRestaurantSyncChange(models.Model):
         knows and does not already show as closed that far get a change.
         """
         heads = self.env["pos_restaurant_sync.order"]
-        for (config_id, order_uuid), state in sorted(closes.items()):
+        closing = []
+        # Every order's row before any log lock (the lock order of pos_restaurant_sync.order).
+        for (config_id, order_uuid), state in sorted(closes.items(), key=lambda i: i[0][1]):
             config = self.env["pos.config"].browse(config_id)
             head = heads.search([("order_uuid", "=", order_uuid), ("config_id", "=", config_id)])
-            if not head or protocol.STATE_RANK[state] <= protocol.STATE_RANK[head.state]:
-                continue
-            heads._lock(config, order_uuid)._raise_state(state)
+            if head and protocol.STATE_RANK[state] > protocol.STATE_RANK[head.state]:
+                heads._lock(config, order_uuid)._raise_state(state)
+                closing.append((config, order_uuid, state))
+        for config, order_uuid, state in closing:
             change = self._server_close(config, order_uuid, state)
             self._lock_log(config)
             record = self.create(_row(config, {"ack": _applied(change["id"]), "change": change}))

@@ -13,10 +13,22 @@ class PosRestaurantSyncOrder(models.Model):
 
     Its row is also the lock of the order's log: every push for the order and every close
     made by the server goes through ``_lock``, which updates the row. A push (READ
-    COMMITTED) waits there for the one before it and then sees what it committed; Odoo's
-    own transactions (REPEATABLE READ) fail with a serialization error instead and Odoo
-    replays them. Either way the Odoo order is rebuilt from the complete log, and a new
-    order is created once.
+    COMMITTED) waits there for the one before it and then sees what it committed. Odoo's
+    own transactions (REPEATABLE READ) would fail with a serialization error instead if a
+    push updated the row first, so ``sync_from_ui`` and a cancel take the order's locks
+    before they write anything (``_lock_for_odoo``): a push then waits for them. Either
+    way the Odoo order is rebuilt from the complete log, and a new order is created once.
+
+    Lock order, per order by uuid (so no two transactions wait for each other):
+
+    1. the order's apply lock (``_lock_apply``, advisory);
+    2. the order's row (``_lock``);
+    3. the Odoo order's records (pos.order, its lines and payments);
+    4. the POS's log lock (``pos_restaurant_sync.change._lock_log``, advisory).
+
+    A push stores with 2 then 4 and applies, in a transaction of its own, with 1, 3, and
+    then 2 to note how far it applied. That late 2 cannot close a cycle: whoever holds
+    a row while waiting for an Odoo order's records took that order's apply lock first.
     """
 
     _name = "pos_restaurant_sync.order"
@@ -69,6 +81,15 @@ class PosRestaurantSyncOrder(models.Model):
         record = self.browse(row[0] if row else [])
         record.invalidate_recordset()
         return record
+
+    @api.model
+    def _lock_for_odoo(self, order_uuids: set[str]) -> None:
+        """Lock the orders the log knows among ``order_uuids`` (1 and 2 of the lock order)
+        before Odoo's own flow writes them, so their pushes wait for this transaction."""
+        heads = self.sudo().search([("order_uuid", "in", list(order_uuids))])
+        for head in heads.sorted("order_uuid"):
+            head._lock_apply()
+            head._lock(head.config_id, head.order_uuid)
 
     def _lock_apply(self) -> None:
         """Serialise applying this order's log to Odoo, until commit.
