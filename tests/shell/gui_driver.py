@@ -270,7 +270,15 @@ def scenario_setup(d: Driver, server_url: str) -> None:
     d.check("test connection passes", d.wait_js(
         "document.querySelectorAll('#results li.pass').length === 5"))
     d.shot("setup")
-    d.js("document.getElementById('save').click(); true")
+    too_long = "x" * 1281  # over what Windows' Credential Manager keeps
+    d.js(f"document.getElementById('password').value = '{too_long}';"
+         "document.getElementById('save').click(); true")
+    note = d.wait_js("document.getElementById('save_note').textContent")
+    d.check("a password too long to store is explained", note and "too long" in note, note)
+    d.check("and the form is kept", d.js("document.getElementById('password').value.length")
+            == len(too_long) and not settings_mod.settings_file().exists())
+    d.js("document.getElementById('password').value = 'waiter-pw';"
+         "document.getElementById('save').click(); true")
     d.check("save opens the POS", d.wait_js(ON_POS))
     d.check("with the agent handed over", d.wait_js(CONNECTED))
     saved = settings_mod.load()
