@@ -9,9 +9,11 @@
         record[is19() ? name19 : name18](...args);
     const readOrderView = () =>
         odoo.loader.modules.get("@pos_restaurant_sync/pos/order_view").readOrderView;
+    const find = (uuid) =>
+        pos().models["pos.order"].find((o) => o.uuid === uuid && o.state === "draft");
     const order = (uuid) => {
-        const found = pos().models["pos.order"].find((o) => o.uuid === uuid);
-        if (!found || found.state !== "draft") {
+        const found = find(uuid);
+        if (!found) {
             throw new Error(`e2e: no open order ${uuid} here`);
         }
         return found;
@@ -24,6 +26,48 @@
         return found;
     };
     const noteField = () => (is19() ? "internal_note" : "general_note");
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    const rpcErrors = () => odoo.loader.modules.get("@web/core/network/rpc");
+    const splitScreen = () =>
+        odoo.loader.modules.get(
+            is19()
+                ? "@pos_restaurant/app/screens/split_bill_screen/split_bill_screen"
+                : "@pos_restaurant/app/split_bill_screen/split_bill_screen"
+        ).SplitBillScreen;
+    const RETRIES = 15; // a waiter's retries, 1 s apart, when the network drops a request
+
+    /**
+     * Odoo's answer to a validated order, through the POS's own sync as the payment screen
+     * runs it (`throw: true`): "accepted", "refused" (Odoo raised: the screen puts the order
+     * back to draft) or, if the connection stays lost, "deferred" (Odoo's offline mode keeps
+     * it among its pending orders and sends it later).
+     */
+    async function paymentAnswer(target) {
+        const { ConnectionLostError, RPCError } = rpcErrors();
+        for (let attempt = 0; attempt < RETRIES; attempt++) {
+            try {
+                const synced = await pos().syncAllOrders({
+                    orders: [target],
+                    throw: true,
+                    force: true, // 19 skips an order its failed sync left not dirty
+                });
+                const mine = (synced || []).find((o) => o.uuid === target.uuid);
+                if (mine) {
+                    return mine.state === "draft" ? "refused" : "accepted";
+                }
+                // Nothing sent: Odoo's own sync of this order is under way; ask again.
+            } catch (error) {
+                if (error instanceof RPCError) {
+                    return "refused";
+                }
+                if (!(error instanceof ConnectionLostError)) {
+                    throw error;
+                }
+            }
+            await sleep(1000);
+        }
+        return "deferred";
+    }
 
     window.e2e = {
         ready: () => !!(window.posmodel && window.possync && window.possync.terminal()),
@@ -99,31 +143,77 @@
         transfer(orderUuid, tableId) {
             order(orderUuid).update({ table_id: pos().models["restaurant.table"].get(tableId) });
         },
-        /** Odoo's own payment validation, without its screens: cash for the amount due. */
+        /**
+         * Odoo's own payment validation, without its screens: cash for the amount due, no
+         * invoice (Odoo renders its PDF while validating, and wkhtmltopdf may be missing).
+         */
         async pay(orderUuid, methodId) {
             const target = order(orderUuid);
             const method = pos().models["pos.payment.method"].get(methodId);
+            call(target, "set_to_invoice", "setToInvoice", false);
             call(target, "add_paymentline", "addPaymentline", method);
             target.date_order = luxon.DateTime.now().toFormat("yyyy-MM-dd HH:mm:ss");
             pos().addPendingOrder([target.id]);
             target.state = "paid";
             const view = readOrderView()(target);
-            try {
-                await pos().syncAllOrders({ orders: [target] });
-            } catch (error) {
-                // Offline: Odoo keeps it among its pending orders and sends it later.
-                console.warn("e2e: payment sync deferred", error?.message);
-            }
-            // Odoo can still refuse it in its answer (seen: a report it cannot render).
-            await new Promise((resolve) => setTimeout(resolve, 1500));
-            if (target.state !== "paid") {
-                // Odoo refused it and reopened the order: the waiter takes the payment back.
+            const answer = await paymentAnswer(target);
+            if (answer === "refused") {
+                target.state = "draft";
+                // The waiter takes the payment back.
                 for (const p of [...target.payment_ids]) {
                     call(target, "remove_paymentline", "removePaymentline", p);
                 }
                 return null;
             }
-            return { view };
+            return { view, answer };
+        },
+        /**
+         * The split bill screen's own split of the order: `quantities` (line uuid -> qty)
+         * go to a new order. Returns both orders as they are right after it.
+         */
+        async split(orderUuid, quantities) {
+            const target = order(orderUuid);
+            const screen = Object.assign(Object.create(splitScreen().prototype), {
+                pos: pos(),
+                qtyTracker: { ...quantities },
+                priceTracker: {},
+                isTransferred: false,
+            });
+            const before = new Set(pos().models["pos.order"].getAll().map((o) => o.uuid));
+            call(pos(), "set_order", "setOrder", target); // the screen splits the open order
+            try {
+                await screen.createSplittedOrder();
+            } catch (error) {
+                // Its closing sync or screen change may fail; the split itself is local.
+                console.warn("e2e: split", error?.message);
+            }
+            const made = pos().models["pos.order"].find((o) => !before.has(o.uuid));
+            const read = readOrderView();
+            return made ? { uuid: made.uuid, made: read(made), rest: read(target) } : null;
+        },
+        /**
+         * A transfer onto the occupied table of order `destUuid` (Odoo merges the orders).
+         * Returns the merged order, once this one is gone.
+         */
+        async merge(orderUuid, destUuid) {
+            order(orderUuid);
+            const table = order(destUuid).table_id;
+            try {
+                await pos().transferOrder(orderUuid, table);
+            } catch (error) {
+                console.warn("e2e: merge", error?.message);
+            }
+            // Odoo leaves the emptied order open if its cancel did not reach the server.
+            for (let attempt = 0; find(orderUuid) && attempt < RETRIES; attempt++) {
+                await sleep(1000);
+                try {
+                    await pos().deleteOrders([find(orderUuid)]);
+                } catch (error) {
+                    console.warn("e2e: merge, delete", error?.message);
+                }
+            }
+            const dest = find(destUuid);
+            return find(orderUuid) || !dest ? null : { dest: readOrderView()(dest) };
         },
     };
 })();

@@ -22,7 +22,7 @@ from tests.realodoo.harness import Harness, OdooInstance
 from .agents import Agent, AgentSpec
 from .net import Network
 from .terminal import Terminal
-from .views import Fact, differences, normalize, odoo_orders
+from .views import Fact, differences, moved, normalize, odoo_orders
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -36,6 +36,8 @@ ACTIONS = {  # weight of each waiter action
     "customer": 8,
     "order_note": 6,
     "transfer": 6,
+    "split": 4,
+    "merge": 4,
     "pay": 6,
 }
 DISCOUNTS = [0, 5, 10, 15, 20, 50]
@@ -58,6 +60,7 @@ class Outcome:
     actions: dict[str, int] = field(default_factory=dict)
     skipped: int = 0
     events: list[str] = field(default_factory=list)
+    unmodeled: list[str] = field(default_factory=list)  # splits/merges the truth got wrong
     converge_after_heal_s: float | None = None
 
 
@@ -78,7 +81,7 @@ class Service:
         self.terminals: list[Terminal] = []
         self.truth: dict[str, dict] = {}  # order uuid -> protocol view of what waiters did
         self.owner: dict[str, str] = {}  # order or line uuid -> terminal name that made it
-        self.locks: dict[str, str] = {}  # order uuid -> action waiting to be seen everywhere
+        self.locks: set[str] = set()  # orders an action changed whole, until all show it
         self.before: set[str] = set()  # orders that existed before the run
         self.server_up = True
         self.outcome = Outcome()
@@ -258,54 +261,145 @@ class Service:
         note = f"{terminal.name} kitchen {self.random.randint(1, 999)}"
         return self._edit_order(terminal, "setOrderNote", "internal_note", note)
 
-    def _settled(self, terminal: Terminal) -> str | None:
+    def _seen(self) -> list[dict[str, dict]]:
+        """Every terminal's open orders, normalized."""
+        return [{v["uuid"]: normalize(v) for v in t.views()} for t in self.on_terminals()]
+
+    def _settled(self, orders: list[str]) -> list[str]:
+        """Those of ``orders`` every terminal shows as the truth says, shuffled."""
+        seen = self._seen()
+        out = [u for u in orders if all(v.get(u) == normalize(self.truth[u]) for v in seen)]
+        self.random.shuffle(out)
+        return out
+
+    def _my_settled(self, terminal: Terminal) -> str | None:
         """One of this waiter's orders that every terminal shows as the truth says."""
-        mine = [u for u, _ in self._mine(terminal, lines=False)]
-        self.random.shuffle(mine)
-        seen = [{v["uuid"]: normalize(v) for v in t.views()} for t in self.on_terminals()]
-        for uuid in mine:
-            expected = normalize(self.truth[uuid])
-            if all(view.get(uuid) == expected for view in seen):
-                return uuid
-        return None
+        settled = self._settled([u for u, _ in self._mine(terminal, lines=False)])
+        return settled[0] if settled else None
 
     def _transfer(self, terminal: Terminal) -> bool:
         # A transfer moves the whole order: the waiter does it once everyone sees it.
-        order, tables = self._settled(terminal), self.free_tables()
+        order, tables = self._my_settled(terminal), self.free_tables()
         if not order or not tables:
             return False
         table = self.random.choice(tables)
         terminal.js("([o, t]) => window.e2e.transfer(o, t)", [order, table])
         self.truth[order]["table_id"] = table
-        self.locks[order] = "transfer"
+        self.locks.add(order)
         return True
 
     def _pay(self, terminal: Terminal) -> bool:
         # Payments go through Odoo's own validation, which needs the server (docs/e2e.md).
-        order = self._settled(terminal) if self.server_up else None
+        order = self._my_settled(terminal) if self.server_up else None
         if not order or not self.catalog.get("cash"):
             return False
+        self.locks.add(order)
         self.last = order
         paid = terminal.js("([o, m]) => window.e2e.pay(o, m)", [order, self.catalog["cash"]])
-        self.last = (order, paid)
+        self.last = (order, paid and paid["answer"])
         if not paid:
-            return False
+            return False  # Odoo refused it: the order stays as it was
+        if paid["answer"] == "deferred":
+            self.log(f"[{terminal.name}] payment of {order[:8]} deferred: Odoo sends it later")
         self.truth[order]["state"] = "paid"
         self.truth[order]["payments"] = paid["view"]["payments"]
-        self.locks[order] = "pay"
         return True
 
+    def _split(self, terminal: Terminal) -> bool:
+        # Like a payment, Odoo's split bill screen syncs the two orders natively at once.
+        order = self._my_settled(terminal) if self.server_up else None
+        if not order:
+            return False
+        lines = self.truth[order]["lines"]
+        if sum(v["qty"] for v in lines.values()) < 2:
+            return False
+        parts = self._split_parts(lines)
+        self.locks.add(order)
+        done = terminal.js("([o, q]) => window.e2e.split(o, q)", [order, parts])
+        self.last = (order, parts, done and done["uuid"])
+        if not done:
+            return False
+        # What stays keeps its uuids; what moves gets new ones, read from the page.
+        split_off = {u: {**v, "qty": parts[u]} for u, v in lines.items() if u in parts}
+        self._check_moved("split", terminal, split_off, done["made"]["lines"])
+        for uuid, qty in parts.items():
+            if lines[uuid]["qty"] == qty:
+                del lines[uuid]
+            else:
+                lines[uuid]["qty"] -= qty
+        self.truth[done["uuid"]] = self._from_page(terminal, done["made"])
+        self.owner[done["uuid"]] = terminal.name
+        self.locks.add(done["uuid"])
+        return True
+
+    def _split_parts(self, lines: dict[str, dict]) -> dict[str, int]:
+        """Some quantity of some lines, never all of it (the screen would only pay then)."""
+        chosen = self.random.sample(list(lines), self.random.randint(1, len(lines)))
+        parts = {u: self.random.randint(1, int(lines[u]["qty"])) for u in chosen}
+        if sum(parts.values()) == sum(v["qty"] for v in lines.values()):
+            first = chosen[0]
+            parts[first] -= 1
+            if not parts[first]:
+                del parts[first]
+        return parts
+
+    def _merge(self, terminal: Terminal) -> bool:
+        # A transfer onto an occupied table: both orders settled, neither touched until
+        # everyone shows the merge (Odoo adds quantities to the target's lines).
+        order = self._my_settled(terminal) if self.server_up else None
+        targets = [u for u in self.open_orders() if u != order and self.truth[u]["table_id"]]
+        targets = self._settled(targets) if order else []
+        if not targets:
+            return False
+        dest = targets[0]
+        self.locks |= {order, dest}
+        done = terminal.js("([o, d]) => window.e2e.merge(o, d)", [order, dest])
+        self.last = (order, dest, bool(done))
+        if not done:
+            return False
+        both = {**self.truth[dest]["lines"], **self.truth[order]["lines"]}
+        self._check_moved("merge", terminal, both, done["dest"]["lines"])
+        self.truth[dest] = self._from_page(terminal, done["dest"])
+        self.truth[order]["state"] = "cancel"
+        return True
+
+    def _check_moved(self, kind: str, terminal: Terminal, expected: dict, found: dict) -> None:
+        """Odoo's split or merge moved exactly the quantities the truth says (its line
+        uuids are Odoo's to choose); the report says so otherwise."""
+        if moved(found) != moved(expected):
+            text = f"[{terminal.name}] {kind}: {moved(found)}, expected {moved(expected)}"
+            self.outcome.unmodeled.append(text)
+            self.log(text)
+
+    def _from_page(self, terminal: Terminal, view: dict) -> dict:
+        """The truth of an order a split or merge just made, from the acting page: its new
+        lines are this waiter's."""
+        keys = ("product_id", "qty", "price_unit", "discount", "customer_note")
+        lines = {u: {k: v[k] for k in keys} for u, v in view["lines"].items()}
+        for uuid in lines:
+            self.owner.setdefault(uuid, terminal.name)
+        return {
+            "state": "draft",
+            "table_id": view["table_id"],
+            "partner_id": view["partner_id"],
+            "internal_note": view.get("internal_note") or "",
+            "lines": lines,
+            "payments": {},
+        }
+
     def release_locks(self) -> None:
-        """Orders a transfer or payment moved become free once every terminal shows it."""
+        """Orders an action changed whole are free again once every terminal shows them."""
         if not self.locks:
             return
-        seen = [{v["uuid"]: normalize(v) for v in t.views()} for t in self.on_terminals()]
-        for uuid, kind in list(self.locks.items()):
+        seen = self._seen()
+        for uuid in list(self.locks):
             expected = normalize(self.truth[uuid])
-            gone = all(uuid not in view for view in seen)
-            shown = all(view.get(uuid) == expected for view in seen)
-            if (kind == "pay" and gone) or (kind == "transfer" and shown):
-                del self.locks[uuid]
+            if expected["state"] == "draft":
+                shown = all(view.get(uuid) == expected for view in seen)
+            else:
+                shown = all(uuid not in view for view in seen)
+            if shown:
+                self.locks.discard(uuid)
 
     # --- the check --------------------------------------------------------------------
 
@@ -409,6 +503,7 @@ class Service:
             "diverged_orders": len({f[1].split(":")[0] for f in facts}),
             "differences": sorted({f[2] for f in facts})[:200],
             "converge_after_heal_s": self.outcome.converge_after_heal_s,
+            "unmodeled": self.outcome.unmodeled,
             "events": self.outcome.events,
             "proxies": self.net.stats(),
         }
@@ -470,7 +565,7 @@ class Service:
         # Waiters pause while the run times the convergence, so "all agree" can happen.
         took = self.converge(120)
         self.outcome.converge_after_heal_s = None if took is None else round(took, 2)
-        self.event(f"server back; all agree after {took} s")
+        self.event(f"server back; all agree after {self.outcome.converge_after_heal_s} s")
 
     def restart_odoo(self) -> None:
         server = self.harness.server
