@@ -86,13 +86,13 @@ def odoo_orders(odoo: OdooInstance, uuids: list[str]) -> dict[str, Order]:
     return result
 
 
-def moved(lines: dict[str, dict]) -> dict[tuple, float]:
+def moved(lines: dict[str, dict], *, discount: bool = True) -> dict[tuple, float]:
     """Quantity per kind of line (product, price, discount, note), whatever the uuids: what a
-    split or a merge must keep."""
+    split or a merge must keep. ``discount=False`` leaves the discount out of the kind."""
     out: dict[tuple, float] = {}
     for line in lines.values():
-        product, qty, *rest = line_tuple(line)
-        key = (product, *rest)
+        product, qty, price, line_discount, note = line_tuple(line)
+        key = (product, price, line_discount if discount else None, note)
         out[key] = round(out.get(key, 0) + qty, 3)
     return out
 
