@@ -37,6 +37,9 @@ class PosConfig(models.Model):
         help=f"How often terminals ask for changes in Interval mode "
         f"({INTERVAL_MIN_MS}-{INTERVAL_MAX_MS} ms).",
     )
+    # The newest log position pruned for this POS (pos_restaurant_sync.change._prune): a
+    # pull from before it may have missed changes, and says so.
+    possync_pruned_seq = fields.Integer(string="Sync Log Pruned Up To", readonly=True, copy=False)
     # Signs the LAN traffic between the tablets' agents. Generated on first request (a
     # column default would give every existing POS the same value at install).
     possync_peer_secret = fields.Char(

@@ -272,10 +272,15 @@ class PosRestaurantSyncChange(models.Model):
 
     @api.model
     def _pull(self, config, after: int, limit: int) -> dict:
-        """The config's changes after position ``after``, oldest first."""
+        """The config's changes after position ``after``, oldest first.
+
+        ``reset`` says that changes after ``after`` are no longer in the log (pruned, or
+        the cursor is from another database): the client re-reads the open orders.
+        """
         log = self.sudo()
+        reset = after < config.sudo().possync_pruned_seq
         if after > log._last_position():
-            after = 0  # a cursor from another database (restored or recreated): start over
+            after, reset = 0, True  # from another database (restored or recreated)
         records = log.search(
             [("config_id", "=", config.id), ("status", "=", "applied"), ("id", ">", after)],
             order="id",
@@ -286,6 +291,7 @@ class PosRestaurantSyncChange(models.Model):
             "changes": [record._entry() for record in page],
             "cursor": page[-1].id if page else after,
             "more": len(records) > limit,
+            "reset": reset,
         }
 
     @api.model
@@ -351,16 +357,33 @@ class PosRestaurantSyncChange(models.Model):
         self.env["pos_restaurant_sync.order"].flush_model()
         cr = self.env.cr
         cr.execute(
-            "DELETE FROM pos_restaurant_sync_change WHERE create_date < %s", [now - RETENTION]
+            """
+            WITH gone AS (DELETE FROM pos_restaurant_sync_change WHERE create_date < %s
+                          RETURNING config_id, id)
+            SELECT config_id, max(id) FROM gone GROUP BY config_id
+            """,
+            [now - RETENTION],
         )
+        pruned = cr.fetchall()
         cr.execute(
             """
-            DELETE FROM pos_restaurant_sync_change c
-             USING pos_restaurant_sync_order o
-             WHERE o.order_uuid = c.order_uuid AND o.state != 'draft' AND o.write_date < %s
+            WITH gone AS (DELETE FROM pos_restaurant_sync_change c
+                           USING pos_restaurant_sync_order o
+                           WHERE o.order_uuid = c.order_uuid AND o.state != 'draft'
+                             AND o.write_date < %s
+                       RETURNING c.config_id, c.id)
+            SELECT config_id, max(id) FROM gone GROUP BY config_id
             """,
             [now - CLOSED_RETENTION],
         )
+        pruned += cr.fetchall()
+        for config_id, seq in pruned:
+            # SQL, not write(): a POS setting must not look edited (nor wake its checks).
+            cr.execute(
+                "UPDATE pos_config SET possync_pruned_seq = GREATEST(possync_pruned_seq, %s) "
+                "WHERE id = %s",
+                [seq, config_id],
+            )
         cr.execute(
             """
             DELETE FROM pos_restaurant_sync_order o
@@ -372,6 +395,7 @@ class PosRestaurantSyncChange(models.Model):
         )
         self.invalidate_model()
         self.env["pos_restaurant_sync.order"].invalidate_model()
+        self.env["pos.config"].invalidate_model(["possync_pruned_seq"])
 
 
 # --- acknowledgements and rows -----------------------------------------------------------

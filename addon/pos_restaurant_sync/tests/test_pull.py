@@ -26,7 +26,7 @@ class TestPull(PossyncCommon):
         self.assertFalse(rest["more"])
         self.assertEqual(
             self.pull(after=rest["cursor"]),
-            {"changes": [], "cursor": rest["cursor"], "more": False},
+            {"changes": [], "cursor": rest["cursor"], "more": False, "reset": False},
         )
 
     def test_a_cursor_is_the_position_of_the_last_change_returned(self):
@@ -46,6 +46,22 @@ class TestPull(PossyncCommon):
     def test_a_cursor_from_another_database_starts_over(self):
         page = self.pull(after=10**12)
         self.assertEqual(page["changes"][-1]["change"], self.changes[-1])
+        self.assertTrue(page["reset"])
+
+    def test_a_pull_from_before_the_pruned_log_says_reset(self):
+        log = self.env["pos_restaurant_sync.change"]
+        records = self.log(self.order)
+        self.age(records[:2], fields.Datetime.now() - timedelta(days=8))
+        log._prune()
+        for after in (0, self.start, records[0].id):
+            page = self.pull(after=after)
+            self.assertTrue(page["reset"], after)
+            self.assertEqual([e["change"] for e in page["changes"]], self.changes[2:])
+        page = self.pull(after=records[1].id)
+        self.assertFalse(page["reset"])  # the client saw everything pruned
+        self.assertEqual([e["change"] for e in page["changes"]], self.changes[2:])
+        other = self.other_currency_config
+        self.assertFalse(log._pull(other, self.start, 10)["reset"])  # another POS lost nothing
 
     def test_pruning_forgets_old_changes_and_closed_orders_after_a_day(self):
         log = self.env["pos_restaurant_sync.change"]

@@ -57,6 +57,7 @@ class TestRoutes(PossyncCommon, HttpCase):
                 "changes": [{"seq": pushed["cursor"], "change": change}],
                 "cursor": pushed["cursor"],
                 "more": False,
+                "reset": False,
             },
         )
         self.assertEqual(self.pos_order(order).lines.uuid, "l1")
