@@ -34,8 +34,11 @@ function fakeServer(log = []) {
             throw new Error("Connection lost");
         }
         if (route.endsWith("/pull")) {
-            const changes = log.filter((e) => e.seq > params.after).slice(0, params.limit);
-            return { changes, cursor: changes.at(-1)?.seq ?? params.after, more: false };
+            // A cursor past the log is from another database: start over, and say so.
+            const reset = params.after > (log.at(-1)?.seq ?? 0);
+            const after = reset ? 0 : params.after;
+            const changes = log.filter((e) => e.seq > after).slice(0, params.limit);
+            return { changes, cursor: changes.at(-1)?.seq ?? after, more: false, reset };
         }
         return { acks: params.changes.map((c) => ({ id: c.id, status: "applied" })), cursor: 1 };
     };
@@ -121,7 +124,7 @@ function slowServer(timers, ms) {
 }
 
 for (const [pullMs, starts] of [[200, [0, 500, 1000, 1500]], [700, [0, 700, 1400]]]) {
-    test(`Interval mode keeps its cadence from each pull's start (pulls of ${pullMs} ms)`, async () => {
+    test(`Interval mode keeps its cadence from each pull's start (${pullMs} ms pulls)`, async () => {
         const { timers, client } = setup();
         const server = slowServer(timers, pullMs);
         client.useTransport(new ServerTransport({
@@ -148,6 +151,23 @@ test("in Bus mode, failed pulls are retried after a growing pause", async () => 
     server.down = false;
     await timers.run(5000);
     assert.equal(client.status.state, "synced");
+});
+
+test("a reset from the server re-reads the orders once and takes the server's cursor", async () => {
+    const { timers, client } = setup();
+    client.save("cursor:server", "900"); // a cursor from another database
+    const server = fakeServer([remote("c1", 1), remote("c2", 2)]);
+    let resets = 0;
+    client.onReset = () => (resets += 1);
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "interval", intervalMs: 500,
+        now: () => timers.now, timers,
+    }));
+    await timers.run(1200);
+    assert.equal(resets, 1);
+    assert.equal(client.target("o1").customer_count, 2);
+    assert.deepEqual(server.calls.map((c) => c.params.after), [900, 2, 2]);
+    assert.equal(client.cursor("server"), 2);
 });
 
 test("a push sends exactly the protocol's params and reads its acks", async () => {

@@ -99,6 +99,9 @@ export class ServerTransport {
                 after: this.client.cursor(this.kind),
                 limit: PULL_LIMIT,
             });
+            if (result.reset) {
+                this.client?.reset(this.kind, result.cursor);
+            }
             this.client?.receive(result.changes, this.kind);
             more = result.more && result.changes.length > 0;
         }

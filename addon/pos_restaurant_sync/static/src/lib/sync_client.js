@@ -66,6 +66,8 @@ export class SyncClient {
         this.collect = () => {};
         /** Called with the uuids of the orders that changes from elsewhere touched. */
         this.onRemoteChanges = () => {};
+        /** Called when changes from elsewhere were lost to this terminal: re-read the orders. */
+        this.onReset = () => {};
         /** Called whenever `status` changes. */
         this.onStatus = () => {};
         this.updateStatus({ lastSyncAt: null, error: null, linkError: null, busy: false });
@@ -189,6 +191,16 @@ export class SyncClient {
         if (touched.size) {
             this.onRemoteChanges([...touched]);
         }
+    }
+
+    /**
+     * The server no longer has every change after this terminal's cursor (its log was pruned,
+     * or it is another database): the open orders are re-read from Odoo, and receiving goes
+     * on from the server's `cursor`, also when that is lower.
+     */
+    reset(kind, cursor) {
+        this.save(`cursor:${kind}`, String(cursor));
+        this.onReset();
     }
 
     /** The local agent said hello: it names this terminal and its clock leads ours. */

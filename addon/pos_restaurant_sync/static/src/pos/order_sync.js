@@ -53,6 +53,8 @@ export class PosOrderSync {
         this.orders().forEach((order) => this.reconcile(order));
         this.client.collect = () => this.captureAll();
         this.client.onRemoteChanges = (uuids) => this.applyRemote(uuids);
+        // Odoo's own read of open orders, as at start-up; its load is wrapped like any other.
+        this.client.onReset = () => this.pos.deviceSync.readDataFromServer();
         this.watchRecords();
         this.wrapServerLoads();
     }
