@@ -124,7 +124,7 @@ function slowServer(timers, ms) {
 }
 
 for (const [pullMs, starts] of [[200, [0, 500, 1000, 1500]], [700, [0, 700, 1400]]]) {
-    test(`Interval mode keeps its cadence from each pull's start (${pullMs} ms pulls)`, async () => {
+    test(`Interval mode keeps a cadence from each pull's start (${pullMs} ms pulls)`, async () => {
         const { timers, client } = setup();
         const server = slowServer(timers, pullMs);
         client.useTransport(new ServerTransport({
