@@ -5,11 +5,12 @@
 Runs the service of docs/e2e.md (real Odoo from the real-Odoo tier's harness, chromium,
 one real agent per terminal, fault proxies between each terminal and the server and
 between the agents) and prints one JSON line: `changes`, `lost`, `duplicated`,
-`diverged_orders`, `converge_after_heal_s`, and the A→B latency `p50_ms` / `p95_ms` with
-no faults through the server (peer links cut) and on the peer path (server cut away).
+`diverged_orders`, `converge_after_heal_s`, `unmodeled` (splits or merges the truth got
+wrong), and the A→B latency `p50_ms` / `p95_ms` with no faults through the server (peer
+links cut) and on the peer path (server cut away).
 
 Targets: 0 lost, 0 duplicated, 0 diverged, converge ≤ 5 s, p95 ≤ 300 ms through the
-server and ≤ 100 ms on the peer path.
+server and ≤ 100 ms on the peer path, nothing unmodeled.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def met(report: dict) -> dict[str, bool]:
     for path, target in P95_TARGETS.items():
         p95 = report["p95_ms"].get(path)
         out[f"p95_{path}"] = p95 is not None and p95 <= target
+    out["truth_modeled"] = not report["unmodeled"]  # else lost/duplicated mean little
     return out
 
 
