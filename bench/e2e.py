@@ -6,11 +6,11 @@ Runs the service of docs/e2e.md (real Odoo from the real-Odoo tier's harness, ch
 one real agent per terminal, fault proxies between each terminal and the server and
 between the agents) and prints one JSON line: `changes`, `lost`, `duplicated`,
 `diverged_orders`, `converge_after_heal_s`, `unmodeled` (splits or merges the truth got
-wrong), and the A→B latency `p50_ms` / `p95_ms` with no faults through the server (peer
-links cut) and on the peer path (server cut away).
+wrong), `ui_crashes` (POS screens Owl destroyed), and the A→B latency `p50_ms` / `p95_ms`
+with no faults through the server (peer links cut) and on the peer path (server cut away).
 
 Targets: 0 lost, 0 duplicated, 0 diverged, converge ≤ 5 s, p95 ≤ 300 ms through the
-server and ≤ 100 ms on the peer path, nothing unmodeled.
+server and ≤ 100 ms on the peer path, nothing unmodeled, no UI crash.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def met(report: dict) -> dict[str, bool]:
         p95 = report["p95_ms"].get(path)
         out[f"p95_{path}"] = p95 is not None and p95 <= target
     out["truth_modeled"] = not report["unmodeled"]  # else lost/duplicated mean little
+    out["no_ui_crash"] = not report["ui_crashes"]
     return out
 
 

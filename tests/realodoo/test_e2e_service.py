@@ -35,6 +35,7 @@ def test_a_service_through_a_flaky_network_loses_and_duplicates_nothing(
     print(json.dumps(report, indent=1))
     assert report["differences"] == []
     assert report["unmodeled"] == []
+    assert report["ui_crashes"] == {}
     assert (report["lost"], report["duplicated"], report["diverged_orders"]) == (0, 0, 0)
     assert report["converge_after_heal_s"] is not None
     assert sum(report["actions_by_kind"].values()) > 20

@@ -137,8 +137,16 @@
             const partner = pos().models["res.partner"].get(partnerId);
             call(order(orderUuid), "set_partner", "setPartner", partner);
         },
+        /** The order's kitchen note, as its Note button writes it; returns what is stored. */
         setOrderNote(orderUuid, text) {
-            order(orderUuid).update({ [noteField()]: text });
+            const target = order(orderUuid);
+            if (is19()) {
+                // 19 keeps a JSON list of colored tags there; its screens parse it.
+                target.setInternalNote(JSON.stringify([{ text, colorIndex: 0 }]));
+            } else {
+                target.update({ general_note: text });
+            }
+            return target[noteField()];
         },
         transfer(orderUuid, tableId) {
             order(orderUuid).update({ table_id: pos().models["restaurant.table"].get(tableId) });

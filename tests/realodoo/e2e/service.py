@@ -249,8 +249,9 @@ class Service:
         if not mine:
             return False
         order = self.random.choice(mine)[0]
-        terminal.js(f"([o, v]) => window.e2e.{method}(o, v)", [order, value])
-        self.truth[order][field] = value
+        stored = terminal.js(f"([o, v]) => window.e2e.{method}(o, v)", [order, value])
+        # The waiter's method may say how the POS stores it (19's kitchen note: JSON).
+        self.truth[order][field] = value if stored is None else stored
         return True
 
     def _customer(self, terminal: Terminal) -> bool:
@@ -509,6 +510,7 @@ class Service:
             "differences": sorted({f[2] for f in facts})[:200],
             "converge_after_heal_s": self.outcome.converge_after_heal_s,
             "unmodeled": self.outcome.unmodeled,
+            "ui_crashes": {t.name: t.ui_crashes for t in self.terminals if t.ui_crashes},
             "events": self.outcome.events,
             "proxies": self.net.stats(),
         }

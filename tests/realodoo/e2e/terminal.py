@@ -17,10 +17,12 @@ from shell.injection import AgentAddress, agent_script
 from .agents import Agent
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 POS_JS = Path(__file__).with_name("pos.js")
 LOAD_TIMEOUT_MS = 120_000
+# Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
+UI_CRASH = "Destroying the root component"
 
 
 class Terminal:
@@ -31,6 +33,7 @@ class Terminal:
         self.pos_path = pos_path
         self.context: BrowserContext | None = None
         self.page: Page | None = None
+        self.ui_crashes = 0
 
     @property
     def on(self) -> bool:
@@ -46,15 +49,13 @@ class Terminal:
         self.page = self.context.new_page()
         log = self.agent.spec.data_dir / "console.log"
         self.page.on("pageerror", lambda e: _append(log, f"pageerror {str(e)[:2000]}"))
-        self.page.on(
-            "console",
-            lambda m: (
-                _append(log, f"{m.type} {m.text[:2000]}")
-                if m.type in ("error", "warning")
-                else None
-            ),
-        )
+        self.page.on("console", lambda m: self._console(log, m))
         self._login_and_open()
+
+    def _console(self, log: Path, message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            _append(log, f"{message.type} {message.text[:2000]}")
+            self.ui_crashes += UI_CRASH in message.text
 
     def _login_and_open(self) -> None:
         assert self.page is not None
