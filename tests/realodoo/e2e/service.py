@@ -36,8 +36,8 @@ ACTIONS = {  # weight of each waiter action
     "customer": 8,
     "order_note": 6,
     "transfer": 6,
-    "split": 4,
-    "merge": 4,
+    "split": 6,
+    "merge": 5,
     "pay": 6,
 }
 DISCOUNTS = [0, 5, 10, 15, 20, 50]
