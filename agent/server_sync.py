@@ -32,6 +32,7 @@ from agent.odoo_client import (
 )
 from agent.protocol import PROTOCOL_VERSION, InvalidChange, parse_change
 from agent.settings import Settings
+from agent.status import now_iso
 
 PUSH_LIMIT = 500  # the addon's limit per push
 PUSH_BYTES = 900_000  # under the addon's 1 MiB, leaving room for the JSON-RPC envelope
@@ -120,6 +121,8 @@ class ServerSync:
             changes = _valid_changes(item.get("change") for item in items if isinstance(item, dict))
             fresh += len(await self.agent.receive(changes, "server", cursors))
             self._answered()
+            if result.get("reset") is True:
+                self._reset(after, cursor)
             if not result.get("more") or not cursors or cursor <= after:
                 return fresh
 
@@ -256,6 +259,10 @@ class ServerSync:
 
     def _backoff(self) -> Backoff:
         return Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
+
+    def _reset(self, after: int, cursor: object) -> None:
+        log.warning("server log pruned after our cursor %s (now %s): pages re-read", after, cursor)
+        self.agent.status.set_server(reset_at=now_iso())
 
     def _using(self, path: str, cause: str | None) -> None:
         self.agent.status.set_server(reachable=True, path=path, cause=cause)

@@ -22,6 +22,9 @@ class ServerState:
     path: str | None = None  # "bus" or "interval" while receiving from the server
     cause: str | None = None  # why the server is unreachable, or why this path
     last_sync: str | None = None
+    # When a pull last answered "reset" (changes after our cursor were pruned): the page
+    # re-reads its open orders from Odoo each time this moves.
+    reset_at: str | None = None
 
 
 @dataclass

@@ -86,6 +86,7 @@ class StandIn:
         self.ws_version, self.peer_secret, self.channel = ws_version, peer_secret, channel
         self.protocol = 1
         self.enabled = True
+        self.pruned_up_to = 0  # the log's retention removed every seq up to this one
         self.refuse: str | None = None  # a SyncRequestError code to answer push/pull with
         self.faults = Faults()
         self.sessions: set[str] = set()
@@ -211,7 +212,13 @@ class StandIn:
         ).fetchall()
         page = [{"seq": s, "change": json.loads(b)} for s, b in rows[:limit]]
         cursor = page[-1]["seq"] if page else after
-        return {"changes": page, "cursor": cursor, "more": len(rows) > limit}
+        reset = after < self.pruned_up_to
+        return {"changes": page, "cursor": cursor, "more": len(rows) > limit, "reset": reset}
+
+    def prune(self, up_to: int) -> None:
+        """Forget the log up to ``up_to``, as the addon's retention does."""
+        self.conn.execute("DELETE FROM changes WHERE seq <= ?", [up_to])
+        self.pruned_up_to = max(self.pruned_up_to, up_to)
 
     def _require_session(self, request: web.Request) -> None:
         if request.cookies.get(SESSION_COOKIE) not in self.sessions:

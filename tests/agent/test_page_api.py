@@ -169,6 +169,7 @@ async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(age
         "path": None,
         "cause": "server not configured",
         "last_sync": None,
+        "reset_at": None,
     }
     assert status["peers"] == [] and status["protocol"] == 1
 

@@ -96,6 +96,18 @@ async def test_pull_brings_other_terminals_changes_and_remembers_how_far_it_read
     assert await pending(sync.agent) == 0  # what came from the server is not sent back
 
 
+async def test_a_pull_after_the_server_pruned_its_log_tells_the_pages_to_re_read(sync, standin):
+    standin.receive([change(terminal="t-other") for _ in range(10)])
+    standin.prune(6)
+    assert sync.agent.status.server.reset_at is None
+    assert await sync.pull_new() == 4  # what the log still has after the cursor
+    assert await sync.agent.cursor(sync.cursor_name) == 10
+    reset_at = sync.agent.status.server.reset_at
+    assert reset_at is not None
+    assert await sync.pull_new() == 0
+    assert sync.agent.status.server.reset_at == reset_at  # up to date: no new reset
+
+
 async def test_the_peer_secret_comes_from_the_server_and_is_kept(sync, standin):
     await sync.prepare()
     assert sync.agent.peer_secret == standin.peer_secret

@@ -288,3 +288,21 @@ test("the agent's status turns the indicator red while the server is away, with 
     socket.reply({ type: "status", status: { server: { ...server, reachable: true } } });
     assert.equal(client.status.state, "synced");
 });
+
+test("a reset seen by the agent re-reads the orders once, keeping the agent's cursor", () => {
+    const { client, socket } = agentSetup();
+    let resets = 0;
+    client.onReset = () => (resets += 1);
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 7 });
+    socket.reply({ type: "changes", changes: [remote("c1", 7)] });
+    const server = { configured: true, reachable: true, reset_at: null };
+    const status = (reset_at) => ({ terminal: "t-agent", pending: 0, server: { ...server, reset_at } });
+    socket.reply({ type: "status", status: status(null) });
+    assert.equal(resets, 0);
+    socket.reply({ type: "status", status: status("2026-11-26T21:00:00.000+00:00") });
+    socket.reply({ type: "status", status: status("2026-11-26T21:00:00.000+00:00") });
+    assert.equal(resets, 1);
+    socket.reply({ type: "status", status: status("2026-11-26T22:00:00.000+00:00") });
+    assert.equal(resets, 2);
+    assert.equal(client.cursor("agent"), 7);
+});

@@ -33,6 +33,7 @@ export class AgentTransport {
         this.waiting = null; // the push waiting for its ack: {ids, resolve, reject, timer}
         this.reconnects = new Backoff(250, 5000);
         this.reconnectTimer = null;
+        this.resetSeen = null; // the agent's last `server.reset_at` this page acted on
     }
 
     start(client) {
@@ -93,8 +94,21 @@ export class AgentTransport {
             this.acked(message.ids);
         } else if (message.type === "status") {
             client.linkError(agentProblem(message.status));
+            this.resetIfPruned(message.status);
         } else if (message.type === "error") {
             this.refused(message);
+        }
+    }
+
+    /**
+     * The agent's pull found the server's log pruned after its cursor: re-read the open
+     * orders, once per reset. The agent's seq, this page's cursor, is still valid.
+     */
+    resetIfPruned(status) {
+        const resetAt = status?.server?.reset_at;
+        if (resetAt && resetAt !== this.resetSeen) {
+            this.resetSeen = resetAt;
+            this.client.reset(this.kind);
         }
     }
 

@@ -196,10 +196,13 @@ export class SyncClient {
     /**
      * The server no longer has every change after this terminal's cursor (its log was pruned,
      * or it is another database): the open orders are re-read from Odoo, and receiving goes
-     * on from the server's `cursor`, also when that is lower.
+     * on from the server's `cursor`, also when that is lower. Through the agent there is no
+     * new cursor: the agent's own seq stays valid.
      */
     reset(kind, cursor) {
-        this.save(`cursor:${kind}`, String(cursor));
+        if (cursor !== undefined) {
+            this.save(`cursor:${kind}`, String(cursor));
+        }
         this.onReset();
     }
 
