@@ -174,8 +174,14 @@ export class PosOrderSync {
             this.announceClosed(order, state); // once, even if Odoo's own load brings it back
         }
         this.client.markSeen(uuid, { ...readOrderView(order), state });
-        // After the screen let go of it, so nothing renders a deleted order.
-        setTimeout(() => this.orderByUuid(uuid) && this.pos.data.localDeleteCascade(order));
+        // After the screen let go of it, so nothing renders a deleted order. The record is
+        // looked up again: Odoo's own sync may have replaced or deleted it meanwhile (18).
+        setTimeout(() => {
+            const current = this.orderByUuid(uuid);
+            if (current) {
+                this.pos.data.localDeleteCascade(current);
+            }
+        });
     }
 
     /** Tell the waiter, and leave the order if it is on screen. */
