@@ -6,7 +6,8 @@ Starts Odoo with the real-Odoo tier's harness (its own state folder,
 ``/var/tmp/possync-state-bench`` unless ``POSSYNC_STATE_DIR`` says otherwise), opens three
 POS terminals A, B, C (chromium pages in separate browser contexts) on one table, and makes
 ``--edits`` edits on A through the POS store (add a product, set its quantity, set its
-discount, in turn), one at a time, ``--gap-ms`` after the previous edit reached B and C.
+discount, in turn), one at a time, ``--gap-ms`` plus a random 0–500 ms (seeded) after the
+previous edit reached B and C.
 
 Prints one JSON line (the last line on stdout):
 
@@ -29,6 +30,7 @@ import json
 import math
 import os
 import platform
+import random
 import signal
 import statistics
 import sys
@@ -57,6 +59,7 @@ CHROMIUM_ARGS = [
 TARGETS = {"bus_p95_ms": 300, "interval_p95_ms": 650, "requests_per_change": 1.5}
 EDIT_KINDS = ("add", "qty", "discount")
 SETTLE_S = 0.5
+JITTER_S = 0.5  # one Interval-mode period
 
 
 def log(message: str) -> None:
@@ -173,13 +176,16 @@ def run_edits(
         terminal.requests.counting = True
     started = time.monotonic()
     edits = result.planned
+    # A random extra pause of up to one pull interval: with a fixed pause the edits would
+    # lock onto B's pull cadence in Interval mode and always land just before a pull.
+    jitter = random.Random(7)
     for index in range(edits):
         to_b, to_c = one_edit(terminals, edit_args(index, products))
         result.to_b.append(to_b)
         result.to_c.append(to_c)
         if index % 10 == 9:
             log(f"{result.mode}: {index + 1}/{edits} edits, last to B {to_b} ms")
-        time.sleep(gap_s)
+        time.sleep(gap_s + jitter.uniform(0, JITTER_S))
     time.sleep(max(0.0, SETTLE_S - gap_s))
     result.duration_s = round(time.monotonic() - started, 1)
     result.loadavg = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min, at the end
