@@ -4,6 +4,10 @@ subprocess with a timeout, so a Qt hang can never hang pytest; also used to take
 screenshots in docs/screenshots (``--shots DIR`` under Xvfb).
 
     python -m tests.shell.gui_driver pos|print|offline|no-addon|setup [--shots DIR]
+    python -m tests.shell.gui_driver real-odoo --server URL --db DB --login L \
+        --password P --config-id N [--shots DIR]
+
+``real-odoo`` runs against a real Odoo instead (tests/realodoo/test_shell_on_odoo.py).
 """
 
 from __future__ import annotations
@@ -22,10 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shell import odoo_probe
 from shell import settings as settings_mod
-from shell.window import prepare_qt_env
+from shell.injection import INSPECT_JS, PageInfo
+from shell.window import JS_TIMEOUT_S, prepare_qt_env
 
 SCENARIO_TIMEOUT_S = 90.0
+# A real POS loads and compiles its assets; on a busy machine that takes a while.
+REAL_ODOO_TIMEOUT_S = 420.0
+POS_LOAD_TIMEOUT_S = 150.0
+# The end-to-end suite's waiter (window.e2e): edits through the POS store, 18 and 19.
+E2E_POS_JS = Path(__file__).resolve().parents[1] / "realodoo" / "e2e" / "pos.js"
 STARTED = time.monotonic()
 
 
@@ -54,6 +65,8 @@ class Driver:
         self.confirm_answers: list[bool] = []
         self.confirm_messages: list[str] = []
         self.app: Any = None
+        # One entry per page load the app saw: its address and what the injection said.
+        self.loads: list[dict[str, Any]] = []
 
     def check(self, name: str, ok: bool, detail: object = "") -> bool:
         self.failed |= not ok
@@ -110,6 +123,22 @@ class Driver:
         image = document.render(0, QSize(300, 400))
         pixels = (image.pixelColor(x, y) for x in range(0, 300, 5) for y in range(0, 400, 5))
         return any(c.red() > 200 and c.green() < 60 and c.blue() < 60 for c in pixels)
+
+    def record_loads(self) -> None:
+        """Note each load the app inspects (INSPECT_JS) and its injection's answer
+        ("injected", "already", "skipped"), by watching the window's script calls."""
+        window = self.app.window
+        run_js = window.run_js
+
+        def recording(script: str, timeout: float = JS_TIMEOUT_S) -> Any:
+            value = run_js(script, timeout)
+            if script == INSPECT_JS and (page := PageInfo.parse(value)):
+                self.loads.append({"href": page.href, "path": page.path, "injection": None})
+            elif "__possyncInjected" in script and self.loads:
+                self.loads[-1]["injection"] = value
+            return value
+
+        window.run_js = recording
 
     def has_icon(self) -> bool:
         return not self.app.window.native.native.windowIcon().isNull()
@@ -300,6 +329,122 @@ def scenario_setup_errors(d: Driver) -> None:
     d.app.window.destroy()
 
 
+POS_READY = (
+    "location.pathname.indexOf('/pos/ui') === 0 && !!window.posmodel && !!window.possync"
+)
+OPEN_REGISTER = """var b = document.querySelector('.login-overlay .open-register-btn');
+if (b) { b.click(); } !!b"""
+SYNCED_BY_AGENT = """(function () { var s = window.possync.status();
+  return s.transport === 'agent' && s.state === 'synced' && JSON.stringify(s); })()"""
+COUNT_AGENT_EVENTS = """window.__agentEventsSince = 0;
+window.addEventListener('possync:agent', function () { window.__agentEventsSince += 1; });
+true"""
+# One new order on a table, one line of a sellable product, through window.e2e.
+EDIT = """window.__edit = null; (async function () {
+  var c = window.e2e.catalog(), product = c.products[0], table = c.tables[0];
+  var order = window.e2e.newOrder(table);
+  var line = await window.e2e.addLine(order, product.id, product.price);
+  window.__edit = JSON.stringify({order: order, line: line, table: table,
+                                  product: product.id, price: product.price});
+})().catch(function (e) { window.__edit = JSON.stringify({error: String(e)}); }); true"""
+
+
+def real_odoo_settings(args: argparse.Namespace) -> settings_mod.Settings:
+    """The settings as the setup screen saves them: the version read from the server."""
+
+    async def major() -> int:
+        async with odoo_probe.OdooProbe(args.server) as probe:
+            return (await probe.server()).major
+
+    url = settings_mod.normalize_server_url(args.server)
+    return settings_mod.Settings(url, args.db, args.login, args.config_id, "Restaurant",
+                                 odoo_major=odoo_probe.run(major()))
+
+
+def cli_json(*argv: str) -> Any:
+    """Run a `possync` command in its own process, as a person would, and read its JSON."""
+    done = subprocess.run([sys.executable, "-m", "shell.cli", *argv],
+                          capture_output=True, text=True, timeout=60)
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return {"exit": done.returncode, "stdout": done.stdout, "stderr": done.stderr[-500:]}
+
+
+def agent_drained(status: Any) -> Any:
+    """The agent's status once nothing waits for the server and the server answers."""
+    ok = isinstance(status, dict) and status.get("pending") == 0
+    return status if ok and (status.get("server") or {}).get("reachable") else None
+
+
+def scenario_real_odoo(d: Driver) -> None:
+    """The app on a real Odoo: logs in, opens the POS in the version's URL form, hands the
+    addon's script the agent once, and an edit in the POS reaches Odoo through the agent."""
+    from shell import doctor
+
+    app = d.app
+    settings = app.settings
+    d.check("the POS runs in the app", d.wait_js(POS_READY, POS_LOAD_TIMEOUT_S),
+            d.js("location.href"))
+
+    def pos_page_loads() -> list[dict[str, Any]]:
+        return [load for load in d.loads if load["path"].startswith("/pos/ui")]
+
+    # The app injects from its `loaded` handler, which may finish after the POS started.
+    d.wait(lambda: pos_page_loads() and pos_page_loads()[-1]["injection"], 20)
+    pos_loads = pos_page_loads()
+    d.check("Odoo's login page came first and the app logged in by itself",
+            any(load["path"].startswith("/web/login") for load in d.loads)
+            and not d.js("!!document.querySelector('input[name=password]')"),
+            [load["path"] for load in d.loads])
+    d.check("opened at the URL the app computes for this version",
+            pos_loads and pos_loads[0]["href"] == settings.pos_url(),
+            json.dumps({"odoo_major": settings.odoo_major, "pos_url": settings.pos_url(),
+                        "loaded": [load["href"] for load in pos_loads]}))
+    d.check("the POS page load was injected exactly once",
+            [load["injection"] for load in pos_loads] == ["injected"], pos_loads)
+    agent = json.loads(d.js("JSON.stringify(window.possyncAgent || null)") or "null")
+    port = app.supervisor.listening.page_port
+    d.check("window.possyncAgent is this launch's agent",
+            agent == {"url": f"ws://127.0.0.1:{port}/page", "token": app.page_token}, agent)
+    d.js(COUNT_AGENT_EVENTS)
+    app.inject()  # another `loaded` for the same document must change nothing
+    d.check("a second injection of the same page does nothing",
+            d.js("window.__agentEventsSince") == 0 and pos_loads[-1]["injection"] == "already",
+            pos_loads[-1])
+    status = d.wait_js(SYNCED_BY_AGENT, 60)
+    d.check("the addon's sync client runs through the agent, synced", status,
+            d.js("JSON.stringify(window.possync.status())"))
+    agent_status = d.wait(app.agent_status, 20) or {}
+    d.check("the page and the agent are one terminal",
+            d.js("window.possync.terminal()") == agent_status.get("terminal"),
+            agent_status.get("terminal"))
+
+    d.js(OPEN_REGISTER)
+    d.check("the floor plan shows", d.wait_js("!!document.querySelector('.floor-map')", 60))
+    d.js(E2E_POS_JS.read_text(encoding="utf-8"))
+    d.check("the POS store is ready for edits", d.wait_js("window.e2e.ready()", 30))
+    d.js(EDIT)
+    edit = json.loads(d.wait_js("window.__edit", 60) or "{}")
+    d.check("edit made in the app's POS", edit.get("line"), json.dumps(edit))
+    d.check("the page handed it to the agent",
+            d.wait_js("window.possync.pendingCount() === 0", 60) is True)
+    drained = d.wait(lambda: agent_drained(cli_json("status", "--json")), 60)
+    d.check("possync status --json: the agent's outbox drained to 0", drained,
+            json.dumps(drained or cli_json("status", "--json")))
+    d.shot(f"pos-odoo{settings.odoo_major}")
+
+    # In this process: the in-memory keyring holding the password is this process's.
+    results = doctor.run(settings_mod.load())
+    outcomes = {result.name: result.outcome for result in results}
+    d.check("possync doctor passes server, login, addon and websocket",
+            all(outcomes.get(n) == "PASS" for n in ("Server", "Login", "Addon", "Websocket")),
+            " | ".join(line for result in results for line in result.lines()))
+    app.window.destroy()  # nothing unsent: closes without asking
+    d.wait(lambda: d.confirm_messages, timeout=3)
+    d.check("closing asked nothing (nothing unsent)", not d.confirm_messages, d.confirm_messages)
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -307,11 +452,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=[
         "pos", "print", "offline", "no-addon", "setup", "setup-errors",
-        "storage-write", "storage-read",
+        "storage-write", "storage-read", "real-odoo",
     ])  # fmt: skip
     parser.add_argument("--shots", type=Path)
     parser.add_argument("--port", type=int, help="the fake Odoo's port (default: a free one)")
+    real = parser.add_argument_group("real-odoo: the Odoo to open")
+    real.add_argument("--server")
+    real.add_argument("--db")
+    real.add_argument("--login")
+    real.add_argument("--password")
+    real.add_argument("--config-id", type=int)
     args = parser.parse_args()
+    if args.shots is not None:
+        os.environ.pop("QT_QPA_PLATFORM", None)  # shots need the (Xvfb) display, not offscreen
     prepare_qt_env(offscreen=args.shots is None)
 
     from shell.app import App
@@ -322,12 +475,15 @@ def main() -> int:
     port = args.port or free_port()
     server = FakeOdoo(Options(addon_script=args.scenario != "no-addon"), port)
     configured = settings_mod.Settings(server.url, "restaurant", "waiter", 2, "Restaurant")
+    password = PASSWORD
+    if args.scenario == "real-odoo":
+        configured, password = real_odoo_settings(args), args.password
     if args.scenario in ("setup", "setup-errors"):
         configured = settings_mod.Settings()
     else:
         settings_mod.save(configured)
-        Credentials().put(configured, PASSWORD)
-    if args.scenario != "offline":
+        Credentials().put(configured, password)
+    if args.scenario not in ("offline", "real-odoo"):
         server.start()
 
     driver.app = App(
@@ -345,8 +501,11 @@ def main() -> int:
         "setup-errors": lambda: scenario_setup_errors(driver),
         "storage-write": lambda: scenario_storage_write(driver),
         "storage-read": lambda: scenario_storage_read(driver),
+        "real-odoo": lambda: scenario_real_odoo(driver),
     }
-    threading.Thread(target=_guarded(driver, scenarios[args.scenario]), daemon=True).start()
+    timeout = REAL_ODOO_TIMEOUT_S if args.scenario == "real-odoo" else SCENARIO_TIMEOUT_S
+    scenario = _guarded(driver, scenarios[args.scenario], timeout)
+    threading.Thread(target=scenario, daemon=True).start()
     driver.app.run()
     if args.scenario == "pos":
         driver.check("the agent stops with the app", not alive(driver.agent_pid))  # type: ignore[attr-defined]
@@ -354,13 +513,16 @@ def main() -> int:
     return 1 if driver.failed else 0
 
 
-def _guarded(driver: Driver, scenario: Callable[[], None]) -> Callable[[], None]:
+def _guarded(
+    driver: Driver, scenario: Callable[[], None], timeout: float
+) -> Callable[[], None]:
     def run() -> None:
-        watchdog = threading.Timer(SCENARIO_TIMEOUT_S, lambda: os._exit(3))
+        watchdog = threading.Timer(timeout, lambda: os._exit(3))
         watchdog.daemon = True
         watchdog.start()
         try:
             driver.wait(lambda: driver.app.window is not None, 10)
+            driver.record_loads()
             scenario()
         except Exception as exc:
             driver.check("scenario raised", False, repr(exc))
