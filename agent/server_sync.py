@@ -89,7 +89,7 @@ class ServerSync:
             log.warning("no peer secret from the server (%s): LAN sync waits for one", exc)
 
     async def push_pending(self) -> int:
-        """Push the oldest unsent changes once; return how many left the outbox."""
+        """Push the oldest unsent changes once; return how many the server answered."""
         batch = await self.agent.db.read(lambda s: s.outbox_batch(PUSH_LIMIT, PUSH_BYTES))
         if not batch:
             return 0
@@ -103,11 +103,14 @@ class ServerSync:
         if not isinstance(acks, list):
             raise OdooError("the server's answer to push has no acks")
         acks = [a for a in acks if isinstance(a, dict)]
-        removed = await self.agent.db.write(lambda s: s.settle(acks))
+        await self.agent.db.write(lambda s: s.settle(acks))
         self._answered()
-        if not removed:
+        # Counted from the answer, not from the outbox: the bus may have echoed our own
+        # changes back before this answer, and that already took them out of the outbox.
+        answered = {c["id"] for c in batch} & {a.get("id") for a in acks if a.get("status")}
+        if not answered:
             raise OdooError("the server acknowledged none of the changes it was sent")
-        return removed
+        return len(answered)
 
     async def pull_new(self) -> int:
         """Read every change after our server cursor; return how many were new here."""

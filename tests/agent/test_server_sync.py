@@ -77,6 +77,21 @@ async def test_a_lost_acknowledgement_is_retried_and_the_server_applies_the_chan
     assert standin.push_counts()[c["id"]] == {"applied": 1, "duplicate": 1}
 
 
+async def test_our_change_echoed_by_the_bus_before_the_push_answer_is_no_error(sync, standin):
+    made = change()
+    await sync.agent.receive([made], "page")
+    push = sync.client.push
+
+    async def echo_first(config_id, batch):
+        result = await push(config_id, batch)
+        await sync.agent.receive([made], "server")  # the bus frame overtakes the answer
+        return result
+
+    sync.client.push = echo_first
+    assert await sync.push_pending() == 1
+    assert await pending(sync.agent) == 0
+
+
 async def test_a_rejected_change_is_kept_aside_and_never_sent_again(sync, standin):
     foreign = change(FOREIGN_ORDER + "1")
     await sync.agent.receive([foreign, change()], "page")
