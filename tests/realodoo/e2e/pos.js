@@ -111,6 +111,7 @@
             return pos().createNewOrder({ table_id: table }).uuid;
         },
         async addLine(orderUuid, productId, price) {
+            this.addedAt = Date.now(); // the latency's start, in the same call as the edit
             const target = order(orderUuid);
             const before = new Set(target.lines.map((l) => l.uuid));
             const product = pos().models["product.product"].get(productId);

@@ -635,9 +635,9 @@ class Service:
     def _one_latency(self, a: Terminal, b: Terminal, order: str, product: dict) -> float | None:
         count = len(self.truth[order]["lines"])
         b.js(WATCH_JS, [order, count])
-        started = a.js("() => Date.now()")
         if not self._add_line(a, order, product):
             return None
+        started = a.js("() => window.e2e.addedAt")
         seen = b.js("() => window.__e2eWatch")
         time.sleep(0.2)
         return None if seen is None else seen - started
