@@ -172,7 +172,6 @@
                 for (const p of [...target.payment_ids]) {
                     call(target, "remove_paymentline", "removePaymentline", p);
                 }
-                return null;
             }
             return { view, answer };
         },

@@ -61,6 +61,8 @@ class Outcome:
     skipped: int = 0
     events: list[str] = field(default_factory=list)
     unmodeled: list[str] = field(default_factory=list)  # splits/merges the truth got wrong
+    # Payments the POS reported refused that Odoo booked all the same (Odoo decides).
+    payments_misreported: list[str] = field(default_factory=list)
     converge_after_heal_s: float | None = None
 
 
@@ -297,14 +299,23 @@ class Service:
         self.locks.add(order)
         self.last = order
         paid = terminal.js("([o, m]) => window.e2e.pay(o, m)", [order, self.catalog["cash"]])
-        self.last = (order, paid and paid["answer"])
-        if not paid:
-            return False  # Odoo refused it: the order stays as it was
+        self.last = (order, paid["answer"])
+        if paid["answer"] == "refused":
+            if self._odoo_state(order) == "draft":
+                return False  # Odoo refused it: the order stays as it was
+            # The POS's answer was wrong (an error after Odoo committed): Odoo booked it,
+            # and the sync closes the order everywhere, as the truth now says.
+            self.log(f"[{terminal.name}] payment of {order[:8]}: POS said refused, Odoo booked it")
+            self.outcome.payments_misreported.append(order)
         if paid["answer"] == "deferred":
             self.log(f"[{terminal.name}] payment of {order[:8]} deferred: Odoo sends it later")
         self.truth[order]["state"] = "paid"
         self.truth[order]["payments"] = paid["view"]["payments"]
         return True
+
+    def _odoo_state(self, order: str) -> str | None:
+        found = self.odoo.jsonrpc("pos.order", "search_read", [[("uuid", "=", order)], ["state"]])
+        return found[0]["state"] if found else None
 
     def _split(self, terminal: Terminal) -> bool:
         # Like a payment, Odoo's split bill screen syncs the two orders natively at once.
@@ -510,6 +521,7 @@ class Service:
             "differences": sorted({f[2] for f in facts})[:200],
             "converge_after_heal_s": self.outcome.converge_after_heal_s,
             "unmodeled": self.outcome.unmodeled,
+            "payments_misreported": self.outcome.payments_misreported,
             "ui_crashes": {t.name: t.ui_crashes for t in self.terminals if t.ui_crashes},
             "events": self.outcome.events,
             "proxies": self.net.stats(),
