@@ -208,7 +208,10 @@ export class PosOrderSync {
         const sync = this;
         patch(this.models, {
             [LOAD_METHOD](data, ...rest) {
-                const touchesOrders = ORDER_MODELS.some((model) => model in data);
+                // Odoo loads `undefined` as nothing (18's merge does): so must we, or the
+                // merge stops half-way and leaves its records broken.
+                const touchesOrders =
+                    typeof data === "object" && data !== null && ORDER_MODELS.some((m) => m in data);
                 if (touchesOrders) {
                     sync.captureAll();
                 }
