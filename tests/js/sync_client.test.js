@@ -64,17 +64,6 @@ test("edits in one window go out in one push; the next window gets the next push
     assert.equal(client.status.state, "synced");
 });
 
-test("a first edit is pushed before any timer runs (a timer would wait behind Odoo's render)", async () => {
-    const { client, timers } = makeClient();
-    const transport = recordingTransport(timers);
-    client.useTransport(transport);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
-    assert.equal(transport.pushes.length, 0); // not inside the edit itself
-    await Promise.resolve();
-    assert.equal(transport.pushes.length, 1);
-    assert.equal(timers.queue.length, 1, "only the fake receiver's answer is scheduled");
-});
-
 test("a failed push keeps the changes and retries with a growing pause", async () => {
     const { client, timers } = makeClient();
     const transport = recordingTransport(timers, { fail: "server unreachable" });

@@ -20,8 +20,6 @@ import { OrderReplica } from "./replica.js";
 
 /** Longest wait between two attempts when pushes keep failing. */
 export const MAX_RETRY_MS = 30000;
-// The push timer's value while a push waits only for the current microtask to end.
-const NOW = "now";
 
 /** A random uuid4 as 32 hex digits; works on plain-HTTP pages, unlike crypto.randomUUID. */
 export function newId() {
@@ -239,15 +237,7 @@ export class SyncClient {
         if (this.pushTimer || this.inflight || !this.transport) {
             return;
         }
-        const wait = this.wait();
-        if (wait > 0) {
-            this.pushTimer = this.timers.setTimeout(() => this.push(), wait);
-            return;
-        }
-        // "Now" is a microtask, not a timer: a timer would wait behind the render Odoo
-        // schedules for the same edit (tens of ms on 19), and the edit waits with it.
-        this.pushTimer = NOW;
-        queueMicrotask(() => this.pushTimer === NOW && this.push());
+        this.pushTimer = this.timers.setTimeout(() => this.push(), this.wait());
     }
 
     /** Milliseconds until the next push may start. */
