@@ -126,6 +126,21 @@ def installed(build: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     yield root
 
 
+def _self_test(cmd: list[str], tmp_path: Path, platform: str) -> subprocess.CompletedProcess:
+    """Run the installed app's self-test; it must pass."""
+    proc = subprocess.run(
+        cmd,
+        env=_self_test_env(tmp_path / "home", platform),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "self-test passed" in proc.stdout
+    return proc
+
+
 def _self_test_env(home: Path, platform: str) -> dict[str, str]:
     """A clean environment: nothing from the venv or the checkout can leak in."""
     home.mkdir(parents=True, exist_ok=True)
@@ -284,16 +299,7 @@ def test_installed_self_test_passes(installed: Path, tmp_path: Path) -> None:
     link = tmp_path / "bin/possync"
     link.parent.mkdir()
     link.symlink_to(installed / "opt/possync/possync")
-    proc = subprocess.run(
-        [str(link), "--self-test"],
-        env=_self_test_env(tmp_path / "home", "offscreen"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
-    assert "self-test passed" in proc.stdout
+    proc = _self_test([str(link), "--self-test"], tmp_path, "offscreen")
     assert "FAIL" not in proc.stdout
 
 
@@ -303,16 +309,8 @@ def test_installed_self_test_passes(installed: Path, tmp_path: Path) -> None:
 @pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (Debian's xvfb)")
 def test_installed_self_test_passes_on_x11(installed: Path, tmp_path: Path) -> None:
     """The xcb platform plugin with the system's X libraries (the .deb's Depends)."""
-    proc = subprocess.run(
-        ["xvfb-run", "-a", str(installed / "opt/possync/possync"), "--self-test"],
-        env=_self_test_env(tmp_path / "home", "xcb"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
-    assert "self-test passed" in proc.stdout
+    app = str(installed / "opt/possync/possync")
+    _self_test(["xvfb-run", "-a", app, "--self-test"], tmp_path, "xcb")
 
 
 @pytest.mark.slow
