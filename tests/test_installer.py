@@ -180,6 +180,10 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
     assert (internal / "addon/pos_restaurant_sync/static/src/lib/protocol.js").is_file()
     # pywebview reads its scripts from disk.
     assert (internal / "webview/js/api.js").is_file()
+    # Receipts print (shell/printing.py): the binding, the CUPS back end, the window icon.
+    assert next(internal.glob("PyQt6/QtPrintSupport.*"), None)
+    assert (internal / "PyQt6/Qt6/plugins/printsupport/libcupsprintersupport.so").is_file()
+    assert (internal / "shell/static/possync.png").is_file()
     # keyring finds its backends through its metadata's entry points (field notes).
     entry_points = next(internal.glob("keyring-*.dist-info")) / "entry_points.txt"
     assert "keyring.backends" in entry_points.read_text()
