@@ -33,6 +33,7 @@ from agent.odoo_client import (
 from agent.protocol import PROTOCOL_VERSION, InvalidChange, parse_change
 from agent.settings import Settings
 from agent.status import now_iso
+from agent.store import SETTLED
 
 PUSH_LIMIT = 500  # the addon's limit per push
 PUSH_BYTES = 900_000  # under the addon's 1 MiB, leaving room for the JSON-RPC envelope
@@ -107,7 +108,8 @@ class ServerSync:
         self._answered()
         # Counted from the answer, not from the outbox: the bus may have echoed our own
         # changes back before this answer, and that already took them out of the outbox.
-        answered = {c["id"] for c in batch} & {a.get("id") for a in acks if a.get("status")}
+        settled = {a.get("id") for a in acks if a.get("status") in SETTLED}
+        answered = {c["id"] for c in batch} & settled
         if not answered:
             raise OdooError("the server acknowledged none of the changes it was sent")
         return len(answered)

@@ -35,6 +35,9 @@ CORRUPT_ERRORS = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 SQLITE_SUFFIXES = ("", "-wal", "-shm")
 
 
+# Answers that take a change out of the outbox: the server has it, or refused it for good.
+SETTLED = ("applied", "duplicate", "rejected")
+
 class StoreError(Exception):
     """The database cannot be used; the message says what to do."""
 
@@ -312,7 +315,7 @@ class Store:
                         "ON c.seq = o.seq WHERE o.id = ?",
                         [str(ack.get("reason") or ""), _now_ms(), ack.get("id")],
                     )
-                elif status not in ("applied", "duplicate"):
+                elif status not in SETTLED:
                     continue
                 cur = self.db.execute("DELETE FROM outbox WHERE id = ?", [ack.get("id")])
                 removed += cur.rowcount

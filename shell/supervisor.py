@@ -93,6 +93,7 @@ class AgentSupervisor:
         # Nobody waits for an address that will not come.
         self.listening = None
         self._listening_event.set()
+        self._log.close()  # reopened by its next write, if the agent is started again
 
     def restart(self, command: Callable[[int], list[str]], env: dict[str, str]) -> None:
         """Run the agent with new settings (the setup screen saved new ones)."""
@@ -133,6 +134,7 @@ class AgentSupervisor:
                 stderr=subprocess.PIPE,
                 env=self._env,
                 text=True,
+                errors="replace",  # a stray byte must not kill the copier and stall the agent
                 creationflags=_creation_flags(),
             )
         except OSError as exc:

@@ -17,11 +17,8 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.realodoo.e2e.views import odoo_orders
 from tests.realodoo.harness import OdooInstance
-from tests.shell import test_window
 from tests.shell.test_window import run_scenario
 
 # A cold POS load (assets, every product) takes 20-40 s on a busy machine; the driver's
@@ -46,12 +43,11 @@ def wait_for_line(odoo: OdooInstance, order_uuid: str, line_uuid: str) -> dict:
 
 
 def test_the_app_opens_the_pos_and_syncs_through_its_agent(
-    odoo: OdooInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    odoo: OdooInstance, tmp_path: Path
 ) -> None:
     # What the POS manager does first: switch Real-Time Sync on for this POS.
     values = {"possync_enabled": True, "possync_mode": "bus"}
     odoo.jsonrpc("pos.config", "write", [[odoo.config_id], values])
-    monkeypatch.setattr(test_window, "TIMEOUT_S", SCENARIO_TIMEOUT_S)
     options = [
         "--server",
         odoo.base_url,
@@ -67,7 +63,7 @@ def test_the_app_opens_the_pos_and_syncs_through_its_agent(
     if SHOTS:
         options += ["--shots", SHOTS]
 
-    results = run_scenario("real-odoo", tmp_path, *options)
+    results = run_scenario("real-odoo", tmp_path, *options, timeout=SCENARIO_TIMEOUT_S)
     for r in results:
         print(f"odoo {odoo.version} [{r['at_s']:>6} s] ok {r['check']}: {r['detail'][:400]}")
 

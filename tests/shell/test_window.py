@@ -20,14 +20,14 @@ from tests.shell.gui_driver import free_port
 TIMEOUT_S = 150
 
 
-def run_scenario(name: str, home: Path, *options: str) -> list[dict]:
+def run_scenario(name: str, home: Path, *options: str, timeout: float = TIMEOUT_S) -> list[dict]:
     try:
         done = subprocess.run(
             [sys.executable, "-m", "tests.shell.gui_driver", name, *options],
             env=gui_env(home),
             capture_output=True,
             text=True,
-            timeout=TIMEOUT_S,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"scenario {name} hung; output so far:\n{exc.stdout}")
