@@ -306,3 +306,13 @@ test("a reset seen by the agent re-reads the orders once, keeping the agent's cu
     assert.equal(resets, 2);
     assert.equal(client.cursor("agent"), 7);
 });
+
+test("a reset the agent saw before this page loaded does not make it re-read", () => {
+    const { client, socket } = agentSetup();
+    let resets = 0;
+    client.onReset = () => (resets += 1);
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    const server = { configured: true, reachable: true, reset_at: "2026-11-26T21:00:00.000+00:00" };
+    socket.reply({ type: "status", status: { terminal: "t-agent", pending: 0, server } });
+    assert.equal(resets, 0);
+});

@@ -177,7 +177,7 @@
         },
         /**
          * The split bill screen's own split of the order: `quantities` (line uuid -> qty)
-         * go to a new order. Returns both orders as they are right after it.
+         * go to a new order. Returns the new order as it is right after it.
          */
         async split(orderUuid, quantities) {
             const target = order(orderUuid);
@@ -197,7 +197,7 @@
             }
             const made = pos().models["pos.order"].find((o) => !before.has(o.uuid));
             const read = readOrderView();
-            return made ? { uuid: made.uuid, made: read(made), rest: read(target) } : null;
+            return made ? { uuid: made.uuid, made: read(made) } : null;
         },
         /**
          * A transfer onto the occupied table of order `destUuid` (Odoo merges the orders).

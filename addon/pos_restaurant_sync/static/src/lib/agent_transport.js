@@ -33,7 +33,7 @@ export class AgentTransport {
         this.waiting = null; // the push waiting for its ack: {ids, resolve, reject, timer}
         this.reconnects = new Backoff(250, 5000);
         this.reconnectTimer = null;
-        this.resetSeen = null; // the agent's last `server.reset_at` this page acted on
+        this.resetSeen = null; // the agent's `server.reset_at` this page last acted on (or found)
     }
 
     start(client) {
@@ -105,7 +105,11 @@ export class AgentTransport {
      * orders, once per reset. The agent's seq, this page's cursor, is still valid.
      */
     resetIfPruned(status) {
-        const resetAt = status?.server?.reset_at;
+        const resetAt = status?.server?.reset_at ?? "";
+        if (this.resetSeen === null) {
+            this.resetSeen = resetAt; // the first status: this page has just loaded its orders
+            return;
+        }
         if (resetAt && resetAt !== this.resetSeen) {
             this.resetSeen = resetAt;
             this.client.reset(this.kind);

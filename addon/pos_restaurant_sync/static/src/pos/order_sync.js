@@ -82,12 +82,17 @@ export class PosOrderSync {
     }
 
     captureAll() {
+        const here = new Set();
         for (const order of this.orders()) {
+            here.add(order.uuid);
             this.capture(order);
         }
+        // Runs on every edit: one look-up per open replica, not a scan of all orders.
         for (const replica of this.client.replicas.values()) {
-            const gone = !this.paidHere.has(replica.uuid) && !this.orderByUuid(replica.uuid);
-            if (replica.seen?.state === "draft" && gone) {
+            if (replica.seen?.state !== "draft" || here.has(replica.uuid)) {
+                continue;
+            }
+            if (!this.paidHere.has(replica.uuid)) {
                 // Deleted here while open: merged into another order, or cancelled.
                 this.client.capture(replica.uuid, { ...replica.seen, state: "cancel" });
             }
