@@ -199,6 +199,30 @@ test("change ids are uuid4 hex", () => {
     assert.match(newId(), /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
 });
 
+test("an edit after a quiet spell is pushed at once, before any timer runs", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers);
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    client.capture("o1", { uuid: "o1", lines: { l1: line(2) } });
+    assert.equal(transport.pushes.length, 0, "waits for the edits of the same task");
+    await Promise.resolve();
+    assert.deepEqual(transport.pushes.map((p) => p.ids.length), [2]);
+    assert.equal(timers.queue.length, 1, "only the push's own acknowledgement is timed");
+});
+
+test("a transport switched in before the push left gets it, the old one does not", async () => {
+    const { client, timers } = makeClient();
+    const before = recordingTransport(timers);
+    const after = recordingTransport(timers);
+    client.useTransport(before);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    client.useTransport(after);
+    await timers.run(0);
+    assert.equal(before.pushes.length, 0);
+    assert.equal(after.pushes.length, 1);
+});
+
 test("flush sends what is pending before Odoo's own sync, within the push window", async () => {
     const { client, timers } = makeClient();
     const transport = recordingTransport(timers, { delay: 20 });

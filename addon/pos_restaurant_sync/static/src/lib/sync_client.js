@@ -18,6 +18,9 @@ import { Backoff } from "./backoff.js";
 import { Outbox } from "./outbox.js";
 import { OrderReplica } from "./replica.js";
 
+/** The push timer while a push waits only for the current task to end. */
+const PUSH_SOON = Symbol("push soon");
+
 /** Longest wait between two attempts when pushes keep failing. */
 export const MAX_RETRY_MS = 30000;
 
@@ -218,8 +221,7 @@ export class SyncClient {
     useTransport(transport) {
         this.transport?.stop();
         this.transport = transport;
-        this.timers.clearTimeout(this.pushTimer);
-        this.pushTimer = null;
+        this.cancelPush();
         this.retries.reset();
         this.retryAt = 0;
         this.updateStatus({ error: null });
@@ -232,12 +234,30 @@ export class SyncClient {
         this.updateStatus({ linkError: cause });
     }
 
-    /** Push soon: now if the last push is a window old, else when the window ends. */
+    /**
+     * Push soon: once the current task's edits are captured if the last push is a window old,
+     * else when the window ends.
+     */
     schedulePush() {
         if (this.pushTimer || this.inflight || !this.transport) {
             return;
         }
-        this.pushTimer = this.timers.setTimeout(() => this.push(), this.wait());
+        const wait = this.wait();
+        if (wait > 0) {
+            this.pushTimer = this.timers.setTimeout(() => this.push(), wait);
+            return;
+        }
+        // Not a zero timeout: that waits behind the POS's own work on the edit (its
+        // rendering), 5 to 15 ms measured on Odoo 19.
+        this.pushTimer = PUSH_SOON;
+        queueMicrotask(() => this.pushTimer === PUSH_SOON && this.push());
+    }
+
+    cancelPush() {
+        if (this.pushTimer !== PUSH_SOON) {
+            this.timers.clearTimeout(this.pushTimer); // a Symbol would make it throw
+        }
+        this.pushTimer = null;
     }
 
     /** Milliseconds until the next push may start. */
@@ -248,8 +268,7 @@ export class SyncClient {
 
     /** Push the pending changes now; resolves when the receiver answered (or failed). */
     push() {
-        this.timers.clearTimeout(this.pushTimer);
-        this.pushTimer = null;
+        this.cancelPush();
         this.inflight ||= this.pushBatch().finally(() => {
             this.inflight = null;
             this.updateStatus({ busy: false });
