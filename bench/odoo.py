@@ -19,6 +19,10 @@ Prints one JSON line (the last line on stdout):
   divided by the number of edits. Every request counts (JSON-RPC, assets, images,
   anything); bus websocket frames are not HTTP requests and are not counted.
   ``requests_by_path`` breaks them down.
+- ``price_recompute``: Odoo 19 only (null on 18): after the Bus-mode edits, on A, the
+  median time of Odoo's recompute of the order's prices (``triggerRecomputeAllPrices``,
+  run on every line added or changed) with possync's short JSON of a record and without
+  it, alternately in the same page, and ``ratio`` = with / without.
 
 Targets: bus p95 ≤ 300 ms, interval p95 ≤ 650 ms, requests per change ≤ 1.5.
 """
@@ -79,6 +83,7 @@ class PhaseResult:
     round_trips: dict[str, list[float]] = field(default_factory=dict)
     duration_s: float = 0.0
     loadavg: list[float] = field(default_factory=list)
+    price_recompute: dict[str, Any] | None = None  # on A, once the edits are done
 
     @property
     def edits(self) -> int:
@@ -206,6 +211,7 @@ def measure(
         _, products = all_on_table(terminals, table)
         time.sleep(1.0)  # let the loads of opening the table finish before counting
         run_edits(terminals, products, result, gap_s)
+        result.price_recompute = terminals[0].js("() => window.__possyncBench.priceRecompute(3)")
     finally:
         for terminal in terminals:
             terminal.close()
@@ -259,6 +265,7 @@ def report(version: str, bus: PhaseResult, interval: PhaseResult) -> dict[str, A
         "interval_p50_ms": i["p50_ms"],
         "interval_p95_ms": i["p95_ms"],
         "requests_per_change": b["requests_per_change"],
+        "price_recompute": price_recompute(bus.price_recompute),
         "terminals": 3,
         "edits": bus.edits,
         "bus": b,
@@ -267,6 +274,21 @@ def report(version: str, bus: PhaseResult, interval: PhaseResult) -> dict[str, A
     }
     out["met"] = {k: out[k] is not None and out[k] <= v for k, v in TARGETS.items()}
     return out
+
+
+def price_recompute(timings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Odoo 19's recompute of the order's prices, median ms with possync's short record
+    JSON and without it (same page, alternating), and their ratio; None on 18."""
+    if not timings:
+        return None
+    with_ms = statistics.median(timings["with_ms"])
+    without_ms = statistics.median(timings["without_ms"])
+    return {
+        "lines": timings["lines"],
+        "with_ms": round(with_ms, 1),
+        "without_ms": round(without_ms, 1),
+        "ratio": round(with_ms / without_ms, 2),
+    }
 
 
 def machine() -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 ``window.__possyncBench`` acts on the POS store (``window.posmodel``) with the store's and
 records' own methods, on Odoo 18 (snake_case) and 19 (camelCase), so possync sees these
-edits exactly as it sees a waiter's taps. It never touches possync itself.
+edits exactly as it sees a waiter's taps. It never touches possync itself, except in
+``priceRecompute``, which times Odoo 19's own recompute of an order's prices with possync's
+short JSON of a record (overrides/models/related_models.js) and without it.
 
 Clock: ``Date.now()`` in every page; all pages run on one machine, so the wall clock is
 shared. A receiving page samples the watched order every 2 ms and keeps, per state
@@ -81,6 +83,40 @@ BENCH_JS = r"""
             }
             await pos().addLineToOrder(vals, order, {}, false);
             return order.lines.find((l) => !before.has(l.uuid))?.uuid ?? null;
+        },
+        /**
+         * Odoo 19's recompute of the current order's prices (once per line added or changed)
+         * with possync's short JSON of a record and without it, alternately; null on 18,
+         * which computes prices on read.
+         */
+        priceRecompute(rounds) {
+            const order = pos().getOrder?.();
+            if (!order?.triggerRecomputeAllPrices || !order.lines.length) {
+                return null;
+            }
+            let holder = order.lines[0];
+            while (holder && !Object.hasOwn(holder, "toJSON")) {
+                holder = Object.getPrototypeOf(holder);
+            }
+            const toJSON = holder.toJSON;
+            const time = () => {
+                const start = performance.now();
+                for (let i = 0; i < 10; i++) {
+                    order.triggerRecomputeAllPrices();
+                }
+                return (performance.now() - start) / 10;
+            };
+            const result = { lines: order.lines.length, with_ms: [], without_ms: [] };
+            for (let r = 0; r < rounds; r++) {
+                result.with_ms.push(time());
+                delete holder.toJSON;
+                try {
+                    result.without_ms.push(time());
+                } finally {
+                    holder.toJSON = toJSON;
+                }
+            }
+            return result;
         },
     };
     window.__possyncBench = bench;

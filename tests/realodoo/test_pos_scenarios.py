@@ -323,6 +323,23 @@ def test_a_product_added_on_a_appears_on_b_while_both_stay_on_the_table(two, fre
     print(f"line added on A seen on B after {seen_within(b.line('Fanta')):.2f} s")
 
 
+def test_a_line_turned_into_json_names_only_its_model_id_and_uuid(two, free_tables):
+    """Odoo 19 logs every price recompute by copying it to JSON: that copy stays short."""
+    a, _ = two
+    a.open_table(free_tables.take())
+    a.add_product("Coca-Cola")
+    line = a.page.evaluate(
+        """() => {
+            const order = window.posmodel.models["pos.order"].find((o) => o.lines.length);
+            const line = order.lines[0];
+            return { json: JSON.parse(JSON.stringify(line)), uuid: line.uuid };
+        }"""
+    )
+    assert sorted(line["json"]) == ["id", "model", "uuid"]
+    assert line["json"]["model"] == "pos.order.line"
+    assert line["json"]["uuid"] == line["uuid"]
+
+
 def test_a_discount_typed_on_a_numpad_appears_on_b(two, free_tables):
     a, b = two
     both_on_table(two, free_tables.take(), "Coca-Cola")

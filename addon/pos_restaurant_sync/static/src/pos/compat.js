@@ -90,6 +90,11 @@ export function createChild(models, model, parentField, parent, vals) {
     return record;
 }
 
+/** The name of a record's model, e.g. "pos.order.line". */
+export function modelName(record) {
+    return IS_19 ? record.model.name : record.model.modelName;
+}
+
 /** Whether a record exists on the server yet (it has an integer id). */
 export function isSynced(record) {
     return typeof record.id === "number";
