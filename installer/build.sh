@@ -106,7 +106,7 @@ if [ "$bundle_only" = no ]; then
     ln -s /opt/possync/bin/possync-shortcuts "$STAGE/usr/bin/possync-shortcuts"
     install -m 0644 "$HERE/linux/possync.desktop" "$STAGE/usr/share/applications/possync.desktop"
     install -m 0644 "$HERE/icons/possync.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/possync.svg"
-    install -m 0644 "$HERE/icons/possync.png" "$STAGE/usr/share/icons/hicolor/256x256/apps/possync.png"
+    install -m 0644 "$ROOT/shell/static/possync.png" "$STAGE/usr/share/icons/hicolor/256x256/apps/possync.png"
     install -m 0644 "$HERE/linux/debian/copyright" "$STAGE/usr/share/doc/possync/copyright"
     {
         printf 'possync (%s) stable; urgency=medium\n\n  * possync %s.\n\n' "$VERSION" "$VERSION"

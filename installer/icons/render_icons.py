@@ -1,4 +1,5 @@
-"""Render possync.svg into the PNG and ICO files the installers use.
+"""Render possync.svg into the PNG (the app's window icon, also the Linux menu's) and the
+ICO (the Windows installer's) files.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python installer/icons/render_icons.py
 
@@ -14,6 +15,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The one PNG: the app shows it as its window icon; the Linux package installs it too.
+PNG = HERE.parents[1] / "shell" / "static" / "possync.png"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
@@ -52,9 +55,9 @@ def main() -> int:
 
     app = QGuiApplication(sys.argv[:1])  # noqa: F841 - QPainter needs an application
     images = {size: render(size) for size in ICO_SIZES}
-    (HERE / "possync.png").write_bytes(images[256])
+    PNG.write_bytes(images[256])
     (HERE / "possync.ico").write_bytes(ico(images))
-    print(f"wrote {HERE / 'possync.png'} and {HERE / 'possync.ico'}")
+    print(f"wrote {PNG} and {HERE / 'possync.ico'}")
     return 0
 
 
