@@ -60,7 +60,9 @@ class Driver:
     def __init__(self, shots: Path | None) -> None:
         self.shots = shots
         self.failed = False
-        self.pdf = Path(tempfile.mkdtemp()) / "receipt.pdf"
+        # Removed when the driver goes, with the process (one per scenario).
+        self.pdf_dir = tempfile.TemporaryDirectory(prefix="possync-print-")
+        self.pdf = Path(self.pdf_dir.name) / "receipt.pdf"
         self.print_on_gui_thread: list[bool] = []
         self.confirm_answers: list[bool] = []
         self.confirm_messages: list[str] = []
