@@ -510,6 +510,13 @@ def assert_server_order(odoo: OdooInstance, table: int, expected: dict[str, floa
 # --- the sync indicator and the modes ---------------------------------------------------
 
 
+# The popover fades in once it is placed: a picture waits until no animation is left.
+FADED_IN = """el => {
+    const popover = el.closest('.o_popover');
+    return !popover.getAnimations().length && getComputedStyle(popover).opacity === '1';
+}"""
+
+
 def indicator_shot(terminal: Terminal, state: str) -> None:
     """The right half of the navbar (and the details popover, if open), for the readme."""
     path = SCREENSHOTS / f"sync_indicator_{state}_{terminal.major}.png"
@@ -540,12 +547,92 @@ def test_the_navbar_indicator_shows_synced_pending_and_unreachable(two, free_tab
     button.click()
     details = a.page.locator(".possync-details")
     assert "Not synced: server unreachable" in details.inner_text()
-    faded_in = "el => getComputedStyle(el.closest('.o_popover')).opacity === '1'"
-    wait_until(lambda: details.evaluate(faded_in), what="the details fully shown")
+    wait_until(lambda: details.evaluate(FADED_IN), what="the details fully shown")
     indicator_shot(a, "unreachable")
     a.page.unroute("**/pos_restaurant_sync/**")
     wait_until(lambda: button.get_attribute("data-state") == "synced", timeout=10, what="recovery")
     assert a.pending() == 0
+
+
+# Records the page's live intervals (id → period) from now on, to see a timer outlive its
+# component; Odoo's own code keeps the functions it bound at load and is not recorded.
+TRACK_INTERVALS = """() => {
+    const live = (window.possyncTestIntervals = new Map());
+    const { setInterval, clearInterval } = window;
+    window.setInterval = (callback, ms, ...args) => {
+        const id = setInterval(callback, ms, ...args);
+        live.set(id, ms);
+        return id;
+    };
+    window.clearInterval = (id) => {
+        live.delete(id);
+        clearInterval(id);
+    };
+}"""
+TICKS = "() => [...window.possyncTestIntervals.values()].filter((ms) => ms === 1000).length"
+
+
+def test_the_indicator_details_follow_the_status_while_open(two, free_tables):
+    """The open popover reads the live status, not a copy made when it opened: the pending
+    count rises and falls, the cause comes and goes, the age of the last sync ticks; and its
+    clock stops when it closes."""
+    a, _ = two
+    button = a.page.locator("button.possync-indicator")
+    details = a.page.locator(".possync-details")
+    a.open_table(free_tables.take())
+    a.add_product("Coca-Cola")
+    wait_until(lambda: button.get_attribute("data-state") == "synced", what="all synced")
+    a.page.evaluate(TRACK_INTERVALS)
+    button.click()
+
+    def lines() -> list[str]:
+        return details.inner_text().splitlines()
+
+    wait_until(lambda: lines()[0] == "All changes synced", what="the details open")
+    # Reopening would lose this mark: it proves the same popover stays open throughout.
+    details.evaluate("el => (el.dataset.opened = 'once')")
+
+    # Nothing happens meanwhile, yet the age of the last sync moves on.
+    last_sync = re.compile(r"Last sync: (.+) \((.+)\)$")
+    time_shown, age_shown = last_sync.match(lines()[1]).groups()
+    wait_until(lambda: last_sync.match(lines()[1]).groups()[1] != age_shown, what="the age ticking")
+    assert last_sync.match(lines()[1]).group(1) == time_shown
+    assert a.page.evaluate(TICKS) == 1
+
+    # Edits while the server is unreachable. A tap elsewhere would close the popover: the
+    # products are added from the keyboard (Space on a focused product card).
+    a.page.route("**/pos_restaurant_sync/**", lambda route: route.abort())
+    a.page.locator(".product-list .product", has_text="Water").first.press("Space")
+    wait_until(
+        lambda: (
+            lines()[0] == "Not synced: server unreachable"
+            and "1 change(s) waiting to be sent" in lines()
+        ),
+        what="the open details turning red with 1 change waiting",
+    )
+    a.page.locator(".product-list .product", has_text="Fanta").first.press("Space")
+    wait_until(lambda: "2 change(s) waiting to be sent" in lines(), what="2 changes waiting")
+    assert details.evaluate("el => el.firstElementChild.classList.contains('text-danger')")
+
+    a.page.unroute("**/pos_restaurant_sync/**")
+    wait_until(
+        lambda: (
+            lines()[0] == "All changes synced" and not any("waiting" in line for line in lines())
+        ),
+        timeout=10,
+        what="the open details back to synced with nothing waiting",
+    )
+    assert a.pending() == 0
+    assert details.get_attribute("data-opened") == "once"
+    wait_until(lambda: details.evaluate(FADED_IN), what="the details fully shown")
+    a.page.screenshot(
+        path=str(FAILURE_SHOTS / f"sync_details_live_{a.major}.png"),
+        clip={"x": 766, "y": 0, "width": 600, "height": 170},
+    )
+
+    button.click()
+    details.wait_for(state="detached")
+    assert a.page.evaluate(TICKS) == 0, "the popover's clock outlived it"
 
 
 @pytest.fixture

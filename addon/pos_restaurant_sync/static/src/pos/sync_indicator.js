@@ -3,15 +3,99 @@
  * changes not yet acknowledged, a green check when all is synced, red with the cause when
  * the server, the bus or the local agent is unreachable. Hover shows the details (last sync
  * time first); a tap opens them in a popover, for touch screens.
+ *
+ * The popover reads the `possync` service itself, not a copy made when it opened: while it
+ * stays open it follows the status (pending count, cause, last sync), and says how long ago
+ * the last sync was, ticking each second.
  */
-import { Component, useState } from "@odoo/owl";
+import { Component, useEffect, useState } from "@odoo/owl";
 import { usePopover } from "@web/core/popover/popover_hook";
 import { useService } from "@web/core/utils/hooks";
 import { _t } from "@web/core/l10n/translation";
 
+const TICK_MS = 1000;
+
+/** How long ago, in the largest whole unit: "just now", "12 s ago", "3 min ago", "2 h ago". */
+export function timeAgo(ms) {
+    const seconds = Math.floor(ms / 1000);
+    if (seconds < 1) {
+        return _t("just now");
+    }
+    if (seconds < 60) {
+        return _t("%s s ago", seconds);
+    }
+    const minutes = Math.floor(seconds / 60);
+    return minutes < 60 ? _t("%s min ago", minutes) : _t("%s h ago", Math.floor(minutes / 60));
+}
+
+/**
+ * One line per fact about the sync, the state first. `now` adds how long ago the last sync
+ * was: the popover passes its ticking clock; the tooltip passes none, as it would keep the
+ * age it had when the indicator last rendered.
+ */
+export function syncDetails(sync, now = null) {
+    const { cause, pending, lastSyncAt } = sync.status;
+    const lines = [
+        cause ? _t("Not synced: %s", cause) : _t("All changes synced"),
+        lastSyncLine(lastSyncAt, now),
+    ];
+    if (pending) {
+        lines.push(_t("%s change(s) waiting to be sent", pending));
+    }
+    lines.push(
+        sync.transport === "agent"
+            ? _t("Through the possync app on this terminal")
+            : _t("Straight to the server (%s mode)", sync.mode)
+    );
+    return lines;
+}
+
+function lastSyncLine(lastSyncAt, now) {
+    if (!lastSyncAt) {
+        return _t("Last sync: %s", _t("never"));
+    }
+    const time = new Date(lastSyncAt).toLocaleTimeString();
+    if (!now) {
+        return _t("Last sync: %s", time);
+    }
+    return _t("Last sync: %(time)s (%(ago)s)", { time, ago: timeAgo(now - lastSyncAt) });
+}
+
+/**
+ * `{now}`, the time set again every `periodMs` while `active()` is true; the timer stops when
+ * it turns false or the component goes away.
+ */
+function useNow(periodMs, active) {
+    const clock = useState({ now: Date.now() });
+    useEffect(
+        (on) => {
+            if (!on) {
+                return;
+            }
+            const timer = setInterval(() => (clock.now = Date.now()), periodMs);
+            return () => clearInterval(timer);
+        },
+        () => [active()]
+    );
+    return clock;
+}
+
 export class SyncDetails extends Component {
     static template = "pos_restaurant_sync.SyncDetails";
-    static props = { lines: Array, failed: Boolean, close: { type: Function, optional: true } };
+    static props = { close: { type: Function, optional: true } };
+
+    setup() {
+        this.sync = useState(useService("possync"));
+        this.clock = useNow(TICK_MS, () => Boolean(this.sync.status.lastSyncAt));
+    }
+
+    get lines() {
+        return syncDetails(this.sync, this.clock.now);
+    }
+
+    get failed() {
+        return Boolean(this.sync.status.cause);
+    }
 }
 
 export class SyncIndicator extends Component {
@@ -20,7 +104,9 @@ export class SyncIndicator extends Component {
 
     setup() {
         this.sync = useState(useService("possync"));
-        this.popover = usePopover(SyncDetails, { position: "bottom" });
+        // Under the button's right edge: the popover keeps clear of the screen's edge when
+        // its lines grow while it is open.
+        this.popover = usePopover(SyncDetails, { position: "bottom-end" });
     }
 
     get status() {
@@ -35,36 +121,16 @@ export class SyncIndicator extends Component {
         }[this.status.state] || "fa-check text-success";
     }
 
-    get lastSync() {
-        const at = this.status.lastSyncAt;
-        return at ? new Date(at).toLocaleTimeString() : _t("never");
-    }
-
-    /** One line per fact; the tooltip and the popover show the same. */
+    /** The tooltip: the popover's lines, without the age of the last sync. */
     get details() {
-        const lines = [
-            this.status.cause ? _t("Not synced: %s", this.status.cause) : _t("All changes synced"),
-            _t("Last sync: %s", this.lastSync),
-        ];
-        if (this.status.pending) {
-            lines.push(_t("%s change(s) waiting to be sent", this.status.pending));
-        }
-        lines.push(
-            this.sync.transport === "agent"
-                ? _t("Through the possync app on this terminal")
-                : _t("Straight to the server (%s mode)", this.sync.mode)
-        );
-        return lines;
+        return syncDetails(this.sync);
     }
 
     toggle(ev) {
         if (this.popover.isOpen) {
             this.popover.close();
         } else {
-            this.popover.open(ev.currentTarget, {
-                lines: this.details,
-                failed: Boolean(this.status.cause),
-            });
+            this.popover.open(ev.currentTarget, {});
         }
     }
 }
