@@ -117,6 +117,14 @@ class PageClient:
         await self.until(lambda: len(self.errors) > count)
         return self.errors[-1]
 
+    @property
+    def caught_up(self) -> bool:
+        """The replay that answers the last hello has arrived: every change up to the
+        welcome's seq. A status says nothing about it: the agent pushes one to every
+        connected page whenever its status changes, before the welcome or between two
+        parts of a replay too."""
+        return self.welcome is not None and self.max_seq >= self.welcome["seq"]
+
     async def wait_for(self, ids: set[str], timeout: float = 10) -> None:
         await self.until(lambda: ids <= self.changes.keys(), timeout)
 

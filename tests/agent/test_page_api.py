@@ -17,7 +17,7 @@ async def page(agent_client, **kw) -> PageClient:
 async def log_of(agent_client) -> list[dict]:
     """Everything the agent's log holds, as a fresh page replaying from 0 sees it."""
     reader = await page(agent_client, since=0)
-    await reader.until(lambda: reader.statuses)  # the status follows the replay
+    await reader.until(lambda: reader.caught_up)
     await reader.close()
     return list(reader.changes.values())
 
