@@ -376,11 +376,11 @@ def _odoo_value(model, name: str, value):
 def _existing_ids(comodel, ids: list[int]) -> list[int]:
     """The ids of records that exist, in the given order; the others are logged and left
     out (the change keeps them in the log)."""
-    existing = set(comodel.sudo().browse([int(i) for i in ids]).exists().ids)
-    missing = [i for i in ids if int(i) not in existing]
-    if missing:
+    wanted = [int(i) for i in ids]  # JSON's 3.0 is the id 3
+    existing = set(comodel.sudo().browse(wanted).exists().ids)
+    if missing := [i for i in wanted if i not in existing]:
         _logger.error("possync: no %s with ids %s, left out of the line", comodel._name, missing)
-    return [int(i) for i in ids if int(i) in existing]
+    return [i for i in wanted if i in existing]
 
 
 def _full_product_name(line) -> str:
