@@ -41,6 +41,7 @@ ACTIONS = {  # weight of each waiter action
     "pay": 6,
 }
 DISCOUNTS = [0, 5, 10, 15, 20, 50]
+LANDED_S = 6.0  # a spike's 2 s on each way, and Odoo's own time
 
 
 @dataclass
@@ -172,7 +173,7 @@ class Service:
             done = getattr(self, f"_{kind}")(terminal)
         except Exception as error:  # noqa: BLE001 - a refused action is a skipped one
             if "e2e:" not in str(error):
-                self.log(f"[{terminal.name}] {kind} failed: {str(error)[:300]}")
+                self.log(f"[{terminal.name}] {kind} failed: {str(error)[:2000]}")
             done = False
         with (self.workdir / "actions.log").open("a") as out:
             out.write(f"{time.strftime('%H:%M:%S')} {terminal.name} {kind} {done} {self.last}\n")
@@ -301,7 +302,7 @@ class Service:
         paid = terminal.js("([o, m]) => window.e2e.pay(o, m)", [order, self.catalog["cash"]])
         self.last = (order, paid["answer"])
         if paid["answer"] == "refused":
-            if self._odoo_state(order) == "draft":
+            if self._state_once_landed(order) == "draft":
                 return False  # Odoo refused it: the order stays as it was
             # The POS's answer was wrong (an error after Odoo committed): Odoo booked it,
             # and the sync closes the order everywhere, as the truth now says.
@@ -312,6 +313,15 @@ class Service:
         self.truth[order]["state"] = "paid"
         self.truth[order]["payments"] = paid["view"]["payments"]
         return True
+
+    def _state_once_landed(self, order: str) -> str | None:
+        """Odoo's state of the order once an earlier sync of it, still on its way, could have
+        landed: the refusal may be of a retry that lost to the first try, which a spike on
+        the link (≤ 2 s) still held back."""
+        deadline = time.monotonic() + LANDED_S
+        while (state := self._odoo_state(order)) == "draft" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return state
 
     def _odoo_state(self, order: str) -> str | None:
         found = self.odoo.jsonrpc("pos.order", "search_read", [[("uuid", "=", order)], ["state"]])
