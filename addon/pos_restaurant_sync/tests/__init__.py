@@ -2,7 +2,6 @@
 from . import (
     test_access,
     test_apply,
-    test_apply_attributes,
     test_apply_later,
     test_close,
     test_perf,
