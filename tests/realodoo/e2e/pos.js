@@ -40,7 +40,7 @@
      * Odoo's answer to a validated order, through the POS's own sync as the payment screen
      * runs it (`throw: true`): "accepted", "refused" (Odoo raised: the screen puts the order
      * back to draft) or, if the connection stays lost, "deferred" (Odoo's offline mode keeps
-     * it among its pending orders and sends it later).
+     * it among its pending orders and sends it later). Any other error is thrown.
      */
     async function paymentAnswer(target) {
         const { ConnectionLostError, RPCError } = rpcErrors();
@@ -165,8 +165,14 @@
             pos().addPendingOrder([target.id]);
             target.state = "paid";
             const view = readOrderView()(target);
-            const answer = await paymentAnswer(target);
-            if (answer === "refused") {
+            let answer;
+            try {
+                answer = await paymentAnswer(target);
+            } catch (error) {
+                // The POS's own flow failed after sending (seen on 18): Odoo decides.
+                answer = `error: ${error?.message}`;
+            }
+            if (answer !== "accepted" && answer !== "deferred") {
                 target.state = "draft";
                 // The waiter takes the payment back.
                 for (const p of [...target.payment_ids]) {

@@ -301,12 +301,15 @@ class Service:
         self.last = order
         paid = terminal.js("([o, m]) => window.e2e.pay(o, m)", [order, self.catalog["cash"]])
         self.last = (order, paid["answer"])
-        if paid["answer"] == "refused":
+        if paid["answer"] not in ("accepted", "deferred"):  # refused, or the POS failed
             if self._state_once_landed(order) == "draft":
-                return False  # Odoo refused it: the order stays as it was
+                return False  # Odoo refused it: the waiter took the payment back
             # The POS's answer was wrong (an error after Odoo committed): Odoo booked it,
             # and the sync closes the order everywhere, as the truth now says.
-            self.log(f"[{terminal.name}] payment of {order[:8]}: POS said refused, Odoo booked it")
+            self.log(
+                f"[{terminal.name}] payment of {order[:8]}: POS said {paid['answer']!r},"
+                " Odoo booked it"
+            )
             self.outcome.payments_misreported.append(order)
         if paid["answer"] == "deferred":
             self.log(f"[{terminal.name}] payment of {order[:8]} deferred: Odoo sends it later")
