@@ -340,6 +340,27 @@ def test_a_line_turned_into_json_names_only_its_model_id_and_uuid(two, free_tabl
     assert line["json"]["uuid"] == line["uuid"]
 
 
+def test_records_from_another_terminal_are_listed_under_their_uuid(two, free_tables):
+    """An order and its lines that B creates from A's changes are indexed by their uuid in
+    every list that holds them, like B's own: 18 otherwise lists them under no key, and
+    deleting such records later crashes the floor plan."""
+    a, b = two
+    a.open_table(free_tables.take())
+    for product in ("Coca-Cola", "Fanta", "Water"):
+        a.add_product(product)
+    wait_until(lambda: len(b.order_lines_of(a.current_table)) == 3, what="B has A's 3 lines")
+    unkeyed = b.page.evaluate(
+        """() => {
+            const models = Object.values(window.posmodel.models).filter((m) => m?.getAll);
+            return models.flatMap((m) => m.getAll()).flatMap((record) =>
+                Object.entries(record._indexMaps || {})
+                    .filter(([, index]) => index.has(undefined))
+                    .map(([field]) => `${record.model.modelName} ${record.id}: ${field}`));
+        }"""
+    )
+    assert unkeyed == []
+
+
 def test_a_discount_typed_on_a_numpad_appears_on_b(two, free_tables):
     a, b = two
     both_on_table(two, free_tables.take(), "Coca-Cola")

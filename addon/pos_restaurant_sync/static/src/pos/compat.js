@@ -77,17 +77,25 @@ export function productTaxes(product) {
 }
 
 /**
- * Create a record with a given uuid under its parent (a line under its order). 18 links a
- * new record to its parents before it sets the uuid they index it by, and two such
- * records would then take one slot in the parent's list: link it once it has its uuid.
+ * Odoo 18 links a new record to the records it points to before it sets the uuid it was
+ * given, so their lists index it under no key: two such records take one slot, a deletion
+ * later shifts the others past it, and the next deletion there fails half-way on the hole
+ * ("reading 'uuid'"), which breaks the floor plan. 18 visits the fields in their order, and
+ * only a record created with a uuid (possync's) has to wait for it: visit `uuid` first.
+ * 19 sets the key before it links anything.
  */
-export function createChild(models, model, parentField, parent, vals) {
+export function setUuidFirst(models) {
     if (IS_19) {
-        return models[model].create({ ...vals, [parentField]: parent });
+        return;
     }
-    const record = models[model].create(vals);
-    record.update({ [parentField]: parent });
-    return record;
+    for (const model of Object.values(models)) {
+        const fields = model?.modelFields;
+        if (fields && "uuid" in fields) {
+            const others = { ...fields };
+            Object.keys(fields).forEach((name) => delete fields[name]);
+            Object.assign(fields, { uuid: others.uuid }, others);
+        }
+    }
 }
 
 /** The name of a record's model, e.g. "pos.order.line". */

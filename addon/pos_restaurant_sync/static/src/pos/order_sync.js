@@ -13,7 +13,7 @@ import { effect } from "@web/core/utils/reactive";
 import { batched } from "@web/core/utils/timing";
 import { _t } from "@web/core/l10n/translation";
 import { diff } from "@pos_restaurant_sync/lib/protocol";
-import { LOAD_METHOD, isSynced, leaveOrder, selectedOrder } from "./compat";
+import { LOAD_METHOD, isSynced, leaveOrder, selectedOrder, setUuidFirst } from "./compat";
 import { readOrderView } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
@@ -43,6 +43,7 @@ export class PosOrderSync {
     }
 
     start() {
+        setUuidFirst(this.models); // before possync creates any record with its uuid
         for (const order of this.orders()) {
             this.adoptIfServerKnown(order);
         }

@@ -6,7 +6,7 @@
  * setters, which would re-derive other fields (prices from a pricelist, a fiscal position
  * from a customer) and so make edits the other terminal never made.
  */
-import { LINE_NOTE_FIELDS, ORDER_FIELDS, createChild, productTaxes, refreshTotals } from "./compat";
+import { LINE_NOTE_FIELDS, ORDER_FIELDS, productTaxes, refreshTotals } from "./compat";
 
 const RELATIONS = {
     partner_id: "res.partner",
@@ -73,8 +73,9 @@ function writeLine(models, order, action, op) {
             console.warn("possync: product not available here, line skipped", op);
             return;
         }
-        createChild(models, "pos.order.line", "order_id", order, {
+        models["pos.order.line"].create({
             uuid: op.line,
+            order_id: order,
             product_id: product,
             // A manual price is never re-derived from a pricelist on this terminal.
             price_type: "manual",
@@ -105,7 +106,7 @@ function writePayment(models, order, action, op) {
         vals[field] = value(models, field, val);
     }
     if (action === "add" && !payment) {
-        createChild(models, "pos.payment", "pos_order_id", order, { uuid: op.payment, ...vals });
+        models["pos.payment"].create({ uuid: op.payment, pos_order_id: order, ...vals });
     } else if (action === "remove") {
         payment?.delete();
     } else {
