@@ -9,6 +9,7 @@
  * terminal did not do is ever pushed as its own edit.
  */
 import { patch } from "@web/core/utils/patch";
+import { toRaw } from "@odoo/owl";
 import { effect } from "@web/core/utils/reactive";
 import { batched } from "@web/core/utils/timing";
 import { _t } from "@web/core/l10n/translation";
@@ -40,6 +41,8 @@ export class PosOrderSync {
         this.notify = notify;
         /** Orders paid on this terminal: Odoo's payment flow and the server close them. */
         this.paidHere = new Set();
+        /** Uuids of the orders changed since their last capture. */
+        this.editedOrders = new Set();
     }
 
     start() {
@@ -52,7 +55,7 @@ export class PosOrderSync {
             this.client.replica(change.order).receive(change);
         }
         this.orders().forEach((order) => this.reconcile(order));
-        this.client.collect = () => this.captureAll();
+        this.client.collect = () => this.captureEdits();
         this.client.onRemoteChanges = (uuids) => this.applyRemote(uuids);
         // Odoo's own read of open orders, as at start-up; its load is wrapped like any other.
         this.client.onReset = () => this.pos.deviceSync.readDataFromServer();
@@ -70,27 +73,54 @@ export class PosOrderSync {
 
     // --- capture ------------------------------------------------------------------------
 
-    /** Any change to a synced field of any order is captured at once (and pushed soon). */
+    /**
+     * Any change to a synced field of an order is captured at once (and pushed soon). Each
+     * order has its own watcher, so an edit reads that order only: a busy floor has dozens
+     * of open orders, and reading them all on every edit cost more than the rest of
+     * possync's own work on it.
+     */
     watchRecords() {
+        const watched = new WeakSet();
         effect(
             batched((pos) => {
-                // Reading through the effect's own proxy is what subscribes it to the fields.
-                pos.models["pos.order"].getAll().forEach(readOrderView);
-                this.client.edited();
+                // Subscribes to which orders there are, not to their fields.
+                for (const order of pos.models["pos.order"].getAll()) {
+                    if (!watched.has(toRaw(order))) {
+                        watched.add(toRaw(order));
+                        this.watchOrder(toRaw(order));
+                    }
+                }
+                this.client.edited(); // an order may be gone: see captureEdits
             }),
             [this.pos]
         );
     }
 
-    captureAll() {
-        const here = new Set();
-        for (const order of this.orders()) {
-            here.add(order.uuid);
-            this.capture(order);
+    watchOrder(order) {
+        effect(
+            batched((order) => {
+                readOrderView(order); // through the effect's proxy: subscribes to its fields
+                this.editedOrders.add(order.uuid);
+                this.client.edited();
+            }),
+            [order]
+        );
+    }
+
+    /**
+     * Turn what the waiter did since the last capture into changes: the orders edited since
+     * (or all orders), and the open orders deleted here.
+     */
+    captureEdits({ all = false } = {}) {
+        const orders = new Map(this.orders().map((order) => [order.uuid, order]));
+        for (const uuid of all ? orders.keys() : this.editedOrders) {
+            if (orders.has(uuid)) {
+                this.capture(orders.get(uuid));
+            }
         }
-        // Runs on every edit: one look-up per open replica, not a scan of all orders.
+        this.editedOrders.clear();
         for (const replica of this.client.replicas.values()) {
-            if (replica.seen?.state !== "draft" || here.has(replica.uuid)) {
+            if (replica.seen?.state !== "draft" || orders.has(replica.uuid)) {
                 continue;
             }
             if (!this.paidHere.has(replica.uuid)) {
@@ -219,7 +249,7 @@ export class PosOrderSync {
                 const touchesOrders =
                     typeof data === "object" && data !== null && ORDER_MODELS.some((m) => m in data);
                 if (touchesOrders) {
-                    sync.captureAll();
+                    sync.captureEdits({ all: true });
                 }
                 try {
                     return super[LOAD_METHOD](data, ...rest);
