@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any
 
 PROTOCOL_VERSION = 1
@@ -21,7 +22,15 @@ ORDER_FIELDS = frozenset(
     {"partner_id", "table_id", "customer_count", "customer_note", "internal_note"}
 )
 LINE_FIELDS = frozenset(
-    {"product_id", "qty", "price_unit", "discount", "customer_note", "internal_note"}
+    {
+        "product_id",
+        "qty",
+        "price_unit",
+        "discount",
+        "customer_note",
+        "internal_note",
+        "attribute_value_ids",
+    }
 )
 PAYMENT_FIELDS = frozenset({"payment_method_id", "amount"})
 
@@ -44,6 +53,7 @@ OP_KINDS = frozenset(
 MAX_OPS_PER_CHANGE = 500
 MAX_ID_LENGTH = 64
 MAX_TEXT_LENGTH = 2000
+MAX_ATTRIBUTE_VALUES = 50
 MAX_DRIFT_MS = 60_000
 MAX_COUNTER = 99_999
 
@@ -171,6 +181,8 @@ def _check_value(field: Any, value: Any, allowed: frozenset) -> None:
         ok = value is None or _is_integer(value)
     elif field.endswith("note"):
         ok = isinstance(value, str) and len(value) <= MAX_TEXT_LENGTH
+    elif field == "attribute_value_ids":
+        ok = _is_id_set(value)
     elif field == "customer_count":
         ok = _is_integer(value) and 0 <= value <= 1000
     elif field == "discount":
@@ -188,6 +200,17 @@ def _is_number(value: Any) -> bool:
 def _is_integer(value: Any) -> bool:
     # JSON has one number type: 3.0 from a JS page is the integer 3.
     return _is_number(value) and float(value).is_integer()
+
+
+def _is_id_set(value: Any) -> bool:
+    # Strictly increasing, so one set has one spelling: a change is relayed as it was
+    # made, never rewritten, and equal sets must compare equal in every replica.
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_ATTRIBUTE_VALUES
+        and all(_is_integer(v) and v > 0 for v in value)
+        and all(a < b for a, b in pairwise(value))
+    )
 
 
 # --- merge ----------------------------------------------------------------------------

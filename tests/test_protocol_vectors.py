@@ -45,5 +45,12 @@ def test_diff_turns_before_into_after(case):
     assert protocol.materialize(before["uuid"], changes) == after
 
 
+def test_diff_sees_equal_attribute_values_as_unchanged():
+    def view(ids: list[int]) -> dict:
+        return {"uuid": "o1", "lines": {"l1": {"product_id": 10, "attribute_value_ids": ids}}}
+
+    assert protocol.diff(view([3, 7]), view([3, 7])) == []
+
+
 def test_there_are_at_least_forty_merge_vectors():
     assert len(merge_vectors()) >= 40

@@ -53,6 +53,11 @@ for (const { name, before, after: wanted } of load("diff.json")) {
     });
 }
 
+test("diff sees equal attribute values in two arrays as unchanged", () => {
+    const view = (ids) => ({ uuid: "o1", lines: { l1: { product_id: 10, attribute_value_ids: ids } } });
+    assert.deepStrictEqual(diff(view([3, 7]), view([3, 7])), []);
+});
+
 test("clock stays monotonic when the wall clock jumps backwards", () => {
     const clock = new HybridClock();
     const first = clock.tick(5000);

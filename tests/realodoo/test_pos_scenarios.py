@@ -98,6 +98,45 @@ class Terminal:
     def add_product(self, name: str) -> None:
         self.page.locator(".product-list .product", has_text=name).first.click()
 
+    def attribute_value(self) -> dict:
+        """A value of a no-variant attribute of a product this POS loaded (the demo
+        burgers' sides, a desk's options): ``{"id", "name", "product_id", "product"}``."""
+        return self.page.evaluate(
+            """(is19) => {
+                const pos = window.posmodel;
+                const model = is19 ? "product.template" : "product.product";
+                for (const product of pos.models[model].getAll()) {
+                    for (const line of product.attribute_line_ids || []) {
+                        const [value] = line.product_template_value_ids;
+                        if (value && line.attribute_id.create_variant === "no_variant") {
+                            const variant = is19 ? product.product_variant_ids[0] : product;
+                            return { id: value.id, name: value.name, product_id: variant.id,
+                                     product: variant.name };
+                        }
+                    }
+                }
+                return null;
+            }""",
+            self.major >= 19,
+        )
+
+    def add_line_with_attributes(self, product_id: int, value_ids: list[int]) -> None:
+        """Add a line as the product configurator would, through the POS store."""
+        self.page.evaluate(
+            """async ([productId, valueIds, is19]) => {
+                const pos = window.posmodel;
+                const product = pos.models["product.product"].get(productId);
+                const values = pos.models["product.template.attribute.value"].readMany(valueIds);
+                const vals = { product_id: product, attribute_value_ids: [["link", ...values]] };
+                if (is19) {
+                    vals.product_tmpl_id = product.product_tmpl_id;
+                }
+                const order = is19 ? pos.getOrder() : pos.get_order();
+                await pos.addLineToOrder(vals, order, {}, false);
+            }""",
+            [product_id, value_ids, self.major >= 19],
+        )
+
     def line(self, product: str) -> Locator:
         return self.page.locator(".order-container .orderline", has_text=product)
 
@@ -406,6 +445,32 @@ def test_b_floor_plan_shows_a_table_as_occupied(two, free_tables):
     a.add_product("Coca-Cola")
     elapsed = wait_until(lambda: b.table_occupied(table), what="B sees the table occupied")
     print(f"table occupied by A shown on B's floor plan after {elapsed:.2f} s")
+
+
+def test_a_line_with_an_attribute_value_on_a_shows_it_on_b_and_on_the_server(
+    two, free_tables, synced_odoo
+):
+    a, b = two
+    table = free_tables.take()
+    both_on_table(two, table, "Coca-Cola")
+    attribute_value = a.attribute_value()
+    assert attribute_value, "the demo data has a POS product with a no-variant attribute"
+    a.add_line_with_attributes(attribute_value["product_id"], [attribute_value["id"]])
+    shown = b.line(attribute_value["product"]).filter(has_text=attribute_value["name"])
+    print(f"line with an attribute value from A seen on B after {seen_within(shown):.2f} s")
+    domain = [("order_id.state", "=", "draft"), ("order_id.table_id.table_number", "=", table)]
+
+    def server_values() -> list[list[int]]:
+        lines = synced_odoo.jsonrpc(
+            "pos.order.line", "search_read", [domain, ["attribute_value_ids"]]
+        )
+        return sorted(line["attribute_value_ids"] for line in lines)
+
+    wait_until(
+        lambda: server_values() == [[], [attribute_value["id"]]],
+        timeout=10,
+        what="the server's line has the attribute value",
+    )
 
 
 # --- transfer, split, merge -------------------------------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from odoo import api, models
+from odoo import Command, api, models
 
 from .. import compat
 from ..lib import protocol
@@ -19,10 +19,13 @@ LINE_FIELDS = {
     "discount": "discount",
     "customer_note": "customer_note",
     "internal_note": "note",
+    "attribute_value_ids": "attribute_value_ids",
 }
 PAYMENT_FIELDS = {"payment_method_id": "payment_method_id", "amount": "amount"}
 # A line's totals depend on these; they are recomputed when one of them changes.
 LINE_PRICE_FIELDS = {"product_id", "qty", "price_unit", "discount"}
+# The line's name shows these (the product, then its attribute values).
+LINE_NAME_FIELDS = {"product_id", "attribute_value_ids"}
 
 # First key of the advisory lock that guards a session's order references (b"posr").
 REFS_LOCK_CLASS = 0x706F7372
@@ -264,6 +267,8 @@ class PosOrder(models.Model):
         changed = _write_changed(line, vals)
         if "product_id" in changed:
             line.write(self._possync_product_vals(line.product_id))
+        if changed & LINE_NAME_FIELDS:
+            line.full_product_name = _full_product_name(line)
         if changed & LINE_PRICE_FIELDS:
             line.write(line._compute_amount_line_all())
         return moved or bool(changed & LINE_PRICE_FIELDS)
@@ -285,14 +290,16 @@ class PosOrder(models.Model):
                 **vals,
             }
         )
-        line.write(line._compute_amount_line_all())
+        line.write(
+            {"full_product_name": _full_product_name(line), **line._compute_amount_line_all()}
+        )
         return True
 
     def _possync_product_vals(self, product) -> dict:
         taxes = product.taxes_id.filtered_domain(
             self.env["account.tax"]._check_company_domain(self.company_id)
         )
-        return {"full_product_name": product.display_name, "tax_ids": [(6, 0, taxes.ids)]}
+        return {"tax_ids": [(6, 0, taxes.ids)]}
 
     def _possync_default_price(self, product, qty: float) -> float:
         if not self.pricelist_id:
@@ -352,6 +359,8 @@ def _odoo_vals(model, fields_map: dict[str, str], values: dict) -> dict:
 
 def _odoo_value(model, name: str, value):
     field = model._fields[name]
+    if field.type == "many2many":
+        return [Command.set(_existing_ids(model.env[field.comodel_name], value))]
     if field.type == "many2one":
         if value is None:
             return False
@@ -364,6 +373,23 @@ def _odoo_value(model, name: str, value):
     return value or False
 
 
+def _existing_ids(comodel, ids: list[int]) -> list[int]:
+    """The ids of records that exist, in the given order; the others are logged and left
+    out (the change keeps them in the log)."""
+    wanted = [int(i) for i in ids]  # JSON's 3.0 is the id 3
+    existing = set(comodel.sudo().browse(wanted).exists().ids)
+    if missing := [i for i in wanted if i not in existing]:
+        _logger.error("possync: no %s with ids %s, left out of the line", comodel._name, missing)
+    return [i for i in wanted if i in existing]
+
+
+def _full_product_name(line) -> str:
+    """The line's name as the POS gives it: the product, then its attribute values."""
+    product = line.product_id.display_name
+    values = ", ".join(line.attribute_value_ids.mapped("name"))
+    return f"{product} ({values})" if values else product
+
+
 def _write_changed(record, vals: dict) -> set[str]:
     """Write the values that differ from the record's; return their names."""
     changed = {name: value for name, value in vals.items() if not _same(record[name], value)}
@@ -373,6 +399,8 @@ def _write_changed(record, vals: dict) -> set[str]:
 
 
 def _same(current, value) -> bool:
+    if isinstance(value, list):  # a many2many's [Command.set(ids)], ids in increasing order
+        return value == [Command.set(sorted(current.ids))]
     if isinstance(current, models.BaseModel):
         return current.id == (value or False)
     if isinstance(current, float) or isinstance(value, float):

@@ -2,6 +2,7 @@
 from . import (
     test_access,
     test_apply,
+    test_apply_attributes,
     test_apply_later,
     test_close,
     test_perf,

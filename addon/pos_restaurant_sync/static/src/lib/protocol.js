@@ -22,6 +22,7 @@ export const LINE_FIELDS = new Set([
     "discount",
     "customer_note",
     "internal_note",
+    "attribute_value_ids",
 ]);
 export const PAYMENT_FIELDS = new Set(["payment_method_id", "amount"]);
 
@@ -41,6 +42,7 @@ const OP_KINDS = new Set([
 
 export const MAX_OPS_PER_CHANGE = 500;
 export const MAX_TEXT_LENGTH = 2000;
+export const MAX_ATTRIBUTE_VALUES = 50;
 export const MAX_DRIFT_MS = 60000;
 const MAX_COUNTER = 99999;
 
@@ -197,6 +199,8 @@ function checkValue(field, value, allowed) {
         ok = value === null || Number.isInteger(value);
     } else if (field.endsWith("note")) {
         ok = typeof value === "string" && value.length <= MAX_TEXT_LENGTH;
+    } else if (field === "attribute_value_ids") {
+        ok = isIdSet(value);
     } else if (field === "customer_count") {
         ok = Number.isInteger(value) && value >= 0 && value <= 1000;
     } else if (field === "discount") {
@@ -211,6 +215,16 @@ function checkValue(field, value, allowed) {
 
 function isNumber(value) {
     return typeof value === "number" && Number.isFinite(value);
+}
+
+// Strictly increasing, so one set has one spelling: a change is relayed as it was made,
+// never rewritten, and equal sets must compare equal in every replica.
+function isIdSet(value) {
+    return (
+        Array.isArray(value) &&
+        value.length <= MAX_ATTRIBUTE_VALUES &&
+        value.every((v, i) => Number.isInteger(v) && v > 0 && (i === 0 || value[i - 1] < v))
+    );
 }
 
 // --- merge ---------------------------------------------------------------------------------
@@ -347,5 +361,8 @@ function diffItems(part, before, after) {
 }
 
 function sameValue(a, b) {
-    return a === b || (a === undefined && b === undefined);
+    if (Array.isArray(a) && Array.isArray(b)) {
+        return a.length === b.length && a.every((v, i) => v === b[i]);
+    }
+    return a === b;
 }

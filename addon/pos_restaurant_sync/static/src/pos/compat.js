@@ -71,6 +71,15 @@ export function refreshTotals(order) {
     }
 }
 
+/** Name a line after its product and attribute values again, as Odoo does at creation. */
+export function refreshProductName(line) {
+    if (IS_19) {
+        line.setFullProductName();
+    } else {
+        line.set_full_product_name();
+    }
+}
+
 /** The taxes a new line of this product gets. */
 export function productTaxes(product) {
     return (IS_19 ? product.product_tmpl_id.taxes_id : product.taxes_id) || [];

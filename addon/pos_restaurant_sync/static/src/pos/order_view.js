@@ -4,7 +4,7 @@
  * Read inside an OWL effect, these reads are also what subscribes possync to every field it
  * syncs: a change to any of them re-runs the effect.
  */
-import { MAX_TEXT_LENGTH } from "@pos_restaurant_sync/lib/protocol";
+import { MAX_ATTRIBUTE_VALUES, MAX_TEXT_LENGTH } from "@pos_restaurant_sync/lib/protocol";
 import { LINE_NOTE_FIELDS, ORDER_FIELDS } from "./compat";
 
 // Odoo's order states beyond draft all mean the money was taken.
@@ -41,11 +41,18 @@ function readLine(line) {
         qty: number(line.qty),
         price_unit: number(line.price_unit),
         discount: Math.min(100, Math.max(0, number(line.discount))),
+        attribute_value_ids: ids(line.attribute_value_ids),
     };
     for (const [field, odooField] of Object.entries(LINE_NOTE_FIELDS)) {
         values[field] = text(line[odooField]);
     }
     return values;
+}
+
+/** The ids of records as the protocol's set of ids (docs/protocol.md). */
+function ids(records) {
+    const result = (records || []).map((r) => r.id).filter((id) => Number.isInteger(id) && id > 0);
+    return [...new Set(result)].sort((a, b) => a - b).slice(0, MAX_ATTRIBUTE_VALUES);
 }
 
 function number(value) {

@@ -6,28 +6,40 @@
  * setters, which would re-derive other fields (prices from a pricelist, a fiscal position
  * from a customer) and so make edits the other terminal never made.
  */
-import { LINE_NOTE_FIELDS, ORDER_FIELDS, productTaxes, refreshTotals } from "./compat";
+import {
+    LINE_NOTE_FIELDS,
+    ORDER_FIELDS,
+    productTaxes,
+    refreshProductName,
+    refreshTotals,
+} from "./compat";
 
 const RELATIONS = {
     partner_id: "res.partner",
     table_id: "restaurant.table",
     product_id: "product.product",
     payment_method_id: "pos.payment.method",
+    attribute_value_ids: "product.template.attribute.value",
 };
 
 /** The records of `models` each id of the views refers to and this terminal lacks. */
 export function missingRecords(models, views) {
     const missing = {};
-    const need = (field, id) => {
+    const need = (field, ids) => {
         const model = RELATIONS[field];
-        if (model && Number.isInteger(id) && !models[model].get(id)) {
-            (missing[model] ||= new Set()).add(id);
+        for (const id of [ids].flat()) {
+            if (Number.isInteger(id) && !models[model].get(id)) {
+                (missing[model] ||= new Set()).add(id);
+            }
         }
     };
     for (const view of views) {
         need("partner_id", view.partner_id);
         need("table_id", view.table_id);
-        Object.values(view.lines).forEach((line) => need("product_id", line.product_id));
+        for (const line of Object.values(view.lines)) {
+            need("product_id", line.product_id);
+            need("attribute_value_ids", line.attribute_value_ids);
+        }
         Object.values(view.payments).forEach((p) => need("payment_method_id", p.payment_method_id));
     }
     return missing;
@@ -82,9 +94,12 @@ function writeLine(models, order, action, op) {
             tax_ids: productTaxes(product).map((tax) => ["link", tax]),
             ...lineValues(models, op.values),
         });
-    } else if (action === "add" || action === "set") {
+    } else if (line && (action === "add" || action === "set")) {
         const values = action === "add" ? op.values : { [op.field]: op.value };
-        line?.update(lineValues(models, values));
+        line.update(lineValues(models, values));
+        if ("attribute_value_ids" in values) {
+            refreshProductName(line); // Odoo names a line after its attributes once, at creation
+        }
     } else if (line) {
         line.delete();
     }
@@ -114,11 +129,18 @@ function writePayment(models, order, action, op) {
     }
 }
 
-/** The record an id field refers to (false for none), or the plain value. */
+/**
+ * The record an id field refers to (false for none), the records of a set of ids (as
+ * commands both versions' create and update take; ids this terminal lacks are left out),
+ * or the plain value.
+ */
 function value(models, field, val) {
     const model = RELATIONS[field];
     if (!model) {
         return val;
+    }
+    if (Array.isArray(val)) {
+        return [["clear"], ["link", ...val.map((id) => models[model].get(id)).filter(Boolean)]];
     }
     return (val !== null && models[model].get(val)) || false;
 }
