@@ -21,7 +21,7 @@ import aiohttp
 ADDON = "pos_restaurant_sync"
 PROTOCOL_VERSION = 1
 # The oldest addon (module version after the Odoo series) this app works with.
-MIN_ADDON_VERSION = (1, 1, 0)  # 1.1: pull answers `reset` (its pruned-log column)
+MIN_ADDON_VERSION = (1, 2, 0)  # 1.1: pull answers `reset`; 1.2: lines carry attribute values
 DEFAULT_TIMEOUT_S = 8.0
 
 

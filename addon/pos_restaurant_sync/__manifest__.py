@@ -5,7 +5,7 @@
     "summary": "Live, loss-free order sync across every terminal of a restaurant POS",
     # A version without the series prefix: Odoo prefixes it with 18.0 or 19.0 itself, so
     # one folder installs on both series.
-    "version": "1.1.0",
+    "version": "1.2.0",
     "category": "Sales/Point of Sale",
     "website": "https://github.com/possync/possync",
     "author": "possync",

@@ -114,7 +114,7 @@ def _orm(options: Options, model: str, method: str, args: list) -> Any:
     if (model, method) == ("ir.module.module", "search_read"):
         if options.addon == "missing":
             return [{"id": 9, "state": "uninstalled", "latest_version": False}]
-        version = "19.0.0.9.0" if options.addon == "old" else f"{options.major}.0.1.1.0"
+        version = "19.0.0.9.0" if options.addon == "old" else f"{options.major}.0.1.2.0"
         return [{"id": 9, "state": "installed", "latest_version": version}]
     raise web.HTTPBadRequest(text=f"{model}.{method} is not faked")
 
@@ -148,7 +148,7 @@ async def addon_info(request: web.Request) -> web.Response:
         return _error("odoo.http.SessionExpiredException", "Session expired")
     old = options.addon == "old"
     return _ok({
-        "addon_version": "19.0.0.9.0" if old else f"{options.major}.0.1.1.0",
+        "addon_version": "19.0.0.9.0" if old else f"{options.major}.0.1.2.0",
         "protocol": 0 if old else 1,
         "enabled": options.addon != "disabled",
         "mode": "bus",
