@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from contextlib import contextmanager
 
 from odoo import http, sql_db
 from odoo.http import request
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..compat import json_route
 from ..models.pos_restaurant_sync_change import MAX_PULL, SyncRequestError
@@ -14,6 +17,8 @@ from ..models.pos_restaurant_sync_change import MAX_PULL, SyncRequestError
 _logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# Odoo's own sync of the same order may hold a row the application needs for a moment.
+APPLY_ATTEMPTS = 3
 
 
 class PosRestaurantSyncController(http.Controller):
@@ -36,10 +41,7 @@ class PosRestaurantSyncController(http.Controller):
             )
         if order_uuids:
             try:
-                with _own_transaction(request.env) as env:
-                    env["pos_restaurant_sync.change"]._apply_orders(
-                        config.with_env(env), order_uuids
-                    )
+                _apply_orders(request.env, config, order_uuids)
             except Exception:
                 # The changes are stored: the answer stands, the cron catches up.
                 _logger.warning("push: applying %s to Odoo failed", order_uuids, exc_info=True)
@@ -56,6 +58,23 @@ class PosRestaurantSyncController(http.Controller):
     @json_route("/pos_restaurant_sync/peer_secret", auth="user")
     def peer_secret(self, config_id):
         return {"secret": _config(config_id)._possync_peer_secret()}
+
+
+def _apply_orders(env, config, order_uuids: set[str]) -> None:
+    """Apply the orders to Odoo, again after a short pause when a concurrent transaction
+    held a row: an order closed by this push gets no next push to catch up, and the cron
+    may be a minute or more away."""
+    for attempt in range(1, APPLY_ATTEMPTS + 1):
+        try:
+            with _own_transaction(env) as own_env:
+                own_env["pos_restaurant_sync.change"]._apply_orders(
+                    config.with_env(own_env), order_uuids
+                )
+            return
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            if attempt == APPLY_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.25) * attempt)
 
 
 @contextmanager

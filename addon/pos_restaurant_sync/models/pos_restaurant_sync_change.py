@@ -215,7 +215,7 @@ class PosRestaurantSyncChange(models.Model):
                 with self.env.cr.savepoint():
                     config.env["pos.order"]._possync_apply(config, view, changes)
             except psycopg2.OperationalError:
-                raise  # a concurrency error: Odoo replays the whole request
+                raise  # a concurrency error: the caller tries again (the push route, the cron)
             except Exception:
                 # The change is stored and broadcast all the same: the terminals merge it,
                 # and the next change of this order (or the cron) retries the Odoo side.

@@ -1,7 +1,9 @@
 import json
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import new_test_user
+from psycopg2.errors import LockNotAvailable
 
 from .common import PossyncCommon
 
@@ -60,6 +62,25 @@ class TestRoutes(PossyncCommon, HttpCase):
                 "reset": False,
             },
         )
+        self.assertEqual(self.pos_order(order).lines.uuid, "l1")
+
+    def test_a_push_whose_application_meets_a_held_lock_applies_it_once_the_lock_is_free(self):
+        # Odoo's own sync of the order held a row; a closed order would get no later push.
+        order = self.new_uuid()
+        order_model = type(self.env["pos.order"])
+        apply = order_model._possync_apply
+        attempts = []
+
+        def held_once(records, *args):
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise LockNotAvailable("could not obtain lock on row in relation ir_sequence")
+            return apply(records, *args)
+
+        change = self.change(order, self.line_add("l1", self.coke))
+        with patch.object(order_model, "_possync_apply", autospec=True, side_effect=held_once):
+            self.result("push", config_id=self.config.id, changes=[change])
+        self.assertEqual(len(attempts), 2)
         self.assertEqual(self.pos_order(order).lines.uuid, "l1")
 
     def test_peer_secret(self):
