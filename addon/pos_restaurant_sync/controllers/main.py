@@ -41,7 +41,7 @@ class PosRestaurantSyncController(http.Controller):
             )
         if order_uuids:
             try:
-                _apply_orders(request.env, config, order_uuids)
+                _apply_retrying(request.env, config, order_uuids)
             except Exception:
                 # The changes are stored: the answer stands, the cron catches up.
                 _logger.warning("push: applying %s to Odoo failed", order_uuids, exc_info=True)
@@ -60,7 +60,7 @@ class PosRestaurantSyncController(http.Controller):
         return {"secret": _config(config_id)._possync_peer_secret()}
 
 
-def _apply_orders(env, config, order_uuids: set[str]) -> None:
+def _apply_retrying(env, config, order_uuids: set[str]) -> None:
     """Apply the orders to Odoo, again after a short pause when a concurrent transaction
     held a row: an order closed by this push gets no next push to catch up, and the cron
     may be a minute or more away."""
