@@ -158,7 +158,11 @@ class Driver:
 
 # ---------------------------------------------------------------------------- scenarios
 
-ON_POS = "location.pathname.indexOf('/pos/ui') === 0 && !!window.possync"
+# Loaded, not only begun: a script run while the page is still parsed finds no body.
+ON_POS = (
+    "location.pathname.indexOf('/pos/ui') === 0 && !!window.possync"
+    " && document.readyState === 'complete'"
+)
 CONNECTED = "!!(window.possync && window.possync.state.connected)"
 
 
