@@ -84,10 +84,10 @@ export class PosOrderSync {
         effect(
             batched((pos) => {
                 // Subscribes to which orders there are, not to their fields.
-                for (const order of pos.models["pos.order"].getAll()) {
-                    if (!watched.has(toRaw(order))) {
-                        watched.add(toRaw(order));
-                        this.watchOrder(toRaw(order));
+                for (const order of pos.models["pos.order"].getAll().map(toRaw)) {
+                    if (!watched.has(order)) {
+                        watched.add(order);
+                        this.watchOrder(order);
                     }
                 }
                 this.client.edited(); // an order may be gone: see captureEdits
@@ -98,9 +98,9 @@ export class PosOrderSync {
 
     watchOrder(order) {
         effect(
-            batched((order) => {
-                readOrderView(order); // through the effect's proxy: subscribes to its fields
-                this.editedOrders.add(order.uuid);
+            batched((watched) => {
+                readOrderView(watched); // through the effect's proxy: subscribes to its fields
+                this.editedOrders.add(watched.uuid);
                 this.client.edited();
             }),
             [order]
