@@ -103,7 +103,10 @@ def _inside_profile(path: Path) -> bool:
         return False
     folder = os.path.normcase(os.path.abspath(path))
     home = os.path.normcase(os.path.abspath(profile))
-    return os.path.commonpath([folder, home]) == home
+    try:
+        return os.path.commonpath([folder, home]) == home
+    except ValueError:  # on another drive
+        return False
 
 
 def windows_user() -> str:

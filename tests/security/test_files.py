@@ -95,9 +95,7 @@ def _package_root(base: Path) -> Path:
     (root / "home/waiter/Desktop").symlink_to(root / "etc")
     (root / "home/waiter/.config/autostart/possync.desktop").symlink_to(root / "etc/ld.so.preload")
     # cook: XDG_DESKTOP_DIR names the system-wide autostart folder.
-    (root / "home/cook/.config/user-dirs.dirs").write_text(
-        'XDG_DESKTOP_DIR="/etc/xdg/autostart"\n'
-    )
+    (root / "home/cook/.config/user-dirs.dirs").write_text('XDG_DESKTOP_DIR="/etc/xdg/autostart"\n')
     return root
 
 
@@ -264,6 +262,16 @@ def test_desktop_icon_follows_the_users_own_desktop_folder(user: dict[str, Path]
     outcome = desktop_entry.create(home, user["config"], user["menu"])
     assert outcome.startswith("made") and (home / "Bureau/possync.desktop").is_file()
     assert not (home / "Desktop/possync.desktop").exists()
+
+
+@posix_only
+def test_desktop_icon_through_a_link_that_stays_in_the_home(user: dict[str, Path]) -> None:
+    home = user["home"]
+    (home / "Desktop").rmdir()
+    (home / "Documents/Desk").mkdir(parents=True)
+    (home / "Desktop").symlink_to(home / "Documents/Desk")
+    assert desktop_entry.create(home, user["config"], user["menu"]).startswith("made")
+    assert (home / "Documents/Desk/possync.desktop").is_file()
 
 
 @posix_only
