@@ -1,6 +1,7 @@
 """The running agent's files in its data folder: a lock (one agent per folder) and
 `runtime.json` (pid, ports, page token; mode 0600) for `possync-agent status` and the
-desktop app.
+desktop app. The folder is made private to the user (agent.private_files) before anything
+is written in it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from agent.private_files import FILE_MODE, NotPrivate, private_dir, private_file
+from agent.store import DatabaseUnreadable
+
 RUNTIME_FILE = "runtime.json"
 LOCK_FILE = "agent.lock"
 
@@ -20,9 +24,18 @@ class AlreadyRunning(Exception):
 
 
 def lock(data_dir: Path) -> IO:
-    """Hold the data folder's lock until the returned file is closed or the process dies."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process's life
+    """Hold the data folder's lock until the returned file is closed or the process dies.
+
+    :raises DatabaseUnreadable: the folder cannot be made private to this user
+    """
+    path = data_dir / LOCK_FILE
+    try:
+        private_dir(data_dir)
+        private_file(path)
+    except NotPrivate as exc:
+        raise DatabaseUnreadable(f"cannot use the data folder: {exc}") from exc
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    handle = os.fdopen(fd, "a+")  # held for the process's life
     try:
         if sys.platform == "win32":
             import msvcrt
@@ -42,10 +55,10 @@ def write(data_dir: Path, info: dict[str, Any]) -> None:
     """Write runtime.json readable by this user only, atomically."""
     path = data_dir / RUNTIME_FILE
     tmp = path.with_name(RUNTIME_FILE + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(info, out)
-    os.chmod(tmp, 0o600)
+    os.chmod(tmp, FILE_MODE)
     os.replace(tmp, path)
 
 

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from agent.private_files import NotPrivate, create_private_file, private_dir, private_file
+
 T = TypeVar("T")
 
 CORRUPT_ERRORS = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
@@ -135,9 +137,11 @@ class Store:
         :raises CorruptDatabase: the file was damaged and has been moved aside
         :raises DatabaseUnreadable: the file cannot be opened at all
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            _make_private(path)
             db = _connect(path)
+        except NotPrivate as exc:
+            raise DatabaseUnreadable(f"cannot use the database {path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             if getattr(exc, "sqlite_errorname", "") not in CORRUPT_ERRORS:
                 raise DatabaseUnreadable(f"cannot open the database {path}: {exc}") from exc
@@ -339,6 +343,21 @@ class Store:
 
 class _Unsound(Exception):
     """The integrity check found damage."""
+
+
+def _make_private(path: Path) -> None:
+    """The folder 0700; the database, its WAL and shared-memory files 0600, new or found.
+
+    The database file is created before SQLite opens it because SQLite gives a new
+    database the process's default mode (0644), and its -wal and -shm the database's.
+    """
+    private_dir(path.parent)
+    if not path.exists():
+        create_private_file(path)  # an empty file is an empty database to SQLite
+    for suffix in SQLITE_SUFFIXES:
+        sibling = Path(f"{path}{suffix}")
+        if sibling.is_file():
+            private_file(sibling)
 
 
 def _connect(path: Path) -> Database:

@@ -113,7 +113,7 @@ if [ "$bundle_only" = no ]; then
         printf ' -- %s  %s\n' "$MAINTAINER" "$(date -R -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")"
     } | gzip -9n >"$STAGE/usr/share/doc/possync/changelog.gz"
     chmod 0644 "$STAGE/usr/share/doc/possync/changelog.gz"
-    for script in postinst prerm postrm; do
+    for script in prerm postrm; do
         install -m 0755 "$HERE/linux/debian/$script" "$STAGE/DEBIAN/$script"
     done
     start_tarball

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from shell import odoo_probe, paths, printing, status
+from shell import desktop_entry, odoo_probe, paths, printing, status
 from shell import settings as settings_mod
 from shell.credentials import Credentials, KeyringUnavailable, SecretTooLong, keyring_state
 from shell.injection import (
@@ -115,6 +115,8 @@ class App:
     def run(self, gui: str = "qt") -> int:
         import webview
 
+        paths.make_folders_private()  # before Qt's profile, the logs and the agent write there
+        desktop_entry.create_once()
         self.local.start()
         if self._needs_setup():
             first_page = self.local.url("setup.html")

@@ -1,7 +1,9 @@
 """Where possync keeps its files, and how it finds its own resources and the agent.
 
 Everything here works both from a source checkout and from a PyInstaller bundle
-(``sys.frozen``), so the installer does not need a second code path.
+(``sys.frozen``), so the installer does not need a second code path. The data and settings
+folders are private to the user (agent.private_files): 0700 with 0600 files on Linux, the
+user's own profile (or an ACL for them alone) on Windows.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+
+from agent.private_files import FILE_MODE, private_dir
 
 APP_NAME = "possync"
 
@@ -80,11 +84,25 @@ def agent_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "agent.cli", *args]
 
 
+def make_folders_private() -> None:
+    """The data and settings folders, created or locked down for this user only.
+
+    Run at start, before Qt's web profile, the logs and the agent write there: a folder
+    an earlier version left readable by everyone (0755) is closed before it gets more.
+
+    :raises agent.private_files.NotPrivate: a folder belongs to another user
+    """
+    private_dir(data_dir())
+    private_dir(config_dir())
+
+
 def write_private(path: Path, text: str) -> None:
-    """Write a file only the current user can read, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a file only the current user can read, atomically, in a private folder."""
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        if hasattr(os, "fchmod"):  # a .tmp left over keeps its mode through O_TRUNC
+            os.fchmod(handle.fileno(), FILE_MODE)
         handle.write(text)
     os.replace(tmp, path)
