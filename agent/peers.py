@@ -107,6 +107,7 @@ async def peer_push(request: web.Request) -> dict:
             raise ValueError("changes must be a list")
         for change in changes:
             parse_change(change)
+        request.app[PEER_AGENT].check_clock(changes)  # FutureChange: stamped too far ahead
     except (ValueError, KeyError, TypeError, InvalidChange) as exc:
         raise PeerRequestError(f"refused, nothing stored: {exc}") from None
     await request.app[PEER_AGENT].receive(changes, "peer")
@@ -271,7 +272,9 @@ class Peers:
         changes = []
         for item in items:
             try:
-                changes.append(parse_change(item.get("change") if isinstance(item, dict) else None))
+                change = parse_change(item.get("change") if isinstance(item, dict) else None)
+                self.agent.check_clock([change])  # FutureChange: stamped too far ahead
+                changes.append(change)
             except InvalidChange as exc:
                 log.warning("ignoring an invalid change from peer %s: %s", terminal, exc)
         cursor = result.get("cursor")
