@@ -222,6 +222,21 @@ async def test_terminals_ten_minutes_off_keep_working(start, standin):
         assert materialize("o1", log) == on_server
 
 
+async def test_without_the_server_an_agent_takes_its_clock_from_a_peer(start, standin):
+    # The tablet ten minutes ahead has no server (yet): its peer, in step with the server,
+    # gives it the time, so its page's stamps are right and its peer refuses none of them.
+    in_step = await start(0, standin)
+    await eventually(lambda: _measured(in_step), timeout=15)
+    ahead = await start(TEN_MINUTES_MS)
+    ahead.app[PEERS].add(in_step.peer_url, None, "static")
+    status = await eventually(lambda: _from_peer(ahead), timeout=15)
+    assert abs(status["clock"]["offset_ms"] + TEN_MINUTES_MS) < 1_000
+    page = await Page(ahead).open()
+    made = page.change("o1", {"op": "line.add", "line": "l1", "values": {"qty": 1}})
+    await page.client.push([made])
+    await eventually(lambda: _has(in_step, made["id"]), timeout=15)
+
+
 async def test_a_peer_change_is_checked_against_the_corrected_clock(start):
     # Ten minutes behind, with its offset measured: a change stamped at the true time is
     # not "ten minutes ahead" of it, and one a real ten minutes ahead still is.
@@ -260,6 +275,15 @@ async def _rejected(terminal: Terminal) -> dict | None:
 async def _measured(terminal: Terminal) -> dict | None:
     status = await terminal.status()
     return status if status["clock"]["source"] == "server" else None
+
+
+async def _from_peer(terminal: Terminal) -> dict | None:
+    status = await terminal.status()
+    return status if status["clock"]["source"] == "peer" else None
+
+
+async def _has(terminal: Terminal, change_id: str) -> bool:
+    return change_id in await terminal.log_ids()
 
 
 async def _settled(terminal: Terminal, ids: set[str]) -> bool:
