@@ -46,6 +46,17 @@ def describe(offset_ms: int) -> str:
     return f"{abs(offset_ms) / 1000:.1f} s {side}"
 
 
+def describe_status(clock: dict) -> str:
+    """The status's `clock` part for a person (`possync status`, `possync-agent status`)."""
+    source = clock.get("source")
+    if not source:
+        return "device clock as is (no offset measured yet)"
+    offset = f"{describe(clock.get('offset_ms', 0))} the {source}'s"
+    if clock.get("far_off"):
+        return f"{offset}: corrected; set this device's date and time"
+    return f"{offset} (corrected)"
+
+
 @dataclass(frozen=True)
 class Sample:
     offset_ms: int  # the remote clock minus ours

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.clock import FAR_OFF_MS, CorrectedClock, describe
+from agent.clock import FAR_OFF_MS, CorrectedClock, describe, describe_status
 
 
 class FakeClocks:
@@ -88,3 +88,13 @@ def test_a_clock_far_off_is_described_for_people():
     assert describe(-612_345) == "612.3 s ahead of"
     assert describe(2_000) == "2.0 s behind"
     assert FAR_OFF_MS == 30_000
+
+
+def test_the_status_line_says_how_far_off_and_that_it_is_corrected():
+    far = {"offset_ms": -600_000, "source": "server", "far_off": True}
+    assert describe_status(far) == (
+        "600.0 s ahead of the server's: corrected; set this device's date and time"
+    )
+    near = {"offset_ms": 1_500, "source": "peer", "far_off": False}
+    assert describe_status(near) == "1.5 s behind the peer's (corrected)"
+    assert "no offset measured" in describe_status({"offset_ms": 0, "source": None})
