@@ -103,7 +103,8 @@ class CorrectedClock:
         source = self.source
         if source is None:
             return 0
-        return min(self._samples[source], key=lambda s: s.round_trip_ms).offset_ms
+        # The quickest exchange; of equally quick ones, the latest.
+        return min(reversed(self._samples[source]), key=lambda s: s.round_trip_ms).offset_ms
 
     @property
     def far_off(self) -> bool:

@@ -112,6 +112,22 @@ test("through the agent, the page takes its offset from the welcome's time", () 
     assert.equal(client.status.clock.source, "agent");
 });
 
+test("through the agent, the page follows the offset its agent measures later", () => {
+    const { timers, client } = page(TEN_MINUTES);
+    const url = "ws://127.0.0.1:1/page";
+    client.useTransport(new AgentTransport({ url, token: "t", WebSocket: FakeSocket, timers }));
+    const socket = FakeSocket.opened[0];
+    socket.open();
+    const welcome = { type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 };
+    socket.reply({ ...welcome, time_ms: client.wall.local() }); // the agent had no server yet
+    assert.equal(client.wall.offsetMs, 0);
+    const clock = { offset_ms: -TEN_MINUTES, source: "server", far_off: true };
+    const server = { configured: true, reachable: true };
+    socket.reply({ type: "status", status: { server, clock } });
+    assert.equal(client.wall.offsetMs, -TEN_MINUTES);
+    assert.equal(client.status.clock.farOff, true);
+});
+
 test("a device clock that jumps forgets its offset until the next exchange", () => {
     let device = 0;
     let monotonic = 0;

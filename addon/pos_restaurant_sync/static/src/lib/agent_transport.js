@@ -94,6 +94,10 @@ export class AgentTransport {
         } else if (message.type === "ack") {
             this.acked(message.ids);
         } else if (message.type === "status") {
+            const clock = message.status?.clock;
+            if (clock?.source) {
+                client.wall.adopt("agent", clock.offset_ms); // the agent's, on our device clock
+            }
             // What the server refused for good from the agent's outbox, for the indicator.
             client.updateStatus({ agentRejected: message.status?.rejected ?? null });
             client.linkError(agentProblem(message.status));

@@ -56,6 +56,17 @@ export class CorrectedClock {
         }
     }
 
+    /**
+     * `source` measured the offset itself, against this very device clock: the local agent's
+     * status gives its offset to the server, measured after this page's welcome perhaps.
+     */
+    adopt(source, offsetMs) {
+        if (Number.isFinite(offsetMs)) {
+            const local = this.local();
+            this.observe(source, local + offsetMs, local, local);
+        }
+    }
+
     /** Where the offset comes from: "server", "agent", or null (the device clock as is). */
     get source() {
         return SOURCES.find((source) => this.samples[source].length) ?? null;
@@ -66,7 +77,8 @@ export class CorrectedClock {
         if (!source) {
             return 0;
         }
-        const best = this.samples[source].reduce((a, b) => (b.roundTrip < a.roundTrip ? b : a));
+        // The quickest exchange; of equally quick ones, the latest.
+        const best = this.samples[source].reduce((a, b) => (b.roundTrip <= a.roundTrip ? b : a));
         return best.offsetMs;
     }
 
