@@ -110,9 +110,11 @@ def test_security_a_page_ten_minutes_ahead_is_corrected_and_says_so(
     wait_until(lambda: b.table_occupied(table), what=f"B sees table {table} occupied")
     b.open_table(table)
     seen_within(b.line("Coca-Cola"))
-    a.add_product("Coca-Cola")
+    a.select_line("Coca-Cola")
+    a.numpad("2")
     wait_until(lambda: b.qty_of("Coca-Cola").startswith("2"), what="B sees A's quantity")
-    b.add_product("Coca-Cola")
+    b.select_line("Coca-Cola")
+    b.numpad("3")
     wait_until(lambda: a.qty_of("Coca-Cola").startswith("3"), what="A sees B's later quantity")
     assert_server_order(synced_odoo, table, {"Coca-Cola": 3})
     assert rejected_from(synced_odoo, a) == [] and rejected_from(synced_odoo, b) == []
