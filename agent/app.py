@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Coroutine
 import aiohttp
 from aiohttp import web
 
+from agent.clock import CorrectedClock
 from agent.core import Agent, now_ms
 from agent.discovery import Discovery
 from agent.odoo_client import OdooClient
@@ -26,6 +27,7 @@ from agent.settings import Settings
 from agent.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
+WALL = web.AppKey("wall", CorrectedClock)
 ODOO_HTTP = web.AppKey("odoo_http", aiohttp.ClientSession)
 PEER_HTTP = web.AppKey("peer_http", aiohttp.ClientSession)
 PEER_PORT = web.AppKey("peer_port", int)
@@ -38,11 +40,13 @@ KEEP_CLOSED_MS = 24 * 3600 * 1000  # closed orders stay replayable to pages for 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, wall: CorrectedClock | None = None) -> web.Application:
+    """The agent; `wall` replaces the device clock it corrects (tests skew it)."""
     if not settings.page_token:
         raise ValueError("settings.page_token is required (the CLI makes one per launch)")
     app = web.Application()
     app[SETTINGS] = settings
+    app[WALL] = wall or CorrectedClock()
     setup_page_api(app, settings.page_token, settings.origins())
     app.cleanup_ctx.extend([storage, http_client, peers, server_sync, status_pusher])
     return app
@@ -52,7 +56,10 @@ async def storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await asyncio.to_thread(Store.open, settings.db_path)
     agent = Agent(
-        store, server_configured=settings.server_configured, peer_secret=settings.peer_secret
+        store,
+        server_configured=settings.server_configured,
+        peer_secret=settings.peer_secret,
+        wall=app[WALL],
     )
     agent.start()
     app[AGENT] = agent
@@ -134,6 +141,7 @@ async def server_sync(app: web.Application) -> AsyncIterator[None]:
         settings.login,
         settings.password or "",
         settings.http_timeout_s,
+        clock=agent.wall,
     )
     app[SERVER_SYNC] = sync = ServerSync(agent, client, settings)
     task = _spawn(sync.run(), "server sync")

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from agent import runtime
 from agent.app import PEER_PORT, create_app
+from agent.clock import describe_status
 from agent.page_api import AGENT
 from agent.settings import Settings, SettingsError, default_data_dir, load
 from agent.store import StoreError
@@ -165,7 +166,12 @@ def describe(status: dict) -> str:
         f"pending   {status['pending']} change(s) not yet on the server",
         f"server    {line}; last sync {server['last_sync'] or 'never'}",
         f"peers     {len(status['peers'])} seen; last sync {status['last_peer_sync'] or 'never'}",
+        f"clock     {describe_status(status['clock'])}",
     ]
+    rejected = status["rejected"]
+    if rejected["count"]:
+        reason = rejected["last"]["reason"]
+        lines.append(f"refused   {rejected['count']} change(s) by the server; last: {reason}")
     for peer in status["peers"]:
         lines.append(f"          {peer['terminal']} {peer['url']} seen {peer['last_seen']}")
     return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 Every change, whoever sends it (a page, the server, a peer), enters through
 `Agent.receive`: it is stored durably, then published to listeners in commit order.
+Clock readings and the refusal of changes from the future use `Agent.wall`, the device
+clock corrected by its offset to the server (agent/clock.py).
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from agent.clock import CorrectedClock
 from agent.feed import Feed
-from agent.protocol import HybridClock
+from agent.protocol import HybridClock, check_clock
 from agent.status import NOT_CONFIGURED, ServerState, Status
 from agent.store import AsyncStore, Entry, Store
 
@@ -25,13 +28,19 @@ class Agent:
     """One terminal's agent: its store, clock, feed of committed changes and status."""
 
     def __init__(
-        self, store: Store, *, server_configured: bool, peer_secret: str | None = None
+        self,
+        store: Store,
+        *,
+        server_configured: bool,
+        peer_secret: str | None = None,
+        wall: CorrectedClock | None = None,
     ) -> None:
         self.terminal = store.terminal
+        self.wall = wall or CorrectedClock()
         self.clock = HybridClock(store.get_meta("hlc"))
         latest = store.max_hlc()
         if latest:  # the clock never goes back, even to before what it stored
-            self.clock.observe(latest, now_ms())
+            self.clock.observe(latest, self.wall.now_ms())
         self.feed = Feed()
         self.outbox_event = asyncio.Event()
         self.status_event = asyncio.Event()
@@ -56,16 +65,28 @@ class Agent:
         """Store valid changes durably; return the ones that were new, once committed.
 
         Changes from pages and peers wait in the outbox for the server; changes from the
-        server do not (and leave the outbox if they were there).
+        server do not (and leave the outbox if they were there). A change from a page or a
+        peer stamped more than 60 s ahead of our corrected clock refuses the whole call
+        (FutureChange) before anything is stored. The server's changes are not checked
+        again: it refused the future ones against its own clock, which ours follows, and
+        refusing what it holds would part this terminal from its log.
         """
         assert origin in ORIGINS
-        now = now_ms()
+        now = self.wall.now_ms()
+        if origin != "server":
+            self.check_clock(changes, now)
         for change in changes:
             self.clock.observe(change["hlc"], now)
         outbox = origin != "server"
         return await self.db.write(
             lambda s: s.add_changes(changes, origin, outbox=outbox, cursors=cursors)
         )
+
+    def check_clock(self, changes: list[dict], now: int | None = None) -> None:
+        """Raise FutureChange if a change is stamped more than 60 s ahead of our clock."""
+        now = self.wall.now_ms() if now is None else now
+        for change in changes:
+            check_clock(change, now, "this terminal")
 
     async def changes_after(self, seq: int, limit: int) -> list[Entry]:
         return await self.db.read(lambda s: s.changes_after(seq, limit))
@@ -78,13 +99,13 @@ class Agent:
 
     async def fresh_reading(self) -> str:
         """A clock reading for a page to start from, saved so it is never handed out twice."""
-        reading = self.clock.tick(now_ms())
+        reading = self.clock.tick(self.wall.now_ms())
         await self.db.write(lambda s: s.set_meta("hlc", reading))
         return reading
 
     async def snapshot(self) -> dict:
-        pending = await self.db.read(Store.pending_count)
-        return self.status.snapshot(pending)
+        pending, rejected = await self.db.read(lambda s: (s.pending_count(), s.rejected_summary()))
+        return self.status.snapshot(pending, rejected, self.wall.snapshot())
 
     async def set_peer_secret(self, secret: str) -> None:
         if secret == self.peer_secret:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from agent.clock import CorrectedClock
+
 USER_AGENT = "possync-agent/0.1"
 AUTHENTICATE = "/web/session/authenticate"
 SESSION_INFO = "/web/session/get_session_info"
@@ -67,8 +69,10 @@ class OdooClient:
         login: str,
         password: str,
         timeout: float,
+        clock: CorrectedClock | None = None,
     ) -> None:
         self.http = http
+        self.clock = clock  # corrected by the server's time_ms in each addon answer
         self.base_url = base_url.rstrip("/")
         self.db = db
         self.login = login
@@ -98,11 +102,21 @@ class OdooClient:
         if not self.logged_in:
             await self.authenticate()
         try:
-            return await self._rpc(route, params)
+            return await self._timed_rpc(route, params)
         except SessionExpired:
             self.logged_in = False
             await self.authenticate()
+            return await self._timed_rpc(route, params)
+
+    async def _timed_rpc(self, route: str, params: dict) -> Any:
+        """`_rpc`, timed: the addon's answers carry the server's `time_ms` (its clock)."""
+        if self.clock is None:
             return await self._rpc(route, params)
+        sent = self.clock.local_ms()
+        result = await self._rpc(route, params)
+        if isinstance(result, dict):
+            self.clock.observe_server(result.get("time_ms"), sent, self.clock.local_ms())
+        return result
 
     async def info(self, config_id: int) -> dict:
         return _expect_dict(await self.call(ADDON + "info", {"config_id": config_id}), "info")

@@ -160,6 +160,9 @@ class PageSession:
     async def _push(self, changes: list[dict]) -> None:
         try:
             await self.agent.receive(changes, "page")
+        except InvalidChange as exc:  # stamped too far ahead (FutureChange)
+            self._error(MessageError("invalid_change", f"{exc}. Nothing was stored."))
+            return
         except Exception as exc:
             # Not stored, so not acknowledged: closing makes the page reconnect and send
             # its unacknowledged changes again. The protocol has no error code for this.
@@ -186,6 +189,7 @@ class PageSession:
                     "terminal": self.agent.terminal,
                     "hlc": await self.agent.fresh_reading(),
                     "seq": latest,
+                    "time_ms": self.agent.wall.now_ms(),
                 }
             )
             sent = await self._replay(since)

@@ -90,6 +90,8 @@ async def signed_only(request: web.Request, handler: Callable[[web.Request], Awa
         result = await handler(request)
     except PeerRequestError as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    # Our corrected time, signed with the answer: a peer without the server sets its clock by it.
+    result["time_ms"] = agent.wall.now_ms()
     answer = json.dumps(result, separators=(",", ":")).encode()
     target = f"{agent.terminal} {request.raw_path}"
     headers = {
@@ -107,6 +109,7 @@ async def peer_push(request: web.Request) -> dict:
             raise ValueError("changes must be a list")
         for change in changes:
             parse_change(change)
+        request.app[PEER_AGENT].check_clock(changes)  # FutureChange: stamped too far ahead
     except (ValueError, KeyError, TypeError, InvalidChange) as exc:
         raise PeerRequestError(f"refused, nothing stored: {exc}") from None
     await request.app[PEER_AGENT].receive(changes, "peer")
@@ -271,7 +274,9 @@ class Peers:
         changes = []
         for item in items:
             try:
-                changes.append(parse_change(item.get("change") if isinstance(item, dict) else None))
+                change = parse_change(item.get("change") if isinstance(item, dict) else None)
+                self.agent.check_clock([change])  # FutureChange: stamped too far ahead
+                changes.append(change)
             except InvalidChange as exc:
                 log.warning("ignoring an invalid change from peer %s: %s", terminal, exc)
         cursor = result.get("cursor")
@@ -289,17 +294,21 @@ class Peers:
             "Content-Type": "application/json",
         }
         url = URL(peer.url + target, encoded=True)
+        sent = self.agent.wall.local_ms()
         try:
             async with self.http.request(
                 method, url, data=body or None, headers=headers, timeout=self.timeout
             ) as resp:
                 answer = await resp.read()
+                received = self.agent.wall.local_ms()
                 terminal = resp.headers.get(TERMINAL_HEADER, "")
                 signature = resp.headers.get(SIGNATURE_HEADER)
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise PeerError(str(exc) or type(exc).__name__) from exc
-        return terminal, self._check_answer(status, secret, terminal, target, answer, signature)
+        result = self._check_answer(status, secret, terminal, target, answer, signature)
+        self.agent.wall.observe_peer(result.get("time_ms"), sent, received)
+        return terminal, result
 
     def _check_answer(
         self, status: int, secret: str, terminal: str, target: str, answer: bytes, sig: str | None

@@ -65,6 +65,17 @@ class InvalidChange(ValueError):
     """A change that does not follow the protocol; it is refused whole."""
 
 
+class FutureChange(InvalidChange):
+    """A change stamped more than MAX_DRIFT_MS ahead of the receiver's clock."""
+
+    def __init__(self, ahead_ms: int, receiver: str) -> None:
+        super().__init__(
+            f"clock {ahead_ms / 1000:.1f} s ahead of {receiver} "
+            f"(at most {MAX_DRIFT_MS // 1000} s): check the sender's date and time"
+        )
+        self.ahead_ms = ahead_ms
+
+
 # --- hybrid logical clock -------------------------------------------------------------
 
 
@@ -83,9 +94,10 @@ def parse_hlc(stamp: str) -> tuple[int, int]:
 class HybridClock:
     """Hybrid logical clock (Kulkarni et al.): wall time plus a counter.
 
-    Readings never go backwards, even when the wall clock does. A remote reading is
-    adopted only up to MAX_DRIFT_MS ahead of our own wall clock, so one terminal with a
-    wrong clock cannot drag the others into the future.
+    Readings never go backwards, even when the wall clock does. Receivers refuse changes
+    stamped more than MAX_DRIFT_MS ahead (`check_clock`); a reading that is not a change
+    (an agent's welcome) is adopted only up to that bound, so no terminal drags the others
+    into the future.
     """
 
     def __init__(self, last: str | None = None) -> None:
@@ -115,6 +127,19 @@ class HybridClock:
             self.wall_ms, self.counter = self.wall_ms + 1, 0
         else:
             self.counter += 1
+
+
+def check_clock(change: dict, now_ms: int, receiver: str = "the receiver") -> dict:
+    """Refuse a (parsed) change stamped more than MAX_DRIFT_MS ahead of `now_ms`.
+
+    `now_ms` is the receiver's corrected clock. A reading from the far future would sort
+    after every later edit, so the change is refused whole (FutureChange), never clamped:
+    a stamp is part of the change, and every replica must merge it the same way.
+    """
+    wall, _counter = parse_hlc(change["hlc"])
+    if wall > now_ms + MAX_DRIFT_MS:
+        raise FutureChange(wall - now_ms, receiver)
+    return change
 
 
 # --- validation -----------------------------------------------------------------------

@@ -58,10 +58,14 @@ class Status:
         self.last_peer_sync = stamp
         self.on_change()
 
-    def snapshot(self, pending: int) -> dict:
+    def snapshot(self, pending: int, rejected: dict, clock: dict) -> dict:
+        """`rejected`: the changes the server refused for good (`count`, the `last` one's
+        id and reason); `clock`: this device's offset to the server (agent/clock.py)."""
         return {
             "terminal": self.terminal,
             "pending": pending,
+            "rejected": rejected,
+            "clock": clock,
             "server": asdict(self.server),
             "peers": [asdict(p) for p in sorted(self.peers.values(), key=lambda p: p.terminal)],
             "last_peer_sync": self.last_peer_sync,

@@ -336,6 +336,14 @@ class Store:
     def pending_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
+    def rejected_summary(self) -> dict:
+        """How many changes the server refused for good, and the last one's id and reason."""
+        count = self.db.execute("SELECT count(*) FROM rejected").fetchone()[0]
+        last = self.db.execute(
+            "SELECT id, reason FROM rejected ORDER BY rejected_ms DESC, rowid DESC LIMIT 1"
+        ).fetchone()
+        return {"count": count, "last": {"id": last[0], "reason": last[1]} if last else None}
+
     def rejected(self) -> list[dict]:
         rows = self.db.execute("SELECT id, reason FROM rejected ORDER BY rejected_ms").fetchall()
         return [{"id": i, "reason": reason} for i, reason in rows]

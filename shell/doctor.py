@@ -6,12 +6,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.clock import FAR_OFF_MS
 from shell import odoo_probe, paths
 from shell.credentials import Credentials, KeyringUnavailable, keyring_state
 from shell.settings import Settings
 
 MIN_FREE_BYTES = 1 << 30  # Odoo's IndexedDB and the agent's SQLite grow with the day's orders
-MAX_SKEW_S = 5.0
+CLOSE_S = 2.0  # the Date header counts whole seconds: closer than this is "in step"
 
 
 @dataclass
@@ -85,14 +86,20 @@ async def _websocket(probe: odoo_probe.OdooProbe) -> Result:
 
 
 def _clock(skew: float | None) -> Result:
+    """The device clock against the server's. possync stamps with the device clock corrected
+    by this offset (agent/clock.py), so sync works either way; far off still fails, as the
+    rest of the tablet (Odoo's own times, receipts) goes by the device clock."""
     if skew is None:
         return _skip("Clock", "the server sent no Date header")
-    if abs(skew) <= MAX_SKEW_S:
-        return _pass("Clock", f"within {abs(skew):.0f} s of the server.")
+    if abs(skew) <= CLOSE_S:
+        return _pass("Clock", f"within {CLOSE_S:.0f} s of the server's.")
     side = "behind" if skew > 0 else "ahead of"
+    offset = f"This terminal's clock is {abs(skew):.0f} s {side} the server's"
+    if abs(skew) * 1000 <= FAR_OFF_MS:
+        return _pass("Clock", f"{offset}; possync corrects its stamps for it.")
     return _fail(
         "Clock",
-        f"This terminal's clock is {abs(skew):.0f} s {side} the server's.",
+        f"{offset}. possync corrects its own stamps for it; the rest of the tablet does not.",
         "Turn on automatic date and time (NTP) on this terminal.",
     )
 

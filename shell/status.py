@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from agent.clock import describe_status
 from shell import paths
 
 
@@ -66,6 +67,12 @@ def describe(status: dict[str, Any]) -> list[str]:
         f"unsent:       {status.get('pending', 0)} change(s)",
         f"peers:        {peer_count(status)}",
     ]
+    if isinstance(status.get("clock"), dict):
+        lines.append(f"clock:        {describe_status(status['clock'])}")
+    rejected = status.get("rejected") or {}
+    if rejected.get("count"):
+        reason = (rejected.get("last") or {}).get("reason")
+        lines.append(f"refused:      {rejected['count']} change(s) by the server; last: {reason}")
     return lines
 
 

@@ -7,7 +7,8 @@ Odoo in the real-Odoo tier (tests/realodoo/). What it implements:
 * Odoo's JSON-RPC envelope and session cookie: `/web/session/authenticate`,
   `/web/session/get_session_info` (with `websocket_worker_version`), and the addon's
   `/pos_restaurant_sync/info|push|pull|peer_secret` exactly as docs/protocol.md describes
-  them (push is idempotent by change id; every change is checked with agent.protocol).
+  them (push is idempotent by change id; every change is checked with agent.protocol, its
+  clock against the stand-in's; info, push and pull answers carry `time_ms`).
 * Odoo's bus websocket at `/websocket`: an Origin header is required; a User-Agent sent
   with a version other than the server's gets the socket closed with `OUTDATED_VERSION`;
   the client sends `{"event_name": "subscribe", "data": {"channels", "last"}}` and
@@ -38,13 +39,17 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from agent.protocol import InvalidChange, parse_change
+from agent.protocol import InvalidChange, check_clock, parse_change
 
 SESSION_COOKIE = "session_id"
 BUS_REPLAY_S = 50  # Odoo's bus TIMEOUT: what a subscriber with last=0 gets
 MAX_PUSH = 500
 FOREIGN_ORDER = "other-config-"  # orders whose uuid starts so belong to another POS config
 STANDIN = web.AppKey("standin", object)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class RpcError(Exception):
@@ -147,6 +152,7 @@ class StandIn:
     def info(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_config(request, params)
         return {
+            "time_ms": _now_ms(),
             "addon_version": "stand-in",
             "protocol": self.protocol,
             "enabled": self.enabled,
@@ -167,7 +173,7 @@ class StandIn:
         acks = self.receive(changes)
         if random.random() < self.faults.lose_ack_rate:
             response["status"] = 502
-        return {"acks": acks, "cursor": self._latest()}
+        return {"acks": acks, "cursor": self._latest(), "time_ms": _now_ms()}
 
     def receive(self, changes: list) -> list[dict]:
         """Apply changes as a push does (tests use it as "another terminal pushed")."""
@@ -190,7 +196,7 @@ class StandIn:
     def _apply(self, change: Any) -> tuple[dict, dict | None]:
         change_id = change.get("id") if isinstance(change, dict) else None
         try:
-            parse_change(change)
+            check_clock(parse_change(change), _now_ms(), "the server")
         except InvalidChange as exc:
             return {"id": change_id, "status": "rejected", "reason": str(exc)}, None
         if change["order"].startswith(FOREIGN_ORDER):
@@ -213,7 +219,8 @@ class StandIn:
         page = [{"seq": s, "change": json.loads(b)} for s, b in rows[:limit]]
         cursor = page[-1]["seq"] if page else after
         reset = after < self.pruned_up_to
-        return {"changes": page, "cursor": cursor, "more": len(rows) > limit, "reset": reset}
+        more, now = len(rows) > limit, _now_ms()
+        return {"changes": page, "cursor": cursor, "more": more, "reset": reset, "time_ms": now}
 
     def prune(self, up_to: int) -> None:
         """Forget the log up to ``up_to``, as the addon's retention does."""

@@ -3,7 +3,7 @@
 import pytest
 
 from agent import protocol
-from tests.vectors import diff_cases, invalid_changes, merge_vectors
+from tests.vectors import clock_cases, diff_cases, invalid_changes, merge_vectors
 
 
 def deliver_one_by_one(vector: dict) -> dict[str, dict]:
@@ -25,6 +25,16 @@ def test_merge_vector(vector, vector_tally):
 def test_invalid_change_is_refused(case):
     with pytest.raises(protocol.InvalidChange):
         protocol.parse_change(case["change"])
+
+
+@pytest.mark.parametrize("case", clock_cases(), ids=lambda c: c["name"])
+def test_clock_vector(case):
+    change = protocol.parse_change(case["change"])
+    if case["accepted"]:
+        assert protocol.check_clock(change, case["now_ms"]) is change
+    else:
+        with pytest.raises(protocol.FutureChange, match="ahead of the receiver"):
+            protocol.check_clock(change, case["now_ms"])
 
 
 @pytest.mark.parametrize("case", diff_cases(), ids=lambda c: c["name"])

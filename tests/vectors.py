@@ -17,3 +17,8 @@ def invalid_changes() -> list[dict]:
 
 def diff_cases() -> list[dict]:
     return json.loads((VECTORS_DIR / "diff.json").read_text())
+
+
+def clock_cases() -> list[dict]:
+    """Changes and a receiver's clock (`now_ms`): `accepted` or refused as from the future."""
+    return json.loads((VECTORS_DIR / "clock.json").read_text())

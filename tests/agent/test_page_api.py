@@ -162,7 +162,11 @@ async def test_the_pos_page_origin_is_allowed(agent_client):
 
 async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(agent_client):
     status = await (await agent_client.get("/status", headers=_bearer())).json()
-    assert set(status) == {"terminal", "pending", "server", "peers", "last_peer_sync", "protocol"}
+    assert set(status) == {
+        "terminal", "pending", "rejected", "clock", "server", "peers", "last_peer_sync", "protocol"
+    }
+    assert status["rejected"] == {"count": 0, "last": None}
+    assert status["clock"] == {"offset_ms": 0, "source": None, "far_off": False}
     assert status["server"] == {
         "configured": False,
         "reachable": False,

@@ -4,8 +4,10 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
+    FutureChange,
     HybridClock,
     InvalidChange,
+    checkClock,
     diff,
     formatHlc,
     materialize,
@@ -35,6 +37,18 @@ for (const vector of mergeVectors) {
 for (const { name, change } of load("invalid.json")) {
     test(`invalid change refused: ${name}`, () => {
         assert.throws(() => parseChange(change), InvalidChange);
+    });
+}
+
+for (const { name, now_ms: nowMs, accepted, change } of load("clock.json")) {
+    test(`clock vector: ${name}`, () => {
+        parseChange(change);
+        if (accepted) {
+            assert.equal(checkClock(change, nowMs), change);
+        } else {
+            assert.throws(() => checkClock(change, nowMs), FutureChange);
+            assert.throws(() => checkClock(change, nowMs), /ahead of the receiver/);
+        }
     });
 }
 

@@ -36,8 +36,17 @@ def test_a_clock_off_by_minutes_fails_with_what_to_do() -> None:
         code, lines = doctor.command(configure(server.url))
     assert code == 1
     clock = next(line for line in lines if " Clock " in line)
-    assert clock.startswith("FAIL") and "ahead of the server's" in clock
+    assert clock.startswith("FAIL") and "s ahead of the server's" in clock
+    assert "possync corrects its own stamps" in clock
     assert "NTP" in lines[lines.index(clock) + 1]
+
+
+def test_a_clock_a_few_seconds_off_passes_and_says_possync_corrects_it() -> None:
+    with running(Options(clock_offset_s=10)) as server:
+        code, lines = doctor.command(configure(server.url))
+    clock = next(line for line in lines if " Clock " in line)
+    assert clock.startswith("PASS") and "behind the server's" in clock
+    assert "possync corrects" in clock and code == 0
 
 
 def test_an_unreachable_server_fails_and_skips_what_depends_on_it() -> None:

@@ -24,7 +24,7 @@ APPLY_ATTEMPTS = 3
 class PosRestaurantSyncController(http.Controller):
     @json_route("/pos_restaurant_sync/info", auth="user")
     def info(self, config_id):
-        return _config(config_id)._possync_info()
+        return _timed(_config(config_id)._possync_info())
 
     @json_route("/pos_restaurant_sync/push", auth="user")
     def push(self, config_id, changes):
@@ -45,7 +45,7 @@ class PosRestaurantSyncController(http.Controller):
             except Exception:
                 # The changes are stored: the answer stands, the cron catches up.
                 _logger.warning("push: applying %s to Odoo failed", order_uuids, exc_info=True)
-        return result
+        return _timed(result)
 
     @json_route("/pos_restaurant_sync/pull", auth="user")
     def pull(self, config_id, after=0, limit=MAX_PULL):
@@ -53,11 +53,17 @@ class PosRestaurantSyncController(http.Controller):
         after = _integer(after, "after")
         # A larger limit is not an error: "more" tells the client to ask again.
         limit = min(max(_integer(limit, "limit"), 1), MAX_PULL)
-        return request.env["pos_restaurant_sync.change"]._pull(config, after, limit)
+        return _timed(request.env["pos_restaurant_sync.change"]._pull(config, after, limit))
 
     @json_route("/pos_restaurant_sync/peer_secret", auth="user")
     def peer_secret(self, config_id):
         return {"secret": _config(config_id)._possync_peer_secret()}
+
+
+def _timed(result: dict) -> dict:
+    """The answer with the server's clock (`time_ms`), read as it leaves: terminals measure
+    their clock's offset from it, so a tablet whose own clock is wrong stamps right."""
+    return {**result, "time_ms": int(time.time() * 1000)}
 
 
 def _apply_retrying(env, config, order_uuids: set[str]) -> None:

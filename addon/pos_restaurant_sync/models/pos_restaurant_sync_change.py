@@ -118,6 +118,7 @@ class PosRestaurantSyncChange(models.Model):
         is marked ``copy_of`` and answered once the first copy's fate is known.
         """
         known = self._first_answers(config, [_change_id(raw) for raw in raw_changes])
+        now_ms = int(time.time() * 1000)
         first_copy: dict[str, int] = {}
         entries = []
         for index, raw in enumerate(raw_changes):
@@ -129,7 +130,7 @@ class PosRestaurantSyncChange(models.Model):
             else:
                 if change_id:
                     first_copy[change_id] = index
-                entries.append(_new_entry(raw))
+                entries.append(_new_entry(raw, now_ms))
         return entries
 
     @api.model
@@ -428,9 +429,11 @@ def _change_id(raw) -> str | None:
     return change_id
 
 
-def _new_entry(raw) -> dict:
+def _new_entry(raw, now_ms: int) -> dict:
+    """A change not seen before; refused for good when invalid or stamped more than 60 s
+    ahead of the server's clock (a reading from the future would win every later edit)."""
     try:
-        change = protocol.parse_change(raw)
+        change = protocol.check_clock(protocol.parse_change(raw), now_ms, "the server")
     except protocol.InvalidChange as exc:
         return {"new": True, "ack": _rejected(_change_id(raw), str(exc))}
     return {"new": True, "ack": _applied(change["id"]), "change": change}

@@ -1,8 +1,10 @@
 import json
+import time
 from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from ..lib import protocol
 from ..models.pos_restaurant_sync_change import SyncRequestError
 from .common import PossyncCommon
 
@@ -49,6 +51,25 @@ class TestPush(PossyncCommon):
         # Even "repaired" under the same id: the first answer stands.
         bad["ops"] = [self.line_add("l1", self.coke)]
         self.assertEqual(self.push(bad)["acks"][0], first)
+
+    def test_far_future_clock_is_refused(self):
+        # A stamp from the far future would win every later edit of its fields for good.
+        line = self.change(self.order, self.line_add("l1", self.coke))
+        future = self.change(self.order, self.line_set("l1", "qty", 99))
+        future["hlc"] = "999999999999999-99999"
+        result = self.push(line, future)
+        self.assertEqual([a["status"] for a in result["acks"]], ["applied", "rejected"])
+        self.assertRegex(result["acks"][1]["reason"], r"^clock \d+\.\d s ahead of the server")
+        self.assertEqual(self.pos_order(self.order).lines.qty, 1)
+        self.assertEqual([e["change"]["id"] for e in self.pull()["changes"]], [line["id"]])
+        # Refused for good: the same id is refused again, even once its time has come.
+        self.assertEqual(self.push(future)["acks"][0]["status"], "rejected")
+
+    def test_a_change_a_minute_ahead_is_accepted(self):
+        # A terminal's corrected clock may lead the server's a little: up to 60 s is merged.
+        change = self.change(self.order, self.line_add("l1", self.coke))
+        change["hlc"] = protocol.format_hlc(int(time.time() * 1000) + 55_000, 0)
+        self.assertEqual(self.push(change)["acks"][0]["status"], "applied")
 
     def test_a_change_without_a_usable_id_is_rejected_and_not_remembered(self):
         result = self.push({"v": 1, "id": "bad id!", "ops": []}, "not a change")

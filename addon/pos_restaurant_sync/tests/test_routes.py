@@ -1,4 +1,5 @@
 import json
+import time
 from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
@@ -34,9 +35,19 @@ class TestRoutes(PossyncCommon, HttpCase):
         return response.json()
 
     def result(self, route: str, **params):
+        """The route's answer, without the server's time (test_answers_carry_the_server_time)."""
         answer = self.rpc(route, params)
         self.assertNotIn("error", answer, answer.get("error"))
+        answer["result"].pop("time_ms", None)
         return answer["result"]
+
+    def test_answers_carry_the_server_time(self):
+        # Terminals measure their clock's offset from it (docs/protocol.md, "Clock").
+        params = {"config_id": self.config.id}
+        for route, extra in (("info", {}), ("push", {"changes": []}), ("pull", {"after": 0})):
+            before = int(time.time() * 1000)
+            answer = self.rpc(route, {**params, **extra})["result"]
+            self.assertTrue(before <= answer["time_ms"] <= time.time() * 1000, route)
 
     def test_info(self):
         info = self.result("info", config_id=self.config.id)

@@ -52,11 +52,10 @@ export class AgentTransport {
         const url = `${this.url}?token=${encodeURIComponent(this.token)}`;
         const socket = new this.WebSocket(url);
         this.socket = socket;
-        socket.onopen = () => this.send({
-            type: "hello",
-            v: PROTOCOL_VERSION,
-            since: this.client.cursor(this.kind),
-        });
+        socket.onopen = () => {
+            this.helloSentAt = this.client.wall.local();
+            this.send({ type: "hello", v: PROTOCOL_VERSION, since: this.client.cursor(this.kind) });
+        };
         socket.onmessage = (event) => this.handle(JSON.parse(event.data));
         socket.onclose = () => this.closed(socket);
     }
@@ -85,6 +84,8 @@ export class AgentTransport {
         }
         if (message.type === "welcome") {
             this.reconnects.reset();
+            // The agent's corrected time: the same device clock, so its offset becomes ours.
+            client.wall.observe("agent", message.time_ms, this.helloSentAt, client.wall.local());
             client.welcome(message);
             client.linkError(null);
             client.schedulePush();
@@ -93,6 +94,12 @@ export class AgentTransport {
         } else if (message.type === "ack") {
             this.acked(message.ids);
         } else if (message.type === "status") {
+            const clock = message.status?.clock;
+            if (clock?.source) {
+                client.wall.adopt("agent", clock.offset_ms); // the agent's, on our device clock
+            }
+            // What the server refused for good from the agent's outbox, for the indicator.
+            client.updateStatus({ agentRejected: message.status?.rejected ?? null });
             client.linkError(agentProblem(message.status));
             this.resetIfPruned(message.status);
         } else if (message.type === "error") {

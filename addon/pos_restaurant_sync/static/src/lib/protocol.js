@@ -57,6 +57,18 @@ export class InvalidChange extends Error {
     }
 }
 
+/** A change stamped more than MAX_DRIFT_MS ahead of the receiver's clock. */
+export class FutureChange extends InvalidChange {
+    constructor(aheadMs, receiver) {
+        super(
+            `clock ${(aheadMs / 1000).toFixed(1)} s ahead of ${receiver} ` +
+                `(at most ${MAX_DRIFT_MS / 1000} s): check the sender's date and time`
+        );
+        this.name = "FutureChange";
+        this.aheadMs = aheadMs;
+    }
+}
+
 // --- hybrid logical clock ----------------------------------------------------------------
 
 /** A clock reading as a fixed-width string, so string order is time order. */
@@ -74,7 +86,9 @@ export function parseHlc(stamp) {
 
 /**
  * Hybrid logical clock: wall time plus a counter. Readings never go backwards, even when
- * the wall clock does; a remote reading is adopted only up to MAX_DRIFT_MS ahead of ours.
+ * the wall clock does. Receivers refuse changes stamped more than MAX_DRIFT_MS ahead
+ * (`checkClock`); a reading that is not a change (an agent's welcome) is adopted only up to
+ * that bound.
  */
 export class HybridClock {
     constructor(last = null) {
@@ -115,6 +129,19 @@ export class HybridClock {
             this.counter += 1;
         }
     }
+}
+
+/**
+ * Refuse a (parsed) change stamped more than MAX_DRIFT_MS ahead of `nowMs`, the receiver's
+ * corrected clock: a reading from the far future would sort after every later edit, so the
+ * change is refused whole (FutureChange), never clamped.
+ */
+export function checkClock(change, nowMs, receiver = "the receiver") {
+    const [wall] = parseHlc(change.hlc);
+    if (wall > nowMs + MAX_DRIFT_MS) {
+        throw new FutureChange(wall - nowMs, receiver);
+    }
+    return change;
 }
 
 // --- validation ----------------------------------------------------------------------------

@@ -66,8 +66,19 @@ export class ServerTransport {
         this.client = null;
     }
 
+    /** A call to the addon, timed: its answers carry the server's clock (`time_ms`). */
+    async timedCall(route, params) {
+        const wall = this.client?.wall;
+        const sent = wall?.local();
+        const result = await this.call(route, params);
+        if (wall && result && typeof result === "object") {
+            wall.observe("server", result.time_ms, sent, wall.local());
+        }
+        return result;
+    }
+
     async push(changes) {
-        const result = await this.call("/pos_restaurant_sync/push", {
+        const result = await this.timedCall("/pos_restaurant_sync/push", {
             config_id: this.configId,
             changes,
         });
@@ -94,7 +105,7 @@ export class ServerTransport {
     async pullAll() {
         let more = true;
         while (more && this.client) {
-            const result = await this.call("/pos_restaurant_sync/pull", {
+            const result = await this.timedCall("/pos_restaurant_sync/pull", {
                 config_id: this.configId,
                 after: this.client.cursor(this.kind),
                 limit: PULL_LIMIT,

@@ -8,13 +8,16 @@
  * see server_transport.js and agent_transport.js) moves the changes. `node --test` loads it.
  */
 import {
+    FutureChange,
     HybridClock,
     MAX_OPS_PER_CHANGE,
     PROTOCOL_VERSION,
+    checkClock,
     diff,
     parseChange,
 } from "./protocol.js";
 import { Backoff } from "./backoff.js";
+import { CorrectedClock } from "./clock.js";
 import { Outbox } from "./outbox.js";
 import { OrderReplica } from "./replica.js";
 
@@ -38,18 +41,30 @@ export class SyncClient {
      * @param {Storage} options.storage where the outbox, clock, cursors and terminal id live
      * @param {string} options.prefix storage key prefix, one per database and config
      * @param {number} [options.windowMs] at most one push per window
-     * @param {() => number} [options.now]
+     * @param {() => number} [options.now] the device clock, for pauses and the status
+     * @param {CorrectedClock} [options.wall] the device clock corrected by its offset to the
+     *   server: what clock readings use and changes are checked against (transports measure it)
      * @param {object} [options.timers] setTimeout/clearTimeout, replaceable in tests
      */
-    constructor({ storage, prefix, windowMs = 100, now = Date.now, timers = globalThis }) {
+    constructor({
+        storage,
+        prefix,
+        windowMs = 100,
+        now = Date.now,
+        wall = new CorrectedClock({ device: now }),
+        timers = globalThis,
+    }) {
         this.storage = storage;
         this.prefix = prefix;
         this.windowMs = windowMs;
         this.now = now;
+        this.wall = wall;
         this.timers = timers;
         this.terminal = this.load("terminal") || `t-${newId()}`;
         this.save("terminal", this.terminal);
         this.clock = new HybridClock(this.load("hlc"));
+        /** Changes from elsewhere dropped as stamped too far ahead: how many, the last reason. */
+        this.refused = { count: 0, reason: null };
         this.outbox = new Outbox(storage, `${prefix}outbox`);
         /** @type {Map<string, OrderReplica>} */
         this.replicas = new Map();
@@ -144,7 +159,7 @@ export class SyncClient {
             v: PROTOCOL_VERSION,
             id: newId(),
             terminal: this.terminal,
-            hlc: this.clock.tick(this.now()),
+            hlc: this.clock.tick(this.wall.now()),
             order,
             ops,
         });
@@ -170,20 +185,25 @@ export class SyncClient {
 
     /**
      * Take in `[{seq, change}]` from a transport of the given kind. Invalid changes are
-     * skipped (the sender keeps them); duplicates count once.
+     * skipped (the sender keeps them); so are changes stamped more than 60 s ahead of the
+     * corrected clock, which the status counts. Duplicates count once.
      */
     receive(entries, kind) {
         const touched = new Set();
         let cursor = this.cursor(kind);
+        const now = this.wall.now();
         for (const { seq, change } of entries) {
             cursor = Math.max(cursor, seq);
             try {
-                parseChange(change);
+                checkClock(parseChange(change), now, "this terminal");
             } catch (error) {
                 console.warn("possync: skipped an invalid change", error.message, change);
+                if (error instanceof FutureChange) {
+                    this.refused = { count: this.refused.count + 1, reason: error.message };
+                }
                 continue;
             }
-            this.clock.observe(change.hlc, this.now());
+            this.clock.observe(change.hlc, now);
             if (this.replica(change.order).receive(change)) {
                 touched.add(change.order);
             }
@@ -212,7 +232,7 @@ export class SyncClient {
     /** The local agent said hello: it names this terminal and its clock leads ours. */
     welcome({ terminal, hlc }) {
         this.terminal = terminal;
-        this.clock.observe(hlc, this.now());
+        this.clock.observe(hlc, this.wall.now());
     }
 
     // --- transport ----------------------------------------------------------------------
@@ -333,7 +353,14 @@ export class SyncClient {
     }
 
     updateStatus(patch) {
-        const status = { ...this.status, ...patch, pending: this.outbox.size };
+        const status = {
+            ...this.status,
+            ...patch,
+            pending: this.outbox.size,
+            clock: this.wall.snapshot(),
+            refused: this.refused,
+            rejected: { count: this.rejected.length, reason: this.rejected.at(-1)?.reason ?? null },
+        };
         const error = status.error || status.linkError || this.outbox.saveError;
         status.state = stateOf(status, error);
         status.cause = error || null;

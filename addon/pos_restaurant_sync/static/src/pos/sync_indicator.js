@@ -1,8 +1,10 @@
 /**
  * The sync indicator in the POS navbar: a spinner while a push is in flight, the number of
  * changes not yet acknowledged, a green check when all is synced, red with the cause when
- * the server, the bus or the local agent is unreachable. Hover shows the details (last sync
- * time first); a tap opens them in a popover, for touch screens.
+ * the server, the bus or the local agent is unreachable, and a clock icon when this
+ * terminal's clock is far off the server's (possync corrects its stamps, but the tablet's
+ * date and time should be set). Hover shows the details (last sync time first); a tap
+ * opens them in a popover, for touch screens.
  *
  * The popover reads the `possync` service itself, not a copy made when it opened: while it
  * stays open it follows the status (pending count, cause, last sync), and says how long ago
@@ -42,11 +44,38 @@ export function syncDetails(sync, now = null) {
     if (pending) {
         lines.push(_t("%s change(s) waiting to be sent", pending));
     }
+    lines.push(...clockLines(sync.status));
     lines.push(
         sync.transport === "agent"
             ? _t("Through the possync app on this terminal")
             : _t("Straight to the server (%s mode)", sync.mode)
     );
+    return lines;
+}
+
+/** What the clock check found: a far-off device clock, changes refused for their clock. */
+export function clockLines({ clock, refused, rejected, agentRejected }) {
+    const lines = [];
+    if (clock?.farOff) {
+        const seconds = Math.round(Math.abs(clock.offsetMs) / 1000);
+        lines.push(
+            clock.offsetMs < 0
+                ? _t("This terminal's clock is %s s ahead of the server's", seconds)
+                : _t("This terminal's clock is %s s behind the server's", seconds),
+            _t("possync corrects its own stamps; set this terminal's date and time")
+        );
+    }
+    if (refused?.count) {
+        lines.push(_t("%(count)s change(s) from elsewhere refused: %(reason)s", refused));
+    }
+    if (rejected?.count) {
+        lines.push(_t("%(count)s change(s) refused by the receiver: %(reason)s", rejected));
+    }
+    if (agentRejected?.count) {
+        const { count, last } = agentRejected;
+        const reason = last?.reason || "";
+        lines.push(_t("%(count)s change(s) refused by the server: %(reason)s", { count, reason }));
+    }
     return lines;
 }
 
@@ -111,6 +140,11 @@ export class SyncIndicator extends Component {
 
     get status() {
         return this.sync.status;
+    }
+
+    /** This terminal's clock is far off the server's (the details say how far). */
+    get clockFarOff() {
+        return Boolean(this.status.clock?.farOff);
     }
 
     get icon() {
