@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from agent.devices import DeviceList
 from agent.feed import Feed
+from agent.identity import DeviceIdentity
 from agent.protocol import HybridClock
 from agent.status import NOT_CONFIGURED, ServerState, Status
 from agent.store import AsyncStore, Entry, Store
@@ -25,7 +27,11 @@ class Agent:
     """One terminal's agent: its store, clock, feed of committed changes and status."""
 
     def __init__(
-        self, store: Store, *, server_configured: bool, peer_secret: str | None = None
+        self,
+        store: Store,
+        *,
+        server_configured: bool,
+        identity: DeviceIdentity | None = None,
     ) -> None:
         self.terminal = store.terminal
         self.clock = HybridClock(store.get_meta("hlc"))
@@ -35,13 +41,16 @@ class Agent:
         self.feed = Feed()
         self.outbox_event = asyncio.Event()
         self.status_event = asyncio.Event()
-        self.secret_event = asyncio.Event()
+        self.devices_event = asyncio.Event()  # the list of trusted devices changed
+        self.devices_wanted = asyncio.Event()  # a peer check failed: read the list again
         server = ServerState(configured=server_configured)
         if not server_configured:
             server.cause = NOT_CONFIGURED
         self.status = Status(self.terminal, server, on_change=self.status_event.set)
-        # A secret given in the environment wins over the one the server handed out last.
-        self.peer_secret = peer_secret or store.get_meta("peer_secret")
+        # This device's key (None: no usable key store, so no LAN sync), and the devices
+        # of this POS as the server listed them last (agent/devices.py).
+        self.identity = identity
+        self.devices = DeviceList.from_json(store.get_meta("devices"))
         self.db = AsyncStore(store, self._committed)
 
     def start(self) -> None:
@@ -86,12 +95,14 @@ class Agent:
         pending = await self.db.read(Store.pending_count)
         return self.status.snapshot(pending)
 
-    async def set_peer_secret(self, secret: str) -> None:
-        if secret == self.peer_secret:
+    async def set_devices(self, devices: DeviceList) -> None:
+        """Trust these devices from now on; kept for when the server is away."""
+        if devices == self.devices:
             return
-        await self.db.write(lambda s: s.set_meta("peer_secret", secret))
-        self.peer_secret = secret
-        self.secret_event.set()
+        text = devices.to_json()
+        await self.db.write(lambda s: s.set_meta("devices", text))
+        self.devices = devices
+        self.devices_event.set()
 
     def _committed(self, entries: list[Entry]) -> None:
         self.feed.publish(entries)

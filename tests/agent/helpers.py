@@ -29,6 +29,7 @@ FAST = {
     "http_timeout_s": 3.0,
     "heartbeat_s": 2.0,
     "safety_pull_s": 5.0,
+    "devices_refresh_s": 1.0,
 }
 FAST_ENV = {f"POSSYNC_{name.upper()}": str(value) for name, value in FAST.items()}
 
