@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from agent.app import PEER_PORT, PEERS, create_app
+from agent.app import PEER_PORT, PEERS, SETTINGS, create_app
 from agent.core import Agent
 from agent.core import now_ms as now
 from agent.devices import Device, DeviceList
@@ -50,6 +50,10 @@ class Running:
         return f"https://127.0.0.1:{self.port}"
 
     @property
+    def data_dir(self) -> Path:
+        return self.app[SETTINGS].data_dir
+
+    @property
     def terminal(self) -> str:
         return self.agent.terminal
 
@@ -83,8 +87,9 @@ def starter(aiohttp_client, settings: Settings, tmp_path: Path):
     numbers = itertools.count()
 
     async def start(**changes) -> Running:
-        data_dir = tmp_path / f"agent{next(numbers)}"
-        app = create_app(dataclasses.replace(settings, data_dir=data_dir, **changes))
+        """One more agent; `data_dir=` an earlier one's folder starts that one again."""
+        changes.setdefault("data_dir", tmp_path / f"agent{next(numbers)}")
+        app = create_app(dataclasses.replace(settings, **changes))
         return Running(app, await aiohttp_client(app))
 
     return start
