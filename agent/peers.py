@@ -96,6 +96,9 @@ class Peers:
         # Terminals announced by mDNS but not (yet) on the server's list: added if the
         # list names them later. Bounded: the oldest is forgotten first.
         self.candidates: OrderedDict[str, str] = OrderedDict()
+        # One Fingerprint per certificate: aiohttp pools connections by the identity of
+        # this object, so a new one per request would mean a new TLS connection each time.
+        self._pins: dict[str, aiohttp.Fingerprint] = {}
         self._running = False
         for address in settings.peers:
             self.add(address, None, "static")
@@ -325,7 +328,7 @@ class Peers:
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         headers = sign_request(identity, method, target, body, terminal, now_ms())
         headers["Content-Type"] = "application/json"
-        pin = aiohttp.Fingerprint(bytes.fromhex(device.certificate_sha256))
+        pin = self._pin(device.certificate_sha256)
         try:
             async with self.http.request(
                 method,
@@ -352,6 +355,13 @@ class Peers:
             self.agent.devices_wanted.set()
             raise PeerRejected(f"the answer is not signed by {terminal}")
         return device, _json_object(answer)
+
+    def _pin(self, sha256: str) -> aiohttp.Fingerprint:
+        if sha256 not in self._pins:
+            if len(self._pins) >= 2 * MAX_PEERS:
+                self._pins.clear()
+            self._pins[sha256] = aiohttp.Fingerprint(bytes.fromhex(sha256))
+        return self._pins[sha256]
 
     def _lost(self, peer: Peer, exc: PeerError) -> None:
         if peer.reachable or (isinstance(exc, PeerRejected) and str(exc) != peer.refusal):
