@@ -15,6 +15,8 @@ from agent.app import PEER_PORT, PEERS
 from agent.core import now_ms
 from agent.devices import DeviceList
 from agent.peer_auth import sign_request
+from agent.peer_server import MAX_BODY
+from agent.peers import push_batches
 from tests.agent.helpers import change, eventually
 from tests.agent.peering import (
     SERVER,
@@ -248,3 +250,21 @@ async def test_peers_never_see_our_odoo_session_cookie(start, standin, aiohttp_s
     a.app[PEERS].add(str(server.make_url("")), None, "static")
     await eventually(lambda: seen, timeout=3)
     assert seen[0] is None
+
+
+def test_pushes_are_split_under_the_peer_body_cap():
+    note = {"internal_note": "n" * 1900}
+    big = [change(ops=[{"op": "line.set", "line": "l1", "field": "internal_note", "value": "x"}])]
+    many = [change(ops=[{"op": "line.add", "line": f"l{i}", "values": note}]) for i in range(400)]
+    huge = change(
+        ops=[
+            {"op": "line.set", "line": f"l{i}", "field": "internal_note", "value": "h" * 1900}
+            for i in range(200)
+        ]
+    )
+    batches = push_batches(big + many + [huge])
+    assert len(batches) > 1
+    for batch in batches:
+        assert len(json.dumps({"changes": batch}).encode()) <= MAX_BODY
+    sent = [c["id"] for batch in batches for c in batch]
+    assert sent == [c["id"] for c in big + many]  # the huge one travels by catch-up only
