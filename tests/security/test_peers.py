@@ -245,8 +245,17 @@ async def test_peer_connections_are_capped(start):  # noqa: F811
     for _, w in idle:
         w.close()
     # Once the flood is gone, peers get through again.
+    await eventually(lambda: _answers(b, a), timeout=5)
     await page_b.push([later := change()])
     await page_a.wait_for({later["id"]}, timeout=10)
+
+
+async def _answers(client: Running, server: Running) -> bool:
+    try:
+        await client.app[PEERS].hello(server.peer_url, server.terminal)
+    except Exception:
+        return False
+    return True
 
 
 async def test_idle_peer_connections_are_closed(start, monkeypatch):  # noqa: F811
