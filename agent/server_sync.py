@@ -60,6 +60,7 @@ class ServerSync:
         self.info: dict | None = None
         self.bus_retry_at = 0.0
         self.registered = False  # this device registered with the server during this run
+        self.revoked = False  # the server refused this device's key as revoked: not again
         self._prepare_lock = asyncio.Lock()
         self._answering = asyncio.Event()  # set whenever the server answers
 
@@ -91,12 +92,13 @@ class ServerSync:
         """Register this device's key and certificate (once a run; the server keeps one
         key per terminal, and a new key for a terminal revokes its old one)."""
         identity = self.agent.identity
-        if identity is None or self.registered:
+        if identity is None or self.registered or self.revoked:
             return
         try:
             await self.client.register_device(self.config_id, identity.registration())
             self.registered = True
         except DeviceRevoked as exc:
+            self.revoked = True
             log.error("%s", exc)
         except OdooError as exc:
             log.warning("device not registered (%s): other terminals will not trust it", exc)
