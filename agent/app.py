@@ -58,8 +58,10 @@ def create_app(settings: Settings) -> web.Application:
 async def storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await asyncio.to_thread(Store.open, settings.db_path)
-    identity = await asyncio.to_thread(_identity, settings, store)
+    identity, trouble = await asyncio.to_thread(_identity, settings, store)
     agent = Agent(store, server_configured=settings.server_configured, identity=identity)
+    if trouble:
+        agent.status.peers_off(trouble)
     agent.start()
     app[AGENT] = agent
     pruner = _spawn(_prune_forever(agent), "pruner")
@@ -68,8 +70,9 @@ async def storage(app: web.Application) -> AsyncIterator[None]:
     await agent.close()
 
 
-def _identity(settings: Settings, store: Store) -> DeviceIdentity | None:
-    """This device's key and certificate; without one the agent runs, but not on the LAN."""
+def _identity(settings: Settings, store: Store) -> tuple[DeviceIdentity | None, str | None]:
+    """This device's key and certificate, or why there is none: then the agent runs, but
+    exchanges nothing with other terminals."""
     try:
         identity = load_identity(
             settings.device_key_store,
@@ -78,12 +81,13 @@ def _identity(settings: Settings, store: Store) -> DeviceIdentity | None:
             store.get_meta("device_certificate"),
         )
     except IdentityUnavailable as exc:
-        log.error("no device key, so no LAN sync with other terminals: %s", exc)
-        return None
+        trouble = f"no device key, so no sync with other terminals: {exc}"
+        log.error("%s", trouble)
+        return None, trouble
     pem = certificate_pem(identity)
     if store.get_meta("device_certificate") != pem:
         store.set_meta("device_certificate", pem)
-    return identity
+    return identity, None
 
 
 async def _prune_forever(agent: Agent) -> None:

@@ -166,6 +166,8 @@ def describe(status: dict) -> str:
         f"server    {line}; last sync {server['last_sync'] or 'never'}",
         f"peers     {len(status['peers'])} seen; last sync {status['last_peer_sync'] or 'never'}",
     ]
+    if status.get("peer_cause"):
+        lines.append(f"          off: {status['peer_cause']}")
     for peer in status["peers"]:
         lines.append(f"          {peer['terminal']} {peer['url']} seen {peer['last_seen']}")
     return "\n".join(lines)

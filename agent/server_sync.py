@@ -100,6 +100,7 @@ class ServerSync:
         except DeviceRevoked as exc:
             self.revoked = True
             log.error("%s", exc)
+            self.agent.status.peers_off(str(exc))
         except OdooError as exc:
             log.warning("device not registered (%s): other terminals will not trust it", exc)
 

@@ -214,6 +214,7 @@ async def test_without_a_usable_key_store_the_agent_runs_without_a_peer_port(sta
     finally:
         keyring.set_keyring(previous)
     assert a.app[PEER_PORT] is None and a.agent.identity is None
+    assert "no device key" in (await a.agent.snapshot())["peer_cause"]
     await (await a.page()).push([change()])  # the page and the outbox still work
     assert await a.pending() == 1
 

@@ -150,6 +150,7 @@ async def test_a_revoked_device_keeps_syncing_with_the_server_but_is_listed_no_m
     await sync.sync_once()  # refused as revoked, logged; push and pull still work
     assert standin.active_devices() == []
     assert len(sync.agent.devices) == 0
+    assert "revoked" in sync.agent.status.peer_cause
 
 
 async def test_a_wrong_password_is_reported_as_such(sync):
