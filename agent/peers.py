@@ -171,10 +171,8 @@ class Peers:
     # --- running --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Exchange with every peer until cancelled (nothing without a device identity)."""
-        if self.agent.identity is None:
-            log.warning("no device identity: LAN sync with other terminals is off")
-            await asyncio.Event().wait()
+        """Exchange with every peer until cancelled (the app runs it only with a device
+        identity)."""
         self._running = True
         for peer in list(self.known.values()):
             self._start(peer)
