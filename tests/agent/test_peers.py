@@ -14,6 +14,7 @@ from keyring.backends import fail
 from agent.app import PEER_PORT, PEERS
 from agent.core import now_ms
 from agent.devices import DeviceList
+from agent.discovery import config_tag
 from agent.peer_auth import sign_request
 from agent.peer_server import MAX_BODY
 from agent.peers import push_batches
@@ -269,3 +270,10 @@ def test_pushes_are_split_under_the_peer_body_cap():
         assert len(json.dumps({"changes": batch}).encode()) <= MAX_BODY
     sent = [c["id"] for batch in batches for c in batch]
     assert sent == [c["id"] for c in big + many]  # the huge one travels by catch-up only
+
+
+def test_the_mdns_tag_names_one_pos_and_no_other():
+    one = config_tag("https://Odoo.example:443/", "db", 1)
+    assert one == config_tag("https://odoo.example:443", "db", 1)
+    others = {config_tag("https://odoo.example:443", "db", 2), config_tag("https://x:443", "db", 1)}
+    assert one not in others and len(one) == 16

@@ -15,6 +15,7 @@ from agent.devices import DeviceList
 from agent.identity import load_identity
 from agent.odoo_client import (
     AccessDenied,
+    DeviceRevoked,
     OdooClient,
     ProtocolMismatch,
     ServerUnreachable,
@@ -374,3 +375,13 @@ async def test_sync_switched_off_on_the_server_is_reported_and_nothing_is_sent(s
     with pytest.raises(SyncDisabled, match="switched off"):
         await sync.sync_once()
     assert await pending(sync.agent) == 1
+
+
+async def test_a_new_key_for_a_terminal_revokes_its_old_one(sync, standin, tmp_path):
+    await sync.prepare()
+    old = sync.agent.identity.registration()
+    new = load_identity("file", tmp_path, sync.agent.terminal, None).registration()
+    await sync.client.register_device(1, new)  # the tablet's key was replaced
+    assert standin.active_devices() == [new]
+    with pytest.raises(DeviceRevoked):
+        await sync.client.register_device(1, old)
