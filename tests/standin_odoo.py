@@ -185,6 +185,10 @@ class StandIn:
                     "VALUES (?, ?, ?)",
                     [terminal, key, certificate],
                 )
+            else:  # the same key with a new certificate (made again from that key)
+                self.conn.execute(
+                    "UPDATE devices SET certificate_sha256 = ? WHERE id = ?", [certificate, row[0]]
+                )
         device_id = self.conn.execute(
             "SELECT id FROM devices WHERE public_key = ?", [key]
         ).fetchone()[0]
