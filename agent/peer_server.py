@@ -4,12 +4,12 @@ Routes: `POST /peer/push`, `GET /peer/changes`, `GET /peer/hello`. Every request
 checked in this order, and refused at the first failure with nothing stored:
 
 1. the signature headers are there (else 401, before anything else is looked at);
-2. a declared body is at most MAX_BODY (else 413, without reading it);
-3. the sender is an active device of this POS, the request is addressed to this
+2. the sender is an active device of this POS, the request is addressed to this
    terminal, its time is within 60 s of ours, its signature holds, its nonce is new
    (else 401; 503 when the nonce memory is full);
-4. only then is the body read, capped at MAX_BODY (413), and its SHA-256 must be the
-   signed one (401).
+3. a declared body is at most MAX_BODY (else 413, without reading it);
+4. only then is the body read, capped at MAX_BODY however it is sent (413), and its
+   SHA-256 must be the signed one (401).
 
 Answers are signed by this device over the request's nonce. Refusals close the
 connection. The listening socket serves TLS 1.3 with the device certificate, lets at most
