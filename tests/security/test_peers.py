@@ -7,6 +7,8 @@ or as real processes where memory is measured; the server is the stand-in
 (tests/standin_odoo.py). Each attack gets a clear refusal and changes nothing.
 """
 
+# ruff: noqa: F811 - pytest fixtures are imported, then named as test arguments
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +28,9 @@ from agent.core import now_ms
 from agent.peer_auth import answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, MAX_CONNECTIONS
 from agent.peers import MAX_PEERS
-from tests.agent.conftest import http, settings, standin, start  # noqa: F401 - fixtures
+
+# The agent tests' fixtures, used here by name (hence the file-wide F811 below).
+from tests.agent.conftest import http, settings, standin, start  # noqa: F401
 from tests.agent.helpers import AgentProcess, change, eventually
 from tests.agent.peering import SERVER, Running, introduce, outsider, pair, signed
 from tests.fault_proxy import FaultProxy
@@ -43,7 +47,7 @@ def with_note(note: str) -> dict:
     return change(ops=[{"op": "line.add", "line": uuid.uuid4().hex[:16], "values": values}])
 
 
-async def registered_pair(start, standin, **changes) -> tuple[Running, Running]:  # noqa: F811
+async def registered_pair(start, standin, **changes) -> tuple[Running, Running]:
     """Two agents that registered with the stand-in and read each other from its list."""
     a = await start(server=standin.url, **SERVER, **changes)
     b = await start(server=standin.url, **SERVER, **changes)
@@ -84,7 +88,7 @@ async def status_of(reader: asyncio.StreamReader, timeout: float = 3) -> int:
 # --- forged, replayed, misaddressed, stale ------------------------------------------------
 
 
-async def test_forged_peer_push_is_refused(start, http, tmp_path):  # noqa: F811
+async def test_forged_peer_push_is_refused(start, http, tmp_path):
     a, b = await pair(start)
     forger = outsider(tmp_path)  # a valid Ed25519 key, but not on the POS's list
     status, answer = await signed(http, forger, a, "POST", "/peer/push", push_body(change()))
@@ -98,7 +102,7 @@ async def test_forged_peer_push_is_refused(start, http, tmp_path):  # noqa: F811
     assert await a.log_ids() == []
 
 
-async def test_replayed_peer_request_is_refused(start, http):  # noqa: F811
+async def test_replayed_peer_request_is_refused(start, http):
     a, b = await pair(start)
     await (await a.page()).push([change()])
     captured = sign_request(b.identity, "GET", "/peer/changes?after=0", b"", a.terminal, now_ms())
@@ -114,7 +118,7 @@ async def test_replayed_peer_request_is_refused(start, http):  # noqa: F811
     assert (await a.log_ids()).count(pushed["id"]) == 1
 
 
-async def test_captured_peer_answer_is_not_accepted_for_another_request(start, http):  # noqa: F811
+async def test_captured_peer_answer_is_not_accepted_for_another_request(start, http):
     a, b = await pair(start)
     target = "/peer/changes?after=0"
     headers = sign_request(b.identity, "GET", target, b"", a.terminal, now_ms())
@@ -131,7 +135,7 @@ async def test_captured_peer_answer_is_not_accepted_for_another_request(start, h
         )
 
 
-async def test_peer_request_for_another_terminal_is_refused(start, http):  # noqa: F811
+async def test_peer_request_for_another_terminal_is_refused(start, http):
     a, b, c = await start(), await start(), await start()
     await introduce(a, b, c)
     body = push_body(change())
@@ -143,7 +147,7 @@ async def test_peer_request_for_another_terminal_is_refused(start, http):  # noq
     assert await a.log_ids() == []
 
 
-async def test_stale_peer_request_is_refused(start, http):  # noqa: F811
+async def test_stale_peer_request_is_refused(start, http):
     a, b = await pair(start)
     for offset_s in (-61, +61, -3600, +3600):
         stamp = now_ms() + offset_s * 1000
@@ -158,7 +162,7 @@ async def test_stale_peer_request_is_refused(start, http):  # noqa: F811
     assert fresh[0] == 200  # inside the window: tablets' clocks differ a little
 
 
-async def test_revoked_device_is_refused(start, standin, http):  # noqa: F811
+async def test_revoked_device_is_refused(start, standin, http):
     a, b = await registered_pair(start, standin)
     assert (await signed(http, b.identity, a, "POST", "/peer/push", push_body(change())))[0] == 200
     standin.revoke(b.terminal)  # a manager revokes B in the backend
@@ -173,7 +177,7 @@ async def test_revoked_device_is_refused(start, standin, http):  # noqa: F811
 # --- the endpoint's caps ------------------------------------------------------------------
 
 
-async def test_oversized_peer_body_is_refused_before_reading(start):  # noqa: F811
+async def test_oversized_peer_body_is_refused_before_reading(start):
     a, b = await pair(start)
     length = 4 * 1024 * 1024  # what the agent used to read before checking anything
     headers = sign_request(b.identity, "POST", "/peer/push", b"x" * 16, a.terminal, now_ms())
@@ -229,7 +233,7 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-async def test_peer_connections_are_capped(start):  # noqa: F811
+async def test_peer_connections_are_capped(start):
     a, b = await pair(start)
     page_a, page_b = await a.page(), await b.page()
     await page_a.push([first := change()])
@@ -258,7 +262,7 @@ async def _answers(client: Running, server: Running) -> bool:
     return True
 
 
-async def test_idle_peer_connections_are_closed(start, monkeypatch):  # noqa: F811
+async def test_idle_peer_connections_are_closed(start, monkeypatch):
     monkeypatch.setattr("agent.peer_server.IDLE_TIMEOUT_S", 0.5)
     a = await start()
     reader, writer = await asyncio.open_connection("127.0.0.1", a.port, ssl=_tls())
@@ -271,7 +275,9 @@ async def test_idle_peer_connections_are_closed(start, monkeypatch):  # noqa: F8
 
 
 async def test_mdns_announcement_cannot_hijack_a_verified_peer(
-    start, aiohttp_server, tmp_path  # noqa: F811
+    start,
+    aiohttp_server,
+    tmp_path,
 ):
     a, b = await pair(start)
     await eventually(lambda: a.app[PEERS].known[b.peer_url].reachable, timeout=5)
@@ -299,7 +305,7 @@ async def test_mdns_announcement_cannot_hijack_a_verified_peer(
     await moved.close()
 
 
-async def test_fake_announcements_do_not_grow_the_peer_table(start):  # noqa: F811
+async def test_fake_announcements_do_not_grow_the_peer_table(start):
     a, b = await pair(start)
     peers = a.app[PEERS]
     await eventually(lambda: peers.known[b.peer_url].terminal == b.terminal, timeout=5)
@@ -335,7 +341,7 @@ class RecordingProxy(FaultProxy):
         link.abort()
 
 
-async def test_lan_sniffer_sees_no_order_content(start):  # noqa: F811
+async def test_lan_sniffer_sees_no_order_content(start):
     a, b = await start(), await start()
     await introduce(a, b)
     to_b, to_a = await RecordingProxy(b.port).start(), await RecordingProxy(a.port).start()
@@ -354,7 +360,7 @@ async def test_lan_sniffer_sees_no_order_content(start):  # noqa: F811
     await to_b.close()
 
 
-async def test_peer_sync_works_while_the_server_is_down(start, standin):  # noqa: F811
+async def test_peer_sync_works_while_the_server_is_down(start, standin):
     a, b = await registered_pair(start, standin)
     data_a, data_b = a.data_dir, b.data_dir
     await a.client.close()
