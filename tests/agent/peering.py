@@ -20,7 +20,7 @@ from agent.page_api import AGENT
 from agent.peer_auth import sign_request
 from agent.settings import Settings
 from agent.store import Store
-from tests.agent.helpers import PageClient
+from tests.agent.helpers import PageClient, eventually
 
 SERVER = {"db": "possync", "login": "admin", "password": "admin", "config_id": 1}
 
@@ -101,6 +101,17 @@ async def pair(start, **changes) -> tuple[Running, Running]:
     await introduce(a, b)
     a.meet(b)
     b.meet(a)
+    return a, b
+
+
+async def registered_pair(start, standin) -> tuple[Running, Running]:
+    """Two agents that registered with the stand-in and read each other from its list."""
+    a = await start(server=standin.url, **SERVER)
+    b = await start(server=standin.url, **SERVER)
+    a.meet(b)
+    b.meet(a)
+    await eventually(lambda: a.agent.devices.get(b.terminal), timeout=5)
+    await eventually(lambda: b.agent.devices.get(a.terminal), timeout=5)
     return a, b
 
 

@@ -26,6 +26,7 @@ from tests.agent.peering import (
     introduce,
     outsider,
     pair,
+    registered_pair,
     signed,
 )
 from tests.fault_proxy import FaultProxy
@@ -165,7 +166,7 @@ async def test_changes_are_relayed_to_a_peer_we_cannot_reach_directly(start):
 async def test_with_the_server_down_terminals_keep_in_sync_and_it_gets_each_change_once(
     start, standin
 ):
-    a, b = await _registered_pair(start, standin)
+    a, b = await registered_pair(start, standin)
     standin.faults.down = True
     page_a, page_b = await a.page(), await b.page()
     made_a = [change() for _ in range(10)]
@@ -182,23 +183,12 @@ async def test_with_the_server_down_terminals_keep_in_sync_and_it_gets_each_chan
     assert all(n.get("applied") == 1 for n in standin.push_counts().values())
 
 
-async def _registered_pair(start, standin, **changes) -> tuple[Running, Running]:
-    """Two agents that registered with the stand-in and read each other from its list."""
-    a = await start(server=standin.url, **SERVER, **changes)
-    b = await start(server=standin.url, **SERVER, **changes)
-    a.meet(b)
-    b.meet(a)
-    for x, y in ((a, b), (b, a)):
-        await eventually(lambda x=x, y=y: x.agent.devices.get(y.terminal), timeout=5)
-    return a, b
-
-
 async def _both_empty(a: Running, b: Running) -> bool:
     return await a.pending() == 0 and await b.pending() == 0
 
 
 async def test_each_device_registers_and_trusts_the_servers_list(start, standin):
-    a, b = await _registered_pair(start, standin)
+    a, b = await registered_pair(start, standin)
     listed = {d["terminal"]: d for d in standin.active_devices()}
     assert listed[a.terminal] == a.identity.registration()
     assert {d.terminal for d in a.agent.devices.devices} == {a.terminal, b.terminal}

@@ -29,10 +29,18 @@ from agent.peer_auth import answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, MAX_CONNECTIONS
 from agent.peers import MAX_PEERS
 
-# The agent tests' fixtures, used here by name (hence the file-wide F811 below).
+# The agent tests' fixtures, used here by name (hence the file-wide F811 exemption above).
 from tests.agent.conftest import http, settings, standin, start  # noqa: F401
 from tests.agent.helpers import AgentProcess, change, eventually
-from tests.agent.peering import SERVER, Running, introduce, outsider, pair, signed
+from tests.agent.peering import (
+    SERVER,
+    Running,
+    introduce,
+    outsider,
+    pair,
+    registered_pair,
+    signed,
+)
 from tests.fault_proxy import FaultProxy
 
 NOTE = "note-only-a-sniffer-would-want-" + uuid.uuid4().hex
@@ -45,17 +53,6 @@ def push_body(*changes: dict) -> bytes:
 def with_note(note: str) -> dict:
     values = {"product_id": 1, "qty": 1, "internal_note": note}
     return change(ops=[{"op": "line.add", "line": uuid.uuid4().hex[:16], "values": values}])
-
-
-async def registered_pair(start, standin, **changes) -> tuple[Running, Running]:
-    """Two agents that registered with the stand-in and read each other from its list."""
-    a = await start(server=standin.url, **SERVER, **changes)
-    b = await start(server=standin.url, **SERVER, **changes)
-    a.meet(b)
-    b.meet(a)
-    await eventually(lambda: a.agent.devices.get(b.terminal), timeout=5)
-    await eventually(lambda: b.agent.devices.get(a.terminal), timeout=5)
-    return a, b
 
 
 def _tls() -> ssl.SSLContext:
