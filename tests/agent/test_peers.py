@@ -267,3 +267,27 @@ def test_the_mdns_tag_names_one_pos_and_no_other():
     assert one == config_tag("https://odoo.example:443", "db", 1)
     others = {config_tag("https://odoo.example:443", "db", 2), config_tag("https://x:443", "db", 1)}
     assert one not in others and len(one) == 16
+
+
+class CountingProxy(FaultProxy):
+    def __init__(self, target_port: int) -> None:
+        super().__init__(target_port)
+        self.connections = 0
+
+    async def _accept(self, reader, writer) -> None:
+        self.connections += 1
+        await super()._accept(reader, writer)
+
+
+async def test_peers_keep_their_tls_connections_open(start):
+    # A TLS handshake per request would cost its round trips on every change.
+    a, b = await start(), await start()
+    await introduce(a, b)
+    to_b = await CountingProxy(b.port).start()
+    a.meet(b, to_b.url)
+    page_a, page_b = await a.page(), await b.page()
+    for _ in range(20):
+        await page_a.push([made := change()])
+        await page_b.wait_for({made["id"]}, timeout=5)
+    assert to_b.connections <= 4  # the certificate read, then the pooled connections
+    await to_b.close()
