@@ -46,6 +46,7 @@ from agent.protocol import InvalidChange, parse_change
 from agent.settings import Settings
 
 MAX_PEERS = 64
+CHALLENGE_EVERY_S = 5.0  # a new address claimed for a known terminal is tried this seldom
 MAX_ANSWER = 4 * 1024 * 1024  # one answer page holds at least one change, up to ~1 MiB
 PUSH_BYTES = MAX_BODY - 4096  # a push's changes, leaving room for the envelope
 
@@ -71,6 +72,7 @@ class Peer:
     outgoing: asyncio.Queue = field(default_factory=asyncio.Queue)
     tasks: list[asyncio.Task] = field(default_factory=list)
     moving: asyncio.Task | None = None  # a challenge of a new address for this peer
+    challenged_at: float = float("-inf")  # when `moving` was started (event-loop time)
     refusal: str | None = None  # the last refusal, logged once
 
 
@@ -149,9 +151,16 @@ class Peers:
                     self.add(url, terminal, "mdns")
 
     def _move(self, peer: Peer, url: str) -> None:
-        """A known terminal announced at a new address: move only if it answers there."""
-        if peer.moving is None or peer.moving.done():
-            peer.moving = asyncio.create_task(self._challenge_new_address(peer, url))
+        """A known terminal announced at a new address: move only if it answers there.
+        One challenge at a time, every CHALLENGE_EVERY_S at most: a flood of false
+        announcements costs one connection attempt every few seconds."""
+        now = asyncio.get_running_loop().time()
+        if peer.moving is not None and not peer.moving.done():
+            return
+        if now - peer.challenged_at < CHALLENGE_EVERY_S:
+            return
+        peer.challenged_at = now
+        peer.moving = asyncio.create_task(self._challenge_new_address(peer, url))
 
     async def _challenge_new_address(self, peer: Peer, url: str) -> None:
         terminal = peer.terminal or peer.claimed

@@ -295,10 +295,16 @@ async def test_mdns_announcement_cannot_hijack_a_verified_peer(
     page_b = await b.page()
     await (await a.page()).push([c := change()])
     await page_b.wait_for({c["id"]}, timeout=5)
-    # The real B, announced at a new address, is moved there once it answers the challenge.
+    # The real B, announced at a new address, is moved there once it answers the challenge
+    # (at its next announcement: one challenge per terminal every few seconds).
     moved = await FaultProxy(b.port).start()
-    a.app[PEERS].add(moved.url, b.terminal, "mdns")
-    await eventually(lambda: list(a.app[PEERS].known) == [f"https://127.0.0.1:{moved.port}"])
+    there = f"https://127.0.0.1:{moved.port}"
+
+    def announced_and_moved() -> bool:
+        a.app[PEERS].add(moved.url, b.terminal, "mdns")
+        return list(a.app[PEERS].known) == [there]
+
+    await eventually(announced_and_moved, timeout=15, every=0.5)
     await moved.close()
 
 
