@@ -1,9 +1,9 @@
 """The agent as one aiohttp application.
 
 `create_app(settings)` serves the page API (bind it to 127.0.0.1) and, through cleanup
-contexts started in dependency order, opens the store, the HTTP client, the peer server
-(its own runner on `peer_host:peer_port`, so the LAN never reaches the page API), LAN
-discovery, and server sync.
+contexts started in dependency order, opens the store and this device's identity, the
+HTTP client, the peer server (its own runner and TLS listener on `peer_host:peer_port`,
+so the LAN never reaches the page API), LAN discovery, and server sync.
 """
 
 from __future__ import annotations
@@ -18,10 +18,17 @@ from aiohttp import web
 
 from agent.clock import CorrectedClock
 from agent.core import Agent, now_ms
-from agent.discovery import Discovery
+from agent.discovery import Discovery, config_tag
+from agent.identity import (
+    DeviceIdentity,
+    IdentityUnavailable,
+    certificate_pem,
+    load_identity,
+)
 from agent.odoo_client import OdooClient
 from agent.page_api import AGENT, setup_page_api, status_pusher
-from agent.peers import Peers, config_tag, create_peer_app
+from agent.peer_server import runner_for, serve
+from agent.peers import Peers
 from agent.server_sync import ServerSync
 from agent.settings import Settings
 from agent.store import Store
@@ -30,7 +37,7 @@ SETTINGS = web.AppKey("settings", Settings)
 WALL = web.AppKey("wall", CorrectedClock)
 ODOO_HTTP = web.AppKey("odoo_http", aiohttp.ClientSession)
 PEER_HTTP = web.AppKey("peer_http", aiohttp.ClientSession)
-PEER_PORT = web.AppKey("peer_port", int)
+PEER_PORT = web.AppKey("peer_port", int | None)  # None: no device identity, no peer port
 PEERS = web.AppKey("peers", Peers)
 SERVER_SYNC = web.AppKey("server_sync", ServerSync)
 
@@ -55,18 +62,38 @@ def create_app(settings: Settings, wall: CorrectedClock | None = None) -> web.Ap
 async def storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await asyncio.to_thread(Store.open, settings.db_path)
+    identity, trouble = await asyncio.to_thread(_identity, settings, store)
     agent = Agent(
-        store,
-        server_configured=settings.server_configured,
-        peer_secret=settings.peer_secret,
-        wall=app[WALL],
+        store, server_configured=settings.server_configured, identity=identity, wall=app[WALL]
     )
+    if trouble:
+        agent.status.peers_off(trouble)
     agent.start()
     app[AGENT] = agent
     pruner = _spawn(_prune_forever(agent), "pruner")
     yield
     await _stop(pruner)
     await agent.close()
+
+
+def _identity(settings: Settings, store: Store) -> tuple[DeviceIdentity | None, str | None]:
+    """This device's key and certificate, or why there is none: then the agent runs, but
+    exchanges nothing with other terminals."""
+    try:
+        identity = load_identity(
+            settings.device_key_store,
+            settings.data_dir,
+            store.terminal,
+            store.get_meta("device_certificate"),
+        )
+    except IdentityUnavailable as exc:
+        trouble = f"no device key, so no sync with other terminals: {exc}"
+        log.error("%s", trouble)
+        return None, trouble
+    pem = certificate_pem(identity)
+    if store.get_meta("device_certificate") != pem:
+        store.set_meta("device_certificate", pem)
+    return identity, None
 
 
 async def _prune_forever(agent: Agent) -> None:
@@ -93,37 +120,44 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 async def peers(app: web.Application) -> AsyncIterator[None]:
     settings, agent = app[SETTINGS], app[AGENT]
-    runner = web.AppRunner(create_peer_app(agent), handle_signals=False, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.peer_host, settings.peer_port).start()
-    app[PEER_PORT] = runner.addresses[0][1]
     app[PEERS] = exchange = Peers(agent, app[PEER_HTTP], settings)
+    app[PEER_PORT] = None
+    if agent.identity is None:
+        yield
+        return
+    runner = runner_for(agent)
+    await runner.setup()
+    listener = await serve(
+        runner, settings.peer_host, settings.peer_port, agent.identity, settings.data_dir
+    )
+    app[PEER_PORT] = listener.sockets[0].getsockname()[1]
     tasks = [_spawn(exchange.run(), "peers")]
-    if settings.mdns:
+    if settings.mdns and settings.server_configured:
         tasks.append(_spawn(_announce(app, exchange), "mdns"))
     yield
     for task in tasks:
         await _stop(task)
+    listener.close()
     await runner.cleanup()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(listener.wait_closed(), 2)
 
 
 async def _announce(app: web.Application, exchange: Peers) -> None:
-    """Announce on mDNS once the secret is known; again under a new tag if it changes."""
     settings, agent = app[SETTINGS], app[AGENT]
+    assert settings.server and settings.db and settings.config_id is not None
+    port = app[PEER_PORT]
+    assert port is not None
     discovery = Discovery(
         agent.terminal,
-        app[PEER_PORT],
+        port,
         settings.peer_host,
         settings.mdns_interfaces,
         lambda terminal, url: exchange.add(url, terminal, "mdns"),
     )
     try:
-        while True:
-            if agent.peer_secret and config_tag(agent.peer_secret) != discovery.tag:
-                await discovery.close()
-                await discovery.start(config_tag(agent.peer_secret))
-            await agent.secret_event.wait()
-            agent.secret_event.clear()
+        await discovery.start(config_tag(settings.server, settings.db, settings.config_id))
+        await asyncio.Event().wait()
     finally:
         await discovery.close()
 

@@ -168,6 +168,8 @@ def describe(status: dict) -> str:
         f"peers     {len(status['peers'])} seen; last sync {status['last_peer_sync'] or 'never'}",
         f"clock     {describe_status(status['clock'])}",
     ]
+    if status.get("peer_cause"):
+        lines.insert(4, f"          off: {status['peer_cause']}")  # under the peers line
     rejected = status["rejected"]
     if rejected["count"]:
         reason = rejected["last"]["reason"]

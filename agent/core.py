@@ -12,7 +12,9 @@ import asyncio
 import time
 
 from agent.clock import CorrectedClock
+from agent.devices import DeviceList
 from agent.feed import Feed
+from agent.identity import DeviceIdentity
 from agent.protocol import HybridClock, check_clock
 from agent.status import NOT_CONFIGURED, ServerState, Status
 from agent.store import AsyncStore, Entry, Store
@@ -32,7 +34,7 @@ class Agent:
         store: Store,
         *,
         server_configured: bool,
-        peer_secret: str | None = None,
+        identity: DeviceIdentity | None = None,
         wall: CorrectedClock | None = None,
     ) -> None:
         self.terminal = store.terminal
@@ -44,13 +46,16 @@ class Agent:
         self.feed = Feed()
         self.outbox_event = asyncio.Event()
         self.status_event = asyncio.Event()
-        self.secret_event = asyncio.Event()
+        self.devices_event = asyncio.Event()  # the list of trusted devices changed
+        self.devices_wanted = asyncio.Event()  # a peer check failed: read the list again
         server = ServerState(configured=server_configured)
         if not server_configured:
             server.cause = NOT_CONFIGURED
         self.status = Status(self.terminal, server, on_change=self.status_event.set)
-        # A secret given in the environment wins over the one the server handed out last.
-        self.peer_secret = peer_secret or store.get_meta("peer_secret")
+        # This device's key (None: no usable key store, so no LAN sync), and the devices
+        # of this POS as the server listed them last (agent/devices.py).
+        self.identity = identity
+        self.devices = DeviceList.from_json(store.get_meta("devices"))
         self.db = AsyncStore(store, self._committed)
 
     def start(self) -> None:
@@ -107,12 +112,14 @@ class Agent:
         pending, rejected = await self.db.read(lambda s: (s.pending_count(), s.rejected_summary()))
         return self.status.snapshot(pending, rejected, self.wall.snapshot())
 
-    async def set_peer_secret(self, secret: str) -> None:
-        if secret == self.peer_secret:
+    async def set_devices(self, devices: DeviceList) -> None:
+        """Trust these devices from now on; kept for when the server is away."""
+        if devices == self.devices:
             return
-        await self.db.write(lambda s: s.set_meta("peer_secret", secret))
-        self.peer_secret = secret
-        self.secret_event.set()
+        text = devices.to_json()
+        await self.db.write(lambda s: s.set_meta("devices", text))
+        self.devices = devices
+        self.devices_event.set()
 
     def _committed(self, entries: list[Entry]) -> None:
         self.feed.publish(entries)

@@ -1,15 +1,19 @@
 """Finding the other agents of this POS configuration on the LAN by mDNS (zeroconf).
 
-Each agent announces `<terminal>._possync._tcp.local.` with TXT `config=<sha256(secret)[:16]>`
-and `terminal=<id>`, and browses for the others; agents of other configurations (another
-tag) are ignored. Discovery only proposes addresses: every exchange is still signed.
+Each agent announces `<terminal>._possync._tcp.local.` with TXT `config=<tag>` and
+`terminal=<id>`, and browses for the others; agents of other configurations (another
+tag) are ignored. The tag names the POS without revealing anything (see `config_tag`).
+Discovery only proposes addresses: agent/peers.py trusts an address only once it proved,
+by TLS and a signed answer, to be a device on the server's list.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from zeroconf import IPVersion, ServiceStateChange, get_all_addresses
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
@@ -18,6 +22,15 @@ SERVICE = "_possync._tcp.local."
 RESOLVE_TIMEOUT_MS = 3000
 
 log = logging.getLogger(__name__)
+
+
+def config_tag(server: str, db: str, config_id: int) -> str:
+    """What mDNS announces for a POS: the same on every terminal of that POS (server
+    origin, database and config id), different for any other POS, and no secret: it
+    only spares agents the work of challenging terminals of other restaurants."""
+    parts = urlsplit(server)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return hashlib.sha256(f"{origin}|{db}|{config_id}".encode()).hexdigest()[:16]
 
 
 class Discovery:
@@ -92,5 +105,5 @@ class Discovery:
             return
         for address in info.parsed_addresses(IPVersion.V4Only):
             log.info("found peer %s at %s:%s by mDNS", terminal, address, info.port)
-            self.on_found(terminal, f"http://{address}:{info.port}")
+            self.on_found(terminal, f"https://{address}:{info.port}")
             return

@@ -54,6 +54,10 @@ class SyncDisabled(OdooError):
     """Real-time sync is switched off for this POS on the server."""
 
 
+class DeviceRevoked(OdooError):
+    """The server revoked this device's key: other terminals no longer trust it."""
+
+
 class BusUnavailable(SyncError):
     """The bus websocket failed while HTTP works (e.g. a proxy that does not pass it)."""
 
@@ -129,12 +133,14 @@ class OdooClient:
         params = {"config_id": config_id, "after": after, "limit": limit}
         return _expect_dict(await self.call(ADDON + "pull", params), "pull")
 
-    async def peer_secret(self, config_id: int) -> str:
-        result = _expect_dict(await self.call(ADDON + "peer_secret", {"config_id": config_id}), "")
-        secret = result.get("secret")
-        if not isinstance(secret, str) or not secret:
-            raise OdooError("the server gave no peer secret")
-        return secret
+    async def register_device(self, config_id: int, device: dict) -> dict:
+        """Register this device (terminal, public_key, certificate_sha256) for the POS."""
+        params = {"config_id": config_id, **device}
+        return _expect_dict(await self.call(ADDON + "device/register", params), "register")
+
+    async def devices(self, config_id: int) -> Any:
+        """The active devices of the POS (agent.devices.DeviceList.parse reads it)."""
+        return await self.call(ADDON + "devices", {"config_id": config_id})
 
     async def websocket_version(self) -> str | None:
         """The server's bus websocket version, read rather than hard-coded (it changes)."""
@@ -205,6 +211,8 @@ def _error(error: Any) -> OdooError:
         return ProtocolMismatch(MISMATCH)
     if code == "disabled":
         return SyncDisabled(DISABLED)
+    if code == "revoked":
+        return DeviceRevoked("this device was revoked on the server: no LAN sync")
     if "AccessDenied" in name or "AccessError" in name:
         return AccessDenied(f"access refused: {message}")
     return OdooError(f"server error: {message or name or 'unknown'}")

@@ -19,10 +19,12 @@ import aiohttp
 
 from agent.backoff import Backoff
 from agent.core import Agent
+from agent.devices import DeviceList, InvalidDeviceList
 from agent.odoo_client import (
     DISABLED,
     MISMATCH,
     BusUnavailable,
+    DeviceRevoked,
     OdooClient,
     OdooError,
     ProtocolMismatch,
@@ -40,6 +42,7 @@ PUSH_BYTES = 900_000  # under the addon's 1 MiB, leaving room for the JSON-RPC e
 PULL_LIMIT = 500
 OUTDATED = "OUTDATED_VERSION"
 STABLE_BUS_S = 30.0  # a bus that stayed up this long resets the reconnect backoff
+DEVICES_AT_MOST_EVERY_S = 5.0  # failed peer checks cannot make us read the list more often
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ class ServerSync:
         self.bus_cursor_name = f"bus:{key}"
         self.info: dict | None = None
         self.bus_retry_at = 0.0
+        self.registered = False  # this device registered with the server during this run
+        self.revoked = False  # the server refused this device's key as revoked: not again
         self._prepare_lock = asyncio.Lock()
         self._answering = asyncio.Event()  # set whenever the server answers
 
@@ -69,7 +74,8 @@ class ServerSync:
         await self.pull_new()
 
     async def prepare(self) -> dict:
-        """Read the addon's /info (logging in first) and the peer secret; cached."""
+        """Read the addon's /info (logging in first), register this device and read the
+        POS's devices; cached until an error."""
         async with self._prepare_lock:
             if self.info is None:
                 info = await self.client.info(self.config_id)
@@ -77,17 +83,38 @@ class ServerSync:
                     raise ProtocolMismatch(MISMATCH)
                 if not info.get("enabled", True):
                     raise SyncDisabled(DISABLED)
-                await self._fetch_peer_secret()
+                await self._register()
+                await self.refresh_devices()
                 self.info = info
             return self.info
 
-    async def _fetch_peer_secret(self) -> None:
-        if self.settings.peer_secret:
-            return  # given by hand: it wins
+    async def _register(self) -> None:
+        """Register this device's key and certificate (once a run; the server keeps one
+        key per terminal, and a new key for a terminal revokes its old one)."""
+        identity = self.agent.identity
+        if identity is None or self.registered or self.revoked:
+            return
         try:
-            await self.agent.set_peer_secret(await self.client.peer_secret(self.config_id))
+            await self.client.register_device(self.config_id, identity.registration())
+            self.registered = True
+        except DeviceRevoked as exc:
+            self.revoked = True
+            log.error("%s", exc)
+            self.agent.status.peers_off(str(exc))
         except OdooError as exc:
-            log.warning("no peer secret from the server (%s): LAN sync waits for one", exc)
+            log.warning("device not registered (%s): other terminals will not trust it", exc)
+
+    async def refresh_devices(self) -> None:
+        """Read the active devices of the POS; keep the cached list if the answer is bad."""
+        try:
+            devices = DeviceList.parse(await self.client.devices(self.config_id))
+        except InvalidDeviceList as exc:
+            log.warning("ignoring the server's list of devices: %s", exc)
+            return
+        except OdooError as exc:
+            log.warning("cannot read the list of devices (%s): keeping the cached one", exc)
+            return
+        await self.agent.set_devices(devices)
 
     async def push_pending(self) -> int:
         """Push the oldest unsent changes once; return how many the server answered."""
@@ -135,7 +162,7 @@ class ServerSync:
 
     async def run(self) -> None:
         """Push whenever the outbox fills; receive by bus or polling; back off on errors."""
-        await asyncio.gather(self._push_loop(), self._receive_loop())
+        await asyncio.gather(self._push_loop(), self._receive_loop(), self._devices_loop())
 
     async def _push_loop(self) -> None:
         backoff = self._backoff()
@@ -152,6 +179,19 @@ class ServerSync:
                 self._report(exc)
                 await self._pause(backoff.next())
                 self.agent.outbox_event.set()
+
+    async def _devices_loop(self) -> None:
+        """Read the list of devices every devices_refresh_s, and soon after a peer check
+        failed (a device may have been registered or revoked since)."""
+        wanted = self.agent.devices_wanted
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wanted.wait(), self.settings.devices_refresh_s)
+            wanted.clear()
+            with contextlib.suppress(SyncError):
+                await self.prepare()
+                await self.refresh_devices()
+            await asyncio.sleep(min(DEVICES_AT_MOST_EVERY_S, self.settings.devices_refresh_s))
 
     async def _receive_loop(self) -> None:
         backoff = self._backoff()
@@ -186,7 +226,7 @@ class ServerSync:
             await ws.send_json({"event_name": "subscribe", "data": subscribe})
             await self.pull_new()  # everything that happened while we were away
             self._using("bus", None)
-            reason = await self._read_bus(ws, f"{info.get('channel')}-POSSYNC_CHANGES")
+            reason = await self._read_bus(ws, str(info.get("bus_type")))
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise ServerUnreachable(f"bus websocket lost: {exc}") from exc
         finally:

@@ -1,9 +1,8 @@
 """The agent's settings: defaults, then `<data dir>/agent.toml` (or .json), then POSSYNC_*
 environment variables, then command-line flags; the later one wins.
 
-Secrets (the Odoo password, the page token, a peer secret given by hand) come from the
-environment only, never from the file or the command line, where other users of the
-machine could read them.
+Secrets (the Odoo password, the page token) come from the environment only, never from
+the file or the command line, where other users of the machine could read them.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ SETTINGS_FILES = ("agent.toml", "agent.json")
 SECRET_ENV = {
     "password": "POSSYNC_PASSWORD",
     "page_token": "POSSYNC_PAGE_TOKEN",
-    "peer_secret": "POSSYNC_PEER_SECRET",
 }
+DEVICE_KEY_STORES = ("keyring", "file")
 
 
 class SettingsError(ValueError):
@@ -53,9 +52,10 @@ class Settings:
     http_timeout_s: float = 10.0
     heartbeat_s: float = 20.0
     safety_pull_s: float = 60.0
+    devices_refresh_s: float = 60.0
+    device_key_store: str = "keyring"
     password: str | None = field(default=None, repr=False)
     page_token: str | None = field(default=None, repr=False)
-    peer_secret: str | None = field(default=None, repr=False)
 
     @property
     def server_configured(self) -> bool:
@@ -140,6 +140,11 @@ def _build(data_dir: Path, values: dict[str, Any]) -> Settings:
     settings = Settings(data_dir=data_dir, **converted)
     if settings.server and not settings.server.startswith(("http://", "https://")):
         raise SettingsError(f"server must be an http:// or https:// URL, not {settings.server!r}")
+    if settings.device_key_store not in DEVICE_KEY_STORES:
+        raise SettingsError(
+            f"device_key_store must be one of {', '.join(DEVICE_KEY_STORES)}, "
+            f"not {settings.device_key_store!r}"
+        )
     return settings
 
 

@@ -42,6 +42,9 @@ class Status:
     server: ServerState
     peers: dict[str, PeerSeen] = field(default_factory=dict)
     last_peer_sync: str | None = None
+    # Why this terminal exchanges nothing with the others (no device key, or the server
+    # revoked it); None while LAN sync works.
+    peer_cause: str | None = None
     on_change: Callable[[], None] = lambda: None
 
     def set_server(self, **values: object) -> None:
@@ -58,6 +61,10 @@ class Status:
         self.last_peer_sync = stamp
         self.on_change()
 
+    def peers_off(self, cause: str) -> None:
+        self.peer_cause = cause
+        self.on_change()
+
     def snapshot(self, pending: int, rejected: dict, clock: dict) -> dict:
         """`rejected`: the changes the server refused for good (`count`, the `last` one's
         id and reason); `clock`: this device's offset to the server (agent/clock.py)."""
@@ -69,5 +76,6 @@ class Status:
             "server": asdict(self.server),
             "peers": [asdict(p) for p in sorted(self.peers.values(), key=lambda p: p.terminal)],
             "last_peer_sync": self.last_peer_sync,
+            "peer_cause": self.peer_cause,
             "protocol": PROTOCOL_VERSION,
         }

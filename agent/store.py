@@ -4,7 +4,7 @@ Tables: `changes` (the change log: every change this agent knows, numbered by `s
 pages and peers use as their cursor), `outbox` (changes the server has not acknowledged),
 `rejected` (changes the server refused for good, kept for inspection), `cursors` (how far
 we have read from the server and from each peer), `closed_orders` (for pruning the log) and
-`meta` (the terminal id, the clock, the peer secret).
+`meta` (the terminal id, the clock, the device certificate, the list of devices).
 
 `Store` is synchronous and belongs to one thread. `AsyncStore` runs it on that thread for
 asyncio code: consecutive writes share one transaction (group commit), so one fsync
@@ -39,6 +39,7 @@ SQLITE_SUFFIXES = ("", "-wal", "-shm")
 
 # Answers that take a change out of the outbox: the server has it, or refused it for good.
 SETTLED = ("applied", "duplicate", "rejected")
+
 
 class StoreError(Exception):
     """The database cannot be used; the message says what to do."""

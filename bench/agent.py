@@ -9,7 +9,9 @@ timings except where said:
   `push` message, up to 256 unacknowledged at a time); changes per second acknowledged,
   i.e. durably committed.
 * ``peer_p50_ms`` / ``peer_p99_ms``: 500 changes, one at a time, from a page of agent A
-  until a page of agent B receives it (A and B are static peers, no server).
+  until a page of agent B receives it (A and B are static peers; they registered their
+  device keys with the stand-in server, which is then down, so only the LAN path —
+  TLS and signed requests — carries the changes).
 * ``drain_10k_s``: 10,000 changes queued while the stand-in server answers 503, then the
   time from the server coming back until the agent's outbox is empty (every change
   acknowledged by the stand-in). The agent's retry cap is 1 s here, so the figure measures
@@ -100,6 +102,16 @@ async def drain(http: aiohttp.ClientSession, folder: Path) -> tuple[float, float
         await server.stop()
 
 
+async def _met(http: aiohttp.ClientSession, a: AgentProcess, b: AgentProcess) -> None:
+    """Wait until each agent has exchanged with the other (each trusts the other's key)."""
+    for _ in range(300):
+        seen = [(await x.status(http))["peers"] for x in (a, b)]
+        if all(seen):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the two agents never met")
+
+
 async def _server_down(http: aiohttp.ClientSession, server: StandInProcess, down: bool):
     async with http.post(server.url + "/_standin/faults", json={"down": down}) as resp:
         resp.raise_for_status()
@@ -117,14 +129,15 @@ async def measure() -> dict:
         folder = Path(tmp)
         async with aiohttp.ClientSession() as http:
             ports = free_port(), free_port()
-            urls = [f"http://127.0.0.1:{port}" for port in ports]
+            urls = [f"https://127.0.0.1:{port}" for port in ports]
+            server = await StandInProcess(folder / "peers-standin.db").start()
             a, b = (
                 AgentProcess(
                     folder / name,
                     peer_port=ports[i],
                     peers=(urls[1 - i],),
+                    server=server.url,
                     fast=False,
-                    env={"POSSYNC_PEER_SECRET": "bench-secret"},
                 )
                 for i, name in enumerate("ab")
             )
@@ -137,11 +150,14 @@ async def measure() -> dict:
             await a.start()
             await b.start()
             try:
+                await _met(http, a, b)
+                await _server_down(http, server, True)
                 p50, p99 = await peer_latency(http, a, b)
                 rss += [peak_rss_mb(a.pid), peak_rss_mb(b.pid)]
             finally:
                 await a.stop()
                 await b.stop()
+                await server.stop()
             drain_s, drain_rss = await drain(http, folder)
     return {
         "ingest_per_s": round(rate),

@@ -6,9 +6,11 @@ Odoo in the real-Odoo tier (tests/realodoo/). What it implements:
 
 * Odoo's JSON-RPC envelope and session cookie: `/web/session/authenticate`,
   `/web/session/get_session_info` (with `websocket_worker_version`), and the addon's
-  `/pos_restaurant_sync/info|push|pull|peer_secret` exactly as docs/protocol.md describes
-  them (push is idempotent by change id; every change is checked with agent.protocol, its
-  clock against the stand-in's; info, push and pull answers carry `time_ms`).
+  `/pos_restaurant_sync/info|push|pull|device/register|devices` exactly as docs/protocol.md
+  describes them (push is idempotent by change id; every change is checked with
+  agent.protocol, its clock against the stand-in's; info, push and pull answers carry
+  `time_ms`; one active key per terminal, a new one revokes the old, a revoked key is
+  refused with the `revoked` code).
 * Odoo's bus websocket at `/websocket`: an Origin header is required; a User-Agent sent
   with a version other than the server's gets the socket closed with `OUTDATED_VERSION`;
   the client sends `{"event_name": "subscribe", "data": {"channels", "last"}}` and
@@ -46,6 +48,7 @@ BUS_REPLAY_S = 50  # Odoo's bus TIMEOUT: what a subscriber with last=0 gets
 MAX_PUSH = 500
 FOREIGN_ORDER = "other-config-"  # orders whose uuid starts so belong to another POS config
 STANDIN = web.AppKey("standin", object)
+BUS_TYPE = "POSSYNC_CHANGES"
 
 
 def _now_ms() -> int:
@@ -83,12 +86,11 @@ class StandIn:
         mode: str = "bus",
         interval_ms: int = 300,
         ws_version: str = "18.0-7",
-        peer_secret: str = "standin-peer-secret",
-        channel: str = "standin-access-token",
     ) -> None:
         self.db_name, self.login, self.password = db, login, password
         self.config_id, self.mode, self.interval_ms = config_id, mode, interval_ms
-        self.ws_version, self.peer_secret, self.channel = ws_version, peer_secret, channel
+        self.ws_version = ws_version
+        self.channel = f"possync:{config_id}"
         self.protocol = 1
         self.enabled = True
         self.pruned_up_to = 0  # the log's retention removed every seq up to this one
@@ -107,6 +109,9 @@ class StandIn:
             CREATE TABLE IF NOT EXISTS bus (id INTEGER PRIMARY KEY AUTOINCREMENT,
                 channel TEXT NOT NULL, message TEXT NOT NULL, created REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS pushes (id TEXT NOT NULL, status TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS devices (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                terminal TEXT NOT NULL, public_key TEXT UNIQUE NOT NULL,
+                certificate_sha256 TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
             """
         )
 
@@ -121,7 +126,8 @@ class StandIn:
             "/pos_restaurant_sync/info": self.info,
             "/pos_restaurant_sync/push": self.push,
             "/pos_restaurant_sync/pull": self.pull,
-            "/pos_restaurant_sync/peer_secret": self.get_peer_secret,
+            "/pos_restaurant_sync/device/register": self.register_device,
+            "/pos_restaurant_sync/devices": self.list_devices,
         }
         for path, method in rpc.items():
             app.router.add_post(path, _json_rpc(method))
@@ -159,11 +165,62 @@ class StandIn:
             "mode": self.mode,
             "interval_ms": self.interval_ms,
             "channel": self.channel,
+            "bus_type": BUS_TYPE,
         }
 
-    def get_peer_secret(self, params: dict, request: web.Request, response: dict) -> dict:
+    def register_device(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_config(request, params)
-        return {"secret": self.peer_secret}
+        terminal, key = params.get("terminal"), params.get("public_key")
+        certificate = params.get("certificate_sha256")
+        if not all(isinstance(v, str) and v for v in (terminal, key, certificate)):
+            raise RpcError("odoo.exceptions.ValidationError", "terminal, public_key, certificate")
+        row = self.conn.execute(
+            "SELECT id, terminal, revoked FROM devices WHERE public_key = ?", [key]
+        ).fetchone()
+        if row and (row[2] or row[1] != terminal):
+            raise RpcError("odoo.exceptions.UserError", "revoked: this key", context="revoked")
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "UPDATE devices SET revoked = 1 WHERE terminal = ? AND public_key != ?",
+                [terminal, key],
+            )
+            if row is None:
+                self.conn.execute(
+                    "INSERT INTO devices(terminal, public_key, certificate_sha256) "
+                    "VALUES (?, ?, ?)",
+                    [terminal, key, certificate],
+                )
+            else:  # the same key with a new certificate (made again from that key)
+                self.conn.execute(
+                    "UPDATE devices SET certificate_sha256 = ? WHERE id = ?", [certificate, row[0]]
+                )
+        device_id = self.conn.execute(
+            "SELECT id FROM devices WHERE public_key = ?", [key]
+        ).fetchone()[0]
+        return {"device_id": device_id, "terminal": terminal, "revoked": False}
+
+    def list_devices(self, params: dict, request: web.Request, response: dict) -> dict:
+        self._require_config(request, params)
+        return {"devices": self.active_devices()}
+
+    def active_devices(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT terminal, public_key, certificate_sha256 FROM devices WHERE revoked = 0"
+        ).fetchall()
+        return [{"terminal": t, "public_key": k, "certificate_sha256": c} for t, k, c in rows]
+
+    def add_device(self, terminal: str, public_key: str, certificate_sha256: str) -> None:
+        """A device known to the server from an earlier login (not registered by this run)."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO devices(terminal, public_key, certificate_sha256) VALUES (?, ?, ?)",
+                [terminal, public_key, certificate_sha256],
+            )
+
+    def revoke(self, terminal: str) -> None:
+        """What a POS manager does in the backend: the device's key is trusted no more."""
+        self.conn.execute("UPDATE devices SET revoked = 1 WHERE terminal = ?", [terminal])
 
     def push(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_config(request, params)
@@ -246,7 +303,7 @@ class StandIn:
     # --- the bus -------------------------------------------------------------------------
 
     def _notify(self, payload: dict) -> None:
-        message = {"type": f"{self.channel}-POSSYNC_CHANGES", "payload": payload}
+        message = {"type": BUS_TYPE, "payload": payload}
         cur = self.conn.execute(
             "INSERT INTO bus(channel, message, created) VALUES (?, ?, ?)",
             [self.channel, json.dumps(message), time.time()],

@@ -9,6 +9,7 @@ import pytest
 from agent.app import create_app
 from agent.settings import Settings
 from tests.agent.helpers import FAST, TOKEN
+from tests.agent.peering import starter
 from tests.standin_odoo import StandIn
 
 
@@ -21,6 +22,7 @@ def settings(tmp_path) -> Settings:
         mdns=False,
         page_token=TOKEN,
         allowed_origins=["http://pos.test"],
+        device_key_store="file",
         **FAST,
     )
 
@@ -44,3 +46,9 @@ async def standin(aiohttp_server, tmp_path):
 async def http():
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def start(aiohttp_client, settings, tmp_path):
+    """`await start(**setting_changes)`: one more agent in-process (tests/agent/peering.py)."""
+    return starter(aiohttp_client, settings, tmp_path)

@@ -29,6 +29,7 @@ FAST = {
     "http_timeout_s": 3.0,
     "heartbeat_s": 2.0,
     "safety_pull_s": 5.0,
+    "devices_refresh_s": 1.0,
 }
 FAST_ENV = {f"POSSYNC_{name.upper()}": str(value) for name, value in FAST.items()}
 
@@ -237,6 +238,7 @@ class AgentProcess(Process):
             args += ["--peer", peer]
         timings = FAST_ENV if fast else {}
         base_env = {**timings, "POSSYNC_PAGE_TOKEN": TOKEN, "POSSYNC_PASSWORD": "admin"}
+        base_env["POSSYNC_DEVICE_KEY_STORE"] = "file"  # no keyring on a test machine
         super().__init__(args + list(extra), {**base_env, **(env or {})}, data_dir / "agent.log")
         self.data_dir = data_dir
 
@@ -246,7 +248,7 @@ class AgentProcess(Process):
 
     @property
     def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.listening['peer_port']}"
+        return f"https://127.0.0.1:{self.listening['peer_port']}"
 
     async def page(self, session: aiohttp.ClientSession, since: int = 0) -> PageClient:
         return await PageClient.connect(session, self.page_port, since=since)

@@ -163,8 +163,9 @@ async def test_the_pos_page_origin_is_allowed(agent_client):
 async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(agent_client):
     status = await (await agent_client.get("/status", headers=_bearer())).json()
     assert set(status) == {
-        "terminal", "pending", "rejected", "clock", "server", "peers", "last_peer_sync", "protocol"
-    }
+        "terminal", "pending", "rejected", "clock", "server", "peers", "last_peer_sync",
+        "peer_cause", "protocol"
+    }  # fmt: skip
     assert status["rejected"] == {"count": 0, "last": None}
     assert status["clock"] == {"offset_ms": 0, "source": None, "far_off": False}
     assert status["server"] == {

@@ -1,71 +1,35 @@
-"""The other terminals' side (agent/peers.py, agent/discovery.py): docs/protocol.md,
-"Agent ↔ agent". Agents here run in-process, on loopback."""
+"""The other terminals' side (agent/peers.py, agent/peer_server.py, agent/discovery.py):
+docs/protocol.md, "Agent ↔ agent". Agents here run in-process, on loopback, each with
+its own TLS peer port. The attacks on it are in tests/security/test_peers.py."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import itertools
 import json
 
-import pytest
+import keyring
 from aiohttp import web
+from keyring.backends import fail
 
-from agent.app import PEER_PORT, PEERS, create_app
-from agent.page_api import AGENT
-from agent.peers import SIGNATURE_HEADER, TERMINAL_HEADER, sign
-from agent.store import Store
-from tests.agent.helpers import PageClient, change, eventually
+from agent.app import PEER_PORT, PEERS
+from agent.core import now_ms
+from agent.devices import DeviceList
+from agent.discovery import config_tag
+from agent.peer_auth import sign_request
+from agent.peer_server import MAX_BODY
+from agent.peers import push_batches
+from tests.agent.helpers import change, eventually
+from tests.agent.peering import (
+    SERVER,
+    Running,
+    device,
+    introduce,
+    outsider,
+    pair,
+    registered_pair,
+    signed,
+)
 from tests.fault_proxy import FaultProxy
-
-SECRET = "config-secret-1"
-
-
-@dataclasses.dataclass
-class Running:
-    app: web.Application
-    client: object
-
-    @property
-    def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.app[PEER_PORT]}"
-
-    @property
-    def terminal(self) -> str:
-        return self.app[AGENT].terminal
-
-    async def page(self) -> PageClient:
-        return await PageClient.connect(self.client.session, self.client.port)
-
-    def meet(self, other: Running, url: str | None = None) -> None:
-        self.app[PEERS].add(url or other.peer_url, None, "static")
-
-    async def log_ids(self) -> list[str]:
-        entries = await self.app[AGENT].changes_after(0, 10_000)
-        return [e.change["id"] for e in entries]
-
-    async def pending(self) -> int:
-        return await self.app[AGENT].db.read(Store.pending_count)
-
-
-@pytest.fixture
-def start(aiohttp_client, settings, tmp_path):
-    numbers = itertools.count()
-
-    async def start(**changes) -> Running:
-        changes.setdefault("peer_secret", SECRET)
-        data_dir = tmp_path / f"agent{next(numbers)}"
-        app = create_app(dataclasses.replace(settings, data_dir=data_dir, **changes))
-        return Running(app, await aiohttp_client(app))
-
-    return start
-
-
-async def pair(start, **changes) -> tuple[Running, Running]:
-    a, b = await start(**changes), await start(**changes)
-    a.meet(b)
-    b.meet(a)
-    return a, b
 
 
 async def test_a_change_on_one_terminal_reaches_the_other_terminals_page(start):
@@ -85,9 +49,10 @@ async def test_each_agent_lists_the_peers_it_has_seen(start):
     assert page.statuses[-1]["last_peer_sync"]
 
 
-async def test_agents_with_another_secret_exchange_nothing(start):
-    a = await start()
-    b = await start(peer_secret="another-config")
+async def test_agents_of_another_pos_exchange_nothing(start):
+    a, b = await start(), await start()
+    await introduce(a, to=(a,))  # each server lists only its own device
+    await introduce(b, to=(b,))
     a.meet(b)
     b.meet(a)
     await (await a.page()).push([change()])
@@ -95,73 +60,73 @@ async def test_agents_with_another_secret_exchange_nothing(start):
     await asyncio.sleep(1.0)  # several pull rounds (peer_pull_s = 0.3 s) go by
     assert len(await a.log_ids()) == 1 and len(await b.log_ids()) == 1
     assert a.app[PEERS].known[b.peer_url].terminal is None
-    assert a.app[AGENT].status.peers == {}
+    assert a.agent.status.peers == {}
 
 
 async def test_an_unsigned_or_tampered_request_gets_401_and_changes_nothing(start, http):
-    a = await start()
+    a, b = await pair(start)
     body = json.dumps({"changes": [change()]}).encode()
-    good = sign(SECRET, "POST", "/peer/push", body)
-    attempts = [
-        {},  # no headers at all
-        {TERMINAL_HEADER: "t-x", SIGNATURE_HEADER: sign("guess", "POST", "/peer/push", body)},
-        {TERMINAL_HEADER: "t-x", SIGNATURE_HEADER: sign(SECRET, "POST", "/peer/changes", body)},
-        {SIGNATURE_HEADER: good},  # no terminal
-    ]
-    for headers in attempts:
-        async with http.post(a.peer_url + "/peer/push", data=body, headers=headers) as resp:
-            assert resp.status == 401
+    status, _ = await signed(http, b.identity, a, "POST", "/peer/push", body, headers={"X": "y"})
+    assert status == 401  # no signature headers at all
+    headers = _signed_for(b, a, "/peer/elsewhere", body)
+    status, _ = await signed(http, b.identity, a, "POST", "/peer/push", body, headers=headers)
+    assert status == 401  # signed for another path
     tampered = body.replace(b'"qty": 1', b'"qty": 9')
     assert tampered != body
-    headers = {TERMINAL_HEADER: "t-x", SIGNATURE_HEADER: good}
-    async with http.post(a.peer_url + "/peer/push", data=tampered, headers=headers) as resp:
-        assert resp.status == 401
+    headers = _signed_for(b, a, "/peer/push", body)
+    status, _ = await signed(http, b.identity, a, "POST", "/peer/push", tampered, headers=headers)
+    assert status == 401
     assert await a.log_ids() == []
 
 
-async def test_a_replayed_request_is_acknowledged_but_stores_nothing_new(start, http):
-    a = await start()
+def _signed_for(sender: Running, to: Running, target: str, body: bytes) -> dict:
+    return sign_request(sender.identity, "POST", target, body, to.terminal, now_ms())
+
+
+async def test_a_change_pushed_twice_is_acknowledged_twice_and_stored_once(start, http):
+    a, b = await pair(start)
     page = await a.page()
     body = json.dumps({"changes": [c := change()]}).encode()
-    headers = {TERMINAL_HEADER: "t-x", SIGNATURE_HEADER: sign(SECRET, "POST", "/peer/push", body)}
-    for _ in range(3):
-        async with http.post(a.peer_url + "/peer/push", data=body, headers=headers) as resp:
-            assert resp.status == 200 and (await resp.json())["acked"] == [c["id"]]
+    for _ in range(3):  # three requests, each signed afresh
+        status, answer = await signed(http, b.identity, a, "POST", "/peer/push", body)
+        assert status == 200 and json.loads(answer)["acked"] == [c["id"]]
     assert await a.log_ids() == [c["id"]]
     await page.wait_for({c["id"]})
     assert page.duplicates == 0
 
 
 async def test_a_signed_but_malformed_push_is_refused_whole(start, http):
-    a = await start()
+    a, b = await pair(start)
     bad = change() | {"extra": True}
     body = json.dumps({"changes": [change(), bad]}).encode()
-    headers = {TERMINAL_HEADER: "t-x", SIGNATURE_HEADER: sign(SECRET, "POST", "/peer/push", body)}
-    async with http.post(a.peer_url + "/peer/push", data=body, headers=headers) as resp:
-        assert resp.status == 400
+    status, _ = await signed(http, b.identity, a, "POST", "/peer/push", body)
+    assert status == 400
     assert await a.log_ids() == []
 
 
-async def test_an_impostor_that_cannot_sign_its_answers_feeds_us_nothing(start, aiohttp_server):
-    async def changes(request: web.Request) -> web.Response:
-        body = json.dumps({"changes": [{"seq": 1, "change": change()}], "cursor": 1, "more": False})
-        headers = {TERMINAL_HEADER: "t-impostor", SIGNATURE_HEADER: "sha256=00"}
-        return web.Response(body=body.encode(), headers=headers)
+async def test_an_address_serving_an_unknown_certificate_is_sent_nothing(
+    start, aiohttp_server, tmp_path
+):
+    seen: list[str] = []
+
+    async def anything(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.Response(status=503)
 
     impostor = web.Application()
-    impostor.router.add_get("/peer/changes", changes)
-    server = await aiohttp_server(impostor)
-    a = await start()
-    a.app[PEERS].add(str(server.make_url("")), None, "static")
-    await eventually(lambda: a.app[PEERS].known, timeout=1)
-    peer = next(iter(a.app[PEERS].known.values()))
-    with pytest.raises(Exception, match="not signed"):
-        await a.app[PEERS].pull_from(peer)
-    assert await a.log_ids() == []
+    impostor.router.add_route("*", "/{tail:.*}", anything)
+    stranger = outsider(tmp_path)
+    server = await aiohttp_server(impostor, ssl=stranger.server_ssl_context(tmp_path))
+    a, b = await pair(start)
+    a.app[PEERS].add(f"https://127.0.0.1:{server.port}", None, "static")
+    await asyncio.sleep(1.0)
+    assert seen == []  # not even a signed hello: its certificate is nobody's on the list
+    assert all(p.terminal != stranger.terminal for p in a.app[PEERS].known.values())
 
 
 async def test_after_a_partition_agents_catch_up_by_their_cursors(start):
     a, b = await start(), await start()
+    await introduce(a, b)
     to_b, to_a = (
         await FaultProxy(b.app[PEER_PORT]).start(),
         await FaultProxy(a.app[PEER_PORT]).start(),
@@ -190,6 +155,7 @@ async def test_after_a_partition_agents_catch_up_by_their_cursors(start):
 async def test_changes_are_relayed_to_a_peer_we_cannot_reach_directly(start):
     # A and C know only B: what A makes still reaches C, which reads B's log.
     a, b, c = await start(), await start(), await start()
+    await introduce(a, b, c)
     a.meet(b)
     c.meet(b)
     page_c = await c.page()
@@ -200,9 +166,8 @@ async def test_changes_are_relayed_to_a_peer_we_cannot_reach_directly(start):
 async def test_with_the_server_down_terminals_keep_in_sync_and_it_gets_each_change_once(
     start, standin
 ):
-    server = {"server": standin.url, "db": "possync", "login": "admin", "password": "admin"}
+    a, b = await registered_pair(start, standin)
     standin.faults.down = True
-    a, b = await pair(start, config_id=1, **server)
     page_a, page_b = await a.page(), await b.page()
     made_a = [change() for _ in range(10)]
     made_b = [change() for _ in range(10)]
@@ -222,26 +187,36 @@ async def _both_empty(a: Running, b: Running) -> bool:
     return await a.pending() == 0 and await b.pending() == 0
 
 
-async def test_the_peer_secret_can_come_from_the_server(start, standin):
-    server = {"server": standin.url, "db": "possync", "login": "admin", "password": "admin"}
-    a, b = await pair(start, peer_secret=None, config_id=1, **server)
-    standin.faults.down = False
+async def test_each_device_registers_and_trusts_the_servers_list(start, standin):
+    a, b = await registered_pair(start, standin)
+    listed = {d["terminal"]: d for d in standin.active_devices()}
+    assert listed[a.terminal] == a.identity.registration()
+    assert {d.terminal for d in a.agent.devices.devices} == {a.terminal, b.terminal}
+    assert a.agent.devices.get(b.terminal) == device(b.identity)
     page_b = await b.page()
-    await eventually(lambda: a.app[AGENT].peer_secret == standin.peer_secret, timeout=3)
-    await eventually(lambda: b.app[AGENT].peer_secret == standin.peer_secret, timeout=3)
     await page_b.until(lambda: page_b.statuses and page_b.statuses[-1]["peers"], timeout=3)
 
 
-async def test_without_a_secret_the_peer_port_answers_503(start, http):
-    a = await start(peer_secret=None)
-    async with http.get(a.peer_url + "/peer/changes?after=0") as resp:
-        assert resp.status == 503
+async def test_without_a_usable_key_store_the_agent_runs_without_a_peer_port(start):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        a = await start(device_key_store="keyring")
+    finally:
+        keyring.set_keyring(previous)
+    assert a.app[PEER_PORT] is None and a.agent.identity is None
+    assert "no device key" in (await a.agent.snapshot())["peer_cause"]
+    await (await a.page()).push([change()])  # the page and the outbox still work
+    assert await a.pending() == 1
 
 
-async def test_agents_of_one_configuration_find_each_other_by_mdns(start):
-    mdns = {"mdns": True, "mdns_interfaces": ["127.0.0.1"]}
+async def test_agents_of_one_configuration_find_each_other_by_mdns(start, standin):
+    mdns = {"mdns": True, "mdns_interfaces": ["127.0.0.1"], "server": standin.url, **SERVER}
     a, b = await start(**mdns), await start(**mdns)
-    stranger = await start(peer_secret="another-config", **mdns)
+    stranger = await start(**(mdns | {"db": "another-db"}))  # another POS: another tag
+    await eventually(lambda: a.agent.devices.get(b.terminal), timeout=5)
+    await eventually(lambda: b.agent.devices.get(a.terminal), timeout=5)
+    standin.faults.down = True  # from here on, only the LAN carries changes
     page_b = await b.page()
     await (await a.page()).push([c := change()])
     await page_b.wait_for({c["id"]}, timeout=10)
@@ -249,20 +224,70 @@ async def test_agents_of_one_configuration_find_each_other_by_mdns(start):
     assert b.terminal in terminals and stranger.terminal not in terminals
 
 
-async def test_peers_never_see_our_odoo_session_cookie(start, standin, aiohttp_server):
+async def test_peers_never_see_our_odoo_session_cookie(start, standin, aiohttp_server, tmp_path):
     # Cookies ignore ports: a peer on the Odoo host (loopback here) must still get none.
     seen: list[str | None] = []
 
-    async def changes(request: web.Request) -> web.Response:
+    async def hello(request: web.Request) -> web.Response:
         seen.append(request.headers.get("Cookie"))
         return web.Response(status=503)
 
     listener = web.Application()
-    listener.router.add_get("/peer/changes", changes)
-    server = await aiohttp_server(listener)
-    odoo = {"server": standin.url, "db": "possync", "login": "admin", "password": "admin"}
-    a = await start(config_id=1, **odoo)
+    listener.router.add_get("/peer/hello", hello)
+    device_b = outsider(tmp_path, "t-listener")
+    server = await aiohttp_server(listener, ssl=device_b.server_ssl_context(tmp_path))
+    a = await start(server=standin.url, **SERVER)
     await eventually(lambda: standin.sessions, timeout=3)  # logged in: a cookie exists
+    await a.agent.set_devices(DeviceList([device(a.identity), device(device_b)]))
     a.app[PEERS].add(str(server.make_url("")), None, "static")
     await eventually(lambda: seen, timeout=3)
     assert seen[0] is None
+
+
+def test_pushes_are_split_under_the_peer_body_cap():
+    note = {"internal_note": "n" * 1900}
+    big = [change(ops=[{"op": "line.set", "line": "l1", "field": "internal_note", "value": "x"}])]
+    many = [change(ops=[{"op": "line.add", "line": f"l{i}", "values": note}]) for i in range(400)]
+    huge = change(
+        ops=[
+            {"op": "line.set", "line": f"l{i}", "field": "internal_note", "value": "h" * 1900}
+            for i in range(200)
+        ]
+    )
+    batches = push_batches(big + many + [huge])
+    assert len(batches) > 1
+    for batch in batches:
+        assert len(json.dumps({"changes": batch}).encode()) <= MAX_BODY
+    sent = [c["id"] for batch in batches for c in batch]
+    assert sent == [c["id"] for c in big + many]  # the huge one travels by catch-up only
+
+
+def test_the_mdns_tag_names_one_pos_and_no_other():
+    one = config_tag("https://Odoo.example:443/", "db", 1)
+    assert one == config_tag("https://odoo.example:443", "db", 1)
+    others = {config_tag("https://odoo.example:443", "db", 2), config_tag("https://x:443", "db", 1)}
+    assert one not in others and len(one) == 16
+
+
+class CountingProxy(FaultProxy):
+    def __init__(self, target_port: int) -> None:
+        super().__init__(target_port)
+        self.connections = 0
+
+    async def _accept(self, reader, writer) -> None:
+        self.connections += 1
+        await super()._accept(reader, writer)
+
+
+async def test_peers_keep_their_tls_connections_open(start):
+    # A TLS handshake per request would cost its round trips on every change.
+    a, b = await start(), await start()
+    await introduce(a, b)
+    to_b = await CountingProxy(b.port).start()
+    a.meet(b, to_b.url)
+    page_a, page_b = await a.page(), await b.page()
+    for _ in range(20):
+        await page_a.push([made := change()])
+        await page_b.wait_for({made["id"]}, timeout=5)
+    assert to_b.connections <= 4  # the certificate read, then the pooled connections
+    await to_b.close()

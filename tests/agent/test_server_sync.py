@@ -11,8 +11,11 @@ import pytest
 
 from agent.app import SERVER_SYNC, create_app
 from agent.core import Agent
+from agent.devices import DeviceList
+from agent.identity import load_identity
 from agent.odoo_client import (
     AccessDenied,
+    DeviceRevoked,
     OdooClient,
     ProtocolMismatch,
     ServerUnreachable,
@@ -21,7 +24,7 @@ from agent.odoo_client import (
 from agent.server_sync import ServerSync
 from agent.store import Store
 from tests.agent.helpers import PageClient, change, eventually
-from tests.standin_odoo import FOREIGN_ORDER
+from tests.standin_odoo import BUS_TYPE, FOREIGN_ORDER
 
 
 def with_server(settings, standin, **changes):
@@ -40,7 +43,9 @@ def with_server(settings, standin, **changes):
 async def sync(settings, standin):
     """A ServerSync to step by hand (no background loops), litestream-style."""
     settings = with_server(settings, standin)
-    agent = Agent(Store.open(settings.db_path), server_configured=True)
+    store = Store.open(settings.db_path)
+    identity = load_identity("file", settings.data_dir, store.terminal, None)
+    agent = Agent(store, server_configured=True, identity=identity)
     agent.start()
     http = aiohttp.ClientSession(
         cookie_jar=aiohttp.CookieJar(unsafe=True), skip_auto_headers=("User-Agent",)
@@ -123,10 +128,30 @@ async def test_a_pull_after_the_server_pruned_its_log_tells_the_pages_to_re_read
     assert sync.agent.status.server.reset_at == reset_at  # up to date: no new reset
 
 
-async def test_the_peer_secret_comes_from_the_server_and_is_kept(sync, standin):
+async def test_the_device_registers_and_the_list_of_devices_is_kept(sync, standin):
     await sync.prepare()
-    assert sync.agent.peer_secret == standin.peer_secret
-    assert await sync.agent.db.read(lambda s: s.get_meta("peer_secret")) == standin.peer_secret
+    identity = sync.agent.identity
+    assert standin.active_devices() == [identity.registration()]
+    assert [d.terminal for d in sync.agent.devices.devices] == [identity.terminal]
+    kept = await sync.agent.db.read(lambda s: s.get_meta("devices"))
+    assert DeviceList.from_json(kept) == sync.agent.devices
+
+
+async def test_the_bus_is_read_on_the_channel_and_type_info_names(sync, standin):
+    info = await sync.prepare()
+    assert (info["channel"], info["bus_type"]) == ("possync:1", "POSSYNC_CHANGES")
+
+
+async def test_a_revoked_device_keeps_syncing_with_the_server_but_is_listed_no_more(
+    sync, standin
+):
+    await sync.prepare()
+    standin.revoke(sync.agent.terminal)
+    sync.info, sync.registered = None, False  # as after a restart: registering again
+    await sync.sync_once()  # refused as revoked, logged; push and pull still work
+    assert standin.active_devices() == []
+    assert len(sync.agent.devices) == 0
+    assert "revoked" in sync.agent.status.peer_cause
 
 
 async def test_a_wrong_password_is_reported_as_such(sync):
@@ -304,13 +329,13 @@ async def test_a_replayed_bus_notification_changes_nothing(sync, standin):
             {
                 "id": 41,
                 "message": {
-                    "type": f"{standin.channel}-POSSYNC_CHANGES",
+                    "type": BUS_TYPE,
                     "payload": {"changes": [{"seq": 1, "change": change(terminal="t-other")}]},
                 },
             }
         ]
     )
-    kind = f"{standin.channel}-POSSYNC_CHANGES"
+    kind = BUS_TYPE
     await sync._on_bus_frame(frame, kind)
     await sync._on_bus_frame(frame, kind)
     assert await sync.agent.latest_seq() == 1
@@ -321,7 +346,7 @@ async def test_a_replayed_bus_notification_changes_nothing(sync, standin):
 async def test_a_bus_notification_after_a_gap_does_not_move_the_server_cursor(sync, standin):
     # seq 2 overtook seq 1 (committed earlier, notified later): the next pull must still
     # read from 0, or seq 1 would be skipped for good.
-    kind = f"{standin.channel}-POSSYNC_CHANGES"
+    kind = BUS_TYPE
     frame = [
         {
             "id": 7,
@@ -350,3 +375,13 @@ async def test_sync_switched_off_on_the_server_is_reported_and_nothing_is_sent(s
     with pytest.raises(SyncDisabled, match="switched off"):
         await sync.sync_once()
     assert await pending(sync.agent) == 1
+
+
+async def test_a_new_key_for_a_terminal_revokes_its_old_one(sync, standin, tmp_path):
+    await sync.prepare()
+    old = sync.agent.identity.registration()
+    new = load_identity("file", tmp_path, sync.agent.terminal, None).registration()
+    await sync.client.register_device(1, new)  # the tablet's key was replaced
+    assert standin.active_devices() == [new]
+    with pytest.raises(DeviceRevoked):
+        await sync.client.register_device(1, old)

@@ -32,10 +32,18 @@ def test_lists_and_booleans_come_from_the_environment_as_text(tmp_path):
 
 
 def test_secrets_come_from_the_environment_only(tmp_path):
-    env = {"POSSYNC_PASSWORD": "pw", "POSSYNC_PAGE_TOKEN": "tok", "POSSYNC_PEER_SECRET": "s"}
+    env = {"POSSYNC_PASSWORD": "pw", "POSSYNC_PAGE_TOKEN": "tok"}
     got = load({"data_dir": tmp_path}, env)
-    assert (got.password, got.page_token, got.peer_secret) == ("pw", "tok", "s")
+    assert (got.password, got.page_token) == ("pw", "tok")
     assert "pw" not in repr(got) and "tok" not in repr(got)
+
+
+def test_the_device_key_stays_in_the_keyring_unless_a_file_was_chosen(tmp_path):
+    assert load({"data_dir": tmp_path}, {}).device_key_store == "keyring"
+    chosen = load({"data_dir": tmp_path}, {"POSSYNC_DEVICE_KEY_STORE": "file"})
+    assert chosen.device_key_store == "file"
+    with pytest.raises(SettingsError, match="device_key_store"):
+        load({"data_dir": tmp_path}, {"POSSYNC_DEVICE_KEY_STORE": "clipboard"})
 
 
 def test_a_secret_in_the_settings_file_is_refused_with_the_variable_to_use(tmp_path):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import uuid
 from collections.abc import Callable
 
 import aiohttp
@@ -21,17 +20,19 @@ from aiohttp import web
 
 from agent.app import PEER_PORT, PEERS, create_app
 from agent.clock import CorrectedClock, device_ms
+from agent.devices import DeviceList
+from agent.identity import DeviceIdentity
 from agent.page_api import AGENT
-from agent.peers import SIGNATURE_HEADER, TERMINAL_HEADER, sign
+from agent.peer_auth import sign_request
 from agent.protocol import HybridClock, format_hlc, materialize, parse_hlc
 from agent.settings import Settings
 from agent.store import Store
 from tests.agent.helpers import FAST, TOKEN, PageClient, change, eventually
+from tests.agent.peering import device, outsider
 from tests.standin_odoo import StandIn
 
 TEN_MINUTES_MS = 10 * 60 * 1000
 FAR_FUTURE = "999999999999999-99999"
-PEER_SECRET = "clock-test-peer-secret"
 
 
 def skewed(offset_ms: int) -> Callable[[], int]:
@@ -53,7 +54,7 @@ class Terminal:
 
     @property
     def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.app[PEER_PORT]}"
+        return f"https://127.0.0.1:{self.app[PEER_PORT]}"
 
     async def status(self) -> dict:
         headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -94,7 +95,7 @@ class Page:
 
 @pytest.fixture
 async def standin(aiohttp_server, tmp_path):
-    fake = StandIn(tmp_path / "standin.db", peer_secret=PEER_SECRET)
+    fake = StandIn(tmp_path / "standin.db")
     server = await aiohttp_server(fake.app())
     fake.url = str(server.make_url("")).rstrip("/")
     return fake
@@ -112,7 +113,7 @@ def start(aiohttp_client, tmp_path):
             peer_host="127.0.0.1",
             mdns=False,
             page_token=TOKEN,
-            peer_secret=PEER_SECRET,
+            device_key_store="file",
             **FAST,
         )
         if standin is not None:
@@ -147,11 +148,14 @@ async def test_far_future_clock_is_refused(start):
     assert abs(parse_hlc(welcome["hlc"])[0] - device_ms()) < 5_000
 
 
-async def test_far_future_change_is_refused_by_the_peer_endpoint(start, http):
+async def test_far_future_change_is_refused_by_the_peer_endpoint(start, http, tmp_path):
     terminal = await start()
+    peer = outsider(tmp_path, "t-peer")
+    await _trust(terminal, peer)
     body = json.dumps({"changes": [change() | {"hlc": FAR_FUTURE}]}).encode()
+    headers = _signed(peer, terminal, "POST", "/peer/push", body)
     async with http.post(
-        terminal.peer_url + "/peer/push", data=body, headers=_signed("POST", "/peer/push", body)
+        terminal.peer_url + "/peer/push", data=body, headers=headers, ssl=False
     ) as resp:
         assert resp.status == 400
         assert "ahead of this terminal" in (await resp.json())["error"]
@@ -228,7 +232,11 @@ async def test_without_the_server_an_agent_takes_its_clock_from_a_peer(start, st
     in_step = await start(0, standin)
     await eventually(lambda: _measured(in_step), timeout=15)
     ahead = await start(TEN_MINUTES_MS)
+    # Both devices on the server's list: the one in step reads it, the lone one is told.
+    standin.add_device(**ahead.agent.identity.registration())
+    await _trust(ahead, in_step.agent.identity)
     ahead.app[PEERS].add(in_step.peer_url, None, "static")
+    in_step.app[PEERS].add(ahead.peer_url, None, "static")
     status = await eventually(lambda: _from_peer(ahead), timeout=15)
     assert abs(status["clock"]["offset_ms"] + TEN_MINUTES_MS) < 1_000
     page = await Page(ahead).open()
@@ -259,12 +267,15 @@ async def http():
         yield session
 
 
-def _signed(method: str, target: str, body: bytes) -> dict:
-    """The headers of a peer request that passes the peer endpoint's signature check."""
-    return {
-        TERMINAL_HEADER: "t-peer-" + uuid.uuid4().hex[:8],
-        SIGNATURE_HEADER: sign(PEER_SECRET, method, target, body),
-    }
+async def _trust(terminal: Terminal, *others: DeviceIdentity) -> None:
+    """What the server's list of devices would tell `terminal`: it and `others` are trusted."""
+    identities = [terminal.agent.identity, *others]
+    await terminal.agent.set_devices(DeviceList([device(i) for i in identities]))
+
+
+def _signed(peer: DeviceIdentity, to: Terminal, method: str, target: str, body: bytes) -> dict:
+    """The headers of a request from `peer` that passes `to`'s peer endpoint checks."""
+    return sign_request(peer, method, target, body, to.agent.terminal, to.agent.wall.now_ms())
 
 
 async def _rejected(terminal: Terminal) -> dict | None:
@@ -289,4 +300,3 @@ async def _has(terminal: Terminal, change_id: str) -> bool:
 async def _settled(terminal: Terminal, ids: set[str]) -> bool:
     pending = await terminal.agent.db.read(Store.pending_count)
     return pending == 0 and ids <= await terminal.log_ids()
-

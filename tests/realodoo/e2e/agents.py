@@ -68,6 +68,7 @@ class Agent:
     def start(self) -> None:
         env = {**os.environ, **TIMINGS, "PYTHONUNBUFFERED": "1"}
         env |= {"POSSYNC_PAGE_TOKEN": self.spec.token, "POSSYNC_PASSWORD": self.spec.password}
+        env["POSSYNC_DEVICE_KEY_STORE"] = "file"  # no keyring on a test machine
         with (self.spec.data_dir / "agent.log").open("ab") as log:
             self.proc = subprocess.Popen(
                 self.args(),
