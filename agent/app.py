@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Coroutine
 import aiohttp
 from aiohttp import web
 
+from agent import server_tls
 from agent.core import Agent, now_ms
 from agent.discovery import Discovery
 from agent.odoo_client import OdooClient
@@ -134,6 +135,7 @@ async def server_sync(app: web.Application) -> AsyncIterator[None]:
         settings.login,
         settings.password or "",
         settings.http_timeout_s,
+        server_tls.client_context(settings.server_ca_file),
     )
     app[SERVER_SYNC] = sync = ServerSync(agent, client, settings)
     task = _spawn(sync.run(), "server sync")

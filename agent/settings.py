@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from agent import server_tls
+
 SETTINGS_FILES = ("agent.toml", "agent.json")
 SECRET_ENV = {
     "password": "POSSYNC_PASSWORD",
@@ -39,6 +41,10 @@ class Settings:
     peer_port: int = 8765
     peer_host: str = "0.0.0.0"
     server: str | None = None
+    # TLS to the server (agent/server_tls.py): a PEM file of the server's own authority,
+    # and the explicit opt-in to plain http:// to another computer.
+    server_ca_file: str | None = None
+    allow_insecure_http: bool = False
     db: str | None = None
     login: str | None = None
     config_id: int | None = None
@@ -140,7 +146,18 @@ def _build(data_dir: Path, values: dict[str, Any]) -> Settings:
     settings = Settings(data_dir=data_dir, **converted)
     if settings.server and not settings.server.startswith(("http://", "https://")):
         raise SettingsError(f"server must be an http:// or https:// URL, not {settings.server!r}")
+    if settings.server:
+        _check_tls(settings)
     return settings
+
+
+def _check_tls(settings: Settings) -> None:
+    try:
+        server_tls.check_server_url(str(settings.server), settings.allow_insecure_http)
+        if settings.server_ca_file:
+            server_tls.load_ca_file(settings.server_ca_file)
+    except ValueError as exc:  # InsecureServer, or an unreadable certificate file
+        raise SettingsError(str(exc)) from exc
 
 
 def _convert(name: str, kind: Any, value: Any) -> Any:

@@ -28,8 +28,7 @@ from typing import Any
 
 from shell import odoo_probe
 from shell import settings as settings_mod
-from shell.injection import INSPECT_JS, PageInfo
-from shell.window import JS_TIMEOUT_S, prepare_qt_env
+from shell.window import prepare_qt_env
 
 SCENARIO_TIMEOUT_S = 90.0
 # A real POS loads and compiles its assets; on a busy machine that takes a while.
@@ -67,8 +66,11 @@ class Driver:
         self.confirm_answers: list[bool] = []
         self.confirm_messages: list[str] = []
         self.app: Any = None
-        # One entry per page load the app saw: its address and what the injection said.
+        # One entry per page load the app acted on: its address (as the browser reports
+        # it) and what the injection said (None: the app logged in there instead).
         self.loads: list[dict[str, Any]] = []
+        # Every script the app had the window run, in any page, in order.
+        self.scripts: list[str] = []
 
     def check(self, name: str, ok: bool, detail: object = "") -> bool:
         self.failed |= not ok
@@ -127,20 +129,41 @@ class Driver:
         return any(c.red() > 200 and c.green() < 60 and c.blue() < 60 for c in pixels)
 
     def record_loads(self) -> None:
-        """Note each load the app inspects (INSPECT_JS) and its injection's answer
-        ("injected", "already", "skipped"), by watching the window's script calls."""
-        window = self.app.window
-        run_js = window.run_js
+        """Note each load the app acts on (an automatic login, or an injection and its
+        answer: "injected", "already", "skipped") and every script any page was given."""
+        app, native = self.app, self.app.window.native
+        inject, auto_login = app.inject, app._auto_login
+        run_js, evaluate_js = native.run_js, native.evaluate_js
+        answers: list[Any] = []
 
-        def recording(script: str, timeout: float = JS_TIMEOUT_S) -> Any:
-            value = run_js(script, timeout)
-            if script == INSPECT_JS and (page := PageInfo.parse(value)):
-                self.loads.append({"href": page.href, "path": page.path, "injection": None})
-            elif "__possyncInjected" in script and self.loads:
-                self.loads[-1]["injection"] = value
+        def note(injection: Any) -> None:
+            href = app.window.current_url() or ""
+            path = href.split("://", 1)[-1].partition("/")[2]
+            self.loads.append({"href": href, "path": "/" + path, "injection": injection})
+
+        def recording_inject() -> None:
+            answers.clear()
+            inject()
+            if answers:
+                note(answers[-1])
+
+        def recording_login() -> None:
+            note(None)
+            auto_login()
+
+        def recording_run_js(script: str) -> Any:
+            self.scripts.append(script)
+            value = run_js(script)
+            if "__possyncInjected" in script:
+                answers.append(value)
             return value
 
-        window.run_js = recording
+        def recording_evaluate_js(script: str, *args: Any, **kwargs: Any) -> Any:
+            self.scripts.append(script)
+            return evaluate_js(script, *args, **kwargs)
+
+        app.inject, app._auto_login = recording_inject, recording_login
+        native.run_js, native.evaluate_js = recording_run_js, recording_evaluate_js
 
     def has_icon(self) -> bool:
         return not self.app.window.native.native.windowIcon().isNull()

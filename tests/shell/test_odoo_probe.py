@@ -63,7 +63,7 @@ def test_nothing_listening_is_a_wrong_address(unused_tcp_port: int) -> None:
 
 
 def test_an_unknown_host_name_is_a_wrong_address() -> None:
-    check = failure("http://no-such-host.invalid")
+    check = failure("https://no-such-host.invalid")
     assert "No server called 'no-such-host.invalid'" in check.message
 
 
@@ -87,7 +87,9 @@ def test_an_untrusted_certificate_is_a_tls_error(tmp_path: Path) -> None:
 
 def test_https_on_a_plain_http_port_is_a_tls_error(fake_odoo: FakeOdoo) -> None:
     check = failure(fake_odoo.url.replace("http://", "https://"))
-    assert "TLS" in check.message and "http://" in check.hint
+    # The hint points at the https port; it never suggests falling back to http://.
+    assert "TLS" in check.message and "https port" in check.hint
+    assert "http://" not in check.hint
 
 
 def test_a_wrong_password_is_bad_credentials(fake_odoo: FakeOdoo) -> None:
