@@ -270,7 +270,10 @@ class App:
             )
         except odoo_probe.ProbeError as exc:
             log.warning("automatic login refused: %s", exc.message)
-            self.window.run_js(banner_script(LOGIN_REFUSED.format(why=exc.message)))
+            browser = self.window.browser
+            if browser is not None:
+                notice = banner_script(LOGIN_REFUSED.format(why=exc.message))
+                browser.run_at(s.server_origin(), notice)
             return
         browser = self.window.browser
         if browser is None or not browser.set_cookies(s.server_origin(), session.cookies):
@@ -337,8 +340,10 @@ class App:
         """Hand the agent's address to the page; the page script runs it once per load.
         Only a page the browser shows at the server's origin gets it."""
         assert self.window is not None
+        browser = self.window.browser
+        origin = self.settings.server_origin()
         url = self.window.current_url()
-        if not url or origin_of(url) != self.settings.server_origin():
+        if browser is None or not url or origin_of(url) != origin:
             return
         supervisor = self.supervisor
         listening = supervisor.wait_listening(AGENT_START_TIMEOUT_S) if supervisor else None
@@ -348,8 +353,8 @@ class App:
             return
         self._injection_waiting = False
         address = AgentAddress(listening.page_port, self.page_token)
-        script = agent_script(address, [self.settings.server_origin()], addon_watch=True)
-        log.info("injection: %s", self.window.run_js(script))
+        script = agent_script(address, origin, addon_watch=True)
+        log.info("injection: %s", browser.run_at(origin, script))
 
     def agent_status(self) -> dict[str, Any] | None:
         listening = self.supervisor.listening if self.supervisor else None

@@ -35,6 +35,7 @@ T = TypeVar("T")
 GUI_CALL_TIMEOUT_S = 5.0
 COOKIE_WAIT_S = 3.0
 REFUSED_NOTICE_MS = 20_000
+NOT_RUN = "not-run"  # run_at: the browser was not at that origin
 RED = "background:#b42318;color:#fff;font-weight:600;padding:6px 12px"
 AMBER = "background:#b54708;color:#fff;font-weight:600;padding:6px 12px"
 
@@ -91,6 +92,8 @@ class BrowserState:
 
     last_load: LastLoad = field(default_factory=LastLoad)
     refusals: list[Refusal] = field(default_factory=list)
+    # Addresses whose certificate was accepted through the server CA file.
+    accepted_certificates: list[str] = field(default_factory=list)
 
 
 class GuiThread:
@@ -183,6 +186,7 @@ class Browser:
         chain = [bytes(cert.toDer()) for cert in error.certificateChain()]
         if error.isOverridable() and self.trust().accepts(url, chain):
             log.info("certificate of %s accepted: it verifies against the server CA file", url)
+            self.state.accepted_certificates.append(url)
             error.acceptCertificate()
             return
         error.rejectCertificate()
@@ -205,6 +209,31 @@ class Browser:
         log.warning("refused to open %s: %s", url, why)
         self.state.refusals.append(Refusal(url, why))
         self._show_refused(f"possync did not open {_shorten(url)}: {why}.")
+
+    # ------------------------------------------------------------------ scripts
+
+    def run_at(self, origin: str, script: str, timeout: float = GUI_CALL_TIMEOUT_S) -> Any:
+        """Run ``script`` in the page only if the browser shows ``origin`` at that moment:
+        the address is read and the script sent in one step on the GUI thread, so a
+        navigation in between cannot hand the script to another page. Returns the
+        script's value, or NOT_RUN."""
+        answer: dict[str, Any] = {}
+        done = threading.Event()
+
+        def finished(value: Any) -> None:
+            answer["value"] = value
+            done.set()
+
+        def send() -> bool:
+            page = self.view.webview.page()
+            if origin_of(page.url().toString()) != origin:
+                return False
+            page.runJavaScript(script, 0, finished)
+            return True
+
+        if not self.gui.call(send):
+            return NOT_RUN
+        return answer["value"] if done.wait(timeout) else None
 
     # ------------------------------------------------------------------ notices
 

@@ -38,11 +38,12 @@ def _static(name: str) -> str:
     return paths.resource_path(name).read_text(encoding="utf-8")
 
 
-def agent_script(agent: AgentAddress, allowed_origins: list[str], addon_watch: bool) -> str:
-    """Sets window.possyncAgent and fires ``possync:agent``, once per page load."""
+def agent_script(agent: AgentAddress, origin: str, addon_watch: bool) -> str:
+    """Sets window.possyncAgent and fires ``possync:agent``, once per page load, only in a
+    document of ``origin``."""
     return _static("banner.js") + _static("inject.js").replace(
         "__AGENT__", json.dumps({"url": agent.url, "token": agent.token})
-    ).replace("__ORIGINS__", json.dumps(allowed_origins)).replace(
+    ).replace("__ORIGIN__", json.dumps(origin)).replace(
         "__ADDON_WATCH__", json.dumps(addon_watch)
     )
 

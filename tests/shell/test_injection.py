@@ -47,7 +47,7 @@ def run_page(script: str, times: int = 1, origin: str = ORIGIN) -> dict:
 
 
 def test_the_agent_is_handed_over_once_per_page_however_often_it_runs() -> None:
-    page = run_page(agent_script(AGENT, [ORIGIN], addon_watch=False), times=3)
+    page = run_page(agent_script(AGENT, ORIGIN, addon_watch=False), times=3)
     assert page["results"] == ["injected", "already", "already"]
     expected = {"url": "ws://127.0.0.1:4321/page", "token": "tok-en"}
     assert page["events"] == [["possync:agent", expected]]
@@ -55,7 +55,7 @@ def test_the_agent_is_handed_over_once_per_page_however_often_it_runs() -> None:
 
 
 def test_other_origins_get_nothing() -> None:
-    page = run_page(agent_script(AGENT, [ORIGIN], addon_watch=False), origin="https://evil.test")
+    page = run_page(agent_script(AGENT, ORIGIN, addon_watch=False), origin="https://evil.test")
     assert page["results"] == ["skipped"] and page["events"] == [] and "agent" not in page
 
 
