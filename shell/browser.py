@@ -36,8 +36,8 @@ GUI_CALL_TIMEOUT_S = 5.0
 COOKIE_WAIT_S = 3.0
 REFUSED_NOTICE_MS = 20_000
 NOT_RUN = "not-run"  # run_at: the browser was not at that origin
-RED = "background:#b42318;color:#fff;font-weight:600;padding:6px 12px"
-AMBER = "background:#b54708;color:#fff;font-weight:600;padding:6px 12px"
+RED = "background:#b42318;color:#fff;font-weight:600;padding:3px 10px"
+AMBER = "background:#b54708;color:#fff;font-weight:600;padding:3px 10px"
 
 
 @dataclass
@@ -242,32 +242,25 @@ class Browser:
         self.gui.call(lambda: self._set_insecure(text))
 
     def _set_insecure(self, text: str | None) -> None:
-        from PyQt6.QtWidgets import QLabel
-
         if text is None:
             if self._insecure is not None:
                 self._insecure.hide()
             return
         if self._insecure is None:
-            self._insecure = QLabel()
-            self._insecure.setObjectName("possync-insecure")
-            self._insecure.setStyleSheet(RED)
-            self._insecure.setWordWrap(True)
+            self._insecure = _notice_label("possync-insecure", RED)
             self.view.statusBar().addPermanentWidget(self._insecure, 1)
         self._insecure.setText(text)
+        self._insecure.setToolTip(text)
         self._insecure.show()
 
     def _show_refused(self, text: str) -> None:
         from PyQt6.QtCore import QTimer
-        from PyQt6.QtWidgets import QLabel
 
         if self._refused is None:
-            self._refused = QLabel()
-            self._refused.setObjectName("possync-refused")
-            self._refused.setStyleSheet(AMBER)
-            self._refused.setWordWrap(True)
+            self._refused = _notice_label("possync-refused", AMBER)
             self.view.statusBar().insertPermanentWidget(0, self._refused, 1)
         self._refused.setText(text)
+        self._refused.setToolTip(text)
         self._refused.show()
         label = self._refused
         QTimer.singleShot(REFUSED_NOTICE_MS, lambda: label.text() == text and label.hide())
@@ -317,6 +310,18 @@ class Browser:
 
         self.gui.call(disconnect)
         return ok
+
+
+def _notice_label(name: str, style: str) -> Any:
+    """One line in the window's status bar, as wide as the window (never wider: a long
+    address must not widen a tablet's window), the whole text in its tooltip."""
+    from PyQt6.QtWidgets import QLabel, QSizePolicy
+
+    label = QLabel()
+    label.setObjectName(name)
+    label.setStyleSheet(style)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    return label
 
 
 def _qurl(url: str) -> Any:

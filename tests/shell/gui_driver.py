@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -178,7 +179,18 @@ class Driver:
         self.app.window.native.move(0, 0)
         time.sleep(0.8)  # let the page paint
         self.shots.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["import", "-window", "root", str(self.shots / f"{name}.png")], check=True)
+        path = self.shots / f"{name}.png"
+        if shutil.which("import"):
+            subprocess.run(["import", "-window", "root", str(path)], check=True)
+            return
+        # Without ImageMagick: Qt grabs the (Xvfb) screen itself, on the GUI thread.
+        from PyQt6.QtWidgets import QApplication
+
+        def grab() -> bool:
+            screen = QApplication.primaryScreen()
+            return bool(screen and screen.grabWindow(0).save(str(path)))
+
+        self.check(f"screenshot {name}", self.app.window.browser.gui.call(grab))
 
 
 # ---------------------------------------------------------------------------- scenarios
