@@ -436,8 +436,9 @@ def scenario_real_odoo(d: Driver) -> None:
     # The app injects from its `loaded` handler, which may finish after the POS started.
     d.wait(lambda: pos_page_loads() and pos_page_loads()[-1]["injection"], 20)
     pos_loads = pos_page_loads()
-    d.check("Odoo's login page came first and the app logged in by itself",
-            any(load["path"].startswith("/web/login") for load in d.loads)
+    d.check("Odoo's login page came first and the app logged in by itself (by cookie)",
+            any(load["path"].startswith("/web/login") for load in logins(d))
+            and not password_in_any_script(d, app.credentials.get(settings) or "?")
             and not d.js("!!document.querySelector('input[name=password]')"),
             [load["path"] for load in d.loads])
     d.check("opened at the URL the app computes for this version",
@@ -453,8 +454,8 @@ def scenario_real_odoo(d: Driver) -> None:
     d.js(COUNT_AGENT_EVENTS)
     app.inject()  # another `loaded` for the same document must change nothing
     d.check("a second injection of the same page does nothing",
-            d.js("window.__agentEventsSince") == 0 and pos_loads[-1]["injection"] == "already",
-            pos_loads[-1])
+            d.js("window.__agentEventsSince") == 0 and d.loads[-1]["injection"] == "already",
+            d.loads[-1])
     status = d.wait_js(SYNCED_BY_AGENT, 60)
     d.check("the addon's sync client runs through the agent, synced", status,
             d.js("JSON.stringify(window.possync.status())"))
