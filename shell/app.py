@@ -137,7 +137,7 @@ class App:
             self.count_pending, self._confirm or self.window.confirm, self.window.destroy
         )
         self.window.guard_browser(
-            NavigationPolicy(self._navigable_origins), self._certificate_trust, self._show_tls
+            NavigationPolicy(self._allowed_origins), self._certificate_trust, self._show_tls
         )
         self.window.on_loaded(self._on_loaded)
         self.window.on_print(self._choose_printer)
@@ -283,10 +283,6 @@ class App:
 
     # ------------------------------------------------------------------ browser policy
 
-    def _navigable_origins(self) -> list[str]:
-        """Where the window may go: the server and the app's own pages."""
-        return self._allowed_origins()
-
     def _certificate_trust(self) -> CertificateTrust:
         return CertificateTrust(self.settings.server_origin(), self.settings.server_ca_file)
 
@@ -303,6 +299,8 @@ class App:
     # ------------------------------------------------------------------ agent
 
     def _allowed_origins(self) -> list[str]:
+        """The server and the app's own pages: where the window may go, and where the
+        agent accepts a page from."""
         origins = [self.local.origin]
         if self.settings.server_url:
             origins.insert(0, self.settings.server_origin())

@@ -71,8 +71,9 @@ class Driver:
         # One entry per page load the app acted on: its address (as the browser reports
         # it) and what the injection said (None: the app logged in there instead).
         self.loads: list[dict[str, Any]] = []
-        # Every script the app had the window run, in any page, in order.
+        # Every script the window ran, in any page, in order; and the driver's own.
         self.scripts: list[str] = []
+        self.own_scripts: set[str] = set()
 
     def check(self, name: str, ok: bool, detail: object = "") -> bool:
         self.failed |= not ok
@@ -82,6 +83,7 @@ class Driver:
         return ok
 
     def js(self, script: str) -> Any:
+        self.own_scripts.add(script)
         return self.app.window.run_js(script)
 
     def wait_js(self, script: str, timeout: float = 20.0) -> Any:
@@ -438,7 +440,7 @@ def scenario_real_odoo(d: Driver) -> None:
     pos_loads = pos_page_loads()
     d.check("Odoo's login page came first and the app logged in by itself (by cookie)",
             any(load["path"].startswith("/web/login") for load in logins(d))
-            and not password_in_any_script(d, app.credentials.get(settings) or "?")
+            and not password_in_any_script(d, app.secret or "no password read")
             and not d.js("!!document.querySelector('input[name=password]')"),
             [load["path"] for load in d.loads])
     d.check("opened at the URL the app computes for this version",
@@ -495,8 +497,13 @@ NOT_ON_SERVER = "possync did not open"
 
 
 def password_in_any_script(d: Driver, password: str) -> list[str]:
-    """Every script any page was given that holds the password (must stay empty)."""
-    return [script[:80] for script in d.scripts if password in script]
+    """Every script the app (or pywebview) gave any page that holds the password (must
+    stay empty); the driver's own scripts do not count. A value enters a script as a JSON
+    literal; a short password (real Odoo's demo "admin") is only looked for as one, as it
+    is a word of the app's own texts ("administrator")."""
+    marks = [json.dumps(password)] + ([password] if len(password) >= 8 else [])
+    mine = [s for s in d.scripts if s not in d.own_scripts]
+    return [s[:80] for s in mine if any(mark in s for mark in marks)]
 
 
 def logins(d: Driver) -> list[dict[str, Any]]:
