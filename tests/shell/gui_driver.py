@@ -580,7 +580,6 @@ def scenario_hostile(d: Driver, hostile: Any, password: str) -> None:
     origins = app.window.browser.policy.allowed_origins
     app.window.browser.policy.allowed_origins = lambda: [*origins(), hostile.url]
     scripts_before = len(d.scripts)
-    app.window.load(f"{hostile.url}/login-here")
     app.window.load(f"{hostile.url}/web/login")
     d.check("the hostile page is shown", d.wait_js("window.__hostile === true", 15),
             browser_url(d))
@@ -650,6 +649,10 @@ def scenario_tls(d: Driver, trusted: bool) -> None:
         d.check("the window refuses a certificate the CA file does not vouch for",
                 refused and "certificate" in refused[0].why, refused)
         d.check("and never opens the POS", not d.js(ON_POS))
+        d.check("the failed load (the browser's own record) brings the local page back",
+                d.wait_js("location.pathname === '/offline.html'", 15)
+                and app.window.browser.state.last_load.url.startswith("http://127.0.0.1"),
+                app.window.browser.state.last_load)
         d.shot("tls-refused")
         app.window.destroy()
         return
