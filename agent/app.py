@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Coroutine
 import aiohttp
 from aiohttp import web
 
+from agent import server_tls
 from agent.clock import CorrectedClock
 from agent.core import Agent, now_ms
 from agent.discovery import Discovery, config_tag
@@ -175,6 +176,7 @@ async def server_sync(app: web.Application) -> AsyncIterator[None]:
         settings.login,
         settings.password or "",
         settings.http_timeout_s,
+        tls=server_tls.client_context(settings.server_ca_file),
         clock=agent.wall,
     )
     app[SERVER_SYNC] = sync = ServerSync(agent, client, settings)

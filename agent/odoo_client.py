@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,9 +74,13 @@ class OdooClient:
         login: str,
         password: str,
         timeout: float,
+        tls: ssl.SSLContext | None = None,
         clock: CorrectedClock | None = None,
     ) -> None:
+        """``tls``: the context for an https server (agent/server_tls.py `client_context`:
+        the system's authorities plus the server's own CA file); None, the system's."""
         self.http = http
+        self.tls: ssl.SSLContext | bool = tls if tls is not None else True
         self.clock = clock  # corrected by the server's time_ms in each addon answer
         self.base_url = base_url.rstrip("/")
         self.db = db
@@ -158,7 +163,9 @@ class OdooClient:
         headers = {"User-Agent": USER_AGENT} if version else {}
         try:
             return await asyncio.wait_for(
-                self.http.ws_connect(url, origin=self.origin, headers=headers, heartbeat=heartbeat),
+                self.http.ws_connect(
+                    url, origin=self.origin, headers=headers, heartbeat=heartbeat, ssl=self.tls
+                ),
                 self.timeout.total,
             )
         except aiohttp.WSServerHandshakeError as exc:
@@ -174,6 +181,7 @@ class OdooClient:
                 json=payload,
                 headers={"User-Agent": USER_AGENT},
                 timeout=self.timeout,
+                ssl=self.tls,
             ) as resp:
                 if resp.status >= 500:
                     raise ServerUnreachable(f"{path}: HTTP {resp.status}")

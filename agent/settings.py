@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from agent import server_tls
+
 SETTINGS_FILES = ("agent.toml", "agent.json")
 SECRET_ENV = {
     "password": "POSSYNC_PASSWORD",
@@ -38,6 +40,10 @@ class Settings:
     peer_port: int = 8765
     peer_host: str = "0.0.0.0"
     server: str | None = None
+    # TLS to the server (agent/server_tls.py): a PEM file of the server's own authority,
+    # and the explicit opt-in to plain http:// to another computer.
+    server_ca_file: str | None = None
+    allow_insecure_http: bool = False
     db: str | None = None
     login: str | None = None
     config_id: int | None = None
@@ -145,7 +151,18 @@ def _build(data_dir: Path, values: dict[str, Any]) -> Settings:
             f"device_key_store must be one of {', '.join(DEVICE_KEY_STORES)}, "
             f"not {settings.device_key_store!r}"
         )
+    if settings.server:
+        _check_tls(settings)
     return settings
+
+
+def _check_tls(settings: Settings) -> None:
+    try:
+        server_tls.check_server_url(str(settings.server), settings.allow_insecure_http)
+        if settings.server_ca_file:
+            server_tls.load_ca_file(settings.server_ca_file)
+    except ValueError as exc:  # InsecureServer, or an unreadable certificate file
+        raise SettingsError(str(exc)) from exc
 
 
 def _convert(name: str, kind: Any, value: Any) -> Any:

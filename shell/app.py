@@ -16,20 +16,22 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
+from agent import server_tls
 from shell import desktop_entry, odoo_probe, paths, printing, status
 from shell import settings as settings_mod
-from shell.credentials import Credentials, KeyringUnavailable, SecretTooLong, keyring_state
-from shell.injection import (
-    INSPECT_JS,
-    PENDING_JS,
-    AgentAddress,
-    PageInfo,
-    agent_script,
-    login_script,
+from shell.browser import CertificateTrust, NavigationPolicy
+from shell.credentials import (
+    Credentials,
+    KeyringUnavailable,
+    SecretTooLong,
+    call_with_timeout,
+    keyring_state,
 )
+from shell.injection import PENDING_JS, AgentAddress, agent_script, banner_script
 from shell.localserver import LocalServer
-from shell.settings import Settings, normalize_server_url
+from shell.settings import ServerTls, Settings, normalize_server_url, origin_of
 from shell.supervisor import AgentSupervisor, Listening, child_env
 from shell.window import CloseGuard, Pending, ShellWindow
 
@@ -40,13 +42,23 @@ AGENT_START_TIMEOUT_S = 15.0
 # back to the login page must not loop.
 AUTO_LOGIN_PER_MINUTE = 2
 SHORTER_SECRET = "Use a shorter password, or an API key (Odoo: your user → Account Security)."
+LOGIN_REFUSED = (
+    "possync could not log in with the saved password ({why}). Log in here once, or change "
+    "the password in possync's Settings."
+)
+INSECURE_NOTICE = (
+    "INSECURE: {url} is plain http:// — the password, the session and every order cross "
+    "the network unencrypted. Switch the server to https:// (possync → Settings…)."
+)
+CHOOSE_FILE_TIMEOUT_S = 600.0
 
 
 class ServerWatch:
     """Is the Odoo server answering? Cached briefly so several pages can ask often."""
 
-    def __init__(self, server_url: str, timeout: float = 3.0) -> None:
+    def __init__(self, server_url: str, tls: ServerTls, timeout: float = 3.0) -> None:
         self.server_url = server_url
+        self.tls = tls
         self.timeout = timeout
         self._lock = threading.Lock()
         self._checked = 0.0
@@ -66,7 +78,7 @@ class ServerWatch:
             return self.reachable
 
     async def _probe(self) -> None:
-        async with odoo_probe.OdooProbe(self.server_url, self.timeout) as probe:
+        async with odoo_probe.OdooProbe(self.server_url, self.timeout, self.tls) as probe:
             await probe.server()
 
 
@@ -101,7 +113,7 @@ class App:
         self._print_to = print_to
         self.page_token = secrets.token_urlsafe(32)
         self.local = LocalServer(self._api())
-        self.watch = ServerWatch(settings.server_url)
+        self.watch = ServerWatch(settings.server_url, settings.tls())
         self.secret: str | None = None
         self.supervisor: AgentSupervisor | None = None
         self.window: ShellWindow | None = None
@@ -125,6 +137,9 @@ class App:
         self.window = ShellWindow("possync", first_page, self.settings.fullscreen)
         self.guard = CloseGuard(
             self.count_pending, self._confirm or self.window.confirm, self.window.destroy
+        )
+        self.window.guard_browser(
+            NavigationPolicy(self._allowed_origins), self._certificate_trust, self._show_tls
         )
         self.window.on_loaded(self._on_loaded)
         self.window.on_print(self._choose_printer)
@@ -166,7 +181,7 @@ class App:
         and starts the agent meanwhile, then opens the POS."""
         if self._needs_setup():
             return
-        problem = self._read_secret()
+        problem = self._insecure_problem() or self._read_secret()
         reachable = False
         if problem is None:
             self.start_agent()
@@ -178,6 +193,14 @@ class App:
             self.show_setup(problem)
         else:
             self.open_pos(reachable)
+
+    def _insecure_problem(self) -> str | None:
+        """Settings with plain http:// to another computer and no opt-in are not run."""
+        try:
+            server_tls.check_server_url(self.settings.server_url, self.settings.allow_insecure_http)
+        except server_tls.InsecureServer as exc:
+            return str(exc)
+        return None
 
     def _read_secret(self) -> str | None:
         """Load the stored password; return what to tell the user when there is none."""
@@ -210,27 +233,31 @@ class App:
             self.show_offline()
 
     def _on_loaded(self) -> None:
+        """After each load: what the browser says is shown decides what happens, never
+        what a script in the page reports."""
         assert self.window is not None
-        page = PageInfo.parse(self.window.run_js(INSPECT_JS))
-        if page is None:
-            return
-        if page.is_error_page:
+        browser = self.window.browser
+        if browser is not None and browser.state.last_load.failed:
             # The server went away (or never answered): wait for it on the local page.
             self.show_offline()
             return
-        if page.origin == self.settings.server_origin():
-            self._on_server_page(page)
-        if page.origin in self._allowed_origins():
-            self.inject()
-
-    def _on_server_page(self, page: PageInfo) -> None:
-        if page.path.startswith("/web/login"):
+        url = self.window.current_url()
+        if not url or not self.settings.server_url:
+            return
+        if origin_of(url) != self.settings.server_origin():
+            return  # the app's own pages: nothing to hand over
+        path = urlsplit(url).path
+        if path.startswith("/web/login"):
             self._auto_login()
-        elif page.path.startswith("/pos/") and not self.settings.pos_loaded_once:
+            return
+        if path.startswith("/pos/") and not self.settings.pos_loaded_once:
             self.settings = replace(self.settings, pos_loaded_once=True)
             settings_mod.save(self.settings)
+        self.inject()
 
     def _auto_login(self) -> None:
+        """Log in from Python and give the session to the browser's cookie store, then
+        open the POS: the password never enters a page."""
         assert self.window is not None
         now = time.monotonic()
         if not self.secret or (
@@ -239,18 +266,55 @@ class App:
             return
         self._logins.append(now)
         s = self.settings
-        self.window.run_js(login_script(s.database, s.login, self.secret, s.pos_url()))
+        try:
+            session = odoo_probe.run(
+                odoo_probe.web_session(s.server_url, s.tls(), s.database, s.login, self.secret)
+            )
+        except odoo_probe.ProbeError as exc:
+            log.warning("automatic login refused: %s", exc.message)
+            browser = self.window.browser
+            if browser is not None:
+                notice = banner_script(LOGIN_REFUSED.format(why=exc.message))
+                browser.run_at(s.server_origin(), notice)
+            return
+        browser = self.window.browser
+        if browser is None or not browser.set_cookies(s.server_origin(), session.cookies):
+            log.warning("the web view did not take the session cookie")
+            return
+        self.window.load(s.pos_url())
+
+    # ------------------------------------------------------------------ browser policy
+
+    def _certificate_trust(self) -> CertificateTrust:
+        return CertificateTrust(self.settings.server_origin(), self.settings.server_ca_file)
+
+    def _show_tls(self) -> None:
+        """The permanent red notice while the server is plain http:// off this machine."""
+        if self.window is None or self.window.browser is None:
+            return
+        s = self.settings
+        insecure = bool(s.server_url) and s.allow_insecure_http and s.is_insecure()
+        self.window.browser.show_insecure(
+            INSECURE_NOTICE.format(url=s.server_origin()) if insecure else None
+        )
 
     # ------------------------------------------------------------------ agent
 
     def _allowed_origins(self) -> list[str]:
+        """The server and the app's own pages: where the window may go, and where the
+        agent accepts a page from."""
         origins = [self.local.origin]
         if self.settings.server_url:
             origins.insert(0, self.settings.server_origin())
         return origins
 
     def start_agent(self) -> None:
-        env = {"POSSYNC_PAGE_TOKEN": self.page_token}
+        env = {
+            "POSSYNC_PAGE_TOKEN": self.page_token,
+            # Always set, so a value in the app's own environment never leaks through.
+            "POSSYNC_SERVER_CA_FILE": self.settings.server_ca_file,
+            "POSSYNC_ALLOW_INSECURE_HTTP": "1" if self.settings.allow_insecure_http else "0",
+        }
         if self.secret:
             env["POSSYNC_PASSWORD"] = self.secret
         origins = self._allowed_origins()
@@ -273,8 +337,14 @@ class App:
             self.inject()
 
     def inject(self) -> None:
-        """Hand the agent's address to the page; the page script runs it once per load."""
+        """Hand the agent's address to the page; the page script runs it once per load.
+        Only a page the browser shows at the server's origin gets it."""
         assert self.window is not None
+        browser = self.window.browser
+        origin = self.settings.server_origin()
+        url = self.window.current_url()
+        if browser is None or not url or origin_of(url) != origin:
+            return
         supervisor = self.supervisor
         listening = supervisor.wait_listening(AGENT_START_TIMEOUT_S) if supervisor else None
         if listening is None:
@@ -283,8 +353,8 @@ class App:
             return
         self._injection_waiting = False
         address = AgentAddress(listening.page_port, self.page_token)
-        script = agent_script(address, self._allowed_origins(), addon_watch=True)
-        log.info("injection: %s", self.window.run_js(script))
+        script = agent_script(address, origin, addon_watch=True)
+        log.info("injection: %s", browser.run_at(origin, script))
 
     def agent_status(self) -> dict[str, Any] | None:
         listening = self.supervisor.listening if self.supervisor else None
@@ -337,6 +407,7 @@ class App:
             "save": self._api_save,
             "state": self._api_state,
             "settings": self._api_settings,
+            "choose_ca_file": self._api_choose_ca_file,
         }
 
     def _api_settings(self, _body: dict) -> dict:
@@ -351,11 +422,24 @@ class App:
             "configured": self.settings.is_complete(),
         }
 
+    def _api_choose_ca_file(self, _body: dict) -> dict:
+        import webview
+
+        assert self.window is not None
+        chosen = call_with_timeout(
+            lambda: self.window.native.create_file_dialog(
+                webview.FileDialog.OPEN,
+                file_types=("Certificates (*.pem;*.crt;*.cer)", "All files (*.*)"),
+            ),
+            CHOOSE_FILE_TIMEOUT_S,
+        )
+        return {"path": str(chosen[0]) if chosen else ""}
+
     def _api_databases(self, body: dict) -> dict:
         url = normalize_server_url(str(body.get("server_url", "")))
 
         async def go() -> dict:
-            async with odoo_probe.OdooProbe(url) as probe:
+            async with odoo_probe.OdooProbe(url, tls=_tls(body)) as probe:
                 info = await probe.server()
                 dbs = await probe.databases()
             return {
@@ -372,7 +456,7 @@ class App:
         url = normalize_server_url(str(body.get("server_url", "")))
 
         async def go() -> dict:
-            async with odoo_probe.OdooProbe(url) as probe:
+            async with odoo_probe.OdooProbe(url, tls=_tls(body)) as probe:
                 result = await probe.login(body["database"], body["login"], body["password"])
                 configs = await probe.pos_configs()
             return {"ok": True, "api_key": result.api_key, "configs": configs}
@@ -385,11 +469,21 @@ class App:
             odoo_probe.check_connection(
                 url, body["database"], body["login"], body["password"],
                 int(body["config_id"]) if body.get("config_id") else None,
+                _tls(body),
             )
         )
         return {"checks": [c.as_dict() for c in checks]}
 
     def _api_save(self, body: dict) -> dict:
+        try:
+            ca_file = settings_mod.keep_ca_file(str(body.get("server_ca_file") or ""))
+        except ValueError as exc:
+            error = {"code": "tls_ca_file", "message": str(exc),
+                     "hint": "Choose the PEM file of the server's certificate authority."}
+            return {"ok": False, "error": error}
+        insecure = _insecure_answer(normalize_server_url(str(body["server_url"])), body)
+        if insecure:
+            return insecure
         new = Settings(
             server_url=normalize_server_url(str(body["server_url"])),
             database=str(body["database"]),
@@ -400,6 +494,8 @@ class App:
             fullscreen=bool(body.get("fullscreen")),
             silent_print=bool(body.get("silent_print")),
             secret_store=str(body.get("secret_store") or "keyring"),
+            server_ca_file=ca_file,
+            allow_insecure_http=bool(body.get("allow_insecure_http")),
         )
         try:
             self.credentials.put(new, str(body["password"]))
@@ -415,7 +511,8 @@ class App:
         new.pos_loaded_once = same_server and self.settings.pos_loaded_once
         settings_mod.save(new)
         self.settings, self.secret = new, str(body["password"])
-        self.watch = ServerWatch(new.server_url)
+        self.watch = ServerWatch(new.server_url, new.tls())
+        self._show_tls()
         self.start_agent()
         threading.Thread(target=self.open_pos, daemon=True).start()
         return {"ok": True}
@@ -437,6 +534,22 @@ class App:
             "pos_url": self.settings.pos_url() if self.settings.is_complete() else None,
             "config_name": self.settings.config_name,
         }
+
+
+def _insecure_answer(url: str, body: dict) -> dict | None:
+    try:
+        server_tls.check_server_url(url, bool(body.get("allow_insecure_http")))
+    except server_tls.InsecureServer as exc:
+        hint = "Use the server's https:// address (see “Server certificate and encryption”)."
+        return {"ok": False, "error": {"code": "insecure_http", "message": str(exc), "hint": hint}}
+    return None
+
+
+def _tls(body: dict) -> ServerTls:
+    """The TLS choices of the setup form (before they are saved)."""
+    return ServerTls(
+        str(body.get("server_ca_file") or "").strip(), bool(body.get("allow_insecure_http"))
+    )
 
 
 def _probe_answer(go: Any) -> dict:

@@ -40,7 +40,7 @@ def _skip(name: str, why: str) -> Result:
 
 
 async def _server_checks(settings: Settings, secret: str | None | Result) -> list[Result]:
-    async with odoo_probe.OdooProbe(settings.server_url) as probe:
+    async with odoo_probe.OdooProbe(settings.server_url, tls=settings.tls()) as probe:
         try:
             info = await probe.server()
         except odoo_probe.ProbeError as exc:

@@ -1,7 +1,9 @@
 """The scripts the app runs inside pages, built from shell/static with values filled in.
 
-Values go in as JSON literals, never by string formatting of raw text, so a password or
-URL cannot break out of the script.
+Values go in as JSON literals, never by string formatting of raw text, so a value cannot
+break out of the script. No script carries the password: the app logs in from Python
+and hands the session to the browser's cookie store (shell/browser.py). What a page is
+comes from the browser, never from a script in it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,6 @@ from functools import cache
 
 from shell import paths
 
-# What the page reports about itself after each load (no secrets involved).
-INSPECT_JS = (
-    "JSON.stringify({href: location.href, origin: location.origin, path: location.pathname})"
-)
 # The addon's own count of changes not yet acknowledged by the agent; null without it.
 PENDING_JS = (
     "(window.possync && typeof window.possync.pendingCount === 'function')"
@@ -40,38 +38,17 @@ def _static(name: str) -> str:
     return paths.resource_path(name).read_text(encoding="utf-8")
 
 
-def agent_script(agent: AgentAddress, allowed_origins: list[str], addon_watch: bool) -> str:
-    """Sets window.possyncAgent and fires ``possync:agent``, once per page load."""
+def agent_script(agent: AgentAddress, origin: str, addon_watch: bool) -> str:
+    """Sets window.possyncAgent and fires ``possync:agent``, once per page load, only in a
+    document of ``origin``."""
     return _static("banner.js") + _static("inject.js").replace(
         "__AGENT__", json.dumps({"url": agent.url, "token": agent.token})
-    ).replace("__ORIGINS__", json.dumps(allowed_origins)).replace(
+    ).replace("__ORIGIN__", json.dumps(origin)).replace(
         "__ADDON_WATCH__", json.dumps(addon_watch)
     )
 
 
-def login_script(db: str, login: str, password: str, next_url: str) -> str:
-    """Logs the Odoo login page in with the stored password, then opens ``next_url``."""
-    values = {"db": db, "login": login, "password": password, "next": next_url}
-    return _static("banner.js") + _static("autologin.js").replace("__LOGIN__", json.dumps(values))
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    href: str
-    origin: str
-    path: str
-
-    @classmethod
-    def parse(cls, raw: object) -> PageInfo | None:
-        try:
-            data = json.loads(raw) if isinstance(raw, str) else None
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        return cls(*(str(data.get(key, "")) for key in ("href", "origin", "path")))
-
-    @property
-    def is_error_page(self) -> bool:
-        """Chromium's own page for a failed load (server down, DNS, TLS)."""
-        return self.href.startswith("chrome-error:")
+def banner_script(text: str) -> str:
+    """Shows ``text`` in the page's notice bar (no secret involved: only for the server's
+    own pages, where the app tells the user what it could not do)."""
+    return _static("banner.js") + f"window.possyncBanner({json.dumps(text)}); true"

@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
+from http.cookies import Morsel, SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from agent import server_tls
+from shell.settings import ServerTls
 
 ADDON = "pos_restaurant_sync"
 PROTOCOL_VERSION = 1
@@ -69,12 +74,52 @@ class Login:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SessionCookie:
+    """A cookie Odoo set when it accepted the login: handed to the web view's cookie
+    store, never to a page."""
+
+    name: str
+    value: str = field(repr=False)
+    path: str = "/"
+    max_age_s: int | None = None
+
+    @classmethod
+    def from_morsel(cls, morsel: Morsel) -> SessionCookie:
+        max_age = str(morsel["max-age"] or "")
+        return cls(
+            morsel.key,
+            morsel.value,
+            morsel["path"] or "/",
+            int(max_age) if max_age.lstrip("-").isdigit() else None,
+        )
+
+
+@dataclass
+class WebSession:
+    """An interactive Odoo session: the user and the cookies that carry it."""
+
+    uid: int
+    cookies: list[SessionCookie]
+
+
+@dataclass
+class _Reply:
+    result: Any
+    date: str | None
+    cookies: SimpleCookie
+
+
 class OdooProbe:
     """One conversation with one server; keeps the session cookie between calls."""
 
-    def __init__(self, server_url: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self, server_url: str, timeout: float = DEFAULT_TIMEOUT_S, tls: ServerTls | None = None
+    ) -> None:
         self.url = server_url.rstrip("/")
         self.timeout = timeout
+        self.tls = tls or ServerTls()
+        self._ssl: ssl.SSLContext | None = None
         self.db = ""
         self.login_info: Login | None = None
         self._secret = ""
@@ -97,7 +142,8 @@ class OdooProbe:
 
     async def server(self) -> ServerInfo:
         """Is there an Odoo at this address, and which version?"""
-        result, date = await self._rpc("/web/webclient/version_info", {}, want_date=True)
+        reply = await self._exchange("/web/webclient/version_info", {})
+        result, date = reply.result, reply.date
         info = result.get("server_version_info") if isinstance(result, dict) else None
         if not info:
             raise _failure("not_odoo", url=self.url)
@@ -122,17 +168,12 @@ class OdooProbe:
         """Log in with a password; fall back to the API-key route Odoo keeps for RPC."""
         self.db, self._login, self._secret = db, login, secret
         try:
-            result = await self._rpc(
-                "/web/session/authenticate", {"db": db, "login": login, "password": secret}
-            )
+            session = await self.web_login(db, login, secret)
         except ProbeError as exc:
-            if exc.code == "server_error" and "database" in exc.message.lower():
-                raise _failure("no_database", db=db) from exc
             if exc.code != "bad_credentials":
                 raise
-            result = None
-        if isinstance(result, dict) and result.get("uid"):
-            self.login_info = Login(int(result["uid"]))
+        else:
+            self.login_info = Login(session.uid)
             return self.login_info
         uid = await self._api_key_uid()
         if not uid:
@@ -143,6 +184,21 @@ class OdooProbe:
             )
         self.login_info = Login(uid, api_key=True)
         return self.login_info
+
+    async def web_login(self, db: str, login: str, secret: str) -> WebSession:
+        """Odoo's interactive login (what its login page does), from Python: the session's
+        cookies, for the web view. API keys and two-factor users are refused here."""
+        params = {"db": db, "login": login, "password": secret}
+        try:
+            reply = await self._exchange("/web/session/authenticate", params)
+        except ProbeError as exc:
+            if exc.code == "server_error" and "database" in exc.message.lower():
+                raise _failure("no_database", db=db) from exc
+            raise
+        uid = reply.result.get("uid") if isinstance(reply.result, dict) else None
+        if not uid:
+            raise ProbeError("bad_credentials", f"Odoo refused the login {login!r}.")
+        return WebSession(int(uid), [SessionCookie.from_morsel(m) for m in reply.cookies.values()])
 
     async def pos_configs(self) -> list[dict[str, Any]]:
         """The POS configurations this user can open, restaurants first."""
@@ -170,9 +226,13 @@ class OdooProbe:
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         url = f"{scheme}://{parts.netloc}{parts.path}/websocket"
+        tls = self._tls_context()
         try:
             ws = await self._http.ws_connect(
-                url, headers={"Origin": f"{parts.scheme}://{parts.netloc}"}, autoping=False
+                url,
+                headers={"Origin": f"{parts.scheme}://{parts.netloc}"},
+                autoping=False,
+                ssl=tls,
             )
         except aiohttp.WSServerHandshakeError as exc:
             raise _failure("websocket_blocked", detail=f"HTTP {exc.status}") from exc
@@ -227,15 +287,43 @@ class OdooProbe:
             raise _failure("addon_missing")
         return AddonInfo(str(rows[0].get("latest_version") or ""))
 
-    async def _rpc(self, path: str, params: dict, want_date: bool = False) -> Any:
+    def _tls_context(self) -> ssl.SSLContext:
+        """Refuse cleartext to the network; the TLS context with the server's CA file."""
+        try:
+            server_tls.check_server_url(self.url, self.tls.allow_insecure_http)
+        except server_tls.InsecureServer as exc:
+            raise ProbeError(
+                "insecure_http",
+                f"{self.url} is not encrypted (http://): possync does not send a password "
+                "or orders to another computer in clear.",
+                "Use the server's https:// address. For a test server only, tick "
+                "“Allow unencrypted http://” (a red notice then stays on the window).",
+            ) from exc
+        if self._ssl is None:
+            try:
+                self._ssl = server_tls.client_context(self.tls.ca_file or None)
+            except (OSError, ssl.SSLError) as exc:
+                raise ProbeError(
+                    "tls_ca_file",
+                    f"The server certificate file {self.tls.ca_file} cannot be used ({exc}).",
+                    "Choose the PEM file of the server's certificate authority again.",
+                ) from exc
+        return self._ssl
+
+    async def _rpc(self, path: str, params: dict) -> Any:
+        return (await self._exchange(path, params)).result
+
+    async def _exchange(self, path: str, params: dict) -> _Reply:
         assert self._http is not None
         body = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
+        tls = self._tls_context()
         try:
             async with self._http.post(
-                self.url + path, json=body, allow_redirects=False
+                self.url + path, json=body, allow_redirects=False, ssl=tls
             ) as response:
                 payload = await _json_body(response, self.url)
                 date = response.headers.get("Date")
+                cookies = response.cookies
         except aiohttp.ClientSSLError as exc:
             raise _tls_error(exc) from exc
         except aiohttp.ClientConnectorDNSError as exc:
@@ -262,8 +350,7 @@ class OdooProbe:
             raise ProbeError(
                 "wrong_url", f"The connection to {self.url} failed: {exc}.", "Check the address."
             ) from exc
-        result = _rpc_result(payload)
-        return (result, date) if want_date else result
+        return _Reply(_rpc_result(payload), date, cookies)
 
 
 async def _json_body(response: aiohttp.ClientResponse, url: str) -> Any:
@@ -308,13 +395,15 @@ def _tls_error(exc: aiohttp.ClientSSLError) -> ProbeError:
         return ProbeError(
             "tls",
             f"The server's TLS certificate is not trusted ({exc.certificate_error}).",
-            "Use the name the certificate was issued for, or install its certificate "
-            "authority on this tablet.",
+            "Use the name the certificate was issued for. A server with its own (or a "
+            "self-signed) certificate: choose its certificate authority's PEM file under "
+            "“Server certificate”.",
         )
     return ProbeError(
         "tls",
         f"The secure (TLS) connection failed ({exc.os_error}).",
-        "If the server does not use https on this port, write http:// in the address.",
+        "Check the port: it must be the server's https port (a proxy's 443, not Odoo's "
+        "own 8069, which speaks plain http).",
     )
 
 
@@ -375,12 +464,17 @@ def _check_addon(info: AddonInfo) -> None:
 
 
 async def check_connection(
-    server_url: str, db: str, login: str, secret: str, config_id: int | None
+    server_url: str,
+    db: str,
+    login: str,
+    secret: str,
+    config_id: int | None,
+    tls: ServerTls | None = None,
 ) -> list[Check]:
     """Every check the setup screen's "Test connection" shows, stopping at the first
     failure that makes the next ones meaningless."""
     checks: list[Check] = []
-    async with OdooProbe(server_url) as probe:
+    async with OdooProbe(server_url, tls=tls) as probe:
         steps = [
             ("Server", lambda: _describe_server(probe)),
             ("Login", lambda: _describe_login(probe, db, login, secret)),
@@ -437,6 +531,14 @@ async def _describe_addon(probe: OdooProbe, config_id: int | None) -> str:
 async def _describe_websocket(probe: OdooProbe) -> str:
     await probe.websocket()
     return "The real-time channel (/websocket) is reachable."
+
+
+async def web_session(
+    server_url: str, tls: ServerTls, db: str, login: str, secret: str
+) -> WebSession:
+    """Log in for the POS window: the session cookies to put in its cookie store."""
+    async with OdooProbe(server_url, tls=tls) as probe:
+        return await probe.web_login(db, login, secret)
 
 
 def run(coro: Any) -> Any:

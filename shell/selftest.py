@@ -49,7 +49,7 @@ def _run_page(local: LocalServer, address: AgentAddress, done: threading.Event) 
     import webview
 
     window = ShellWindow("possync self-test", local.url("selftest.html"))
-    script = agent_script(address, [local.origin], addon_watch=False)
+    script = agent_script(address, local.origin, addon_watch=False)
     window.on_loaded(lambda: window.run_js(script))
 
     def watchdog() -> None:

@@ -11,9 +11,19 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from agent import server_tls
 from shell import paths
 
 SECRET_STORES = ("keyring", "file", "ask")
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """How to reach the server: its CA file (empty: the system's authorities only) and
+    whether plain http:// to another computer is allowed."""
+
+    ca_file: str = ""
+    allow_insecure_http: bool = False
 
 
 @dataclass
@@ -33,6 +43,11 @@ class Settings:
     secret_store: str = "keyring"
     # Set once the POS has loaded: then Odoo 19's service worker can start it offline.
     pos_loaded_once: bool = False
+    # TLS (agent/server_tls.py): the PEM file of the server's own certificate authority
+    # (a copy in the settings folder, made at setup), and the explicit opt-in to plain
+    # http:// to another computer, which puts a permanent red notice on the window.
+    server_ca_file: str = ""
+    allow_insecure_http: bool = False
 
     def is_complete(self) -> bool:
         return bool(self.server_url and self.database and self.login and self.config_id)
@@ -45,6 +60,13 @@ class Settings:
         if self.odoo_major >= 19:
             return f"{base}/pos/ui/{self.config_id}"
         return f"{base}/pos/ui?config_id={self.config_id}"
+
+    def tls(self) -> ServerTls:
+        return ServerTls(self.server_ca_file, self.allow_insecure_http)
+
+    def is_insecure(self) -> bool:
+        """Plain http:// to another computer (only usable with allow_insecure_http)."""
+        return server_tls.is_cleartext_to_network(self.server_url)
 
     def secret_key(self) -> str:
         """The keyring user name: one password per login, database and server."""
@@ -72,6 +94,25 @@ def normalize_server_url(url: str) -> str:
 
 def settings_file() -> Path:
     return paths.config_dir() / "settings.json"
+
+
+def ca_file() -> Path:
+    """Where setup keeps its copy of the server's certificate authority file."""
+    return paths.config_dir() / "server-ca.pem"
+
+
+def keep_ca_file(source: str) -> str:
+    """Check that ``source`` holds PEM certificates and keep a copy next to the settings
+    (so the setting does not depend on a file in Downloads or on a USB stick); the copy's
+    path, or "" for none. Raises ValueError with a message for the user."""
+    if not source.strip():
+        return ""
+    source_path = Path(source.strip()).expanduser()
+    if source_path == ca_file():
+        return str(source_path)
+    server_tls.load_ca_file(source_path)
+    paths.write_private(ca_file(), source_path.read_text(encoding="ascii", errors="replace"))
+    return str(ca_file())
 
 
 def load() -> Settings:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shell.browser import Browser, CertificateTrust, NavigationPolicy
 from shell.credentials import call_with_timeout
 from shell.printing import PagePrinter, PrinterChoice
 
@@ -45,6 +46,8 @@ class ShellWindow:
         import webview
 
         self.printer: PagePrinter | None = None
+        self.browser: Browser | None = None
+        self.browser_ready = threading.Event()
         # A POS owns the tablet's screen: maximized, or full screen in kiosk mode.
         self.native = webview.create_window(
             title,
@@ -69,6 +72,31 @@ class ShellWindow:
             self.printer = PagePrinter(self.native.native, choose)
 
         self.native.events.before_show += attach
+
+    def guard_browser(
+        self,
+        policy: NavigationPolicy,
+        trust: Callable[[], CertificateTrust],
+        ready: Callable[[], None],
+    ) -> None:
+        """Hook the navigation allow-list and the certificate check into the Qt page as
+        soon as it exists (before any page of the server can load), then call ``ready``."""
+
+        def attach() -> None:
+            self.browser = Browser(self.native.native, policy, trust)
+            self.browser_ready.set()
+            ready()
+
+        self.native.events.before_show += attach
+
+    def current_url(self, timeout: float = JS_TIMEOUT_S) -> str | None:
+        """The address the browser shows (Qt's own record, which no page script can
+        change across origins), or None when it does not answer."""
+        try:
+            return call_with_timeout(self.native.get_current_url, timeout)
+        except Exception as exc:  # a timeout, or the window going away
+            log.warning("could not read the window's address: %s", exc)
+            return None
 
     def on_closing(self, handler: Callable[[], bool]) -> None:
         self.native.events.closing += handler

@@ -1,9 +1,12 @@
-// Injected by the possync desktop app into every page load of the Odoo server (and of
-// its own local pages). Hands the local agent's address and per-launch token to the
-// pos_restaurant_sync addon's script, which then moves its transport to the agent.
-// The guard keeps it to exactly once per page load, however often the app runs it.
-(function (agent, allowedOrigins, addonWatch) {
-  if (allowedOrigins.indexOf(window.location.origin) < 0) {
+// Injected by the possync desktop app into every page load of the Odoo server. Hands the
+// local agent's address and per-launch token to the pos_restaurant_sync addon's script,
+// which then moves its transport to the agent. The guard keeps it to exactly once per
+// page load, however often the app runs it.
+(function (agent, origin, addonWatch) {
+  // The app sends this only while the browser shows the server; this checks the document
+  // it lands in, first and with nothing a page can replace (location is unforgeable, ===
+  // calls no page code).
+  if (window.location.origin !== origin) {
     return "skipped";
   }
   if (window.__possyncInjected) {
@@ -34,4 +37,4 @@
       }
     }, 1000);
   }
-})(__AGENT__, __ORIGINS__, __ADDON_WATCH__);
+})(__AGENT__, __ORIGIN__, __ADDON_WATCH__);

@@ -41,10 +41,36 @@
     return chosen ? chosen.value : "";
   }
 
+  function tls() {
+    return {
+      server_url: $("server_url").value,
+      server_ca_file: $("server_ca_file").value.trim(),
+      allow_insecure_http: $("allow_insecure_http").checked,
+    };
+  }
+
+  // Shown for as long as the insecure setting is on (the window's own bar says it too).
+  function showInsecure() {
+    var on = $("allow_insecure_http").checked;
+    if (on) $("tls").open = true;
+    P.note($("insecure_note"), on ? "insecure" : "", on
+      ? "Insecure: with an http:// server on another computer, the password, the session " +
+        "and every order cross the network unencrypted. Use https:// in a restaurant."
+      : "");
+  }
+
+  function chooseCa() {
+    P.api("choose_ca_file").then(function (answer) {
+      if (answer.path) $("server_ca_file").value = answer.path;
+    });
+  }
+
   function form() {
     var config = $("config");
     return {
       server_url: $("server_url").value,
+      server_ca_file: $("server_ca_file").value.trim(),
+      allow_insecure_http: $("allow_insecure_http").checked,
       database: database(),
       login: $("login").value.trim(),
       password: $("password").value,
@@ -67,9 +93,14 @@
   function connect() {
     var done = busy($("connect"), "Connecting…");
     P.note($("server_note"), "", "");
-    return P.api("databases", { server_url: $("server_url").value }).then(function (answer) {
+    return P.api("databases", tls()).then(function (answer) {
       done();
-      if (!answer.ok) { fail($("server_note"), answer); return; }
+      if (!answer.ok) {
+        fail($("server_note"), answer);
+        var code = answer.error && answer.error.code;
+        if (code === "tls" || code === "tls_ca_file" || code === "insecure_http") $("tls").open = true;
+        return;
+      }
       $("server_url").value = answer.server_url;
       state.odooMajor = answer.odoo_major;
       P.note($("server_note"), "ok", "Odoo " + answer.version + " answers.");
@@ -170,6 +201,8 @@
   $("do_login").addEventListener("click", login);
   $("password").addEventListener("keydown", function (e) { if (e.key === "Enter") login(); });
   $("test").addEventListener("click", test);
+  $("choose_ca").addEventListener("click", chooseCa);
+  $("allow_insecure_http").addEventListener("change", showInsecure);
   $("save").addEventListener("click", save);
 
   var message = P.params.get("message");
@@ -185,6 +218,10 @@
     $("login").value = s.login;
     $("fullscreen").checked = s.fullscreen;
     $("silent_print").checked = s.silent_print;
+    $("server_ca_file").value = s.server_ca_file || "";
+    $("allow_insecure_http").checked = !!s.allow_insecure_http;
+    if (s.server_ca_file) $("tls").open = true;
+    showInsecure();
     if (!answer.keyring.ok) showStorageChoice(answer.keyring.detail);
     if (s.secret_store !== "keyring") {
       var radio = document.querySelector("input[name=secret_store][value=" + s.secret_store + "]");

@@ -70,10 +70,10 @@ def test_a_page_may_connect_from_the_servers_origin_by_default(tmp_path):
 
 
 def test_the_server_counts_as_configured_only_when_complete(tmp_path):
-    partial = load({"data_dir": tmp_path, "server": "http://odoo"}, {})
+    partial = load({"data_dir": tmp_path, "server": "https://odoo"}, {})
     assert not partial.server_configured
     full = load(
-        {"data_dir": tmp_path, "server": "http://o", "db": "d", "login": "l", "config_id": 1}, {}
+        {"data_dir": tmp_path, "server": "https://o", "db": "d", "login": "l", "config_id": 1}, {}
     )
     assert full.server_configured
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -205,29 +205,26 @@ def make_app(options: Options | None = None) -> web.Application:
     return app
 
 
-class FakeOdoo:
-    """The fake server on its own event loop and thread, so blocking code can call it."""
+class BackgroundServer:
+    """An aiohttp app on its own event loop and thread, so blocking code can call it."""
 
     def __init__(
-        self, options: Options | None = None, port: int = 0, ssl_context: Any = None
+        self, app: web.Application, port: int = 0, ssl_context: Any = None, host: str = "127.0.0.1"
     ) -> None:
-        self.app = make_app(options)
+        self.app = app
         self.port = port
+        self.host = host
         self.ssl_context = ssl_context
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     @property
-    def options(self) -> Options:
-        return self.app[OPTIONS]
-
-    @property
     def url(self) -> str:
         scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{self.port}"
+        return f"{scheme}://{self.host}:{self.port}"
 
-    def start(self) -> FakeOdoo:
+    def start(self) -> Self:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
         return self
@@ -236,7 +233,7 @@ class FakeOdoo:
         self._runner = web.AppRunner(self.app)
         await self._runner.setup()
         site = web.TCPSite(
-            self._runner, "127.0.0.1", self.port, reuse_address=True, ssl_context=self.ssl_context
+            self._runner, self.host, self.port, reuse_address=True, ssl_context=self.ssl_context
         )
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -246,6 +243,27 @@ class FakeOdoo:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+
+class FakeOdoo(BackgroundServer):
+    """The fake Odoo server, run in the background."""
+
+    def __init__(
+        self,
+        options: Options | None = None,
+        port: int = 0,
+        ssl_context: Any = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        super().__init__(make_app(options), port, ssl_context, host)
+
+    @property
+    def options(self) -> Options:
+        return self.app[OPTIONS]
+
+    def forget_sessions(self) -> None:
+        """Every session expires (Odoo restarted, or the session timed out)."""
+        self.app[SESSIONS].clear()
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,8 +29,8 @@ from typing import Any
 
 from shell import odoo_probe
 from shell import settings as settings_mod
-from shell.injection import INSPECT_JS, PageInfo
-from shell.window import JS_TIMEOUT_S, prepare_qt_env
+from shell.browser import NOT_RUN
+from shell.window import prepare_qt_env
 
 SCENARIO_TIMEOUT_S = 90.0
 # A real POS loads and compiles its assets; on a busy machine that takes a while.
@@ -67,8 +68,12 @@ class Driver:
         self.confirm_answers: list[bool] = []
         self.confirm_messages: list[str] = []
         self.app: Any = None
-        # One entry per page load the app saw: its address and what the injection said.
+        # One entry per page load the app acted on: its address (as the browser reports
+        # it) and what the injection said (None: the app logged in there instead).
         self.loads: list[dict[str, Any]] = []
+        # Every script the window ran, in any page, in order; and the driver's own.
+        self.scripts: list[str] = []
+        self.own_scripts: set[str] = set()
 
     def check(self, name: str, ok: bool, detail: object = "") -> bool:
         self.failed |= not ok
@@ -78,6 +83,7 @@ class Driver:
         return ok
 
     def js(self, script: str) -> Any:
+        self.own_scripts.add(script)
         return self.app.window.run_js(script)
 
     def wait_js(self, script: str, timeout: float = 20.0) -> Any:
@@ -127,20 +133,42 @@ class Driver:
         return any(c.red() > 200 and c.green() < 60 and c.blue() < 60 for c in pixels)
 
     def record_loads(self) -> None:
-        """Note each load the app inspects (INSPECT_JS) and its injection's answer
-        ("injected", "already", "skipped"), by watching the window's script calls."""
-        window = self.app.window
-        run_js = window.run_js
+        """Note each load the app acts on (an automatic login, or an injection and its
+        answer: "injected", "already", "skipped", "not-run") and every script any page
+        was given, with the origin the browser showed when it was sent."""
+        app, window = self.app, self.app.window
+        window.browser_ready.wait(10)
+        browser, native = window.browser, window.native
+        auto_login, run_at = app._auto_login, browser.run_at
+        run_js, evaluate_js = native.run_js, native.evaluate_js
 
-        def recording(script: str, timeout: float = JS_TIMEOUT_S) -> Any:
-            value = run_js(script, timeout)
-            if script == INSPECT_JS and (page := PageInfo.parse(value)):
-                self.loads.append({"href": page.href, "path": page.path, "injection": None})
-            elif "__possyncInjected" in script and self.loads:
-                self.loads[-1]["injection"] = value
+        def note(injection: Any) -> None:
+            href = window.current_url() or ""
+            path = "/" + href.split("://", 1)[-1].partition("/")[2]
+            self.loads.append({"href": href, "path": path, "injection": injection})
+
+        def recording_login() -> None:
+            note(None)
+            auto_login()
+
+        def recording_run_at(origin: str, script: str, *args: Any) -> Any:
+            value = run_at(origin, script, *args)
+            if value != NOT_RUN:
+                self.scripts.append(script)
+            if "__possyncInjected" in script:
+                note(value)
             return value
 
-        window.run_js = recording
+        def recording_run_js(script: str) -> Any:
+            self.scripts.append(script)
+            return run_js(script)
+
+        def recording_evaluate_js(script: str, *args: Any, **kwargs: Any) -> Any:
+            self.scripts.append(script)
+            return evaluate_js(script, *args, **kwargs)
+
+        app._auto_login, browser.run_at = recording_login, recording_run_at
+        native.run_js, native.evaluate_js = recording_run_js, recording_evaluate_js
 
     def has_icon(self) -> bool:
         return not self.app.window.native.native.windowIcon().isNull()
@@ -153,7 +181,18 @@ class Driver:
         self.app.window.native.move(0, 0)
         time.sleep(0.8)  # let the page paint
         self.shots.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["import", "-window", "root", str(self.shots / f"{name}.png")], check=True)
+        path = self.shots / f"{name}.png"
+        if shutil.which("import"):
+            subprocess.run(["import", "-window", "root", str(path)], check=True)
+            return
+        # Without ImageMagick: Qt grabs the (Xvfb) screen itself, on the GUI thread.
+        from PyQt6.QtWidgets import QApplication
+
+        def grab() -> bool:
+            screen = QApplication.primaryScreen()
+            return bool(screen and screen.grabWindow(0).save(str(path)))
+
+        self.check(f"screenshot {name}", self.app.window.browser.gui.call(grab))
 
 
 # ---------------------------------------------------------------------------- scenarios
@@ -399,8 +438,9 @@ def scenario_real_odoo(d: Driver) -> None:
     # The app injects from its `loaded` handler, which may finish after the POS started.
     d.wait(lambda: pos_page_loads() and pos_page_loads()[-1]["injection"], 20)
     pos_loads = pos_page_loads()
-    d.check("Odoo's login page came first and the app logged in by itself",
-            any(load["path"].startswith("/web/login") for load in d.loads)
+    d.check("Odoo's login page came first and the app logged in by itself (by cookie)",
+            any(load["path"].startswith("/web/login") for load in logins(d))
+            and not password_in_any_script(d, app.secret or "no password read")
             and not d.js("!!document.querySelector('input[name=password]')"),
             [load["path"] for load in d.loads])
     d.check("opened at the URL the app computes for this version",
@@ -416,8 +456,8 @@ def scenario_real_odoo(d: Driver) -> None:
     d.js(COUNT_AGENT_EVENTS)
     app.inject()  # another `loaded` for the same document must change nothing
     d.check("a second injection of the same page does nothing",
-            d.js("window.__agentEventsSince") == 0 and pos_loads[-1]["injection"] == "already",
-            pos_loads[-1])
+            d.js("window.__agentEventsSince") == 0 and d.loads[-1]["injection"] == "already",
+            d.loads[-1])
     status = d.wait_js(SYNCED_BY_AGENT, 60)
     d.check("the addon's sync client runs through the agent, synced", status,
             d.js("JSON.stringify(window.possync.status())"))
@@ -451,6 +491,183 @@ def scenario_real_odoo(d: Driver) -> None:
     d.check("closing asked nothing (nothing unsent)", not d.confirm_messages, d.confirm_messages)
 
 
+# ---------------------------------------------------------------------------- attacks
+
+NOT_ON_SERVER = "possync did not open"
+
+
+def password_in_any_script(d: Driver, password: str) -> list[str]:
+    """Every script the app (or pywebview) gave any page that holds the password (must
+    stay empty); the driver's own scripts do not count. A value enters a script as a JSON
+    literal; a short password (real Odoo's demo "admin") is only looked for as one, as it
+    is a word of the app's own texts ("administrator")."""
+    marks = [json.dumps(password)] + ([password] if len(password) >= 8 else [])
+    mine = [s for s in d.scripts if s not in d.own_scripts]
+    return [s[:80] for s in mine if any(mark in s for mark in marks)]
+
+
+def logins(d: Driver) -> list[dict[str, Any]]:
+    """The automatic logins the app made (loads where it logged in, not injected)."""
+    return [load for load in d.loads if load["injection"] is None]
+
+
+def browser_url(d: Driver) -> str:
+    return d.app.window.current_url() or ""
+
+
+def scenario_cookie_login(d: Driver, server: Any, password: str) -> None:
+    """The app logs in from Python and hands the session to the cookie store: the POS
+    opens, the login page never got the password, the cookie is out of page scripts'
+    reach, and an expired session is renewed the same way."""
+    app = d.app
+    d.check("logged in by cookie: the POS runs", d.wait_js(ON_POS))
+    d.check("the login page came first (the app logged in there)",
+            [load["path"][:10] for load in logins(d)] == ["/web/login"], d.loads)
+    d.check("no script given to any page holds the password",
+            not password_in_any_script(d, password), password_in_any_script(d, password))
+    d.check("the session cookie is HttpOnly: no page script reads it",
+            "session_id" not in (d.js("document.cookie") or ""), d.js("document.cookie"))
+    d.check("the agent is handed over on the server's page", d.wait_js(CONNECTED))
+    server.forget_sessions()
+    d.js("location.reload(); true")
+    d.check("an expired session: back on the login page, logged in again, the POS runs",
+            d.wait(lambda: len(logins(d)) == 2)
+            and d.wait_js(ON_POS), d.loads)
+    d.check("still no script with the password", not password_in_any_script(d, password))
+    app.window.destroy()
+
+
+def scenario_navigation(d: Driver, hostile: Any) -> None:
+    """Top-level navigation to another origin is refused with a notice, whoever asks:
+    a script, a link, the app itself."""
+    app = d.app
+    server_origin = app.settings.server_origin()
+    d.check("POS page loads", d.wait_js(ON_POS))
+    evil = f"{hostile.url}/web/login"
+    d.js(f"location.href = {json.dumps(evil)}; true")
+    refused = d.wait(lambda: app.window.browser.state.refusals, 10)
+    d.check("a script's navigation to another origin is refused",
+            refused and refused[0].url.startswith(hostile.url), refused)
+    time.sleep(1.0)
+    d.check("the window stays on the server", browser_url(d).startswith(server_origin),
+            browser_url(d))
+    notices = app.window.browser.notices()
+    d.check("a notice says what was refused",
+            NOT_ON_SERVER in notices.get("refused", "") and hostile.url in notices["refused"],
+            notices)
+    d.shot("navigation-refused")
+    d.js(f"""var a = document.createElement('a'); a.href = {json.dumps(evil + "?via=link")};
+         document.body.appendChild(a); a.click(); true""")
+    d.check("a link to another origin is refused",
+            d.wait(lambda: len(app.window.browser.state.refusals) >= 2, 10))
+    app.window.load(evil + "?via=app")
+    d.check("a load the app itself asks for is refused too",
+            d.wait(lambda: len(app.window.browser.state.refusals) >= 3, 10))
+    time.sleep(1.0)
+    d.check("the other origin never received a request", hostile.requests == [],
+            hostile.requests)
+    d.check("still on the POS", d.js(ON_POS) is True, browser_url(d))
+    app.window.destroy()
+
+
+def scenario_hostile(d: Driver, hostile: Any, password: str) -> None:
+    """A page on another origin dressed as the server's login page (it fakes what a page
+    can: JSON.stringify, its path) gets nothing: no login, no password, no agent token.
+    The allow-list is opened for it on purpose: the app's own checks must hold alone."""
+    app = d.app
+    d.check("POS page loads", d.wait_js(ON_POS))
+    logins_before = len(logins(d))
+    origins = app.window.browser.policy.allowed_origins
+    app.window.browser.policy.allowed_origins = lambda: [*origins(), hostile.url]
+    scripts_before = len(d.scripts)
+    app.window.load(f"{hostile.url}/web/login")
+    d.check("the hostile page is shown", d.wait_js("window.__hostile === true", 15),
+            browser_url(d))
+    d.check("the browser knows where it is", browser_url(d).startswith(hostile.url),
+            browser_url(d))
+    time.sleep(2.0)  # the app's `loaded` handler has run meanwhile
+    d.check("no automatic login on a page that only claims to be the login page",
+            len(logins(d)) == logins_before,
+            d.loads)
+    d.check("the page faking its origin got no injection",
+            d.js("window.possyncAgent === undefined && !window.__possyncInjected") is True)
+    app.inject()  # as if another `loaded` came: still nothing
+    time.sleep(0.5)
+    d.check("not even when the app is asked to inject",
+            d.js("window.possyncAgent === undefined") is True)
+    given = d.scripts[scripts_before:]
+    d.check("no script sent while it was shown holds the password or the agent token",
+            not [s for s in given if password in s or app.page_token in s],
+            [s[:80] for s in given])
+    d.check("the hostile site received neither the password nor the token",
+            not hostile.received(password) and not hostile.received(app.page_token)
+            and not [r for r in hostile.requests if r["path"] == "/leak"],
+            hostile.requests)
+    d.check("no script given to any page ever held the password",
+            not password_in_any_script(d, password))
+    app.window.destroy()
+
+
+def scenario_insecure(d: Driver) -> None:
+    """allow_insecure_http with a server on another computer: a red notice on the window,
+    there for good (reloads, the setup screen), and on the setup screen itself."""
+    app = d.app
+    d.check("POS page loads over plain http", d.wait_js(ON_POS))
+    notice = d.wait(lambda: app.window.browser.notices().get("insecure"), 10) or ""
+    d.check("a red notice says the connection is insecure",
+            notice.startswith("INSECURE") and app.settings.server_origin() in notice, notice)
+    d.shot("insecure-pos")
+    d.js("location.reload(); true")
+    time.sleep(1.0)
+    d.check("it stays after a reload", d.wait_js(ON_POS)
+            and app.window.browser.notices().get("insecure") == notice)
+    d.js("var b = document.getElementById('possync-insecure'); if (b) b.remove(); true")
+    d.check("no page script can remove it (it is not in the page)",
+            app.window.browser.notices().get("insecure") == notice)
+    app.show_setup()
+    on_setup = "document.body.dataset.ready === '1'"
+    d.check("the setup screen shows it too", d.wait_js(on_setup) and d.wait_js(
+        "document.getElementById('insecure_note').textContent.indexOf('Insecure') === 0"))
+    d.check("and the window's notice is still there",
+            app.window.browser.notices().get("insecure") == notice)
+    d.shot("insecure-setup")
+    app.window.destroy()
+
+
+def scenario_tls(d: Driver, trusted: bool) -> None:
+    """A server with its own certificate authority, trusted through the CA file chosen at
+    setup: the window, the app's probe and the agent all reach it over TLS. With another
+    authority's file, the window refuses the server."""
+    app = d.app
+    if not trusted:
+        d.check("the app's own check refuses the server",
+                d.wait(lambda: "not trusted" in app.watch.message, 20), app.watch.message)
+        d.check("and waits on the local page",
+                d.wait_js("location.pathname === '/offline.html' && location.search === ''"))
+        app.window.load(app.settings.pos_url())  # the window tries anyway
+        refused = d.wait(lambda: app.window.browser.state.refusals, 30)
+        d.check("the window refuses a certificate the CA file does not vouch for",
+                refused and "certificate" in refused[0].why, refused)
+        d.check("and never opens the POS", not d.js(ON_POS))
+        d.check("the failed load (the browser's own record) brings the local page back",
+                d.wait_js("location.pathname === '/offline.html'", 15)
+                and app.window.browser.state.last_load.url.startswith("http://127.0.0.1"),
+                app.window.browser.state.last_load)
+        d.shot("tls-refused")
+        app.window.destroy()
+        return
+    d.check("the POS opens over https", d.wait_js(ON_POS, 30)
+            and browser_url(d).startswith("https://"), browser_url(d))
+    d.check("the web view accepted the certificate through the CA file",
+            app.window.browser.state.accepted_certificates, app.window.browser.state)
+    d.check("the page has the agent", d.wait_js(CONNECTED))
+    status = d.wait(lambda: (app.agent_status() or {}).get("server", {}).get("reachable"), 30)
+    d.check("the agent reaches the server over TLS with the CA file", status,
+            app.agent_status())
+    d.check("the app's own checks reach it too", app.watch.check(max_age=0), app.watch.message)
+    app.window.destroy()
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -459,9 +676,14 @@ def main() -> int:
     parser.add_argument("scenario", choices=[
         "pos", "print", "offline", "no-addon", "setup", "setup-errors",
         "storage-write", "storage-read", "real-odoo",
+        "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca",
     ])  # fmt: skip
     parser.add_argument("--shots", type=Path)
     parser.add_argument("--port", type=int, help="the fake Odoo's port (default: a free one)")
+    tls = parser.add_argument_group("tls, tls-wrong-ca, insecure: how the fake Odoo listens")
+    tls.add_argument("--cert", type=Path, help="the server's certificate chain and key (PEM)")
+    tls.add_argument("--ca-file", type=Path, help="the CA file the app is set up with")
+    tls.add_argument("--host", default="127.0.0.1", help="the address the fake Odoo binds")
     real = parser.add_argument_group("real-odoo: the Odoo to open")
     real.add_argument("--server")
     real.add_argument("--db")
@@ -476,11 +698,17 @@ def main() -> int:
     from shell.app import App
     from shell.credentials import Credentials
     from tests.shell.fake_odoo import PASSWORD, FakeOdoo, Options
+    from tests.shell.hostile_site import HostileSite
 
     driver = Driver(args.shots)
     port = args.port or free_port()
-    server = FakeOdoo(Options(addon_script=args.scenario != "no-addon"), port)
-    configured = settings_mod.Settings(server.url, "restaurant", "waiter", 2, "Restaurant")
+    server = FakeOdoo(Options(addon_script=args.scenario != "no-addon"), port, *tls_server(args))
+    configured = settings_mod.Settings(
+        server.url, "restaurant", "waiter", 2, "Restaurant",
+        allow_insecure_http=args.scenario == "insecure",
+        server_ca_file=str(args.ca_file or ""),
+    )
+    hostile = HostileSite(configured.server_origin())
     password = PASSWORD
     if args.scenario == "real-odoo":
         configured, password = real_odoo_settings(args), args.password
@@ -491,6 +719,8 @@ def main() -> int:
         Credentials().put(configured, password)
     if args.scenario not in ("offline", "real-odoo"):
         server.start()
+    if args.scenario in ("navigation", "hostile"):
+        hostile.start()
 
     driver.app = App(
         configured,
@@ -508,6 +738,12 @@ def main() -> int:
         "storage-write": lambda: scenario_storage_write(driver),
         "storage-read": lambda: scenario_storage_read(driver),
         "real-odoo": lambda: scenario_real_odoo(driver),
+        "cookie-login": lambda: scenario_cookie_login(driver, server, password),
+        "navigation": lambda: scenario_navigation(driver, hostile),
+        "hostile": lambda: scenario_hostile(driver, hostile, password),
+        "insecure": lambda: scenario_insecure(driver),
+        "tls": lambda: scenario_tls(driver, trusted=True),
+        "tls-wrong-ca": lambda: scenario_tls(driver, trusted=False),
     }
     timeout = REAL_ODOO_TIMEOUT_S if args.scenario == "real-odoo" else SCENARIO_TIMEOUT_S
     scenario = _guarded(driver, scenarios[args.scenario], timeout)
@@ -517,6 +753,17 @@ def main() -> int:
         driver.check("the agent stops with the app", not alive(driver.agent_pid))  # type: ignore[attr-defined]
     print("DONE", flush=True)
     return 1 if driver.failed else 0
+
+
+def tls_server(args: argparse.Namespace) -> tuple[Any, str]:
+    """The fake Odoo's TLS context (from --cert) and the address it binds."""
+    if args.cert is None:
+        return None, args.host
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(args.cert)
+    return context, args.host
 
 
 def _guarded(

@@ -13,11 +13,16 @@ from aiohttp import web
 
 from shell import odoo_probe
 from shell.odoo_probe import OdooProbe, ProbeError, check_connection
-from tests.shell.fake_odoo import API_KEY, PASSWORD, FakeOdoo, Options, running
+from shell.settings import ServerTls
+from tests.shell.fake_odoo import API_KEY, PASSWORD, SESSIONS, FakeOdoo, Options, running
 
 
-def checks(url: str, secret: str = PASSWORD, config_id: int = 2) -> dict[str, odoo_probe.Check]:
-    results = odoo_probe.run(check_connection(url, "restaurant", "waiter", secret, config_id))
+def checks(
+    url: str, secret: str = PASSWORD, config_id: int = 2, tls: ServerTls | None = None
+) -> dict[str, odoo_probe.Check]:
+    results = odoo_probe.run(
+        check_connection(url, "restaurant", "waiter", secret, config_id, tls)
+    )
     return {check.name: check for check in results}
 
 
@@ -63,7 +68,7 @@ def test_nothing_listening_is_a_wrong_address(unused_tcp_port: int) -> None:
 
 
 def test_an_unknown_host_name_is_a_wrong_address() -> None:
-    check = failure("http://no-such-host.invalid")
+    check = failure("https://no-such-host.invalid")
     assert "No server called 'no-such-host.invalid'" in check.message
 
 
@@ -87,7 +92,9 @@ def test_an_untrusted_certificate_is_a_tls_error(tmp_path: Path) -> None:
 
 def test_https_on_a_plain_http_port_is_a_tls_error(fake_odoo: FakeOdoo) -> None:
     check = failure(fake_odoo.url.replace("http://", "https://"))
-    assert "TLS" in check.message and "http://" in check.hint
+    # The hint points at the https port; it never suggests falling back to http://.
+    assert "TLS" in check.message and "https port" in check.hint
+    assert "http://" not in check.hint
 
 
 def test_a_wrong_password_is_bad_credentials(fake_odoo: FakeOdoo) -> None:
@@ -194,3 +201,28 @@ def unused_tcp_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     yield port
+
+
+def test_the_web_login_hands_back_the_session_cookie(fake_odoo: FakeOdoo) -> None:
+    session = odoo_probe.run(
+        odoo_probe.web_session(fake_odoo.url, ServerTls(), "restaurant", "waiter", PASSWORD)
+    )
+    [cookie] = session.cookies
+    assert session.uid == 2 and cookie.name == "session_id" and cookie.path == "/"
+    assert cookie.value in fake_odoo.app[SESSIONS]
+    assert cookie.value not in repr(session)  # never in a log line
+
+
+def test_an_api_key_gets_no_web_session(fake_odoo: FakeOdoo) -> None:
+    # Odoo's interactive login refuses API keys: the window asks for one login by hand.
+    with pytest.raises(ProbeError) as refused:
+        odoo_probe.run(
+            odoo_probe.web_session(fake_odoo.url, ServerTls(), "restaurant", "waiter", API_KEY)
+        )
+    assert refused.value.code == "bad_credentials"
+
+
+def test_an_unreadable_ca_file_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate")
+    check = failure("https://127.0.0.1:9", tls=ServerTls(str(tmp_path / "ca.pem")))
+    assert check.name == "Server" and "certificate file" in check.message

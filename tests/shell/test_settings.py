@@ -77,3 +77,20 @@ def test_a_bundle_starts_the_agent_by_re_entering_itself(monkeypatch: pytest.Mon
     assert paths.agent_command(["run"]) == [sys.executable, "-m", "agent.cli", "run"]
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     assert paths.agent_command(["run"]) == [sys.executable, "--agent", "run"]
+
+
+def test_the_server_ca_file_is_checked_and_kept_next_to_the_settings(home: Path) -> None:
+    import trustme
+
+    chosen = home / "Downloads" / "odoo-ca.pem"
+    chosen.parent.mkdir()
+    trustme.CA().cert_pem.write_to_path(str(chosen))
+    kept = Path(settings.keep_ca_file(str(chosen)))
+    assert kept == settings.ca_file() and kept.read_bytes() == chosen.read_bytes()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    chosen.unlink()  # the copy does not depend on the file the user picked
+    assert settings.keep_ca_file(str(kept)) == str(kept)
+    assert settings.keep_ca_file("  ") == ""
+    (home / "notes.txt").write_text("hello")
+    with pytest.raises(ValueError, match="not a PEM certificate"):
+        settings.keep_ca_file(str(home / "notes.txt"))

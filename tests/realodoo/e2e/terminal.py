@@ -44,7 +44,7 @@ class Terminal:
         if self.context is None:
             self.context = browser.new_context(viewport={"width": 1280, "height": 800})
             address = AgentAddress(self.agent.spec.page_port, self.agent.spec.token)
-            self.context.add_init_script(agent_script(address, [self.base_url], False))
+            self.context.add_init_script(agent_script(address, self.base_url, False))
             self.context.add_init_script(path=str(POS_JS))
         self.page = self.context.new_page()
         log = self.agent.spec.data_dir / "console.log"
