@@ -7,8 +7,9 @@ those keys and certificates. A POS manager revokes a device in the backend; arch
 user revokes every device they registered.
 
 Register errors reach the client as ``SyncRequestError`` codes: ``bad_request`` (a value
-of the wrong shape) and ``revoked`` (this key was revoked for this terminal; only a new
-key registers again).
+of the wrong shape), ``revoked`` (this key was revoked for this terminal; only a new key
+registers again) and ``too_many`` (the POS has MAX_ACTIVE_DEVICES devices already: one
+waiter's session cannot grow every tablet's list of peers without end).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from odoo.exceptions import AccessError, ValidationError
 from ..lib.device_identity import identity_error
 from .pos_restaurant_sync_change import SyncRequestError
 
+MAX_ACTIVE_DEVICES = 200
 # First key of the per-(POS, terminal) advisory lock that orders registrations (b"posd").
 REGISTER_LOCK_CLASS = 0x706F7364
 
@@ -97,7 +99,10 @@ class PosRestaurantSyncDevice(models.Model):
             raise SyncRequestError(
                 "revoked", f"the key of terminal {terminal} was revoked; register a new key"
             )
-        (known - device).filtered(lambda d: not d.revoked)._possync_revoke()
+        replaced = (known - device).filtered(lambda d: not d.revoked)
+        if not device:
+            self._possync_check_room(config, replaced)
+        replaced._possync_revoke()
         now = fields.Datetime.now()
         values = {"user_id": user.id, "certificate_sha256": certificate_sha256, "last_seen": now}
         if device:
@@ -112,6 +117,17 @@ class PosRestaurantSyncDevice(models.Model):
                 "first_seen": now,
             }
         )
+
+    @api.model
+    def _possync_check_room(self, config, replaced) -> None:
+        """SyncRequestError unless one more device fits, once ``replaced`` are revoked."""
+        active = self.search_count([("config_id", "=", config.id), ("revoked", "=", False)])
+        if active - len(replaced) >= MAX_ACTIVE_DEVICES:
+            raise SyncRequestError(
+                "too_many",
+                f"this POS has {active} devices; a manager revokes unused ones "
+                "(Point of Sale > Configuration > Sync Devices)",
+            )
 
     @api.model
     def _possync_active(self, config) -> list[dict]:

@@ -1,6 +1,7 @@
 import base64
 import hashlib
 import os
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
@@ -11,6 +12,7 @@ from .common import PossyncCommon
 
 POS_USER = "base.group_user,point_of_sale.group_pos_user"
 POS_MANAGER = "base.group_user,point_of_sale.group_pos_manager"
+DEVICE_MODULE = "odoo.addons.pos_restaurant_sync.models.pos_restaurant_sync_device"
 
 
 def new_key() -> str:
@@ -109,6 +111,17 @@ class TestDevices(PossyncCommon):
         device = self.register(user=user)
         user.write({"active": False})
         self.assertTrue(device.revoked)
+
+    def test_a_pos_full_of_devices_refuses_a_new_one_but_refreshes_a_known_one(self):
+        with patch(f"{DEVICE_MODULE}.MAX_ACTIVE_DEVICES", 2):
+            known = self.register("t1", key=(key := new_key()))
+            self.register("t2")
+            with self.assertRaises(SyncRequestError) as caught:
+                self.register("t3")
+            self.assertEqual(caught.exception.code, "too_many")
+            self.assertEqual(self.register("t1", key=key), known)
+            # A tablet that made a new key takes its old key's place.
+            self.register("t2", key=new_key())
 
     def test_malformed_identities_are_refused(self):
         key, cert = new_key(), certificate_hash()
