@@ -17,6 +17,7 @@ from __future__ import annotations
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from .. import compat
 from ..lib.device_identity import identity_error
 from .pos_restaurant_sync_change import SyncRequestError
 
@@ -131,14 +132,12 @@ class PosRestaurantSyncDevice(models.Model):
 
     @api.model
     def _possync_active(self, config) -> list[dict]:
-        """The devices of a POS whose signatures count: not revoked, of an active user."""
-        devices = self.search(
-            [
-                ("config_id", "=", config.id),
-                ("revoked", "=", False),
-                ("user_id.active", "=", True),
-            ]
-        )
+        """The devices of a POS whose signatures count: not revoked, registered by a user
+        who may still use the POS (archiving revokes; losing the POS's group or company
+        only hides the device until someone allowed registers it again)."""
+        devices = self.search([("config_id", "=", config.id), ("revoked", "=", False)])
+        allowed = _users_allowed_on(config, devices.user_id)
+        devices = devices.filtered(lambda d: d.user_id in allowed)
         return [
             {
                 "terminal": d.terminal,
@@ -163,3 +162,18 @@ class PosRestaurantSyncDevice(models.Model):
             raise AccessError(_("Only a Point of Sale manager can revoke a device."))
         self.check_access("read")  # the company rule
         self.sudo().filtered(lambda d: not d.revoked)._possync_revoke()
+
+
+def _users_allowed_on(config, users):
+    """``users`` who may run ``config``'s POS: what ``pos.config._possync_config_for_user``
+    checks when they log in (active internal user, the POS's group, its company), read
+    without switching to each user."""
+    group = config.sudo().group_pos_user_id
+    return users.filtered(
+        lambda user: (
+            user.active
+            and user._is_internal()
+            and config.company_id in user.company_ids
+            and (not group or group in compat.user_groups(user))
+        )
+    )

@@ -106,6 +106,18 @@ class TestDevices(PossyncCommon):
         self.assertFalse(staying.revoked)
         self.assertEqual([d["terminal"] for d in self.listed()], ["t2"])
 
+    def test_a_user_who_lost_the_pos_hides_their_devices(self):
+        user = new_test_user(self.env, "possync_dev_moved", POS_USER)
+        device = self.register(user=user)
+        self.config.group_pos_user_id = self.env.ref("point_of_sale.group_pos_manager")
+        self.assertEqual(self.listed(), [])
+        self.config.group_pos_user_id = False
+        self.assertEqual(len(self.listed()), 1)
+        elsewhere = self.env["res.company"].create({"name": "Elsewhere"})
+        user.write({"company_ids": [(6, 0, elsewhere.ids)], "company_id": elsewhere.id})
+        self.assertEqual(self.listed(), [])
+        self.assertFalse(device.revoked)
+
     def test_archiving_a_user_by_write_revokes_their_devices(self):
         user = new_test_user(self.env, "possync_dev_leaver2", POS_USER)
         device = self.register(user=user)
