@@ -1,10 +1,11 @@
 """Attacks on the addon's trust boundaries, tried against a real Odoo 18 or 19.
 
 - The bus: a websocket that is not a user of the POS — a public session (a visit to
-  ``/web/login?db=…``), or one that knows the POS's access token, printed in self-order QR
-  codes — subscribes to every channel name it can guess and receives no order data, while a
-  waiter's websocket subscribed to ``possync:<config id>`` receives the same change (which
-  proves the attacker's socket was listening to a live bus).
+  ``/web/login?db=…``), one that knows the POS's access token, printed in self-order QR
+  codes, or a POS user of another company — subscribes to every channel name it can guess
+  and receives no order data, while a waiter's websocket subscribed to
+  ``possync:<config id>`` receives the same change (which proves the attacker's socket was
+  listening to a live bus).
 - The device registry: a revoked device is no longer listed and cannot register again; the
   devices of an archived user are revoked.
 
@@ -48,8 +49,9 @@ def _group_ids(odoo: OdooInstance, xmlids: list[str]) -> list[int]:
     return ids
 
 
-def new_pos_user(odoo: OdooInstance) -> OdooRpc:
-    """A new waiter (Point of Sale / User), logged in over JSON-RPC."""
+def new_pos_user(odoo: OdooInstance, company_id: int | None = None) -> OdooRpc:
+    """A new waiter (Point of Sale / User), logged in over JSON-RPC; of ``company_id``
+    only when given."""
     login = f"possync-sec-{uuid.uuid4().hex[:8]}"
     fields = odoo.jsonrpc("res.users", "fields_get", [], {"attributes": ["type"]})
     groups_field = "group_ids" if "group_ids" in fields else "groups_id"  # 19 renamed it
@@ -59,6 +61,8 @@ def new_pos_user(odoo: OdooInstance) -> OdooRpc:
         "password": login,
         groups_field: [(6, 0, _group_ids(odoo, POS_GROUPS))],
     }
+    if company_id:
+        values.update(company_id=company_id, company_ids=[(6, 0, [company_id])])
     odoo.jsonrpc("res.users", "create", [values])
     rpc = OdooRpc(odoo.base_url, odoo.db, login, login)
     rpc.authenticate()
@@ -168,13 +172,18 @@ async def user_session(http: aiohttp.ClientSession, odoo: OdooInstance, rpc: Odo
         assert (await resp.json())["result"]["uid"]
 
 
-async def push_and_listen(odoo: OdooInstance, waiter: OdooRpc, channels: list[str]):
-    """The waiter pushes a change with a fresh note while a public session listens on
-    ``channels``: whether the waiter's socket got the note, whether the attacker's socket
-    did, and the attacker's socket (its frames)."""
+async def push_and_listen(
+    odoo: OdooInstance, waiter: OdooRpc, channels: list[str], attacker_login: OdooRpc | None
+):
+    """The waiter pushes a change with a fresh note while the attacker (a public session,
+    or ``attacker_login``'s) listens on ``channels``: whether the waiter's socket got the
+    note, whether the attacker's socket did, and the attacker's socket (its frames)."""
     note = f"kitchen secret {uuid.uuid4().hex}"
     async with new_http() as attacker_http, new_http() as waiter_http:
-        await public_session(attacker_http, odoo)
+        if attacker_login:
+            await user_session(attacker_http, odoo, attacker_login)
+        else:
+            await public_session(attacker_http, odoo)
         await user_session(waiter_http, odoo, waiter)
         attacker = await open_bus(attacker_http, odoo)
         waiter_bus = await open_bus(waiter_http, odoo)
@@ -197,7 +206,7 @@ async def push_and_listen(odoo: OdooInstance, waiter: OdooRpc, channels: list[st
 
 def test_anonymous_websocket_gets_no_order_data(sync_on: OdooInstance, waiter: OdooRpc) -> None:
     channels = [access_token(sync_on), f"possync:{sync_on.config_id}"]
-    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels))
+    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels, None))
     assert seen, "the waiter's websocket never received the change: the test proves nothing"
     assert not leaked
     assert "POSSYNC_CHANGES" not in attacker.notification_types()
@@ -215,7 +224,22 @@ def test_self_order_token_websocket_gets_no_order_data(
         f"possync:{sync_on.config_id}:{token}",
         "possync",
     ]
-    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels))
+    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels, None))
+    assert seen, "the waiter's websocket never received the change: the test proves nothing"
+    assert not leaked
+    assert "POSSYNC_CHANGES" not in attacker.notification_types()
+
+
+def test_other_company_user_websocket_gets_no_order_data(
+    sync_on: OdooInstance, waiter: OdooRpc
+) -> None:
+    # A waiter of another restaurant on the same Odoo: an internal POS user, not of this POS.
+    company_id = sync_on.jsonrpc(
+        "res.company", "create", [{"name": f"Other {uuid.uuid4().hex[:6]}"}]
+    )
+    stranger = new_pos_user(sync_on, company_id)
+    channels = [f"possync:{sync_on.config_id}", access_token(sync_on)]
+    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels, stranger))
     assert seen, "the waiter's websocket never received the change: the test proves nothing"
     assert not leaked
     assert "POSSYNC_CHANGES" not in attacker.notification_types()
