@@ -5,7 +5,7 @@
     "summary": "Live, loss-free order sync across every terminal of a restaurant POS",
     # A version without the series prefix: Odoo prefixes it with 18.0 or 19.0 itself, so
     # one folder installs on both series.
-    "version": "1.2.0",
+    "version": "1.3.0",
     "category": "Sales/Point of Sale",
     "website": "https://github.com/possync/possync",
     "author": "possync",
@@ -13,9 +13,11 @@
     "depends": ["pos_restaurant", "bus"],
     "data": [
         "security/ir.model.access.csv",
+        "security/pos_restaurant_sync_security.xml",
         "data/ir_cron.xml",
         "views/res_config_settings_views.xml",
         "views/pos_restaurant_sync_change_views.xml",
+        "views/pos_restaurant_sync_device_views.xml",
     ],
     "assets": {
         # Odoo bundles only .js, .scss/.css and .xml files of this glob (ASSET_EXTENSIONS), so

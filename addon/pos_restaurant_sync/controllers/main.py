@@ -1,4 +1,4 @@
-"""The server side of docs/protocol.md "Agent or page -> server": four JSON-RPC routes."""
+"""The server side of docs/protocol.md "Agent or page -> server": the JSON-RPC routes."""
 
 from __future__ import annotations
 
@@ -55,9 +55,17 @@ class PosRestaurantSyncController(http.Controller):
         limit = min(max(_integer(limit, "limit"), 1), MAX_PULL)
         return _timed(request.env["pos_restaurant_sync.change"]._pull(config, after, limit))
 
-    @json_route("/pos_restaurant_sync/peer_secret", auth="user")
-    def peer_secret(self, config_id):
-        return {"secret": _config(config_id)._possync_peer_secret()}
+    @json_route("/pos_restaurant_sync/device/register", auth="user")
+    def device_register(self, config_id, terminal=None, public_key=None, certificate_sha256=None):
+        config = _config(config_id)
+        device = _devices()._possync_register(
+            config, request.env.user, terminal, public_key, certificate_sha256
+        )
+        return {"device_id": device.id, "terminal": device.terminal, "revoked": False}
+
+    @json_route("/pos_restaurant_sync/devices", auth="user")
+    def devices(self, config_id):
+        return {"devices": _devices()._possync_active(_config(config_id))}
 
 
 def _timed(result: dict) -> dict:
@@ -103,6 +111,12 @@ def _own_transaction(env):
 def _config(config_id):
     """The requested POS, if the logged-in user may use it (AccessError otherwise)."""
     return request.env["pos.config"]._possync_config_for_user(_integer(config_id, "config_id"))
+
+
+def _devices():
+    """The device registry as superuser: waiters have no access to the model itself, and
+    the routes call this only once ``_config`` let the user in."""
+    return request.env["pos_restaurant_sync.device"].sudo()
 
 
 def _integer(value, name: str) -> int:

@@ -1,8 +1,11 @@
 # ruff: noqa: F401 (Odoo registers a model class when its module is imported)
 from . import (
+    ir_websocket,
     pos_config,
     pos_order,
     pos_restaurant_sync_change,
+    pos_restaurant_sync_device,
     pos_restaurant_sync_order,
     res_config_settings,
+    res_users,
 )

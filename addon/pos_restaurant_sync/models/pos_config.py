@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import secrets
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.module import get_manifest
@@ -12,8 +10,15 @@ from ..lib import protocol
 INTERVAL_MIN_MS = 300
 INTERVAL_MAX_MS = 1000
 
-# What the POS page needs to start syncing; the peer secret is never among them.
+# What the POS page needs to start syncing.
 POS_LOADED_FIELDS = ["possync_enabled", "possync_mode", "possync_interval_ms"]
+
+# The bus: changes go to the record channel (config, BUS_SUBCHANNEL), which no client can
+# name; a client asks for it with the string "possync:<config id>", which
+# ir.websocket._build_bus_channel_list grants only to the users of that POS.
+BUS_SUBCHANNEL = "possync"
+BUS_CHANNEL_PREFIX = "possync:"
+BUS_TYPE = "POSSYNC_CHANGES"
 
 
 class PosConfig(models.Model):
@@ -40,11 +45,6 @@ class PosConfig(models.Model):
     # The newest log position pruned for this POS (pos_restaurant_sync.change._prune): a
     # pull from before it may have missed changes, and says so.
     possync_pruned_seq = fields.Integer(string="Sync Log Pruned Up To", readonly=True, copy=False)
-    # Signs the LAN traffic between the tablets' agents. Generated on first request (a
-    # column default would give every existing POS the same value at install).
-    possync_peer_secret = fields.Char(
-        string="Peer Secret", groups="base.group_system", copy=False, readonly=True
-    )
 
     @api.constrains("possync_interval_ms")
     def _check_possync_interval_ms(self) -> None:
@@ -94,19 +94,13 @@ class PosConfig(models.Model):
             "enabled": self.possync_enabled,
             "mode": self.possync_mode,
             "interval_ms": self.possync_interval_ms,
-            "channel": self.sudo()._ensure_access_token(),
+            "channel": f"{BUS_CHANNEL_PREFIX}{self.id}",
+            "bus_type": BUS_TYPE,
         }
 
-    def _possync_peer_secret(self) -> str:
-        self.ensure_one()
-        config = self.sudo()
-        if not config.possync_peer_secret:
-            config.possync_peer_secret = secrets.token_hex(32)
-        return config.possync_peer_secret
-
     def _possync_broadcast(self, entries: list[dict]) -> None:
-        """Send stored changes ([{seq, change}]) to every terminal of this config."""
+        """Send stored changes ([{seq, change}]) to every terminal of this config, on the
+        channel only its users may join (models/ir_websocket.py)."""
         self.ensure_one()
         if entries:
-            # sudo: the first notification of a config may have to create its bus token.
-            self.sudo()._notify("POSSYNC_CHANGES", {"changes": entries})
+            self.env["bus.bus"]._sendone((self, BUS_SUBCHANNEL), BUS_TYPE, {"changes": entries})

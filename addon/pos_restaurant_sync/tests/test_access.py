@@ -45,14 +45,6 @@ class TestAccess(PossyncCommon):
         with self.assertRaises(AccessError):
             self.env["pos.config"].with_user(self.waiter)._possync_config_for_user(archived.id)
 
-    def test_the_peer_secret_is_stable_per_pos_and_hidden_from_plain_reads(self):
-        secret = self.config_as(self.waiter)._possync_peer_secret()
-        self.assertRegex(secret, r"^[0-9a-f]{64}$")
-        self.assertEqual(self.config_as(self.waiter)._possync_peer_secret(), secret)
-        self.assertNotEqual(self.other_currency_config._possync_peer_secret(), secret)
-        with self.assertRaises(AccessError):
-            self.config.with_user(self.waiter).read(["possync_peer_secret"])
-
     def test_info_tells_the_protocol_mode_and_bus_channel(self):
         self.config.write({"possync_mode": "interval", "possync_interval_ms": 300})
         info = self.config_as(self.waiter)._possync_info()
@@ -60,7 +52,8 @@ class TestAccess(PossyncCommon):
         self.assertEqual(
             (info["enabled"], info["mode"], info["interval_ms"]), (True, "interval", 300)
         )
-        self.assertEqual(info["channel"], self.config.access_token)
+        self.assertEqual(info["channel"], f"possync:{self.config.id}")
+        self.assertEqual(info["bus_type"], "POSSYNC_CHANGES")
         # The series, then the addon's own three numbers: what the desktop app compares.
         self.assertRegex(info["addon_version"], r"^1[89]\.0\.\d+\.\d+\.\d+$")
 

@@ -117,10 +117,10 @@ class TestPush(PossyncCommon):
         with patch.object(bus, "_sendone", autospec=True) as sendone:
             result = self.push(first, second)
             self.push(first)  # a replay is not broadcast again
-        token = self.config.access_token
         sendone.assert_called_once()
         _bus, channel, kind, payload = sendone.call_args.args
-        self.assertEqual((channel, kind), (token, f"{token}-POSSYNC_CHANGES"))
+        # The POS's record channel, which only its users can join (test_bus_channel.py).
+        self.assertEqual((channel, kind), ((self.config, "possync"), "POSSYNC_CHANGES"))
         self.assertEqual([e["change"] for e in payload["changes"]], [first, second])
         seqs = [e["seq"] for e in payload["changes"]]
         self.assertEqual(seqs, sorted(seqs))

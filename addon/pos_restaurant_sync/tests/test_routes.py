@@ -1,4 +1,6 @@
+import base64
 import json
+import os
 import time
 from unittest.mock import patch
 
@@ -11,7 +13,7 @@ from .common import PossyncCommon
 
 @tagged("post_install", "-at_install")
 class TestRoutes(PossyncCommon, HttpCase):
-    """The four JSON-RPC routes of docs/protocol.md, over HTTP with a user's session."""
+    """The JSON-RPC routes of docs/protocol.md, over HTTP with a user's session."""
 
     @classmethod
     def setUpClass(cls):
@@ -52,9 +54,10 @@ class TestRoutes(PossyncCommon, HttpCase):
     def test_info(self):
         info = self.result("info", config_id=self.config.id)
         self.assertEqual(
-            set(info), {"addon_version", "protocol", "enabled", "mode", "interval_ms", "channel"}
+            set(info),
+            {"addon_version", "protocol", "enabled", "mode", "interval_ms", "channel", "bus_type"},
         )
-        self.assertEqual(info["channel"], self.config.access_token)
+        self.assertEqual(info["channel"], f"possync:{self.config.id}")
 
     def test_push_then_pull(self):
         order = self.new_uuid()
@@ -94,10 +97,6 @@ class TestRoutes(PossyncCommon, HttpCase):
         self.assertEqual(len(attempts), 2)
         self.assertEqual(self.pos_order(order).lines.uuid, "l1")
 
-    def test_peer_secret(self):
-        secret = self.result("peer_secret", config_id=self.config.id)["secret"]
-        self.assertEqual(len(secret), 64)
-
     def test_a_body_over_1_mib_is_refused_whole(self):
         order = self.new_uuid()
         note = "x" * 2000
@@ -120,13 +119,67 @@ class TestRoutes(PossyncCommon, HttpCase):
 
     def test_a_user_not_allowed_on_the_pos_gets_an_access_error_on_every_route(self):
         self.authenticate("possync_http_outsider", "possync_http_outsider")
-        for route in ("info", "push", "pull", "peer_secret"):
-            params = {"config_id": self.config.id}
-            if route == "push":
-                params["changes"] = []
+        routes = {
+            "info": {},
+            "push": {"changes": []},
+            "pull": {},
+            "devices": {},
+            "device/register": {
+                "terminal": "t1",
+                "public_key": "A" * 43 + "=",
+                "certificate_sha256": "0" * 64,
+            },
+        }
+        for route, params in routes.items():
+            params = {"config_id": self.config.id, **params}
             error = self.rpc(route, params)["error"]
             self.assertEqual(error["data"]["name"], "odoo.exceptions.AccessError", route)
 
     def test_bad_parameters_are_refused(self):
         error = self.rpc("pull", {"config_id": "1"})["error"]
         self.assertEqual(error["data"]["context"]["possync_error"], "bad_request")
+
+    # --- the device registry -----------------------------------------------------------
+
+    def register(self, **params) -> dict:
+        return self.rpc("device/register", {"config_id": self.config.id, **params})
+
+    def test_a_device_registers_and_is_listed(self):
+        key = base64.b64encode(os.urandom(32)).decode()
+        identity = {"terminal": "t-http", "public_key": key, "certificate_sha256": "ab" * 32}
+        registered = self.register(**identity)["result"]
+        self.assertEqual(registered["terminal"], "t-http")
+        self.assertIs(registered["revoked"], False)
+        self.assertIsInstance(registered["device_id"], int)
+        self.assertEqual(self.register(**identity)["result"], registered)  # idempotent
+        listed = self.result("devices", config_id=self.config.id)
+        self.assertEqual(listed, {"devices": [identity]})
+
+    def test_a_revoked_device_gets_a_revoked_error(self):
+        key = base64.b64encode(os.urandom(32)).decode()
+        identity = {"terminal": "t-gone", "public_key": key, "certificate_sha256": "cd" * 32}
+        device_id = self.register(**identity)["result"]["device_id"]
+        self.env["pos_restaurant_sync.device"].sudo().browse(device_id)._possync_revoke()
+        error = self.register(**identity)["error"]
+        self.assertEqual(error["data"]["context"]["possync_error"], "revoked")
+        self.assertEqual(self.result("devices", config_id=self.config.id), {"devices": []})
+
+    def test_a_malformed_device_identity_is_a_bad_request(self):
+        key = base64.b64encode(os.urandom(32)).decode()
+        good = {"terminal": "t1", "public_key": key, "certificate_sha256": "ef" * 32}
+        bad = {
+            "bad base64": {"public_key": "%%%"},
+            "wrong length": {"public_key": base64.b64encode(b"x" * 16).decode()},
+            "bad hex": {"certificate_sha256": "EF" * 32},
+            "bad terminal": {"terminal": "t/1"},
+            "missing key": {"public_key": None},
+        }
+        for case, change in bad.items():
+            error = self.register(**{**good, **change})["error"]
+            self.assertEqual(error["data"]["context"]["possync_error"], "bad_request", case)
+        self.assertEqual(self.result("devices", config_id=self.config.id), {"devices": []})
+
+    def test_an_unknown_pos_is_refused_by_the_device_routes(self):
+        for route in ("devices", "device/register"):
+            error = self.rpc(route, {"config_id": 10**8})["error"]
+            self.assertEqual(error["data"]["name"], "odoo.exceptions.AccessError", route)

