@@ -16,7 +16,8 @@ Odoo in the real-Odoo tier (tests/realodoo/). What it implements:
   the client sends `{"event_name": "subscribe", "data": {"channels", "last"}}` and
   receives JSON arrays of `{"id", "message": {"type", "payload"}}`; `last` = 0 replays
   the last 50 s, a `last` above the newest id counts as 0. Applied changes are sent as
-  type `POSSYNC_CHANGES` (`/info`'s `bus_type`) on `/info`'s `channel`, with payload `{"changes": [{"seq", "change"}]}`.
+  type `POSSYNC_CHANGES` (`/info`'s `bus_type`) on `/info`'s `channel`, with payload
+  `{"changes": [{"seq", "change"}]}`.
 * A persistent change log and bus table in one SQLite file, so a restart keeps them
   (sessions, like a restarted Odoo's workers, are forgotten: clients log in again).
 * Fault hooks (`Faults`), set in-process or with `POST /_standin/faults`, and
