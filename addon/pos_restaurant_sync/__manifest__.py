@@ -13,6 +13,7 @@
     "depends": ["pos_restaurant", "bus"],
     "data": [
         "security/ir.model.access.csv",
+        "security/pos_restaurant_sync_security.xml",
         "data/ir_cron.xml",
         "views/res_config_settings_views.xml",
         "views/pos_restaurant_sync_change_views.xml",
