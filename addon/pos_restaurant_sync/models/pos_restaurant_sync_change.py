@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -11,7 +10,7 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..lib import order_state, protocol
+from ..lib import change_key, order_state, protocol
 from ..scope import Scope
 from .pos_restaurant_sync_order import MergedOrder
 
@@ -97,7 +96,7 @@ class PosRestaurantSyncChange(models.Model):
         for row_id, payload in cr.fetchall():
             cr.execute(
                 "UPDATE pos_restaurant_sync_change SET payload_hash = %s WHERE id = %s",
-                [payload_hash(json.loads(payload)), row_id],
+                [change_key.payload_hash(json.loads(payload)), row_id],
             )
 
     # --- push --------------------------------------------------------------------------
@@ -152,7 +151,7 @@ class PosRestaurantSyncChange(models.Model):
         same (``hash``), and is rejected if it is not; a copy later in the same push is
         marked ``copy_of`` and answered once the first copy's fate is known.
         """
-        hashes = [payload_hash(raw) for raw in raw_changes]
+        hashes = [change_key.payload_hash(raw) for raw in raw_changes]
         known = self._first_answers(config, [_change_id(raw) for raw in raw_changes])
         first_copy: dict[str, int] = {}
         entries = []
@@ -421,7 +420,11 @@ class PosRestaurantSyncChange(models.Model):
             change = self._server_close(config, head.order_uuid, state)
             order = head._merged()
             self._lock_log(config)
-            entry = {"ack": _applied(change["id"]), "change": change, "hash": payload_hash(change)}
+            entry = {
+                "ack": _applied(change["id"]),
+                "change": change,
+                "hash": change_key.payload_hash(change),
+            }
             record = self.create(_row(config, entry))
             try:
                 order.state = order_state.folded(order.state, change)
@@ -575,25 +578,6 @@ def _answer_again(first: dict, first_hash: str | None, sent_hash: str) -> dict:
     if first_hash and first_hash != sent_hash:
         return _rejected(first["id"], "this change id was already used with another content")
     return _replay(first)
-
-
-def payload_hash(raw) -> str:
-    """SHA-256 of a change as canonical JSON: keys sorted, and 3.0 written as 3 (JSON has
-    one number type, so the same change relayed by another language hashes the same)."""
-    text = json.dumps(
-        _canonical(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _canonical(value):
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_canonical(item) for item in value]
-    return value
 
 
 def _public(ack: dict) -> dict:
