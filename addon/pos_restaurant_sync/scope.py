@@ -92,11 +92,14 @@ class Scope:
                 f"attribute values {attributes} are not values of product {product_id} "
                 f"(line {line_id})"
             )
-        if "price_unit" in decided and self._price_restricted():
+        # A new product under an old price is a price by hand too.
+        if decided & {"price_unit", "product_id"} and self._price_restricted():
             return self._price_refusal(line_id, product_id, line)
         return None
 
     def _price_refusal(self, line_id: str, product_id: int | None, line: dict) -> str | None:
+        if "price_unit" not in line:
+            return None  # the server gives the line the product's price
         if not product_id:
             return f"the price of line {line_id} is set before its product is known"
         prices = self._pos_prices(

@@ -222,7 +222,9 @@ class PosRestaurantSyncChange(models.Model):
                 continue
             change = entry["change"]
             head = heads[change["order"]]
-            order = merged.setdefault(change["order"], head._merged())
+            if change["order"] not in merged:
+                merged[change["order"]] = head._merged()
+            order = merged[change["order"]]
             state, reason = self._admission(head, order, change, scope)
             if reason:
                 entry["ack"] = _rejected(change["id"], reason)

@@ -220,6 +220,15 @@ class TestSecurityScope(PossyncCommon):
         )
         self.assertEqual(ack["status"], "applied")
 
+    def test_a_product_swapped_under_a_managers_price_is_refused(self):
+        # The manager's price was for a coke; a waiter cannot move it onto a burger.
+        self.config.restrict_price_control = True
+        self.push_as(self.manager, self.change(self.order, self.line_add("l1", self.coke, price=1)))
+        swap = self.change(self.order, self.line_set("l1", "product_id", self.burger.id), at=5)
+        [ack] = self.push_as(self.waiter, swap)
+        self.assert_refused(ack, "only a manager")
+        self.assertEqual(self.pos_order(self.order).lines.product_id, self.coke)
+
     def test_a_pricelist_price_is_a_pos_price_under_restrict_price_control(self):
         self.config.restrict_price_control = True
         pricelist = self.env["product.pricelist"].create(
