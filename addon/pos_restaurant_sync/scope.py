@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, MissingError
 from odoo.tools import float_compare
 
 from . import compat
@@ -117,7 +117,7 @@ class Scope:
         if key not in self._known:
             try:
                 self._known[key] = bool(check(record_id))
-            except AccessError:
+            except (AccessError, MissingError):
                 self._known[key] = False
         if self._known[key]:
             return None
@@ -152,7 +152,7 @@ class Scope:
         if products.search_count(in_combo, limit=1):
             return True
         if "pos_optional_product_ids" in products._fields:
-            template = products.browse(product_id).product_tmpl_id.id
+            template = products.search([("id", "=", product_id)]).product_tmpl_id.id
             optional = [*sold, ("pos_optional_product_ids", "in", [template])]
             if products.search_count(optional, limit=1):
                 return True
@@ -179,10 +179,9 @@ class Scope:
         return domain
 
     def _attributes_ok(self, product_id: int, value_ids: list) -> bool:
-        product = self.env["product.product"].with_context(active_test=False).browse(product_id)
-        try:
-            template = product.product_tmpl_id
-        except AccessError:
+        products = self.env["product.product"].with_context(active_test=False)
+        template = products.search([("id", "=", product_id)]).product_tmpl_id
+        if not template:
             return False
         values = self.env["product.template.attribute.value"].search_count(
             [("id", "in", [int(i) for i in value_ids]), ("product_tmpl_id", "=", template.id)]
