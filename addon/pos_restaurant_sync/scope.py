@@ -139,10 +139,13 @@ class Scope:
 
     def _product_ok(self, product_id: int) -> bool:
         config, products = self.config, self.env["product.product"]
+        product = products.with_context(active_test=False).search([("id", "=", product_id)])
+        if not product:
+            return False  # unknown, or not readable by the user
         sold = self._sold_domain()
         if products.search_count([("id", "=", product_id), *sold], limit=1):
             return True
-        if product_id in (config._get_special_products() | config.tip_product_id).ids:
+        if product in config._get_special_products() | config.tip_product_id:
             return True
         in_combo = [
             *sold,
@@ -152,8 +155,7 @@ class Scope:
         if products.search_count(in_combo, limit=1):
             return True
         if "pos_optional_product_ids" in products._fields:
-            template = products.search([("id", "=", product_id)]).product_tmpl_id.id
-            optional = [*sold, ("pos_optional_product_ids", "in", [template])]
+            optional = [*sold, ("pos_optional_product_ids", "in", product.product_tmpl_id.ids)]
             if products.search_count(optional, limit=1):
                 return True
         on_open_order = [
@@ -161,7 +163,7 @@ class Scope:
             ("order_id.config_id", "=", config.id),
             ("order_id.state", "=", "draft"),
         ]
-        return self.env["pos.order.line"].search_count(on_open_order, limit=1)
+        return bool(self.env["pos.order.line"].search_count(on_open_order, limit=1))
 
     def _sold_domain(self) -> list:
         """The products the POS offers on its screen (its own product domain)."""

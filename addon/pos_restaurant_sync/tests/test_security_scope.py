@@ -295,6 +295,26 @@ class TestSecurityScope(PossyncCommon):
         self.assertEqual(self.pos_order(self.order).lines.uuid, "l1")
         self.assertEqual(len(Log.search([("change_id", "=", "shared-id")])), 2)
 
+    def test_an_update_replaces_the_global_change_id_index(self):
+        # A database from before the per-POS key still has the global index: -u drops it.
+        cr = self.env.cr
+        cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS pos_restaurant_sync_change_change_id_uniq "
+            "ON pos_restaurant_sync_change (change_id)"
+        )
+        self.push(self.change(self.order, self.line_add("l1", self.coke)))
+        self.env.flush_all()
+        cr.execute("UPDATE pos_restaurant_sync_change SET payload_hash = NULL")
+        self.env["pos_restaurant_sync.change"].init()
+        cr.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'pos_restaurant_sync_change' "
+            "AND indexname LIKE '%%uniq'"
+        )
+        names = {row[0] for row in cr.fetchall()}
+        self.assertEqual(names, {"pos_restaurant_sync_change_config_change_uniq"})
+        self.env["pos_restaurant_sync.change"].invalidate_model()
+        self.assertTrue(self.log(self.order).payload_hash)
+
     # --- caps ---------------------------------------------------------------------------
 
     def test_too_many_lines_in_an_order_is_refused(self):
