@@ -138,11 +138,18 @@ class PosRestaurantSyncOrder(models.Model):
     def _merged(self) -> MergedOrder:
         """The order's merged state as saved on the row (made from the log if none is)."""
         self.ensure_one()
-        self.invalidate_recordset(["merged_state", "merged_seq", "change_count"])
-        if self.merged_state:
-            state = json.loads(self.merged_state)
+        self.flush_recordset(["merged_state", "merged_seq", "change_count"])
+        # One read of the row as committed now (the cache may hold an older copy).
+        self.env.cr.execute(
+            "SELECT merged_state, merged_seq, change_count FROM pos_restaurant_sync_order "
+            "WHERE id = %s",
+            [self.id],
+        )
+        text, seq, count = self.env.cr.fetchone()
+        if text:
+            state = json.loads(text)
             if state.get("v") == order_state.STATE_VERSION:
-                return MergedOrder(state, self.merged_seq, self.change_count)
+                return MergedOrder(state, seq or 0, count or 0)
         return self._merged_from_log()
 
     def _merged_from_log(self, extra: list[dict] = ()) -> MergedOrder:
