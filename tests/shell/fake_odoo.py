@@ -79,14 +79,8 @@ async def date_header(request: web.Request, handler):  # type: ignore[no-untyped
 async def version_info(request: web.Request) -> web.Response:
     major = request.app[OPTIONS].major
     info = [major, 0, 0, "final", 0, ""]
-    return _ok(
-        {
-            "server_version": f"{major}.0",
-            "server_version_info": info,
-            "server_serie": f"{major}.0",
-            "protocol_version": 1,
-        }
-    )
+    return _ok({"server_version": f"{major}.0", "server_version_info": info,
+                "server_serie": f"{major}.0", "protocol_version": 1})
 
 
 async def database_list(request: web.Request) -> web.Response:
@@ -148,22 +142,19 @@ async def jsonrpc(request: web.Request) -> web.Response:
 async def addon_info(request: web.Request) -> web.Response:
     options = request.app[OPTIONS]
     if options.addon == "missing":
-        raise web.HTTPNotFound(
-            text="<html><body>404 Not Found</body></html>", content_type="text/html"
-        )
+        raise web.HTTPNotFound(text="<html><body>404 Not Found</body></html>",
+                               content_type="text/html")
     if not _logged_in(request):
         return _error("odoo.http.SessionExpiredException", "Session expired")
     old = options.addon == "old"
-    return _ok(
-        {
-            "addon_version": "19.0.0.9.0" if old else f"{options.major}.0.1.2.0",
-            "protocol": 0 if old else 1,
-            "enabled": options.addon != "disabled",
-            "mode": "bus",
-            "interval_ms": 500,
-            "channel": "token",
-        }
-    )
+    return _ok({
+        "addon_version": "19.0.0.9.0" if old else f"{options.major}.0.1.2.0",
+        "protocol": 0 if old else 1,
+        "enabled": options.addon != "disabled",
+        "mode": "bus",
+        "interval_ms": 500,
+        "channel": "token",
+    })
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -274,7 +265,8 @@ def main() -> None:
     parser.add_argument("--major", type=int, default=19)
     args = parser.parse_args()
     print(f"fake Odoo on http://127.0.0.1:{args.port} (login waiter / {PASSWORD})", flush=True)
-    web.run_app(make_app(Options(major=args.major)), host="127.0.0.1", port=args.port, print=None)
+    web.run_app(make_app(Options(major=args.major)), host="127.0.0.1", port=args.port,
+                print=None)
 
 
 if __name__ == "__main__":

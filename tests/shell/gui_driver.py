@@ -72,12 +72,8 @@ class Driver:
 
     def check(self, name: str, ok: bool, detail: object = "") -> bool:
         self.failed |= not ok
-        result = {
-            "check": name,
-            "ok": bool(ok),
-            "detail": str(detail),
-            "at_s": round(time.monotonic() - STARTED, 2),
-        }
+        result = {"check": name, "ok": bool(ok), "detail": str(detail),
+                  "at_s": round(time.monotonic() - STARTED, 2)}
         print("RESULT " + json.dumps(result), flush=True)
         return ok
 
@@ -178,17 +174,11 @@ def scenario_pos(d: Driver) -> None:
     d.check("the addon stand-in got the agent and its token", d.wait_js(CONNECTED))
     agent = json.loads(d.js("JSON.stringify(window.possyncAgent)") or "{}")
     port = app.supervisor.listening.page_port
-    d.check(
-        "token and address are this launch's",
-        agent == {"url": f"ws://127.0.0.1:{port}/page", "token": app.page_token},
-        agent,
-    )
+    d.check("token and address are this launch's",
+            agent == {"url": f"ws://127.0.0.1:{port}/page", "token": app.page_token}, agent)
     app.inject()  # a second `loaded` for the same document must change nothing
-    d.check(
-        "injected exactly once per page load",
-        d.js("window.__agentEvents") == 1,
-        d.js("window.__agentEvents"),
-    )
+    d.check("injected exactly once per page load", d.js("window.__agentEvents") == 1,
+            d.js("window.__agentEvents"))
     d.shot("pos")
 
     d.js("window.__beforeReload = true; location.reload(); true")
@@ -198,22 +188,17 @@ def scenario_pos(d: Driver) -> None:
     first_pid = app.supervisor.listening.pid
     os.kill(first_pid, signal.SIGKILL)
     back = d.wait(lambda: app.supervisor.listening.pid != first_pid and app.agent_status())
-    d.check(
-        "a killed agent comes back on the same port",
-        back and app.supervisor.listening.page_port == port,
-        app.supervisor.restarts,
-    )
+    d.check("a killed agent comes back on the same port",
+            back and app.supervisor.listening.page_port == port, app.supervisor.restarts)
 
     d.js("window.possync.setPending(2); true")
     d.confirm_answers[:] = [False, True]
     app.window.destroy()  # the user closes the window
     d.wait(lambda: d.confirm_messages, timeout=10)
     time.sleep(0.5)
-    d.check(
-        "closing with unsent changes asks first",
-        d.confirm_messages and d.confirm_messages[0].startswith("2 changes"),
-        d.confirm_messages,
-    )
+    d.check("closing with unsent changes asks first",
+            d.confirm_messages and d.confirm_messages[0].startswith("2 changes"),
+            d.confirm_messages)
     d.check("declining keeps the window open", d.js("1 + 1") == 2)
     d.agent_pid = app.supervisor.listening.pid  # type: ignore[attr-defined]
     app.window.destroy()  # closes: the second answer is yes
@@ -231,11 +216,8 @@ def scenario_print(d: Driver) -> None:
     d.check("the window shows the possync icon", d.has_icon())
     d.js(RECEIPT)
     d.check("the receipt was printed", d.wait(d.printed_receipt, timeout=30))
-    d.check(
-        "the printer was chosen on the GUI thread, once",
-        d.print_on_gui_thread == [True],
-        d.print_on_gui_thread,
-    )
+    d.check("the printer was chosen on the GUI thread, once",
+            d.print_on_gui_thread == [True], d.print_on_gui_thread)
     d.app.window.destroy()
 
 
@@ -243,11 +225,8 @@ def scenario_no_addon(d: Driver) -> None:
     """A POS page without the addon's script gets the clear banner."""
     d.check("POS page loads", d.wait_js("location.pathname.indexOf('/pos/ui') === 0"))
     banner = d.wait_js("(document.getElementById('possync-banner') || {}).textContent", 10)
-    d.check(
-        "banner says the addon is missing",
-        banner and "pos_restaurant_sync addon not installed on the server" in banner,
-        banner,
-    )
+    d.check("banner says the addon is missing",
+            banner and "pos_restaurant_sync addon not installed on the server" in banner, banner)
     d.check("the agent was still handed over", d.js("!!window.possyncAgent"))
     d.app.window.destroy()
 
@@ -302,11 +281,8 @@ def scenario_storage_read(d: Driver) -> None:
     d.check("POS page loads", d.wait_js(ON_POS))
     d.js(READ_BACK)
     read = json.loads(d.wait_js("window.__read") or "{}")
-    d.check(
-        "storage survived the restart",
-        read == {"local": "kept", "order": {"uuid": "o1", "lines": 2}},
-        read,
-    )
+    d.check("storage survived the restart",
+            read == {"local": "kept", "order": {"uuid": "o1", "lines": 2}}, read)
     d.app.window.destroy()
 
 
@@ -314,73 +290,54 @@ def scenario_setup(d: Driver, server_url: str) -> None:
     """First run: the setup screen, filled in as a user would, opens the POS."""
     d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
     d.check("the setup window shows the possync icon", d.has_icon())
-    d.js(
-        f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
-        "document.getElementById('connect').click(); true"
-    )
+    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
+         "document.getElementById('connect').click(); true")
     d.check("databases listed", d.wait_js("document.getElementById('database').value"))
-    d.js(
-        "document.getElementById('login').value = 'waiter';"
-        "document.getElementById('password').value = 'wrong';"
-        "document.getElementById('do_login').click(); true"
-    )
+    d.js("document.getElementById('login').value = 'waiter';"
+         "document.getElementById('password').value = 'wrong';"
+         "document.getElementById('do_login').click(); true")
     refused = d.wait_js("document.getElementById('login_note').textContent")
     d.check("a wrong password is explained", refused and "refused" in refused, refused)
-    d.js(
-        "document.getElementById('password').value = 'waiter-pw';"
-        "document.getElementById('do_login').click(); true"
-    )
+    d.js("document.getElementById('password').value = 'waiter-pw';"
+         "document.getElementById('do_login').click(); true")
     d.check("POS configurations listed", d.wait_js("document.getElementById('config').value"))
     d.js("document.getElementById('test').click(); true")
-    d.check(
-        "test connection passes",
-        d.wait_js("document.querySelectorAll('#results li.pass').length === 5"),
-    )
+    d.check("test connection passes", d.wait_js(
+        "document.querySelectorAll('#results li.pass').length === 5"))
     d.shot("setup")
     too_long = "x" * 1281  # over what Windows' Credential Manager keeps
-    d.js(
-        f"document.getElementById('password').value = '{too_long}';"
-        "document.getElementById('save').click(); true"
-    )
+    d.js(f"document.getElementById('password').value = '{too_long}';"
+         "document.getElementById('save').click(); true")
     note = d.wait_js("document.getElementById('save_note').textContent")
     d.check("a password too long to store is explained", note and "too long" in note, note)
-    d.check(
-        "and the form is kept",
-        d.js("document.getElementById('password').value.length") == len(too_long)
-        and not settings_mod.settings_file().exists(),
-    )
-    d.js(
-        "document.getElementById('password').value = 'waiter-pw';"
-        "document.getElementById('save').click(); true"
-    )
+    d.check("and the form is kept", d.js("document.getElementById('password').value.length")
+            == len(too_long) and not settings_mod.settings_file().exists())
+    d.js("document.getElementById('password').value = 'waiter-pw';"
+         "document.getElementById('save').click(); true")
     d.check("save opens the POS", d.wait_js(ON_POS))
     d.check("with the agent handed over", d.wait_js(CONNECTED))
     saved = settings_mod.load()
     d.check("settings saved", saved.is_complete() and saved.config_id == 2, saved)
-    d.check(
-        "password in the keyring, not in a file",
-        d.app.credentials.get(saved) == "waiter-pw"
-        and not (settings_mod.settings_file().parent / "password.json").exists(),
-    )
+    d.check("password in the keyring, not in a file",
+            d.app.credentials.get(saved) == "waiter-pw"
+            and not (settings_mod.settings_file().parent / "password.json").exists())
     d.app.window.destroy()
 
 
 def scenario_setup_errors(d: Driver) -> None:
     """For the screenshot: the setup screen telling a user what is wrong."""
     d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
-    d.js(
-        "document.getElementById('server_url').value = 'https://odoo.example.invalid';"
-        "document.getElementById('connect').click(); true"
-    )
-    d.check(
-        "wrong address explained",
-        d.wait_js("document.getElementById('server_note').textContent.indexOf('No server') === 0"),
-    )
+    d.js("document.getElementById('server_url').value = 'https://odoo.example.invalid';"
+         "document.getElementById('connect').click(); true")
+    d.check("wrong address explained", d.wait_js(
+        "document.getElementById('server_note').textContent.indexOf('No server') === 0"))
     d.shot("setup-error")
     d.app.window.destroy()
 
 
-POS_READY = "location.pathname.indexOf('/pos/ui') === 0 && !!window.posmodel && !!window.possync"
+POS_READY = (
+    "location.pathname.indexOf('/pos/ui') === 0 && !!window.posmodel && !!window.possync"
+)
 OPEN_REGISTER = """var b = document.querySelector('.login-overlay .open-register-btn');
 if (b) { b.click(); } !!b"""
 SYNCED_BY_AGENT = """(function () { var s = window.possync.status();
@@ -406,16 +363,14 @@ def real_odoo_settings(args: argparse.Namespace) -> settings_mod.Settings:
             return (await probe.server()).major
 
     url = settings_mod.normalize_server_url(args.server)
-    return settings_mod.Settings(
-        url, args.db, args.login, args.config_id, "Restaurant", odoo_major=odoo_probe.run(major())
-    )
+    return settings_mod.Settings(url, args.db, args.login, args.config_id, "Restaurant",
+                                 odoo_major=odoo_probe.run(major()))
 
 
 def cli_json(*argv: str) -> Any:
     """Run a `possync` command in its own process, as a person would, and read its JSON."""
-    done = subprocess.run(
-        [sys.executable, "-m", "shell.cli", *argv], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-m", "shell.cli", *argv],
+                          capture_output=True, text=True, timeout=60)
     try:
         return json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -435,9 +390,8 @@ def scenario_real_odoo(d: Driver) -> None:
 
     app = d.app
     settings = app.settings
-    d.check(
-        "the POS runs in the app", d.wait_js(POS_READY, POS_LOAD_TIMEOUT_S), d.js("location.href")
-    )
+    d.check("the POS runs in the app", d.wait_js(POS_READY, POS_LOAD_TIMEOUT_S),
+            d.js("location.href"))
 
     def pos_page_loads() -> list[dict[str, Any]]:
         return [load for load in d.loads if load["path"].startswith("/pos/ui")]
@@ -445,54 +399,32 @@ def scenario_real_odoo(d: Driver) -> None:
     # The app injects from its `loaded` handler, which may finish after the POS started.
     d.wait(lambda: pos_page_loads() and pos_page_loads()[-1]["injection"], 20)
     pos_loads = pos_page_loads()
-    d.check(
-        "Odoo's login page came first and the app logged in by itself",
-        any(load["path"].startswith("/web/login") for load in d.loads)
-        and not d.js("!!document.querySelector('input[name=password]')"),
-        [load["path"] for load in d.loads],
-    )
-    d.check(
-        "opened at the URL the app computes for this version",
-        pos_loads and pos_loads[0]["href"] == settings.pos_url(),
-        json.dumps(
-            {
-                "odoo_major": settings.odoo_major,
-                "pos_url": settings.pos_url(),
-                "loaded": [load["href"] for load in pos_loads],
-            }
-        ),
-    )
-    d.check(
-        "the POS page load was injected exactly once",
-        [load["injection"] for load in pos_loads] == ["injected"],
-        pos_loads,
-    )
+    d.check("Odoo's login page came first and the app logged in by itself",
+            any(load["path"].startswith("/web/login") for load in d.loads)
+            and not d.js("!!document.querySelector('input[name=password]')"),
+            [load["path"] for load in d.loads])
+    d.check("opened at the URL the app computes for this version",
+            pos_loads and pos_loads[0]["href"] == settings.pos_url(),
+            json.dumps({"odoo_major": settings.odoo_major, "pos_url": settings.pos_url(),
+                        "loaded": [load["href"] for load in pos_loads]}))
+    d.check("the POS page load was injected exactly once",
+            [load["injection"] for load in pos_loads] == ["injected"], pos_loads)
     agent = json.loads(d.js("JSON.stringify(window.possyncAgent || null)") or "null")
     port = app.supervisor.listening.page_port
-    d.check(
-        "window.possyncAgent is this launch's agent",
-        agent == {"url": f"ws://127.0.0.1:{port}/page", "token": app.page_token},
-        agent,
-    )
+    d.check("window.possyncAgent is this launch's agent",
+            agent == {"url": f"ws://127.0.0.1:{port}/page", "token": app.page_token}, agent)
     d.js(COUNT_AGENT_EVENTS)
     app.inject()  # another `loaded` for the same document must change nothing
-    d.check(
-        "a second injection of the same page does nothing",
-        d.js("window.__agentEventsSince") == 0 and pos_loads[-1]["injection"] == "already",
-        pos_loads[-1],
-    )
+    d.check("a second injection of the same page does nothing",
+            d.js("window.__agentEventsSince") == 0 and pos_loads[-1]["injection"] == "already",
+            pos_loads[-1])
     status = d.wait_js(SYNCED_BY_AGENT, 60)
-    d.check(
-        "the addon's sync client runs through the agent, synced",
-        status,
-        d.js("JSON.stringify(window.possync.status())"),
-    )
+    d.check("the addon's sync client runs through the agent, synced", status,
+            d.js("JSON.stringify(window.possync.status())"))
     agent_status = d.wait(app.agent_status, 20) or {}
-    d.check(
-        "the page and the agent are one terminal",
-        d.js("window.possync.terminal()") == agent_status.get("terminal"),
-        agent_status.get("terminal"),
-    )
+    d.check("the page and the agent are one terminal",
+            d.js("window.possync.terminal()") == agent_status.get("terminal"),
+            agent_status.get("terminal"))
 
     d.js(OPEN_REGISTER)
     d.check("the floor plan shows", d.wait_js("!!document.querySelector('.floor-map')", 60))
@@ -501,26 +433,19 @@ def scenario_real_odoo(d: Driver) -> None:
     d.js(EDIT)
     edit = json.loads(d.wait_js("window.__edit", 60) or "{}")
     d.check("edit made in the app's POS", edit.get("line"), json.dumps(edit))
-    d.check(
-        "the page handed it to the agent",
-        d.wait_js("window.possync.pendingCount() === 0", 60) is True,
-    )
+    d.check("the page handed it to the agent",
+            d.wait_js("window.possync.pendingCount() === 0", 60) is True)
     drained = d.wait(lambda: agent_drained(cli_json("status", "--json")), 60)
-    d.check(
-        "possync status --json: the agent's outbox drained to 0",
-        drained,
-        json.dumps(drained or cli_json("status", "--json")),
-    )
+    d.check("possync status --json: the agent's outbox drained to 0", drained,
+            json.dumps(drained or cli_json("status", "--json")))
     d.shot(f"pos-odoo{settings.odoo_major}")
 
     # In this process: the in-memory keyring holding the password is this process's.
     results = doctor.run(settings_mod.load())
     outcomes = {result.name: result.outcome for result in results}
-    d.check(
-        "possync doctor passes server, login, addon and websocket",
-        all(outcomes.get(n) == "PASS" for n in ("Server", "Login", "Addon", "Websocket")),
-        " | ".join(line for result in results for line in result.lines()),
-    )
+    d.check("possync doctor passes server, login, addon and websocket",
+            all(outcomes.get(n) == "PASS" for n in ("Server", "Login", "Addon", "Websocket")),
+            " | ".join(line for result in results for line in result.lines()))
     app.window.destroy()  # nothing unsent: closes without asking
     d.wait(lambda: d.confirm_messages, timeout=3)
     d.check("closing asked nothing (nothing unsent)", not d.confirm_messages, d.confirm_messages)
@@ -594,7 +519,9 @@ def main() -> int:
     return 1 if driver.failed else 0
 
 
-def _guarded(driver: Driver, scenario: Callable[[], None], timeout: float) -> Callable[[], None]:
+def _guarded(
+    driver: Driver, scenario: Callable[[], None], timeout: float
+) -> Callable[[], None]:
     def run() -> None:
         watchdog = threading.Timer(timeout, lambda: os._exit(3))
         watchdog.daemon = True
@@ -608,6 +535,7 @@ def _guarded(driver: Driver, scenario: Callable[[], None], timeout: float) -> Ca
             driver.app.guard.force()
 
     return run
+
 
 
 if __name__ == "__main__":

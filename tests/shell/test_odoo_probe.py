@@ -1,4 +1,4 @@
-""" "Test connection": one clear message for each way a set-up goes wrong."""
+""""Test connection": one clear message for each way a set-up goes wrong."""
 
 from __future__ import annotations
 
