@@ -171,7 +171,8 @@ class PosRestaurantSyncOrder(models.Model):
                 "change_count": order.count,
             }
         )
-        self._raise_state(order.state["state"])
+        if order.state["state"] != "draft":
+            self._raise_state(order.state["state"])
 
     def _raise_state(self, state: str) -> None:
         """Move the state up to ``state``; it never goes down (paid outranks cancel)."""
