@@ -30,7 +30,9 @@ LINE_NAME_FIELDS = {"product_id", "attribute_value_ids"}
 # First key of the advisory lock that guards a session's order references (b"posr").
 REFS_LOCK_CLASS = 0x706F7372
 
-_SKIP = object()  # a value that cannot be stored in Odoo (unknown record): left out
+# A value that cannot be stored in Odoo: left out. What a change names was checked for the
+# POS and the user when the change was admitted (scope.py); a record deleted since is skipped.
+_SKIP = object()
 
 
 class PosOrder(models.Model):
@@ -158,8 +160,11 @@ class PosOrder(models.Model):
     # --- the sync log applied to the Odoo order -----------------------------------------
 
     @api.model
-    def _possync_apply(self, config, view: dict, changes: list[dict]) -> None:
-        """Make the Odoo order show ``view`` (protocol.materialize of its changes).
+    def _possync_apply(
+        self, config, view: dict, removed_lines: set[str], removed_payments: set[str]
+    ) -> None:
+        """Make the Odoo order show ``view`` (the merged order, as protocol.materialize
+        gives it); ``removed_*``: the uuids of its deleted lines and payment lines.
 
         Creates the draft order if needed, in the POS's open session. Never reopens or
         edits a paid or cancelled Odoo order. A view closed as paid leaves the state to
@@ -179,8 +184,6 @@ class PosOrder(models.Model):
             order.action_pos_order_cancel()
             return
         order._possync_write_order(view)
-        removed_lines = _removed(changes, "line.delete", "line") - set(view["lines"])
-        removed_payments = _removed(changes, "payment.remove", "payment") - set(view["payments"])
         priced = order._possync_write_lines(view["lines"], removed_lines)
         priced |= order._possync_write_payments(view["payments"], removed_payments)
         if priced:  # a note, a guest count or a table leaves the totals as they are
@@ -339,11 +342,6 @@ def _created_uuid(command) -> str | None:
         if isinstance(vals, dict) and isinstance(vals.get("uuid"), str):
             return vals["uuid"]
     return None
-
-
-def _removed(changes: list[dict], kind: str, part: str) -> set[str]:
-    """The uuids a ``line.delete`` / ``payment.remove`` ever named (deletion is final)."""
-    return {op[part] for change in changes for op in change["ops"] if op["op"] == kind}
 
 
 def _odoo_vals(model, fields_map: dict[str, str], values: dict) -> dict:

@@ -10,13 +10,25 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..lib import protocol
+from ..lib import change_key, order_state, protocol
+from ..scope import Scope
+from .pos_restaurant_sync_order import MergedOrder
 
 _logger = logging.getLogger(__name__)
 
 SERVER_TERMINAL = "server"
 MAX_CHANGES_PER_PUSH = 500
 MAX_PULL = 500
+# A pull answer stops before this many bytes of changes (at least one change is sent; a
+# change is at most the 1 MiB of a push) and says "more".
+MAX_PULL_BYTES = 4 * 1024 * 1024
+# Lines of one order, and payment lines, each counted with the deleted ones (a deletion is
+# a tombstone every replica keeps).
+MAX_ITEMS_PER_ORDER = 1000
+# Changes one order takes in its life.
+MAX_CHANGES_PER_ORDER = 10_000
+# What one {"seq", "change"} adds to a pull answer besides the change itself.
+PULL_ENTRY_OVERHEAD = 32
 RETENTION = timedelta(days=7)
 CLOSED_RETENTION = timedelta(hours=24)
 # The cron leaves changes this recent to the push that stored them (it applies them next).
@@ -53,6 +65,7 @@ class PosRestaurantSyncChange(models.Model):
 
     change_id = fields.Char(string="Change ID", required=True, readonly=True)
     config_id = fields.Many2one("pos.config", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="config_id.company_id", store=True, index=True)
     order_uuid = fields.Char(string="Order UUID", index=True, readonly=True)
     terminal = fields.Char(readonly=True)
     hlc = fields.Char(string="Clock", readonly=True)
@@ -61,13 +74,30 @@ class PosRestaurantSyncChange(models.Model):
     )
     reason = fields.Char(readonly=True)
     payload = fields.Text(readonly=True, help="The change as JSON; empty when rejected.")
+    payload_hash = fields.Char(
+        readonly=True, help="SHA-256 of the change as sent (canonical JSON): a resend must match."
+    )
 
     def init(self) -> None:
-        # The idempotency key. (A unique index: 18 and 19 declare constraints differently.)
-        self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS pos_restaurant_sync_change_change_id_uniq "
-            "ON pos_restaurant_sync_change (change_id)"
+        # The idempotency key, per POS: a change id of one POS never answers for another.
+        # (A unique index: 18 and 19 declare constraints differently.)
+        cr = self.env.cr
+        cr.execute("DROP INDEX IF EXISTS pos_restaurant_sync_change_change_id_uniq")
+        cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS pos_restaurant_sync_change_config_change_uniq "
+            "ON pos_restaurant_sync_change (config_id, change_id)"
         )
+        # Rows stored before the hash existed: hash what they kept (a rejected change kept
+        # nothing, and its first answer stands whatever is sent again).
+        cr.execute(
+            "SELECT id, payload FROM pos_restaurant_sync_change "
+            "WHERE payload_hash IS NULL AND payload IS NOT NULL"
+        )
+        for row_id, payload in cr.fetchall():
+            cr.execute(
+                "UPDATE pos_restaurant_sync_change SET payload_hash = %s WHERE id = %s",
+                [change_key.payload_hash(json.loads(payload)), row_id],
+            )
 
     # --- push --------------------------------------------------------------------------
 
@@ -85,8 +115,9 @@ class PosRestaurantSyncChange(models.Model):
         Returns the answer and the orders whose Odoo side is now behind the log. The push
         route commits this (the acknowledgement means "stored"; the bus message leaves at
         that commit) and only then applies the orders, in a transaction of its own, with
-        ``_apply_orders``. The log itself is sudo; the Odoo order is written with the
-        pushing user's rights.
+        ``_apply_orders``. The log itself is sudo; what a change names is checked with the
+        pushing user's rights (``scope.Scope``, ``config`` is in that user's environment),
+        and the Odoo order is written with them.
         """
         _check_push(config, raw_changes)
         log = self.sudo()
@@ -96,15 +127,17 @@ class PosRestaurantSyncChange(models.Model):
         for entry in entries:
             if _fresh(entry) and entry["change"]["order"] not in heads:
                 entry["ack"] = _rejected(entry["ack"]["id"], "the order belongs to another POS")
+        merged = log._admit(config, entries, heads)
         stored = log._store(config, entries)
         for entry in entries:
             if "copy_of" in entry:
-                entry["ack"] = _replay(entries[entry["copy_of"]]["ack"])
+                first = entries[entry["copy_of"]]
+                entry["ack"] = _answer_again(first["ack"], first["hash"], entry["hash"])
         entries_out = [record._entry() for record in stored]
-        for entry in entries_out:
-            for op in entry["change"]["ops"]:
-                if op["op"] == "order.close":
-                    heads[entry["change"]["order"]]._raise_state(op["state"])
+        for order_uuid, order in merged.items():
+            if order.admitted:
+                order.seq = max(r.id for r in stored if r.order_uuid == order_uuid)
+                heads[order_uuid]._save_merged(order)
         config._possync_broadcast(entries_out)
         acks = [entry["ack"] for entry in entries]
         result = {"acks": [_public(ack) for ack in acks], "cursor": _cursor(acks)}
@@ -114,9 +147,11 @@ class PosRestaurantSyncChange(models.Model):
     def _classify(self, config, raw_changes: list) -> list[dict]:
         """One entry per pushed change: its acknowledgement so far, and the change if new.
 
-        A change id seen before gets its first answer again; a copy later in the same push
-        is marked ``copy_of`` and answered once the first copy's fate is known.
+        A change id this POS saw before gets its first answer again if the change is the
+        same (``hash``), and is rejected if it is not; a copy later in the same push is
+        marked ``copy_of`` and answered once the first copy's fate is known.
         """
+        hashes = [change_key.payload_hash(raw) for raw in raw_changes]
         known = self._first_answers(config, [_change_id(raw) for raw in raw_changes])
         now_ms = int(time.time() * 1000)
         first_copy: dict[str, int] = {}
@@ -124,39 +159,39 @@ class PosRestaurantSyncChange(models.Model):
         for index, raw in enumerate(raw_changes):
             change_id = _change_id(raw)
             if change_id in known:
-                entries.append({"ack": _replay(known[change_id])})
+                entries.append({"ack": _answer_again(*known[change_id], hashes[index])})
             elif change_id in first_copy:
-                entries.append({"copy_of": first_copy[change_id]})
+                entries.append({"copy_of": first_copy[change_id], "hash": hashes[index]})
             else:
                 if change_id:
                     first_copy[change_id] = index
-                entries.append(_new_entry(raw, now_ms))
+                entries.append({**_new_entry(raw, now_ms), "hash": hashes[index]})
         return entries
 
     @api.model
-    def _first_answers(self, config, change_ids: list) -> dict[str, dict]:
-        """The first answer given to each change id already in the log."""
+    def _first_answers(self, config, change_ids: list) -> dict[str, tuple[dict, str | None]]:
+        """The first answer given to each change id already in this POS's log, with the
+        hash of the change it was given to."""
         answers = {}
-        for record in self.search([("change_id", "in", [i for i in change_ids if i])]):
-            if record.config_id != config:
-                reason = "this change id was used by another POS"
-                answers[record.change_id] = _rejected(record.change_id, reason)
-            elif record.status == "rejected":
-                answers[record.change_id] = _rejected(record.change_id, record.reason)
+        domain = [("config_id", "=", config.id), ("change_id", "in", [i for i in change_ids if i])]
+        for record in self.search(domain):
+            if record.status == "rejected":
+                answer = _rejected(record.change_id, record.reason)
             else:
-                answers[record.change_id] = _applied(record.change_id, record.id)
+                answer = _applied(record.change_id, record.id)
+            answers[record.change_id] = (answer, record.payload_hash)
         return answers
 
     @api.model
     def _recheck(self, config, entries: list[dict]) -> None:
-        """Answer as duplicates the new changes that a push we waited for has stored."""
-        fresh = [entry for entry in entries if _fresh(entry)]
+        """Answer again the new changes that a push we waited for has stored."""
+        fresh = [entry for entry in entries if entry.get("new") and entry["ack"]["id"]]
         if fresh:
             known = self._first_answers(config, [entry["ack"]["id"] for entry in fresh])
             for entry in fresh:
                 if entry["ack"]["id"] in known:
                     del entry["new"]
-                    entry["ack"] = _replay(known[entry["ack"]["id"]])
+                    entry["ack"] = _answer_again(*known[entry["ack"]["id"]], entry["hash"])
 
     @api.model
     def _claim_orders(self, config, order_uuids: set[str]) -> dict:
@@ -171,6 +206,53 @@ class PosRestaurantSyncChange(models.Model):
             if head:
                 heads[order_uuid] = head
         return heads
+
+    @api.model
+    def _admit(self, config, entries: list[dict], heads: dict) -> dict[str, MergedOrder]:
+        """Fold each new change into its order's merged state, or reject it.
+
+        A change is rejected, and nothing of it kept, when the order would grow past the
+        caps (``too_large``) or when it names what the pushing user may not put in this
+        POS's orders (``scope.Scope``). Returns each order's merged state with the changes
+        admitted; the caller saves it once the changes are stored.
+        """
+        scope = Scope(config)
+        merged: dict[str, MergedOrder] = {}
+        for entry in entries:
+            if not _fresh(entry):
+                continue
+            change = entry["change"]
+            head = heads[change["order"]]
+            if change["order"] not in merged:
+                merged[change["order"]] = head._merged()
+            order = merged[change["order"]]
+            state, reason = self._admission(head, order, change, scope)
+            if reason:
+                entry["ack"] = _rejected(change["id"], reason)
+            else:
+                order.state = state
+                order.count += 1
+                order.admitted.append(change)
+        return merged
+
+    @api.model
+    def _admission(self, head, order: MergedOrder, change: dict, scope: Scope):
+        """(the order's state with ``change`` folded in, why it is refused or None)."""
+        if order.count >= MAX_CHANGES_PER_ORDER:
+            return None, (
+                f"too_large: the order already has {order.count} changes, the most one order takes"
+            )
+        try:
+            state = order_state.folded(order.state, change)
+        except order_state.NeedsReplay:
+            state = head._merged_from_log([*order.admitted, change]).state
+        for part, label in (("line", "lines"), ("payment", "payment lines")):
+            if len(state[part]) > max(MAX_ITEMS_PER_ORDER, len(order.state[part])):
+                return None, (
+                    f"too_large: an order has at most {MAX_ITEMS_PER_ORDER} {label}, "
+                    "deleted ones included"
+                )
+        return state, scope.refusal(change, state)
 
     @api.model
     def _store(self, config, entries: list[dict]) -> PosRestaurantSyncChange:
@@ -194,12 +276,13 @@ class PosRestaurantSyncChange(models.Model):
 
     @api.model
     def _apply_orders(self, config, order_uuids: set[str]) -> None:
-        """Rebuild each Odoo order from its whole log; a failure leaves the log intact.
+        """Make each Odoo order show its merged state; a failure leaves the log intact.
 
-        Each order is applied under its own lock (not the log's: a push never waits for
-        the Odoo side of the push before it) and in a savepoint. Its row then remembers
-        the log position applied; an order left behind by a failure is retried by its next
-        push or by the cron (``_apply_pending``).
+        The state is the one the pushes saved on the order's row (``_admit``): applying
+        reads no log. Each order is applied under its own lock (not the log's: a push never
+        waits for the Odoo side of the push before it) and in a savepoint. Its row then
+        remembers the log position applied; an order left behind by a failure is retried by
+        its next push or by the cron (``_apply_pending``).
         """
         heads = self.env["pos_restaurant_sync.order"].sudo()
         for order_uuid in sorted(order_uuids):
@@ -207,14 +290,14 @@ class PosRestaurantSyncChange(models.Model):
             if not head:
                 continue
             head._lock_apply()
-            records = self.sudo()._order_records(config, order_uuid)
-            if not records or records[-1].id <= head.applied_seq:
+            order = head._merged()
+            if not order.seq or order.seq <= head.applied_seq:
                 continue  # another request applied it meanwhile
-            changes = [json.loads(record.payload) for record in records]
-            view = protocol.materialize(order_uuid, changes)
+            view = order_state.view(order.state)
+            removed = [order_state.deleted(order.state, part) for part in ("line", "payment")]
             try:
                 with self.env.cr.savepoint():
-                    config.env["pos.order"]._possync_apply(config, view, changes)
+                    config.env["pos.order"]._possync_apply(config, view, *removed)
             except psycopg2.OperationalError:
                 raise  # a concurrency error: the caller tries again (the push route, the cron)
             except Exception:
@@ -222,7 +305,7 @@ class PosRestaurantSyncChange(models.Model):
                 # and the next change of this order (or the cron) retries the Odoo side.
                 _logger.warning("could not apply order %s to Odoo", order_uuid, exc_info=True)
             else:
-                head.applied_seq = records[-1].id
+                head.applied_seq = order.seq
 
     @api.model
     def _apply_pending(self, limit: int = 100, grace: timedelta = APPLY_GRACE) -> None:
@@ -230,15 +313,17 @@ class PosRestaurantSyncChange(models.Model):
         interrupted application, or a request that ended between commit and apply."""
         self.flush_model()
         self.env["pos_restaurant_sync.order"].flush_model()
+        # An order without a merged state was last pushed before the addon kept one.
         self.env.cr.execute(
             """
-            SELECT o.id, max(c.id)
+            SELECT o.id
               FROM pos_restaurant_sync_order o
-              JOIN pos_restaurant_sync_change c
-                ON c.order_uuid = o.order_uuid AND c.config_id = o.config_id
-               AND c.status = 'applied'
-             WHERE c.id > coalesce(o.applied_seq, 0) AND c.create_date < %s
-             GROUP BY o.id
+             WHERE o.write_date < %s
+               AND (o.merged_seq > coalesce(o.applied_seq, 0)
+                    OR o.merged_state IS NULL AND EXISTS (
+                        SELECT 1 FROM pos_restaurant_sync_change c
+                         WHERE c.order_uuid = o.order_uuid AND c.config_id = o.config_id
+                           AND c.status = 'applied' AND c.id > coalesce(o.applied_seq, 0)))
              ORDER BY o.order_uuid
              LIMIT %s
             """,
@@ -248,8 +333,7 @@ class PosRestaurantSyncChange(models.Model):
         log = self.sudo()
         for head in self.env["pos_restaurant_sync.order"].sudo().browse([r[0] for r in rows]):
             # With the rights of the user who pushed the order's latest change.
-            latest = log._order_records(head.config_id, head.order_uuid)[-1:]
-            user = latest.create_uid or self.env.user
+            user = head.write_uid or self.env.user
             config = head.config_id.with_user(user)
             log.with_user(user).sudo()._apply_orders(config, {head.order_uuid})
 
@@ -275,23 +359,37 @@ class PosRestaurantSyncChange(models.Model):
     def _pull(self, config, after: int, limit: int) -> dict:
         """The config's changes after position ``after``, oldest first.
 
-        ``reset`` says that changes after ``after`` are no longer in the log (pruned, or
-        the cursor is from another database): the client re-reads the open orders.
+        A page holds at most ``limit`` changes and stops before ``MAX_PULL_BYTES`` of
+        them; ``more`` says there is more to pull. ``reset`` says that changes after
+        ``after`` are no longer in the log (pruned, or the cursor is from another
+        database): the client re-reads the open orders.
         """
         log = self.sudo()
         reset = after < config.sudo().possync_pruned_seq
         if after > log._last_position():
             after, reset = 0, True  # from another database (restored or recreated)
-        records = log.search(
-            [("config_id", "=", config.id), ("status", "=", "applied"), ("id", ">", after)],
-            order="id",
-            limit=limit + 1,
+        log.flush_model()
+        # Sizes first: the payloads of the page only are read.
+        self.env.cr.execute(
+            """
+            SELECT id, octet_length(payload) FROM pos_restaurant_sync_change
+             WHERE config_id = %s AND status = 'applied' AND id > %s
+             ORDER BY id LIMIT %s
+            """,
+            [config.id, after, limit + 1],
         )
-        page = records[:limit]
+        rows = self.env.cr.fetchall()
+        page_ids, size = [], 0
+        for row_id, length in rows[:limit]:
+            size += (length or 0) + PULL_ENTRY_OVERHEAD
+            if page_ids and size > MAX_PULL_BYTES:
+                break
+            page_ids.append(row_id)
+        page = log.browse(page_ids)
         return {
             "changes": [record._entry() for record in page],
-            "cursor": page[-1].id if page else after,
-            "more": len(records) > limit,
+            "cursor": page_ids[-1] if page_ids else after,
+            "more": len(rows) > len(page_ids),
             "reset": reset,
         }
 
@@ -319,12 +417,24 @@ class PosRestaurantSyncChange(models.Model):
             config = self.env["pos.config"].browse(config_id)
             head = heads.search([("order_uuid", "=", order_uuid), ("config_id", "=", config_id)])
             if head and protocol.STATE_RANK[state] > protocol.STATE_RANK[head.state]:
-                heads._lock(config, order_uuid)._raise_state(state)
-                closing.append((config, order_uuid, state))
-        for config, order_uuid, state in closing:
-            change = self._server_close(config, order_uuid, state)
+                head = heads._lock(config, order_uuid)
+                closing.append((config, head, state))
+        for config, head, state in closing:
+            change = self._server_close(config, head.order_uuid, state)
+            order = head._merged()
             self._lock_log(config)
-            record = self.create(_row(config, {"ack": _applied(change["id"]), "change": change}))
+            entry = {
+                "ack": _applied(change["id"]),
+                "change": change,
+                "hash": change_key.payload_hash(change),
+            }
+            record = self.create(_row(config, entry))
+            try:
+                order.state = order_state.folded(order.state, change)
+            except order_state.NeedsReplay:
+                order.state = head._merged_from_log().state
+            order.seq, order.count = record.id, order.count + 1
+            head._save_merged(order)
             config._possync_broadcast([record._entry()])
 
     @api.model
@@ -333,7 +443,12 @@ class PosRestaurantSyncChange(models.Model):
         now_ms = int(time.time() * 1000)
         clock = protocol.HybridClock()
         latest = self.search(
-            [("config_id", "=", config.id), ("order_uuid", "=", order_uuid), ("hlc", "!=", False)],
+            [
+                ("config_id", "=", config.id),
+                ("order_uuid", "=", order_uuid),
+                ("status", "=", "applied"),
+                ("hlc", "!=", False),
+            ],
             order="hlc desc",
             limit=1,
         )
@@ -458,6 +573,18 @@ def _replay(first: dict) -> dict:
     return {"id": first["id"], "status": "duplicate", "seq": first.get("seq")}
 
 
+def _answer_again(first: dict, first_hash: str | None, sent_hash: str) -> dict:
+    """The answer to a change id this POS saw before, sent again with ``sent_hash``.
+
+    The same change again (a retry, a relay) gets its first answer; another change under a
+    used id is refused, so an id can never be taken over. A row stored without a hash
+    (a change rejected before the hash was kept) keeps its first answer for any content.
+    """
+    if first_hash and first_hash != sent_hash:
+        return _rejected(first["id"], "this change id was already used with another content")
+    return _replay(first)
+
+
 def _public(ack: dict) -> dict:
     return {key: value for key, value in ack.items() if key != "seq"}
 
@@ -478,6 +605,7 @@ def _row(config, entry: dict) -> dict:
         "hlc": change.get("hlc"),
         "status": ack["status"],
         "reason": ack.get("reason"),
+        "payload_hash": entry.get("hash"),
         "payload": json.dumps(change, separators=(",", ":"), ensure_ascii=False)
         if applied
         else False,

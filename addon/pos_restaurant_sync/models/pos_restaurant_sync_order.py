@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+
 from odoo import api, fields, models
 
-from ..lib import protocol
+from ..lib import order_state, protocol
 
 # First key of the per-order advisory lock that serialises applying the log to Odoo (b"posa").
 APPLY_LOCK_CLASS = 0x706F7361
+
+
+@dataclass
+class MergedOrder:
+    """An order's merged state (lib/order_state), with the newest log position folded into
+    it (``seq``) and the number of changes it took (``count``)."""
+
+    state: dict
+    seq: int = 0
+    count: int = 0
+    admitted: list[dict] = field(default_factory=list)  # folded in by the push under way
 
 
 class PosRestaurantSyncOrder(models.Model):
@@ -17,7 +31,13 @@ class PosRestaurantSyncOrder(models.Model):
     own transactions (REPEATABLE READ) would fail with a serialization error instead if a
     push updated the row first, so ``sync_from_ui`` and a cancel take the order's locks
     before they write anything (``_lock_for_odoo``): a push then waits for them. Either
-    way the Odoo order is rebuilt from the complete log, and a new order is created once.
+    way the Odoo order is made from the complete merged state, and a new order is created
+    once.
+
+    The row keeps that merged state (``merged_state``, lib/order_state as JSON): a push
+    folds only its own changes into it, under the row's lock, and the Odoo side is applied
+    from it, so neither reads the order's log. The log is read again only for a close that
+    sorts before changes already folded in, and for a row saved before the state was kept.
 
     Lock order, per order by uuid (so no two transactions wait for each other):
 
@@ -37,6 +57,7 @@ class PosRestaurantSyncOrder(models.Model):
     _order = "write_date desc, id desc"
 
     config_id = fields.Many2one("pos.config", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="config_id.company_id", store=True, index=True)
     order_uuid = fields.Char(string="Order UUID", required=True, readonly=True)
     state = fields.Selection(
         [("draft", "Open"), ("cancel", "Cancelled"), ("paid", "Paid")],
@@ -51,6 +72,11 @@ class PosRestaurantSyncOrder(models.Model):
         help="The last log position applied to the Odoo order. Behind the log: the cron "
         "applies it again.",
     )
+    merged_state = fields.Text(readonly=True, prefetch=False, help="The merged order as JSON.")
+    merged_seq = fields.Integer(
+        string="Merged Up To", readonly=True, help="The last log position in the merged state."
+    )
+    change_count = fields.Integer(readonly=True, help="Changes the order took.")
 
     def init(self) -> None:
         # One row per order across all POS: an order never changes POS. (A unique index
@@ -67,15 +93,21 @@ class PosRestaurantSyncOrder(models.Model):
         self.env.cr.execute(
             """
             INSERT INTO pos_restaurant_sync_order
-                   (config_id, order_uuid, state, create_uid, write_uid, create_date, write_date)
-            VALUES (%(config)s, %(uuid)s, 'draft', %(uid)s, %(uid)s,
+                   (config_id, company_id, order_uuid, state, create_uid, write_uid,
+                    create_date, write_date)
+            VALUES (%(config)s, %(company)s, %(uuid)s, 'draft', %(uid)s, %(uid)s,
                     now() at time zone 'UTC', now() at time zone 'UTC')
             ON CONFLICT (order_uuid) DO UPDATE
                SET write_date = EXCLUDED.write_date, write_uid = EXCLUDED.write_uid
              WHERE pos_restaurant_sync_order.config_id = EXCLUDED.config_id
             RETURNING id
             """,
-            {"config": config.id, "uuid": order_uuid, "uid": self.env.uid},
+            {
+                "config": config.id,
+                "company": config.sudo().company_id.id,
+                "uuid": order_uuid,
+                "uid": self.env.uid,
+            },
         )
         row = self.env.cr.fetchone()
         record = self.browse(row[0] if row else [])
@@ -100,6 +132,47 @@ class PosRestaurantSyncOrder(models.Model):
         self.ensure_one()
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, self.id))
         self.invalidate_recordset(["applied_seq"])
+
+    # --- the merged state -----------------------------------------------------------------
+
+    def _merged(self) -> MergedOrder:
+        """The order's merged state as saved on the row (made from the log if none is)."""
+        self.ensure_one()
+        self.flush_recordset(["merged_state", "merged_seq", "change_count"])
+        # One read of the row as committed now (the cache may hold an older copy).
+        self.env.cr.execute(
+            "SELECT merged_state, merged_seq, change_count FROM pos_restaurant_sync_order "
+            "WHERE id = %s",
+            [self.id],
+        )
+        text, seq, count = self.env.cr.fetchone()
+        if text:
+            state = json.loads(text)
+            if state.get("v") == order_state.STATE_VERSION:
+                return MergedOrder(state, seq or 0, count or 0)
+        return self._merged_from_log()
+
+    def _merged_from_log(self, extra: list[dict] = ()) -> MergedOrder:
+        """The merged state made from every change of the order's log, and ``extra``."""
+        self.ensure_one()
+        log = self.env["pos_restaurant_sync.change"].sudo()
+        records = log._order_records(self.config_id, self.order_uuid)
+        changes = [json.loads(record.payload) for record in records]
+        state = order_state.rebuild(self.order_uuid, [*changes, *extra])
+        return MergedOrder(state, records[-1:].id or 0, len(records))
+
+    def _save_merged(self, order: MergedOrder) -> None:
+        """Save the merged state (the row is locked: ``_lock``) and how far it is closed."""
+        self.ensure_one()
+        self.write(
+            {
+                "merged_state": json.dumps(order.state, separators=(",", ":"), ensure_ascii=False),
+                "merged_seq": order.seq,
+                "change_count": order.count,
+            }
+        )
+        if order.state["state"] != "draft":
+            self._raise_state(order.state["state"])
 
     def _raise_state(self, state: str) -> None:
         """Move the state up to ``state``; it never goes down (paid outranks cancel)."""

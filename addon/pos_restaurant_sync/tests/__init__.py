@@ -11,5 +11,6 @@ from . import (
     test_pull,
     test_push,
     test_routes,
+    test_security_scope,
     test_settings,
 )

@@ -2,8 +2,6 @@ from odoo.tests import tagged
 
 from .common import PossyncCommon
 
-LOGGER = "odoo.addons.pos_restaurant_sync.models.pos_order"
-
 
 @tagged("post_install", "-at_install")
 class TestApplyAttributeValues(PossyncCommon):
@@ -55,10 +53,11 @@ class TestApplyAttributeValues(PossyncCommon):
         self.assertEqual(line.attribute_value_ids, self.medium_rare)
         self.assertEqual(line.full_product_name, "Steak (Medium rare)")
 
-    def test_an_unknown_attribute_value_is_left_out_and_logged(self):
-        with self.assertLogs(LOGGER, "ERROR") as logs:
-            self.add_steak(self.rare.id, 999_999_999)
-        self.assertIn("999999999", logs.output[0])
-        self.assertEqual(self.pos_order(self.order).lines.attribute_value_ids, self.rare)
-        # The change itself stays whole in the log, for the terminals and a later retry.
-        self.assertIn("999999999", self.log(self.order).mapped("payload")[0])
+    def test_an_unknown_attribute_value_is_refused_and_nothing_of_the_change_applied(self):
+        ids = sorted([self.rare.id, 999_999_999])
+        change = self.change(self.order, self.line_add("l1", self.steak, attribute_value_ids=ids))
+        ack = self.push(change)["acks"][0]
+        self.assertEqual(ack["status"], "rejected")
+        self.assertIn("999999999", ack["reason"])
+        self.assertFalse(self.pos_order(self.order))
+        self.assertFalse(self.log(self.order).mapped("payload")[0])

@@ -51,3 +51,29 @@ class TestPerf(PossyncCommon):
         self._measure("qty", lambda i: self.line_set("l1", "qty", i + 2))
         self._measure("note", lambda i: self.order_set("customer_count", i + 1))
         self._measure("line.add", lambda i: self.line_add(f"n{i}", self.burger))
+
+    def test_perf_push_on_a_long_log(self):
+        """One push on an order whose log already holds 3,000 changes (PERF)."""
+        Log = self.env["pos_restaurant_sync.change"]
+        order = self.new_uuid()
+        self.push(self.change(order, self.line_add("l1", self.coke)))
+        for batch in range(6):
+            changes = [
+                self.change(order, self.line_set("l1", "qty", i + 2), at=1 + batch * 500 + i)
+                for i in range(500)
+            ]
+            self.push(*changes)
+        self.env.flush_all()
+        times = []
+        for i in range(10):
+            change = self.change(order, self.line_set("l1", "qty", i + 1), at=5000 + i)
+            t0 = time.perf_counter()
+            _result, uuids = Log._push_store(self.config, [change])
+            Log._apply_orders(self.config, uuids)
+            self.env.flush_all()
+            times.append((time.perf_counter() - t0) * 1000)
+        _logger.info(
+            "PERF long-log (3001 changes) push+apply median=%.1fms max=%.1fms",
+            statistics.median(times),
+            max(times),
+        )

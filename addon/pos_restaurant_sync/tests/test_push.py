@@ -48,9 +48,13 @@ class TestPush(PossyncCommon):
     def test_a_rejected_change_replayed_gets_its_first_answer_again(self):
         bad = self.change(self.order, {"op": "line.explode", "line": "l1"})
         first = self.push(bad)["acks"][0]
-        # Even "repaired" under the same id: the first answer stands.
-        bad["ops"] = [self.line_add("l1", self.coke)]
         self.assertEqual(self.push(bad)["acks"][0], first)
+        # "Repaired" under the same id, it is another change: an id is used once.
+        bad["ops"] = [self.line_add("l1", self.coke)]
+        again = self.push(bad)["acks"][0]
+        self.assertEqual(again["status"], "rejected")
+        self.assertIn("already used with another content", again["reason"])
+        self.assertFalse(self.pos_order(self.order))
 
     def test_far_future_clock_is_refused(self):
         # A stamp from the far future would win every later edit of its fields for good.
