@@ -285,6 +285,9 @@ async def test_peers_keep_their_tls_connections_open(start):
     await introduce(a, b)
     to_b = await CountingProxy(b.port).start()
     a.meet(b, to_b.url)
+    # Only B's address is known to A, so only A's pusher carries the changes: wait until
+    # it reaches B (a push made before would wait for B's puller, which has no address).
+    await eventually(lambda: any(p.reachable for p in a.app[PEERS].known.values()), 5)
     page_a, page_b = await a.page(), await b.page()
     for _ in range(20):
         await page_a.push([made := change()])
