@@ -121,6 +121,7 @@ class App:
         self._open_setup = open_setup
         self._injection_waiting = False
         self._logins: deque[float] = deque(maxlen=AUTO_LOGIN_PER_MINUTE)
+        self._login_load: int | None = None  # the page load the last login was made for
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -260,9 +261,13 @@ class App:
         open the POS: the password never enters a page."""
         assert self.window is not None
         now = time.monotonic()
-        if not self.secret or (
-            len(self._logins) == AUTO_LOGIN_PER_MINUTE and now - self._logins[0] < 60
-        ):
+        browser = self.window.browser
+        # One load of the login page may be reported twice: log in once for it.
+        load = browser.state.loads_started if browser is not None else None
+        if not self.secret or (load is not None and load == self._login_load):
+            return
+        self._login_load = load
+        if len(self._logins) == AUTO_LOGIN_PER_MINUTE and now - self._logins[0] < 60:
             return
         self._logins.append(now)
         s = self.settings

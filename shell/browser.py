@@ -91,6 +91,8 @@ class BrowserState:
     """What the hooks saw, for the app and the tests (read from any thread)."""
 
     last_load: LastLoad = field(default_factory=LastLoad)
+    # Page loads started so far: tells one load reported twice from two loads.
+    loads_started: int = 0
     refusals: list[Refusal] = field(default_factory=list)
     # Addresses whose certificate was accepted through the server CA file.
     accepted_certificates: list[str] = field(default_factory=list)
@@ -200,7 +202,9 @@ class Browser:
         # -3 (ERR_ABORTED): a load replaced by another, or refused above; not a failure of
         # the server.
         aborted = info.errorCode() == -3
-        if status == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus:
+        if status == QWebEngineLoadingInfo.LoadStatus.LoadStartedStatus:
+            self.state.loads_started += 1
+        elif status == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus:
             self.state.last_load = LastLoad(info.url().toString())
         elif status == QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus and not aborted:
             self.state.last_load = LastLoad(info.url().toString(), True, info.errorString())

