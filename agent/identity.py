@@ -27,7 +27,6 @@ import os
 import secrets
 import ssl
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
+
+from agent.timeout_call import call_with_timeout
 
 SERVICE = "possync"
 STORES = ("keyring", "file")
@@ -223,23 +224,14 @@ def _keyring_call(fn: Callable[[], T], timeout: float) -> T:
     sees must neither block the agent for ever nor keep it from exiting."""
     import keyring.errors
 
-    outcome: dict[str, object] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-        done.set()
-
-    threading.Thread(target=run, name="possync-keyring", daemon=True).start()
     advice = 'or set device_key_store = "file" to keep the device key in the data folder'
-    if not done.wait(timeout):
-        raise IdentityUnavailable(f"the system keyring did not answer in {timeout:g} s ({advice})")
-    error = outcome.get("error")
-    if isinstance(error, keyring.errors.NoKeyringError):
-        raise IdentityUnavailable(f"no system keyring on this computer ({advice})")
-    if isinstance(error, Exception):
-        raise IdentityUnavailable(f"the system keyring failed: {error} ({advice})")
-    return outcome.get("value")  # type: ignore[return-value]
+    try:
+        return call_with_timeout(fn, timeout)
+    except TimeoutError:
+        raise IdentityUnavailable(
+            f"the system keyring did not answer in {timeout:g} s ({advice})"
+        ) from None
+    except keyring.errors.NoKeyringError:
+        raise IdentityUnavailable(f"no system keyring on this computer ({advice})") from None
+    except Exception as error:
+        raise IdentityUnavailable(f"the system keyring failed: {error} ({advice})") from error

@@ -12,12 +12,12 @@ setup screen (``Settings.secret_store == "file"``).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from agent.timeout_call import call_with_timeout
 from shell import paths
 from shell.settings import Settings
 
@@ -42,31 +42,6 @@ class KeyringState:
     ok: bool
     backend: str
     detail: str
-
-
-def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
-    """Run ``fn`` on a daemon thread; raise TimeoutError if it has not returned in time.
-
-    A daemon thread, not an executor: a call stuck in a keyring dialog must not keep the
-    app from exiting.
-    """
-    outcome: dict[str, object] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-        done.set()
-
-    threading.Thread(target=run, name="possync-timeout-call", daemon=True).start()
-    if not done.wait(timeout):
-        raise TimeoutError(f"no answer within {timeout:g} s")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
-
 
 def _keyring_call(fn: Callable[[], T], timeout: float) -> T:
     import keyring.errors
