@@ -33,7 +33,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.agent.helpers import AgentProcess, PageClient, StandInProcess, change, free_port
+from devkit.agent_helpers import AgentProcess, PageClient, StandInProcess, change, free_port
 
 TARGETS = {"ingest_per_s": 5000, "peer_p99_ms": 50, "drain_10k_s": 10, "rss_mb": 80}
 INGEST_CHANGES = 20_000

@@ -20,8 +20,8 @@ import json
 import os
 import sys
 
-from tests.realodoo.e2e.run import run
-from tests.realodoo.e2e.service import Plan
+from devkit.e2e.run import run
+from devkit.e2e.service import Plan
 
 TARGETS = {"lost": 0, "duplicated": 0, "diverged_orders": 0, "converge_after_heal_s": 5}
 P95_TARGETS = {"server": 300, "peer": 100}

@@ -43,23 +43,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
     from bench.odoo_pos import Terminal
-    from tests.realodoo.harness import OdooInstance
+    from devkit.harness import OdooInstance
 
 STATE_DIR = "/var/tmp/possync-state-bench"
-CHROMIUM = os.environ.get("POSSYNC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",  # root: chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TARGETS = {"bus_p95_ms": 300, "interval_p95_ms": 650, "requests_per_change": 1.5}
 EDIT_KINDS = ("add", "qty", "discount")
 SETTLE_S = 0.5
@@ -306,7 +298,7 @@ def machine() -> dict[str, Any]:
 def run(odoo_src: str, edits: int, gap_s: float) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from tests.realodoo.harness import Harness
+    from devkit.harness import Harness
 
     with Harness(odoo_src) as harness:
         started = time.monotonic()

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bench.odoo_js import BENCH_JS
-from tests.realodoo.harness import OdooInstance
-from tests.realodoo.ui import POS_LOAD_TIMEOUT_MS, open_pos
+from devkit.harness import OdooInstance
+from devkit.pos_ui import POS_LOAD_TIMEOUT_MS, open_pos
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request

@@ -8,9 +8,9 @@ import pytest
 
 from agent.app import create_app
 from agent.settings import Settings
-from tests.agent.helpers import FAST, TOKEN
+from devkit.agent_helpers import FAST, TOKEN
+from devkit.standin_odoo import StandIn
 from tests.agent.peering import starter
-from tests.standin_odoo import StandIn
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from agent.page_api import AGENT
 from agent.peer_auth import sign_request
 from agent.settings import Settings
 from agent.store import Store
-from tests.agent.helpers import PageClient, eventually
+from devkit.agent_helpers import PageClient, eventually
 
 SERVER = {"db": "possync", "login": "admin", "password": "admin", "config_id": 1}
 

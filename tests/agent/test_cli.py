@@ -9,7 +9,7 @@ import stat
 import subprocess
 import sys
 
-from tests.agent.helpers import REPO, TOKEN, AgentProcess, PageClient, change
+from devkit.agent_helpers import REPO, TOKEN, AgentProcess, PageClient, change
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from agent.protocol import materialize
-from tests.agent.helpers import (
+from devkit.agent_helpers import (
     AgentProcess,
     PageClient,
     StandInProcess,
@@ -21,7 +21,7 @@ from tests.agent.helpers import (
     eventually,
     free_port,
 )
-from tests.fault_proxy import FaultProxy
+from devkit.fault_proxy import FaultProxy
 
 AGENTS = 3
 ORDERS = [f"table-{n}" for n in range(4)]

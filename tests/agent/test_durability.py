@@ -10,7 +10,7 @@ import random
 import aiohttp
 import pytest
 
-from tests.agent.helpers import AgentProcess, PageClient, StandInProcess, change, eventually
+from devkit.agent_helpers import AgentProcess, PageClient, StandInProcess, change, eventually
 
 KILLS = 55
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agent.page_api import MAX_MESSAGE
-from tests.agent.helpers import TOKEN, PageClient, change
+from devkit.agent_helpers import TOKEN, PageClient, change
 
 
 async def page(agent_client, **kw) -> PageClient:

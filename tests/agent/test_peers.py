@@ -18,7 +18,8 @@ from agent.discovery import config_tag
 from agent.peer_auth import sign_request
 from agent.peer_server import MAX_BODY
 from agent.peers import push_batches
-from tests.agent.helpers import change, eventually
+from devkit.agent_helpers import change, eventually
+from devkit.fault_proxy import FaultProxy
 from tests.agent.peering import (
     SERVER,
     Running,
@@ -29,7 +30,6 @@ from tests.agent.peering import (
     registered_pair,
     signed,
 )
-from tests.fault_proxy import FaultProxy
 
 
 async def test_a_change_on_one_terminal_reaches_the_other_terminals_page(start):

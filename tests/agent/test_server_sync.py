@@ -1,5 +1,5 @@
 """The server's side (agent/server_sync.py, agent/odoo_client.py), against the stand-in
-Odoo of tests/standin_odoo.py: push by change id, receive by bus or polling, fall back."""
+Odoo of devkit/standin_odoo.py: push by change id, receive by bus or polling, fall back."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from agent.odoo_client import (
 )
 from agent.server_sync import ServerSync
 from agent.store import Store
-from tests.agent.helpers import PageClient, change, eventually
-from tests.standin_odoo import BUS_TYPE, FOREIGN_ORDER
+from devkit.agent_helpers import PageClient, change, eventually
+from devkit.standin_odoo import BUS_TYPE, FOREIGN_ORDER
 
 
 def with_server(settings, standin, **changes):

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from agent.store import AsyncStore, CorruptDatabase, DatabaseUnreadable, Store
-from tests.agent.helpers import change
+from devkit.agent_helpers import change
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .harness import Harness, OdooInstance
+from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from devkit.harness import Harness, OdooInstance
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -24,17 +25,6 @@ SKIP_REASON = (
     "real-Odoo tier skipped: set ODOO_SRC to an Odoo 18.0 or 19.0 checkout "
     "(see tests/realodoo/README.md)"
 )
-# Debian's chromium; Playwright's own browser downloads are not reachable here.
-CHROMIUM = os.environ.get("POSSYNC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",  # we run as root, where chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pytest_configure(config: pytest.Config) -> None:

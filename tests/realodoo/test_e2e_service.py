@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .e2e.run import serve
-from .e2e.service import Plan
-from .harness import OdooInstance
+from devkit.e2e.run import serve
+from devkit.e2e.service import Plan
+from devkit.harness import OdooInstance
 
 MINUTES = float(os.environ.get("POSSYNC_E2E_MINUTES", "2"))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from . import harness
-from .harness import HarnessError, OdooTestRun, OdooTree, venv_requirements
+from devkit import harness
+from devkit.harness import HarnessError, OdooTestRun, OdooTree, venv_requirements
 
 
 def make_tree(root: Path, release_line: str) -> Path:

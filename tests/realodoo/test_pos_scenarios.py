@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .harness import OdooInstance
-from .ui import open_pos
+from devkit.harness import OdooInstance
+from devkit.pos_ui import open_pos
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Route

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .harness import OdooInstance
+from devkit.harness import OdooInstance
+from devkit.pos_ui import open_pos
+
 from .test_pos_scenarios import (  # noqa: F401 (fixtures)
     FAILURE_SHOTS,
     Tables,
@@ -25,7 +27,6 @@ from .test_pos_scenarios import (  # noqa: F401 (fixtures)
     synced_odoo,
     wait_until,
 )
-from .ui import open_pos
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

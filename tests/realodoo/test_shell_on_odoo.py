@@ -17,8 +17,8 @@ import os
 import time
 from pathlib import Path
 
-from tests.realodoo.e2e.views import odoo_orders
-from tests.realodoo.harness import OdooInstance
+from devkit.e2e.views import odoo_orders
+from devkit.harness import OdooInstance
 from tests.shell.test_window import run_scenario
 
 # A cold POS load (assets, every product) takes 20-40 s on a busy machine; the driver's

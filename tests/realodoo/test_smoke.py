@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .harness import OdooInstance
-from .ui import open_pos
+from devkit.harness import OdooInstance
+from devkit.pos_ui import open_pos
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext

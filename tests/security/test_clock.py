@@ -27,9 +27,9 @@ from agent.peer_auth import sign_request
 from agent.protocol import HybridClock, format_hlc, materialize, parse_hlc
 from agent.settings import Settings
 from agent.store import Store
-from tests.agent.helpers import FAST, TOKEN, PageClient, change, eventually
+from devkit.agent_helpers import FAST, TOKEN, PageClient, change, eventually
+from devkit.standin_odoo import StandIn
 from tests.agent.peering import device, outsider
-from tests.standin_odoo import StandIn
 
 TEN_MINUTES_MS = 10 * 60 * 1000
 FAR_FUTURE = "999999999999999-99999"

@@ -31,9 +31,9 @@ import pytest
 
 from agent import private_files
 from agent.store import DatabaseUnreadable, Store
+from devkit.agent_helpers import TOKEN, AgentProcess, PageClient, change
 from shell import desktop_entry, logs, paths
 from shell.supervisor import AgentSupervisor, child_env
-from tests.agent.helpers import TOKEN, AgentProcess, PageClient, change
 
 ROOT = Path(__file__).resolve().parents[2]
 LINUX = ROOT / "installer" / "linux"

@@ -4,7 +4,7 @@ mDNS hijacks and floods, and a sniffer between two tablets.
 
 Agents run in-process with real TLS peer ports on loopback (tests/agent/peering.py),
 or as real processes where memory is measured; the server is the stand-in
-(tests/standin_odoo.py). Each attack gets a clear refusal and changes nothing.
+(devkit/standin_odoo.py). Each attack gets a clear refusal and changes nothing.
 """
 
 # ruff: noqa: F811 - pytest fixtures are imported, then named as test arguments
@@ -28,10 +28,11 @@ from agent.core import now_ms
 from agent.peer_auth import answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, MAX_CONNECTIONS
 from agent.peers import MAX_PEERS
+from devkit.agent_helpers import AgentProcess, change, eventually
+from devkit.fault_proxy import FaultProxy
 
 # The agent tests' fixtures, used here by name (hence the file-wide F811 exemption above).
 from tests.agent.conftest import http, settings, standin, start  # noqa: F401
-from tests.agent.helpers import AgentProcess, change, eventually
 from tests.agent.peering import (
     SERVER,
     Running,
@@ -41,7 +42,6 @@ from tests.agent.peering import (
     registered_pair,
     signed,
 )
-from tests.fault_proxy import FaultProxy
 
 NOTE = "note-only-a-sniffer-would-want-" + uuid.uuid4().hex
 

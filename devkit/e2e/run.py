@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.realodoo.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.realodoo.harness import Harness
+from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from devkit.harness import Harness
 
 from .service import Log, Plan, Service
 

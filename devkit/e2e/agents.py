@@ -19,7 +19,7 @@ from pathlib import Path
 
 from agent.protocol import materialize
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 # Retry caps short enough that a healed link is used within the 5 s convergence target;
 # everything else is the agent's default.
 TIMINGS = {"POSSYNC_BACKOFF_MAX_S": "2", "POSSYNC_HEARTBEAT_S": "5"}

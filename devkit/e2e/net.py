@@ -12,7 +12,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from tests.fault_proxy import FaultProxy
+from devkit.fault_proxy import FaultProxy
 
 
 class SpikyProxy(FaultProxy):

@@ -18,7 +18,7 @@ import aiohttp
 
 from agent.protocol import HybridClock
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-page-token"
 # Tight timings, so failures and recoveries happen within a test's patience.
 FAST = {
@@ -262,7 +262,7 @@ class AgentProcess(Process):
 
 class StandInProcess(Process):
     def __init__(self, data: Path, port: int = 0, mode: str = "bus") -> None:
-        args = ["-m", "tests.standin_odoo", "--port", str(port), "--data", str(data)]
+        args = ["-m", "devkit.standin_odoo", "--port", str(port), "--data", str(data)]
         super().__init__(args + ["--mode", mode], {}, data.with_suffix(".log"))
 
     @property

@@ -23,7 +23,7 @@ Odoo in the real-Odoo tier (tests/realodoo/). What it implements:
 * Fault hooks (`Faults`), set in-process or with `POST /_standin/faults`, and
   `GET /_standin/log` to read what was applied, and how often each id was pushed.
 
-Run it as a process: `python -m tests.standin_odoo --port 0 --data FILE`; it prints
+Run it as a process: `python -m devkit.standin_odoo --port 0 --data FILE`; it prints
 `{"event": "listening", "port": N}`.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.realodoo.harness import OdooInstance
+from devkit.harness import OdooInstance
 
 Order = dict[str, Any]
 CLOSED = {"paid": "paid", "done": "paid", "invoiced": "paid", "cancel": "cancel"}

@@ -13,10 +13,10 @@ The harness owns everything Odoo needs and nothing the machine already runs:
 
 Command line (from the repository root)::
 
-    python -m tests.realodoo.harness --odoo-src PATH up      # prints one JSON line, Ctrl-C stops
-    python -m tests.realodoo.harness --odoo-src PATH test    # Odoo's own tests of the addon
-    python -m tests.realodoo.harness --odoo-src PATH venv    # only build the cached virtualenv
-    python -m tests.realodoo.harness --odoo-src PATH clean   # drop the cluster and its templates
+    python -m devkit.harness --odoo-src PATH up      # prints one JSON line, Ctrl-C stops
+    python -m devkit.harness --odoo-src PATH test    # Odoo's own tests of the addon
+    python -m devkit.harness --odoo-src PATH venv    # only build the cached virtualenv
+    python -m devkit.harness --odoo-src PATH clean   # drop the cluster and its templates
 
 Only the standard library is used, so any Python 3.11 can drive it.
 """
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 ADDONS_DIR = REPO_ROOT / "addon"
 SYNC_MODULE = "pos_restaurant_sync"
 BASE_MODULES = ("pos_restaurant",)
@@ -948,7 +948,7 @@ def _test_summary(log_path: Path) -> str:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.realodoo.harness",
+        prog="python -m devkit.harness",
         description="Run a real Odoo 18.0/19.0 for possync tests.",
     )
     parser.add_argument(
