@@ -112,7 +112,9 @@ def python_names(path: str) -> set[str]:
     return names
 
 
-JS_TOP = re.compile(r"^(?:export\s+)?(?:async\s+)?(?:function\*?|class|const|let|var)\s+(\w+)", re.M)
+JS_TOP = re.compile(
+    r"^(?:export\s+)?(?:async\s+)?(?:function\*?|class|const|let|var)\s+(\w+)", re.M
+)
 JS_METHOD = re.compile(r"^\s+(?:static\s+|async\s+|get\s+|set\s+)*(\w+)\s*\(", re.M)
 
 
@@ -154,9 +156,8 @@ def architecture_bare_names() -> list[str]:
     bare = set()
     for code in code_names(text):
         name = re.sub(r"\(.*\)$", "", code)
-        if re.fullmatch(r"\w+\.\w+", name) and name.split(".")[0] in owners:
-            bare.add(name)
-        elif re.fullmatch(r"\w+", name) and name in cited:
+        method = re.fullmatch(r"\w+\.\w+", name) and name.split(".")[0] in owners
+        if method or (re.fullmatch(r"\w+", name) and name in cited):
             bare.add(name)
     return sorted(bare)
 
