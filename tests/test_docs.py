@@ -83,14 +83,19 @@ def test_the_sections_these_tests_read_exist(doc, heading):
 
 # --- functions the docs cite -------------------------------------------------------------
 
-CITATION = re.compile(r"`([\w./-]+\.(?:py|js)):(\w+(?:\.\w+)?)`")
+CITATION = re.compile(r"`((?:…/)?[\w./-]+\.(?:py|js)):(\w+(?:\.\w+)?)`")
+
+
+def repo_path(path: str) -> str:
+    """A path as the docs write it, from the repository's root (`…/` is the addon)."""
+    return path.replace("…/", ADDON, 1) if path.startswith("…/") else path
 
 
 def citations() -> list[tuple[str, str, str]]:
     found = set()
     for doc in DOCS:
         for path, name in CITATION.findall(doc.read_text(encoding="utf-8")):
-            found.add((doc.name, path, name))
+            found.add((doc.name, repo_path(path), name))
     return sorted(found)
 
 
@@ -190,7 +195,7 @@ def named_files() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("doc", "path"), named_files())
 def test_every_named_file_exists(doc, path):
-    assert (ROOT / path.replace("…/", ADDON)).exists(), f"{doc} names {path}"
+    assert (ROOT / repo_path(path)).exists(), f"{doc} names {path}"
 
 
 # --- settings ----------------------------------------------------------------------------
