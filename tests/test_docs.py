@@ -393,3 +393,19 @@ def test_the_addon_readme_is_valid_restructuredtext():
     core = pytest.importorskip("docutils.core")
     text = (ROOT / ADDON / "README.rst").read_text(encoding="utf-8")
     core.publish_doctree(text, settings_overrides={"halt_level": 2})  # a warning raises
+
+
+@pytest.mark.parametrize(
+    "markdown", ["1. a numbered list", "> a quote", "```\ncode\n```", "## a level-2 heading"]
+)
+def test_the_readme_generator_refuses_markdown_it_cannot_convert(markdown):
+    with pytest.raises(gen_addon_readme.UnsupportedMarkdown):
+        gen_addon_readme.markdown_to_rst(markdown)
+
+
+def test_the_readme_generator_converts_code_links_and_table_images():
+    rst = gen_addon_readme.markdown_to_rst(
+        "See `x` and [docs](https://e.org).\n\n| a |\n|---|\n| ![alt](../static/p.png) |"
+    )
+    assert "See ``x`` and `docs <https://e.org>`_." in rst
+    assert ".. image:: static/p.png" in rst and ":alt: alt" in rst
