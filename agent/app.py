@@ -17,8 +17,8 @@ import aiohttp
 from aiohttp import web
 
 from agent import server_tls
-from agent.clock import CorrectedClock
-from agent.core import Agent, now_ms
+from agent.clock import CorrectedClock, device_ms
+from agent.core import Agent
 from agent.discovery import Discovery, config_tag
 from agent.identity import (
     DeviceIdentity,
@@ -99,7 +99,7 @@ def _identity(settings: Settings, store: Store) -> tuple[DeviceIdentity | None, 
 
 async def _prune_forever(agent: Agent) -> None:
     while True:
-        await agent.db.write(lambda s: s.prune(now_ms() - KEEP_CLOSED_MS))
+        await agent.db.write(lambda s: s.prune(device_ms() - KEEP_CLOSED_MS))
         await asyncio.sleep(PRUNE_EVERY_S)
 
 
