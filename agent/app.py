@@ -106,7 +106,7 @@ async def _prune_forever(agent: Agent) -> None:
 async def http_client(app: web.Application) -> AsyncIterator[None]:
     # unsafe=True keeps cookies of servers addressed by IP (a LAN Odoo, loopback in tests).
     # No automatic User-Agent: Odoo's bus refuses a User-Agent with a version it does not
-    # know, so odoo_client decides per request (see OdooClient.open_bus).
+    # know, so odoo_rpc decides per request (see OdooSession.open_websocket).
     odoo = aiohttp.ClientSession(
         cookie_jar=aiohttp.CookieJar(unsafe=True), skip_auto_headers=("User-Agent",)
     )

@@ -21,17 +21,17 @@ from agent.backoff import Backoff
 from agent.core import Agent
 from agent.devices import DeviceList, InvalidDeviceList
 from agent.incoming import is_seq, valid_changes
-from agent.odoo_client import (
+from agent.odoo_client import OdooClient
+from agent.odoo_rpc import (
     DISABLED,
     MISMATCH,
     BusUnavailable,
     DeviceRevoked,
-    OdooClient,
+    OdooCallError,
     OdooError,
     ProtocolMismatch,
     ServerUnreachable,
     SyncDisabled,
-    SyncError,
 )
 from agent.protocol import PROTOCOL_VERSION
 from agent.settings import Settings
@@ -124,7 +124,7 @@ class ServerSync:
             return 0
         try:
             result = await self.client.push(self.config_id, batch)
-        except SyncError as exc:
+        except OdooCallError as exc:
             ids, error = [c["id"] for c in batch], str(exc)
             await self.agent.db.write(lambda s: s.note_failure(ids, error))
             raise
@@ -177,7 +177,7 @@ class ServerSync:
                 while await self.push_pending():
                     pass
                 backoff.reset()
-            except SyncError as exc:
+            except OdooCallError as exc:
                 self._report(exc)
                 await self._pause(backoff.next())
                 self.agent.outbox_event.set()
@@ -190,7 +190,7 @@ class ServerSync:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wanted.wait(), self.settings.devices_refresh_s)
             wanted.clear()
-            with contextlib.suppress(SyncError):
+            with contextlib.suppress(OdooCallError):
                 await self.prepare()
                 await self.refresh_devices()
             await asyncio.sleep(min(DEVICES_AT_MOST_EVERY_S, self.settings.devices_refresh_s))
@@ -211,7 +211,7 @@ class ServerSync:
                     backoff.reset()
             except BusUnavailable as exc:
                 self._bus_failed(exc)
-            except SyncError as exc:
+            except OdooCallError as exc:
                 self._report(exc)
                 await asyncio.sleep(backoff.next())
 
@@ -275,7 +275,7 @@ class ServerSync:
         """An occasional pull while on the bus, for any notification the bus lost."""
         while True:
             await asyncio.sleep(self.settings.safety_pull_s)
-            with contextlib.suppress(SyncError):
+            with contextlib.suppress(OdooCallError):
                 await self.pull_new()
 
     async def _poll(self, info: dict) -> None:
@@ -321,7 +321,7 @@ class ServerSync:
         log.warning("bus unavailable, polling instead: %s", exc)
         self._using("interval", f"{exc}; polling every {every} ms, trying the bus again soon")
 
-    def _report(self, exc: SyncError) -> None:
+    def _report(self, exc: OdooCallError) -> None:
         self.info = None  # read /info again next time: the server may have changed
         reachable = not isinstance(exc, ServerUnreachable)
         self.agent.status.set_server(reachable=reachable, path=None, cause=str(exc))

@@ -177,7 +177,7 @@ def test_the_agent_uses_the_ca_file(ca: trustme.CA, home: Path) -> None:
 
     with running(ssl_context=_server_context(cert)) as server:
         assert asyncio.run(info(ca_file))["protocol"] == 1
-        from agent.odoo_client import ServerUnreachable
+        from agent.odoo_rpc import ServerUnreachable
 
         with pytest.raises(ServerUnreachable, match="certificate"):
             asyncio.run(info(None))
