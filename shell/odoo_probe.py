@@ -25,6 +25,7 @@ from agent.odoo_rpc import (
     BusUnavailable,
     NotAllowed,
     NotFound,
+    NotJson,
     NotJsonRpc,
     OdooCallError,
     OdooError,
@@ -281,40 +282,45 @@ class OdooProbe:
         """What a failed call means for the person setting possync up."""
         if isinstance(exc, OdooError):
             return _odoo_problem(exc, self.url)
-        cause = exc.__cause__
-        if isinstance(exc, ServerFailing):
-            return ProbeError(
-                "server_error",
-                f"The server answered HTTP {exc.status}.",
-                "Odoo or a proxy in front of it is failing; look at the server's log.",
-            )
-        if isinstance(cause, aiohttp.ClientSSLError):
-            return _tls_error(cause)
-        if isinstance(cause, aiohttp.ClientConnectorDNSError):
-            return ProbeError(
-                "wrong_url",
-                f"No server called {urlsplit(self.url).hostname!r} was found.",
-                "Check the spelling of the server address.",
-            )
-        if isinstance(cause, aiohttp.ClientConnectorError):
-            refused = isinstance(cause.os_error, ConnectionRefusedError)
-            return ProbeError(
-                "wrong_url",
-                f"Nothing answers at {self.url} "
-                f"({'connection refused' if refused else cause.strerror or cause}).",
-                "Check the address and port (Odoo's own port is 8069) and that Odoo is running.",
-            )
-        if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError):
-            return ProbeError(
-                "timeout",
-                f"{self.url} did not answer within {self.timeout:g} s.",
-                "Check the network of this tablet; a firewall may be dropping the connection.",
-            )
-        if isinstance(cause, ValueError):  # a web page, not JSON
-            return _failure("not_odoo", url=self.url)
+        return _unreachable_problem(exc, self.url, self.timeout)
+
+
+def _unreachable_problem(exc: OdooCallError, url: str, timeout: float) -> ProbeError:
+    """No usable answer: told apart by what failed (``exc.__cause__``)."""
+    cause = exc.__cause__
+    if isinstance(exc, NotJson):  # a web page: another server, a portal, a proxy
+        return _failure("not_odoo", url=url)
+    if isinstance(exc, ServerFailing):
         return ProbeError(
-            "wrong_url", f"The connection to {self.url} failed: {cause}.", "Check the address."
+            "server_error",
+            f"The server answered HTTP {exc.status}.",
+            "Odoo or a proxy in front of it is failing; look at the server's log.",
         )
+    if isinstance(cause, aiohttp.ClientSSLError):
+        return _tls_error(cause)
+    if isinstance(cause, aiohttp.ClientConnectorDNSError):
+        return ProbeError(
+            "wrong_url",
+            f"No server called {urlsplit(url).hostname!r} was found.",
+            "Check the spelling of the server address.",
+        )
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        refused = isinstance(cause.os_error, ConnectionRefusedError)
+        return ProbeError(
+            "wrong_url",
+            f"Nothing answers at {url} "
+            f"({'connection refused' if refused else cause.strerror or cause}).",
+            "Check the address and port (Odoo's own port is 8069) and that Odoo is running.",
+        )
+    if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError):
+        return ProbeError(
+            "timeout",
+            f"{url} did not answer within {timeout:g} s.",
+            "Check the network of this tablet; a firewall may be dropping the connection.",
+        )
+    return ProbeError(
+        "wrong_url", f"The connection to {url} failed: {cause}.", "Check the address."
+    )
 
 
 def _odoo_problem(exc: OdooError, url: str) -> ProbeError:
