@@ -55,11 +55,13 @@ class ServerFailing(ServerUnreachable):
 
 
 class OdooError(OdooCallError):
-    """Odoo answered with an error; ``detail`` is Odoo's own message, when it gave one."""
+    """Odoo answered with an error; ``detail`` is Odoo's own message and ``debug`` its
+    traceback, when it gave them."""
 
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+        self.debug = ""
 
 
 class NotFound(OdooError):
@@ -140,6 +142,12 @@ def rpc_error(error: Any) -> OdooError:
     """The typed exception for the ``error`` member of a JSON-RPC answer."""
     error = error if isinstance(error, dict) else {}
     data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    exc = _typed_error(error, data)
+    exc.debug = str(data.get("debug") or "")
+    return exc
+
+
+def _typed_error(error: dict, data: dict) -> OdooError:
     name = str(data.get("name", ""))
     detail = str(data.get("message") or error.get("message") or "")
     if "SessionExpired" in name or error.get("code") == 100:
