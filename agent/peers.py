@@ -13,7 +13,7 @@ Nothing goes to an address before it is known to be a device of this POS:
 * A peer's address is verified before anything is exchanged with it: for a static
   address, the certificate it serves (read in a handshake that sends nothing) names the
   device; then a signed `GET /peer/hello` must come back signed by that device over our
-  fresh nonce. mDNS only proposes addresses: a new address for a terminal we already
+  new nonce. mDNS only proposes addresses: a new address for a terminal we already
   know replaces the old one only once it answers that challenge.
 * Every request is signed for its destination terminal and every answer must be signed
   by it over our request's nonce (agent/peer_auth.py).
