@@ -17,8 +17,8 @@ import aiohttp
 from aiohttp import web
 
 from agent import server_tls
-from agent.clock import CorrectedClock
-from agent.core import Agent, now_ms
+from agent.clock import CorrectedClock, device_ms
+from agent.core import Agent
 from agent.discovery import Discovery, config_tag
 from agent.identity import (
     DeviceIdentity,
@@ -99,14 +99,14 @@ def _identity(settings: Settings, store: Store) -> tuple[DeviceIdentity | None, 
 
 async def _prune_forever(agent: Agent) -> None:
     while True:
-        await agent.db.write(lambda s: s.prune(now_ms() - KEEP_CLOSED_MS))
+        await agent.db.write(lambda s: s.prune(device_ms() - KEEP_CLOSED_MS))
         await asyncio.sleep(PRUNE_EVERY_S)
 
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:
     # unsafe=True keeps cookies of servers addressed by IP (a LAN Odoo, loopback in tests).
     # No automatic User-Agent: Odoo's bus refuses a User-Agent with a version it does not
-    # know, so odoo_client decides per request (see OdooClient.open_bus).
+    # know, so odoo_rpc decides per request (see OdooSession.open_websocket).
     odoo = aiohttp.ClientSession(
         cookie_jar=aiohttp.CookieJar(unsafe=True), skip_auto_headers=("User-Agent",)
     )

@@ -9,7 +9,6 @@ clock corrected by its offset to the server (agent/clock.py).
 from __future__ import annotations
 
 import asyncio
-import time
 
 from agent.clock import CorrectedClock
 from agent.devices import DeviceList
@@ -19,11 +18,7 @@ from agent.protocol import HybridClock, check_clock
 from agent.status import NOT_CONFIGURED, ServerState, Status
 from agent.store import AsyncStore, Entry, Store
 
-ORIGINS = ("page", "server", "peer")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+CHANGE_ORIGINS = ("page", "server", "peer")  # who sent a change to `Agent.receive`
 
 
 class Agent:
@@ -76,7 +71,7 @@ class Agent:
         again: it refused the future ones against its own clock, which ours follows, and
         refusing what it holds would part this terminal from its log.
         """
-        assert origin in ORIGINS
+        assert origin in CHANGE_ORIGINS
         now = self.wall.now_ms()
         if origin != "server":
             self.check_clock(changes, now)

@@ -19,6 +19,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from agent.core import Agent
 from agent.feed import Subscription
+from agent.incoming import is_seq
 from agent.protocol import PROTOCOL_VERSION, InvalidChange, parse_change
 from agent.store import Entry
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 AGENT = web.AppKey("agent", Agent)
 TOKEN = web.AppKey("page_token", str)
-ORIGINS = web.AppKey("allowed_origins", list)
+ALLOWED_ORIGINS = web.AppKey("allowed_origins", list)
 PAGES = web.AppKey("pages", set)
 
 
@@ -49,7 +50,7 @@ class MessageError(Exception):
 def setup_page_api(app: web.Application, token: str, origins: list[str]) -> None:
     """Routes and guard of the page API; app[AGENT] is set when the store opens."""
     app[TOKEN] = token
-    app[ORIGINS] = origins
+    app[ALLOWED_ORIGINS] = origins
     app[PAGES] = set()
     app.middlewares.append(page_guard)
     app.router.add_get("/page", page_socket)
@@ -73,7 +74,7 @@ async def page_guard(request: web.Request, handler: Callable[[web.Request], Awai
     if request.remote not in LOOPBACK:
         return _refuse(403, "forbidden", "the page API answers on loopback only")
     origin = request.headers.get("Origin")
-    if origin is not None and origin not in request.app[ORIGINS]:
+    if origin is not None and origin not in request.app[ALLOWED_ORIGINS]:
         return _refuse(403, "forbidden", f"origin {origin} is not allowed")
     if not _token_ok(request):
         return _refuse(401, "unauthorized", "missing or wrong token")
@@ -208,10 +209,10 @@ class PageSession:
     async def _follow(self, subscription: Subscription, sent: int) -> None:
         try:
             while (entries := await subscription.get()) is not None:
-                fresh = [e for e in entries if e.seq > sent]
-                if fresh:
-                    self._send_changes(fresh)
-                    sent = fresh[-1].seq
+                unsent = [e for e in entries if e.seq > sent]
+                if unsent:
+                    self._send_changes(unsent)
+                    sent = unsent[-1].seq
             # Too far behind: close, so the page reconnects and asks from its last seq.
             await self.ws.close(message=b"too far behind, reconnect")
         finally:
@@ -257,7 +258,7 @@ def _check_hello(message: dict) -> dict:
             "update possync or the addon",
         )
     since = message.setdefault("since", 0)
-    if not _is_seq(since):
+    if not is_seq(since):
         raise MessageError("bad_json", "since must be a sequence number (an integer ≥ 0)")
     return message
 
@@ -286,10 +287,6 @@ def _check_change(index: int, change: Any) -> None:
         parse_change(change)
     except InvalidChange as exc:
         raise MessageError("invalid_change", f"{label}: {exc}. Nothing was stored.") from None
-
-
-def _is_seq(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 async def status_pusher(app: web.Application):

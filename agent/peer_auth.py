@@ -126,7 +126,7 @@ def answer_is_signed(
 class NonceCache:
     """Nonces seen within the time window, so a request is accepted once.
 
-    A nonce can be refused as replayed only while its request is still fresh (within
+    A nonce can be refused as replayed only while its request is still recent (within
     WINDOW_MS of the receiver's clock), so each is kept for twice the window after it was
     seen. Memory is bounded: when MAX_NONCES are remembered, new requests are refused
     (503) until old ones expire, rather than forgetting nonces that could be replayed.

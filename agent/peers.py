@@ -13,7 +13,7 @@ Nothing goes to an address before it is known to be a device of this POS:
 * A peer's address is verified before anything is exchanged with it: for a static
   address, the certificate it serves (read in a handshake that sends nothing) names the
   device; then a signed `GET /peer/hello` must come back signed by that device over our
-  fresh nonce. mDNS only proposes addresses: a new address for a terminal we already
+  new nonce. mDNS only proposes addresses: a new address for a terminal we already
   know replaces the old one only once it answers that challenge.
 * Every request is signed for its destination terminal and every answer must be signed
   by it over our request's nonce (agent/peer_auth.py).
@@ -40,9 +40,9 @@ from agent.backoff import Backoff
 from agent.core import Agent
 from agent.devices import Device
 from agent.feed import Subscription
+from agent.incoming import valid_changes
 from agent.peer_auth import NONCE, answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, PAGE_LIMIT
-from agent.protocol import InvalidChange, parse_change
 from agent.settings import Settings
 
 MAX_PEERS = 64
@@ -302,27 +302,24 @@ class Peers:
         """Read the peer's log after our cursor for it; return how many changes were new."""
         terminal = peer.terminal
         assert terminal is not None
-        fresh = 0
+        received = 0
         while True:
             after = await self.agent.cursor(f"peer:{terminal}")
             target = f"/peer/changes?after={after}&limit={PAGE_LIMIT}"
             _, result = await self._request(peer.url, terminal, "GET", target, None)
             peer.reachable = True
-            fresh += await self._store_pulled(terminal, result)
+            received += await self._store_pulled(terminal, result)
             self.agent.status.peer_synced(terminal, peer.url)
             if not result.get("more"):
-                return fresh
+                return received
 
     async def _store_pulled(self, terminal: str, result: dict) -> int:
         items = result.get("changes") if isinstance(result.get("changes"), list) else []
-        changes = []
-        for item in items:
-            try:
-                change = parse_change(item.get("change") if isinstance(item, dict) else None)
-                self.agent.check_clock([change])  # FutureChange: stamped too far ahead
-                changes.append(change)
-            except InvalidChange as exc:
-                log.warning("ignoring an invalid change from peer %s: %s", terminal, exc)
+        changes = valid_changes(
+            (item.get("change") if isinstance(item, dict) else None for item in items),
+            f"peer {terminal}",
+            lambda change: self.agent.check_clock([change]),  # FutureChange: too far ahead
+        )
         cursor = result.get("cursor")
         cursors = {f"peer:{terminal}": cursor} if isinstance(cursor, int) and cursor >= 0 else {}
         return len(await self.agent.receive(changes, "peer", cursors))

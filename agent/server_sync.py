@@ -20,19 +20,20 @@ import aiohttp
 from agent.backoff import Backoff
 from agent.core import Agent
 from agent.devices import DeviceList, InvalidDeviceList
-from agent.odoo_client import (
+from agent.incoming import is_seq, valid_changes
+from agent.odoo_client import OdooClient
+from agent.odoo_rpc import (
     DISABLED,
     MISMATCH,
     BusUnavailable,
     DeviceRevoked,
-    OdooClient,
+    OdooCallError,
     OdooError,
     ProtocolMismatch,
     ServerUnreachable,
     SyncDisabled,
-    SyncError,
 )
-from agent.protocol import PROTOCOL_VERSION, InvalidChange, parse_change
+from agent.protocol import PROTOCOL_VERSION
 from agent.settings import Settings
 from agent.status import now_iso
 from agent.store import SETTLED
@@ -123,7 +124,7 @@ class ServerSync:
             return 0
         try:
             result = await self.client.push(self.config_id, batch)
-        except SyncError as exc:
+        except OdooCallError as exc:
             ids, error = [c["id"] for c in batch], str(exc)
             await self.agent.db.write(lambda s: s.note_failure(ids, error))
             raise
@@ -143,20 +144,21 @@ class ServerSync:
 
     async def pull_new(self) -> int:
         """Read every change after our server cursor; return how many were new here."""
-        fresh = 0
+        received = 0
         while True:
             after = await self.agent.cursor(self.cursor_name)
             result = await self.client.pull(self.config_id, after, PULL_LIMIT)
             items = result.get("changes") if isinstance(result.get("changes"), list) else []
             cursor = result.get("cursor")
-            cursors = {self.cursor_name: cursor} if _is_seq(cursor) else {}
-            changes = _valid_changes(item.get("change") for item in items if isinstance(item, dict))
-            fresh += len(await self.agent.receive(changes, "server", cursors))
+            cursors = {self.cursor_name: cursor} if is_seq(cursor) else {}
+            candidates = (item.get("change") for item in items if isinstance(item, dict))
+            changes = valid_changes(candidates, "the server")
+            received += len(await self.agent.receive(changes, "server", cursors))
             self._answered()
             if result.get("reset") is True:
                 self._reset(after, cursor)
             if not result.get("more") or not cursors or cursor <= after:
-                return fresh
+                return received
 
     # --- for ever -------------------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class ServerSync:
                 while await self.push_pending():
                     pass
                 backoff.reset()
-            except SyncError as exc:
+            except OdooCallError as exc:
                 self._report(exc)
                 await self._pause(backoff.next())
                 self.agent.outbox_event.set()
@@ -188,7 +190,7 @@ class ServerSync:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wanted.wait(), self.settings.devices_refresh_s)
             wanted.clear()
-            with contextlib.suppress(SyncError):
+            with contextlib.suppress(OdooCallError):
                 await self.prepare()
                 await self.refresh_devices()
             await asyncio.sleep(min(DEVICES_AT_MOST_EVERY_S, self.settings.devices_refresh_s))
@@ -209,7 +211,7 @@ class ServerSync:
                     backoff.reset()
             except BusUnavailable as exc:
                 self._bus_failed(exc)
-            except SyncError as exc:
+            except OdooCallError as exc:
                 self._report(exc)
                 await asyncio.sleep(backoff.next())
 
@@ -255,7 +257,7 @@ class ServerSync:
             return
         if not isinstance(notifications, list):
             return
-        ids = [n["id"] for n in notifications if isinstance(n, dict) and _is_seq(n.get("id"))]
+        ids = [n["id"] for n in notifications if isinstance(n, dict) and is_seq(n.get("id"))]
         items = [item for n in notifications for item in _payload_items(n, kind)]
         cursors = {self.bus_cursor_name: max(ids)} if ids else {}
         cursor = await self.agent.cursor(self.cursor_name)
@@ -265,7 +267,7 @@ class ServerSync:
             if seq == cursor + 1:
                 cursor = seq
         cursors[self.cursor_name] = cursor
-        changes = _valid_changes(item.get("change") for item in items)
+        changes = valid_changes((item.get("change") for item in items), "the server")
         await self.agent.receive(changes, "server", cursors)
         self._answered()
 
@@ -273,7 +275,7 @@ class ServerSync:
         """An occasional pull while on the bus, for any notification the bus lost."""
         while True:
             await asyncio.sleep(self.settings.safety_pull_s)
-            with contextlib.suppress(SyncError):
+            with contextlib.suppress(OdooCallError):
                 await self.pull_new()
 
     async def _poll(self, info: dict) -> None:
@@ -319,7 +321,7 @@ class ServerSync:
         log.warning("bus unavailable, polling instead: %s", exc)
         self._using("interval", f"{exc}; polling every {every} ms, trying the bus again soon")
 
-    def _report(self, exc: SyncError) -> None:
+    def _report(self, exc: OdooCallError) -> None:
         self.info = None  # read /info again next time: the server may have changed
         reachable = not isinstance(exc, ServerUnreachable)
         self.agent.status.set_server(reachable=reachable, path=None, cause=str(exc))
@@ -333,25 +335,11 @@ def _payload_items(notification: Any, kind: str) -> list[dict]:
     items = payload.get("changes") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         return []
-    return [i for i in items if isinstance(i, dict) and _is_seq(i.get("seq"))]
-
-
-def _valid_changes(candidates: Any) -> list[dict]:
-    valid = []
-    for change in candidates:
-        try:
-            valid.append(parse_change(change))
-        except InvalidChange as exc:
-            log.warning("ignoring an invalid change from the server: %s", exc)
-    return valid
+    return [i for i in items if isinstance(i, dict) and is_seq(i.get("seq"))]
 
 
 def _interval_s(info: dict) -> float:
     interval = info.get("interval_ms", 500)
-    if not _is_seq(interval):
+    if not is_seq(interval):
         interval = 500
     return min(max(interval, 100), 60_000) / 1000
-
-
-def _is_seq(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

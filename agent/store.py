@@ -19,7 +19,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from agent.clock import device_ms
 from agent.private_files import NotPrivate, create_private_file, private_dir, private_file
 
 T = TypeVar("T")
@@ -112,10 +112,6 @@ def m001_initial(db: Database) -> None:
     db.execute("INSERT INTO meta(key, value) VALUES ('terminal', ?)", [terminal])
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
@@ -196,7 +192,7 @@ class Store:
             "INSERT INTO cursors(name, value, updated_ms) VALUES (?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value, "
             "updated_ms = excluded.updated_ms",
-            [name, value, _now_ms()],
+            [name, value, device_ms()],
         )
 
     # --- the change log -------------------------------------------------------------------
@@ -217,7 +213,7 @@ class Store:
         covers.
         """
         fresh: list[Entry] = []
-        now = _now_ms()
+        now = device_ms()
         with self._atomic():
             for change in changes:
                 entry = self._insert(change, origin, now)
@@ -318,7 +314,7 @@ class Store:
                         "INSERT OR REPLACE INTO rejected(id, body, reason, rejected_ms) "
                         "SELECT o.id, c.body, ?, ? FROM outbox o JOIN changes c "
                         "ON c.seq = o.seq WHERE o.id = ?",
-                        [str(ack.get("reason") or ""), _now_ms(), ack.get("id")],
+                        [str(ack.get("reason") or ""), device_ms(), ack.get("id")],
                     )
                 elif status not in SETTLED:
                     continue

@@ -22,16 +22,11 @@ from agent import server_tls
 from shell import desktop_entry, odoo_probe, paths, printing, status
 from shell import settings as settings_mod
 from shell.browser import CertificateTrust, NavigationPolicy
-from shell.credentials import (
-    Credentials,
-    KeyringUnavailable,
-    SecretTooLong,
-    call_with_timeout,
-    keyring_state,
-)
+from shell.credentials import Credentials, KeyringUnavailable
 from shell.injection import PENDING_JS, AgentAddress, agent_script, banner_script
 from shell.localserver import LocalServer
-from shell.settings import ServerTls, Settings, normalize_server_url, origin_of
+from shell.settings import ServerTls, Settings, origin_of
+from shell.setup_api import SetupApi
 from shell.supervisor import AgentSupervisor, Listening, child_env
 from shell.window import CloseGuard, Pending, ShellWindow
 
@@ -41,7 +36,6 @@ AGENT_START_TIMEOUT_S = 15.0
 # At most this many automatic logins per minute: a POS that keeps sending the window
 # back to the login page must not loop.
 AUTO_LOGIN_PER_MINUTE = 2
-SHORTER_SECRET = "Use a shorter password, or an API key (Odoo: your user → Account Security)."
 LOGIN_REFUSED = (
     "possync could not log in with the saved password ({why}). Log in here once, or change "
     "the password in possync's Settings."
@@ -50,7 +44,6 @@ INSECURE_NOTICE = (
     "INSECURE: {url} is plain http:// — the password, the session and every order cross "
     "the network unencrypted. Switch the server to https:// (possync → Settings…)."
 )
-CHOOSE_FILE_TIMEOUT_S = 600.0
 
 
 class ServerWatch:
@@ -112,7 +105,8 @@ class App:
         self._confirm = confirm
         self._print_to = print_to
         self.page_token = secrets.token_urlsafe(32)
-        self.local = LocalServer(self._api())
+        self.api = SetupApi(self)
+        self.local = LocalServer(self.api.handlers())
         self.watch = ServerWatch(settings.server_url, settings.tls())
         self.secret: str | None = None
         self.supervisor: AgentSupervisor | None = None
@@ -401,164 +395,19 @@ class App:
         else:
             self.show_setup("Finish the setup first.")
 
-    # ------------------------------------------------------------------ local API
+    # ------------------------------------------------------------------ settings
 
-    def _api(self) -> dict[str, Any]:
-        return {
-            "setup_state": self._api_setup_state,
-            "databases": self._api_databases,
-            "login": self._api_login,
-            "test": self._api_test,
-            "save": self._api_save,
-            "state": self._api_state,
-            "settings": self._api_settings,
-            "choose_ca_file": self._api_choose_ca_file,
-        }
-
-    def _api_settings(self, _body: dict) -> dict:
-        self.show_setup()
-        return {"ok": True}
-
-    def _api_setup_state(self, _body: dict) -> dict:
-        state = keyring_state(self.credentials.timeout)
-        return {
-            "settings": {**vars(self.settings)},
-            "keyring": {"ok": state.ok, "backend": state.backend, "detail": state.detail},
-            "configured": self.settings.is_complete(),
-        }
-
-    def _api_choose_ca_file(self, _body: dict) -> dict:
-        import webview
-
-        assert self.window is not None
-        chosen = call_with_timeout(
-            lambda: self.window.native.create_file_dialog(
-                webview.FileDialog.OPEN,
-                file_types=("Certificates (*.pem;*.crt;*.cer)", "All files (*.*)"),
-            ),
-            CHOOSE_FILE_TIMEOUT_S,
-        )
-        return {"path": str(chosen[0]) if chosen else ""}
-
-    def _api_databases(self, body: dict) -> dict:
-        url = normalize_server_url(str(body.get("server_url", "")))
-
-        async def go() -> dict:
-            async with odoo_probe.OdooProbe(url, tls=_tls(body)) as probe:
-                info = await probe.server()
-                dbs = await probe.databases()
-            return {
-                "ok": True,
-                "server_url": url,
-                "version": info.version,
-                "odoo_major": info.major,
-                "databases": dbs,
-            }
-
-        return _probe_answer(go)
-
-    def _api_login(self, body: dict) -> dict:
-        url = normalize_server_url(str(body.get("server_url", "")))
-
-        async def go() -> dict:
-            async with odoo_probe.OdooProbe(url, tls=_tls(body)) as probe:
-                result = await probe.login(body["database"], body["login"], body["password"])
-                configs = await probe.pos_configs()
-            return {"ok": True, "api_key": result.api_key, "configs": configs}
-
-        return _probe_answer(go)
-
-    def _api_test(self, body: dict) -> dict:
-        url = normalize_server_url(str(body.get("server_url", "")))
-        checks = odoo_probe.run(
-            odoo_probe.check_connection(
-                url, body["database"], body["login"], body["password"],
-                int(body["config_id"]) if body.get("config_id") else None,
-                _tls(body),
-            )
-        )
-        return {"checks": [c.as_dict() for c in checks]}
-
-    def _api_save(self, body: dict) -> dict:
-        try:
-            ca_file = settings_mod.keep_ca_file(str(body.get("server_ca_file") or ""))
-        except ValueError as exc:
-            error = {"code": "tls_ca_file", "message": str(exc),
-                     "hint": "Choose the PEM file of the server's certificate authority."}
-            return {"ok": False, "error": error}
-        insecure = _insecure_answer(normalize_server_url(str(body["server_url"])), body)
-        if insecure:
-            return insecure
-        new = Settings(
-            server_url=normalize_server_url(str(body["server_url"])),
-            database=str(body["database"]),
-            login=str(body["login"]),
-            config_id=int(body["config_id"]),
-            config_name=str(body.get("config_name", "")),
-            odoo_major=int(body.get("odoo_major") or 19),
-            fullscreen=bool(body.get("fullscreen")),
-            silent_print=bool(body.get("silent_print")),
-            secret_store=str(body.get("secret_store") or "keyring"),
-            server_ca_file=ca_file,
-            allow_insecure_http=bool(body.get("allow_insecure_http")),
-        )
-        try:
-            self.credentials.put(new, str(body["password"]))
-        except KeyringUnavailable as exc:
-            return {"ok": False, "error": {"code": "keyring", "message": str(exc)}}
-        except SecretTooLong as exc:
-            error = {"code": "password_too_long", "message": str(exc), "hint": SHORTER_SECRET}
-            return {"ok": False, "error": error}
+    def apply_settings(self, new: Settings, secret: str) -> None:
+        """Settings saved on the setup page (their password already stored): keep them,
+        restart the agent with them and open the POS."""
         same_server = (new.server_url, new.database) == (
             self.settings.server_url,
             self.settings.database,
         )
         new.pos_loaded_once = same_server and self.settings.pos_loaded_once
         settings_mod.save(new)
-        self.settings, self.secret = new, str(body["password"])
+        self.settings, self.secret = new, secret
         self.watch = ServerWatch(new.server_url, new.tls())
         self._show_tls()
         self.start_agent()
         threading.Thread(target=self.open_pos, daemon=True).start()
-        return {"ok": True}
-
-    def _api_state(self, _body: dict) -> dict:
-        reachable = self.watch.check() if self.settings.server_url else False
-        supervisor = self.supervisor
-        return {
-            "server": {
-                "url": self.settings.server_url,
-                "reachable": reachable,
-                "message": self.watch.message,
-            },
-            "agent": {
-                "running": bool(supervisor and supervisor.listening),
-                "restarts": supervisor.restarts if supervisor else 0,
-                "status": self.agent_status(),
-            },
-            "pos_url": self.settings.pos_url() if self.settings.is_complete() else None,
-            "config_name": self.settings.config_name,
-        }
-
-
-def _insecure_answer(url: str, body: dict) -> dict | None:
-    try:
-        server_tls.check_server_url(url, bool(body.get("allow_insecure_http")))
-    except server_tls.InsecureServer as exc:
-        hint = "Use the server's https:// address (see “Server certificate and encryption”)."
-        return {"ok": False, "error": {"code": "insecure_http", "message": str(exc), "hint": hint}}
-    return None
-
-
-def _tls(body: dict) -> ServerTls:
-    """The TLS choices of the setup form (before they are saved)."""
-    return ServerTls(
-        str(body.get("server_ca_file") or "").strip(), bool(body.get("allow_insecure_http"))
-    )
-
-
-def _probe_answer(go: Any) -> dict:
-    try:
-        return odoo_probe.run(go())
-    except odoo_probe.ProbeError as exc:
-        return {"ok": False, "error": exc.as_dict()}

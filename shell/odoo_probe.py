@@ -1,30 +1,45 @@
-"""Talk to an Odoo server the way the setup screen and `possync doctor` need to.
+"""The questions the setup screen and `possync doctor` ask an Odoo server.
 
 Each step raises ``ProbeError`` with a ``code`` the UI can switch on, a ``message`` saying
-what is wrong and a ``hint`` saying what to do about it. The failures users actually hit
-are told apart: wrong address, TLS, a server that is not Odoo, bad credentials, the addon
-missing or too old, the websocket blocked by a proxy (odoo/odoo#106339, #139566).
+what is wrong and a ``hint`` saying what to do about it. The calls go through the shared
+Odoo client (agent/odoo_rpc.py); this module tells apart the failures users actually
+hit: wrong address, TLS, a server that is not Odoo, bad credentials, the addon missing or
+too old, the websocket blocked by a proxy (odoo/odoo#106339, #139566).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import ssl
 import time
-from dataclasses import dataclass, field
-from http.cookies import Morsel, SimpleCookie
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from agent import server_tls
+from agent.odoo_rpc import (
+    AccessDenied,
+    BusUnavailable,
+    NotAllowed,
+    NotFound,
+    NotJson,
+    NotJsonRpc,
+    OdooCallError,
+    OdooError,
+    OdooSession,
+    Redirected,
+    Reply,
+    ServerFailing,
+    SessionExpired,
+    WebSession,
+)
+from agent.protocol import PROTOCOL_VERSION
 from shell.settings import ServerTls
 
 ADDON = "pos_restaurant_sync"
-PROTOCOL_VERSION = 1
 # The oldest addon (module version after the Odoo series) this app works with.
 MIN_ADDON_VERSION = (1, 2, 0)  # 1.1: pull answers `reset`; 1.2: lines carry attribute values
 DEFAULT_TIMEOUT_S = 8.0
@@ -55,59 +70,11 @@ class AddonInfo:
 
 
 @dataclass
-class Check:
-    name: str
-    ok: bool
-    message: str
-    hint: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "message": self.message, "hint": self.hint}
-
-
-@dataclass
 class Login:
     uid: int
     # An API key is refused by Odoo's interactive login: the window then logs in once
     # by hand and keeps the session.
     api_key: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SessionCookie:
-    """A cookie Odoo set when it accepted the login: handed to the web view's cookie
-    store, never to a page."""
-
-    name: str
-    value: str = field(repr=False)
-    path: str = "/"
-    max_age_s: int | None = None
-
-    @classmethod
-    def from_morsel(cls, morsel: Morsel) -> SessionCookie:
-        max_age = str(morsel["max-age"] or "")
-        return cls(
-            morsel.key,
-            morsel.value,
-            morsel["path"] or "/",
-            int(max_age) if max_age.lstrip("-").isdigit() else None,
-        )
-
-
-@dataclass
-class WebSession:
-    """An interactive Odoo session: the user and the cookies that carry it."""
-
-    uid: int
-    cookies: list[SessionCookie]
-
-
-@dataclass
-class _Reply:
-    result: Any
-    date: str | None
-    cookies: SimpleCookie
 
 
 class OdooProbe:
@@ -119,19 +86,16 @@ class OdooProbe:
         self.url = server_url.rstrip("/")
         self.timeout = timeout
         self.tls = tls or ServerTls()
-        self._ssl: ssl.SSLContext | None = None
         self.db = ""
         self.login_info: Login | None = None
         self._secret = ""
         self._login = ""
         self._http: aiohttp.ClientSession | None = None
+        self._odoo: OdooSession | None = None
 
     async def __aenter__(self) -> OdooProbe:
         # unsafe=True: keep cookies from servers addressed by IP (127.0.0.1, LAN servers).
-        self._http = aiohttp.ClientSession(
-            cookie_jar=aiohttp.CookieJar(unsafe=True),
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-        )
+        self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -188,17 +152,17 @@ class OdooProbe:
     async def web_login(self, db: str, login: str, secret: str) -> WebSession:
         """Odoo's interactive login (what its login page does), from Python: the session's
         cookies, for the web view. API keys and two-factor users are refused here."""
-        params = {"db": db, "login": login, "password": secret}
         try:
-            reply = await self._exchange("/web/session/authenticate", params)
-        except ProbeError as exc:
-            if exc.code == "server_error" and "database" in exc.message.lower():
+            return await self._odoo_session().login(db, login, secret)
+        except AccessDenied as exc:
+            if exc.detail:
+                raise self._explain(exc) from exc
+            raise ProbeError("bad_credentials", f"Odoo refused the login {login!r}.") from exc
+        except OdooCallError as exc:
+            problem = self._explain(exc)
+            if problem.code == "server_error" and "database" in problem.message.lower():
                 raise _failure("no_database", db=db) from exc
-            raise
-        uid = reply.result.get("uid") if isinstance(reply.result, dict) else None
-        if not uid:
-            raise ProbeError("bad_credentials", f"Odoo refused the login {login!r}.")
-        return WebSession(int(uid), [SessionCookie.from_morsel(m) for m in reply.cookies.values()])
+            raise problem from exc
 
     async def pos_configs(self) -> list[dict[str, Any]]:
         """The POS configurations this user can open, restaurants first."""
@@ -222,22 +186,11 @@ class OdooProbe:
 
     async def websocket(self) -> None:
         """Can a client open Odoo's bus websocket (what live sync rides on)?"""
-        assert self._http is not None
-        parts = urlsplit(self.url)
-        scheme = "wss" if parts.scheme == "https" else "ws"
-        url = f"{scheme}://{parts.netloc}{parts.path}/websocket"
-        tls = self._tls_context()
         try:
-            ws = await self._http.ws_connect(
-                url,
-                headers={"Origin": f"{parts.scheme}://{parts.netloc}"},
-                autoping=False,
-                ssl=tls,
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            raise _failure("websocket_blocked", detail=f"HTTP {exc.status}") from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _failure("websocket_blocked", detail=type(exc).__name__) from exc
+            ws = await self._odoo_session().open_websocket()
+        except BusUnavailable as exc:
+            detail = f"HTTP {exc.status}" if exc.status else type(exc.__cause__).__name__
+            raise _failure("websocket_blocked", detail=detail) from exc
         await ws.close()
 
     async def call_kw(self, model: str, method: str, args: list, kwargs: dict) -> Any:
@@ -287,6 +240,14 @@ class OdooProbe:
             raise _failure("addon_missing")
         return AddonInfo(str(rows[0].get("latest_version") or ""))
 
+    def _odoo_session(self) -> OdooSession:
+        """The shared Odoo client, once the address passed the TLS rules."""
+        assert self._http is not None
+        if self._odoo is None:
+            tls = self._tls_context()
+            self._odoo = OdooSession(self._http, self.url, self.timeout, tls, False)
+        return self._odoo
+
     def _tls_context(self) -> ssl.SSLContext:
         """Refuse cleartext to the network; the TLS context with the server's CA file."""
         try:
@@ -299,95 +260,87 @@ class OdooProbe:
                 "Use the server's https:// address. For a test server only, tick "
                 "“Allow unencrypted http://” (a red notice then stays on the window).",
             ) from exc
-        if self._ssl is None:
-            try:
-                self._ssl = server_tls.client_context(self.tls.ca_file or None)
-            except (OSError, ssl.SSLError) as exc:
-                raise ProbeError(
-                    "tls_ca_file",
-                    f"The server certificate file {self.tls.ca_file} cannot be used ({exc}).",
-                    "Choose the PEM file of the server's certificate authority again.",
-                ) from exc
-        return self._ssl
+        try:
+            return server_tls.client_context(self.tls.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ProbeError(
+                "tls_ca_file",
+                f"The server certificate file {self.tls.ca_file} cannot be used ({exc}).",
+                "Choose the PEM file of the server's certificate authority again.",
+            ) from exc
 
     async def _rpc(self, path: str, params: dict) -> Any:
         return (await self._exchange(path, params)).result
 
-    async def _exchange(self, path: str, params: dict) -> _Reply:
-        assert self._http is not None
-        body = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
-        tls = self._tls_context()
+    async def _exchange(self, path: str, params: dict) -> Reply:
         try:
-            async with self._http.post(
-                self.url + path, json=body, allow_redirects=False, ssl=tls
-            ) as response:
-                payload = await _json_body(response, self.url)
-                date = response.headers.get("Date")
-                cookies = response.cookies
-        except aiohttp.ClientSSLError as exc:
-            raise _tls_error(exc) from exc
-        except aiohttp.ClientConnectorDNSError as exc:
-            raise ProbeError(
-                "wrong_url",
-                f"No server called {urlsplit(self.url).hostname!r} was found.",
-                "Check the spelling of the server address.",
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            refused = isinstance(exc.os_error, ConnectionRefusedError)
-            raise ProbeError(
-                "wrong_url",
-                f"Nothing answers at {self.url} "
-                f"({'connection refused' if refused else exc.strerror or exc}).",
-                "Check the address and port (Odoo's own port is 8069) and that Odoo is running.",
-            ) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise ProbeError(
-                "timeout",
-                f"{self.url} did not answer within {self.timeout:g} s.",
-                "Check the network of this tablet; a firewall may be dropping the connection.",
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise ProbeError(
-                "wrong_url", f"The connection to {self.url} failed: {exc}.", "Check the address."
-            ) from exc
-        return _Reply(_rpc_result(payload), date, cookies)
+            return await self._odoo_session().exchange(path, params)
+        except OdooCallError as exc:
+            raise self._explain(exc) from exc
+
+    def _explain(self, exc: OdooCallError) -> ProbeError:
+        """What a failed call means for the person setting possync up."""
+        if isinstance(exc, OdooError):
+            return _odoo_problem(exc, self.url)
+        return _unreachable_problem(exc, self.url, self.timeout)
 
 
-async def _json_body(response: aiohttp.ClientResponse, url: str) -> Any:
-    if response.status in (301, 302, 303, 307, 308):
-        target = response.headers.get("Location", "another address")
-        raise ProbeError(
+def _unreachable_problem(exc: OdooCallError, url: str, timeout: float) -> ProbeError:
+    """No usable answer: told apart by what failed (``exc.__cause__``)."""
+    cause = exc.__cause__
+    if isinstance(exc, NotJson):  # a web page: another server, a portal, a proxy
+        return _failure("not_odoo", url=url)
+    if isinstance(exc, ServerFailing):
+        return ProbeError(
+            "server_error",
+            f"The server answered HTTP {exc.status}.",
+            "Odoo or a proxy in front of it is failing; look at the server's log.",
+        )
+    if isinstance(cause, aiohttp.ClientSSLError):
+        return _tls_error(cause)
+    if isinstance(cause, aiohttp.ClientConnectorDNSError):
+        return ProbeError(
             "wrong_url",
-            f"The server sends possync to {target}.",
+            f"No server called {urlsplit(url).hostname!r} was found.",
+            "Check the spelling of the server address.",
+        )
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        refused = isinstance(cause.os_error, ConnectionRefusedError)
+        return ProbeError(
+            "wrong_url",
+            f"Nothing answers at {url} "
+            f"({'connection refused' if refused else cause.strerror or cause}).",
+            "Check the address and port (Odoo's own port is 8069) and that Odoo is running.",
+        )
+    if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError):
+        return ProbeError(
+            "timeout",
+            f"{url} did not answer within {timeout:g} s.",
+            "Check the network of this tablet; a firewall may be dropping the connection.",
+        )
+    return ProbeError(
+        "wrong_url", f"The connection to {url} failed: {cause}.", "Check the address."
+    )
+
+
+def _odoo_problem(exc: OdooError, url: str) -> ProbeError:
+    """What an answer that is not a result means for the person setting possync up."""
+    if isinstance(exc, Redirected):
+        return ProbeError(
+            "wrong_url",
+            f"The server sends possync to {exc.location}.",
             "Use that address (often the https:// form) as the server address.",
         )
-    if response.status == 404:
-        raise ProbeError("not_found", f"{response.url.path} does not exist on this server.")
-    text = await response.text()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        if response.status >= 500:
-            raise ProbeError(
-                "server_error",
-                f"The server answered HTTP {response.status}.",
-                "Odoo or a proxy in front of it is failing; look at the server's log.",
-            ) from exc
-        raise _failure("not_odoo", url=url) from exc
-
-
-def _rpc_result(payload: Any) -> Any:
-    if not isinstance(payload, dict):
-        raise ProbeError("not_odoo", "The server's answer is not JSON-RPC.")
-    error = payload.get("error")
-    if error:
-        data = error.get("data") or {}
-        name = str(data.get("name", ""))
-        message = str(data.get("message") or error.get("message") or "unknown error")
-        if name.endswith("AccessDenied") or name.endswith("SessionExpiredException"):
-            raise ProbeError("bad_credentials", message)
-        raise ProbeError("server_error", f"Odoo answered: {message}")
-    return payload.get("result")
+    if isinstance(exc, NotFound):
+        path = urlsplit(url).path + exc.path
+        return ProbeError("not_found", f"{path} does not exist on this server.")
+    if isinstance(exc, NotJsonRpc):
+        return ProbeError("not_odoo", "The server's answer is not JSON-RPC.")
+    if isinstance(exc, SessionExpired | AccessDenied) and not isinstance(exc, NotAllowed):
+        return ProbeError("bad_credentials", exc.detail or "unknown error")
+    if exc.detail:
+        return ProbeError("server_error", f"Odoo answered: {exc.detail}")
+    return _failure("not_odoo", url=url)  # an HTTP status Odoo does not answer with
 
 
 def _tls_error(exc: aiohttp.ClientSSLError) -> ProbeError:
@@ -461,76 +414,6 @@ def _check_addon(info: AddonInfo) -> None:
             "Real-time sync is switched off for this POS.",
             "In Odoo: Settings → Point of Sale → Restaurant → switch on Real-Time Sync.",
         )
-
-
-async def check_connection(
-    server_url: str,
-    db: str,
-    login: str,
-    secret: str,
-    config_id: int | None,
-    tls: ServerTls | None = None,
-) -> list[Check]:
-    """Every check the setup screen's "Test connection" shows, stopping at the first
-    failure that makes the next ones meaningless."""
-    checks: list[Check] = []
-    async with OdooProbe(server_url, tls=tls) as probe:
-        steps = [
-            ("Server", lambda: _describe_server(probe)),
-            ("Login", lambda: _describe_login(probe, db, login, secret)),
-            ("POS", lambda: _describe_config(probe, config_id)),
-            ("Addon", lambda: _describe_addon(probe, config_id)),
-            ("Websocket", lambda: _describe_websocket(probe)),
-        ]
-        for name, step in steps:
-            try:
-                checks.append(Check(name, True, await step()))
-            except ProbeError as exc:
-                checks.append(Check(name, False, exc.message, exc.hint))
-                # A blocked websocket still leaves a working (polling) set-up.
-                if name != "Websocket":
-                    break
-    return checks
-
-
-async def _describe_server(probe: OdooProbe) -> str:
-    info = await probe.server()
-    if info.major not in (18, 19):
-        raise ProbeError(
-            "unsupported",
-            f"This is Odoo {info.version}; possync supports Odoo 18 and 19.",
-            "Use an Odoo 18.0 or 19.0 server.",
-        )
-    return f"Odoo {info.version} answers at {probe.url}."
-
-
-async def _describe_login(probe: OdooProbe, db: str, login: str, secret: str) -> str:
-    result = await probe.login(db, login, secret)
-    if result.api_key:
-        return f"API key accepted for {login}. The POS window asks you to log in once."
-    return f"Logged in as {login} on {db}."
-
-
-async def _describe_config(probe: OdooProbe, config_id: int | None) -> str:
-    configs = {c["id"]: c for c in await probe.pos_configs()}
-    if config_id not in configs:
-        raise ProbeError(
-            "no_config",
-            "The chosen POS does not exist or this user cannot open it.",
-            "Pick a POS from the list after logging in.",
-        )
-    return f"POS “{configs[config_id]['name']}” found."
-
-
-async def _describe_addon(probe: OdooProbe, config_id: int | None) -> str:
-    info = await probe.addon(int(config_id or 0))
-    mode = f", {info.mode} mode" if info.mode else ""
-    return f"{ADDON} {info.version} is installed{mode}."
-
-
-async def _describe_websocket(probe: OdooProbe) -> str:
-    await probe.websocket()
-    return "The real-time channel (/websocket) is reachable."
 
 
 async def web_session(

@@ -12,8 +12,8 @@ from aiohttp import web
 from yarl import URL
 
 from agent.app import PEER_PORT, PEERS, SETTINGS, create_app
+from agent.clock import device_ms as now
 from agent.core import Agent
-from agent.core import now_ms as now
 from agent.devices import Device, DeviceList
 from agent.identity import DeviceIdentity, load_identity
 from agent.page_api import AGENT

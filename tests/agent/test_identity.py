@@ -71,9 +71,9 @@ def test_the_certificate_is_made_from_the_device_key(tmp_path):
     # A certificate of another key is not reused: a new one is made for this key.
     (tmp_path / "other").mkdir()
     other = load_identity("file", tmp_path / "other", "t-two", None)
-    fresh = load_identity("file", tmp_path, "t-one", certificate_pem(other))
-    assert fresh.certificate_sha256 != other.certificate_sha256
-    assert fresh.public_key == identity.public_key
+    reloaded = load_identity("file", tmp_path, "t-one", certificate_pem(other))
+    assert reloaded.certificate_sha256 != other.certificate_sha256
+    assert reloaded.public_key == identity.public_key
 
 
 def test_the_tls_context_leaves_no_key_file_behind(tmp_path):

@@ -15,7 +15,7 @@ async def page(agent_client, **kw) -> PageClient:
 
 
 async def log_of(agent_client) -> list[dict]:
-    """Everything the agent's log holds, as a fresh page replaying from 0 sees it."""
+    """Everything the agent's log holds, as a new page replaying from 0 sees it."""
     reader = await page(agent_client, since=0)
     await reader.until(lambda: reader.caught_up)
     await reader.close()

@@ -12,7 +12,7 @@ from aiohttp import web
 from keyring.backends import fail
 
 from agent.app import PEER_PORT, PEERS
-from agent.core import now_ms
+from agent.clock import device_ms
 from agent.devices import DeviceList
 from agent.discovery import config_tag
 from agent.peer_auth import sign_request
@@ -80,7 +80,7 @@ async def test_an_unsigned_or_tampered_request_gets_401_and_changes_nothing(star
 
 
 def _signed_for(sender: Running, to: Running, target: str, body: bytes) -> dict:
-    return sign_request(sender.identity, "POST", target, body, to.terminal, now_ms())
+    return sign_request(sender.identity, "POST", target, body, to.terminal, device_ms())
 
 
 async def test_a_change_pushed_twice_is_acknowledged_twice_and_stored_once(start, http):

@@ -13,10 +13,10 @@ from agent.app import SERVER_SYNC, create_app
 from agent.core import Agent
 from agent.devices import DeviceList
 from agent.identity import load_identity
-from agent.odoo_client import (
+from agent.odoo_client import OdooClient
+from agent.odoo_rpc import (
     AccessDenied,
     DeviceRevoked,
-    OdooClient,
     ProtocolMismatch,
     ServerUnreachable,
     SyncDisabled,

@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 
 from agent.app import PEERS
-from agent.core import now_ms
+from agent.clock import device_ms as now_ms
 from agent.peer_auth import answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, MAX_CONNECTIONS
 from agent.peers import MAX_PEERS

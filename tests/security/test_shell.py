@@ -21,7 +21,7 @@ import trustme
 from agent import server_tls
 from agent.settings import SettingsError
 from agent.settings import load as load_agent_settings
-from shell import odoo_probe
+from shell import diagnostics, odoo_probe
 from shell.app import App, ServerWatch
 from shell.browser import CertificateTrust, NavigationPolicy
 from shell.settings import ServerTls, Settings
@@ -52,9 +52,9 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-def probe_checks(url: str, tls: ServerTls | None = None) -> dict[str, odoo_probe.Check]:
+def probe_checks(url: str, tls: ServerTls | None = None) -> dict[str, diagnostics.Check]:
     checks = odoo_probe.run(
-        odoo_probe.check_connection(url, "restaurant", "waiter", PASSWORD, 2, tls)
+        diagnostics.check_connection(url, "restaurant", "waiter", PASSWORD, 2, tls)
     )
     return {check.name: check for check in checks}
 
@@ -83,7 +83,7 @@ def test_plain_http_server_is_refused_without_the_insecure_setting() -> None:
     app = App(Settings())
     body = {"server_url": LAN_SERVER, "database": "restaurant", "login": "waiter",
             "password": PASSWORD, "config_id": 2}
-    answer = app._api_save(body)
+    answer = app.api.save(body)
     assert answer["ok"] is False and answer["error"]["code"] == "insecure_http"
     assert keyring.get_password("possync", "waiter@http://192.168.1.20:8069/restaurant") is None
     # Settings saved before this rule (or edited by hand) are not run: setup opens.
@@ -177,7 +177,7 @@ def test_the_agent_uses_the_ca_file(ca: trustme.CA, home: Path) -> None:
 
     with running(ssl_context=_server_context(cert)) as server:
         assert asyncio.run(info(ca_file))["protocol"] == 1
-        from agent.odoo_client import ServerUnreachable
+        from agent.odoo_rpc import ServerUnreachable
 
         with pytest.raises(ServerUnreachable, match="certificate"):
             asyncio.run(info(None))

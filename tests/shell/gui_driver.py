@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devkit.e2e.terminal import POS_JS  # window.e2e: edits through the POS store
 from shell import odoo_probe
 from shell import settings as settings_mod
 from shell.browser import NOT_RUN
@@ -36,8 +37,6 @@ SCENARIO_TIMEOUT_S = 90.0
 # A real POS loads and compiles its assets; on a busy machine that takes a while.
 REAL_ODOO_TIMEOUT_S = 420.0
 POS_LOAD_TIMEOUT_S = 150.0
-# The end-to-end suite's waiter (window.e2e): edits through the POS store, 18 and 19.
-E2E_POS_JS = Path(__file__).resolve().parents[1] / "realodoo" / "e2e" / "pos.js"
 STARTED = time.monotonic()
 
 
@@ -468,7 +467,7 @@ def scenario_real_odoo(d: Driver) -> None:
 
     d.js(OPEN_REGISTER)
     d.check("the floor plan shows", d.wait_js("!!document.querySelector('.floor-map')", 60))
-    d.js(E2E_POS_JS.read_text(encoding="utf-8"))
+    d.js(POS_JS.read_text(encoding="utf-8"))
     d.check("the POS store is ready for edits", d.wait_js("window.e2e.ready()", 30))
     d.js(EDIT)
     edit = json.loads(d.wait_js("window.__edit", 60) or "{}")

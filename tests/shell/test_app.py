@@ -25,7 +25,7 @@ def test_a_password_too_long_for_windows_is_refused_in_words_and_nothing_is_stor
     memory_keyring: MemoryKeyring,
 ) -> None:
     app = App(Settings())
-    answer = app._api()["save"]({**SAVE, "password": "x" * 1281})
+    answer = app.api.handlers()["save"]({**SAVE, "password": "x" * 1281})
     assert answer["ok"] is False
     assert answer["error"]["code"] == "password_too_long"
     assert "at most 1280 characters" in answer["error"]["message"]

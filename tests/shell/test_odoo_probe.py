@@ -11,22 +11,23 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from shell import odoo_probe
-from shell.odoo_probe import OdooProbe, ProbeError, check_connection
+from shell import diagnostics, odoo_probe
+from shell.diagnostics import check_connection
+from shell.odoo_probe import OdooProbe, ProbeError
 from shell.settings import ServerTls
 from tests.shell.fake_odoo import API_KEY, PASSWORD, SESSIONS, FakeOdoo, Options, running
 
 
 def checks(
     url: str, secret: str = PASSWORD, config_id: int = 2, tls: ServerTls | None = None
-) -> dict[str, odoo_probe.Check]:
+) -> dict[str, diagnostics.Check]:
     results = odoo_probe.run(
         check_connection(url, "restaurant", "waiter", secret, config_id, tls)
     )
     return {check.name: check for check in results}
 
 
-def failure(url: str, **kwargs: object) -> odoo_probe.Check:
+def failure(url: str, **kwargs: object) -> diagnostics.Check:
     failed = [c for c in checks(url, **kwargs).values() if not c.ok]  # type: ignore[arg-type]
     assert failed, "expected a failing check"
     return failed[0]

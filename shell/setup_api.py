@@ -1,0 +1,188 @@
+"""The API behind the app's own pages: the setup screen and the offline page.
+
+Each handler takes the JSON body a page posted (shell/localserver.py) and answers a JSON
+dict; the names are the ones the pages call (shell/static/setup.js, offline.js). The
+handlers ask Odoo through `shell.odoo_probe`, report through `shell.diagnostics`, and
+leave what the window and the agent do to the app (`App.apply_settings`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agent import server_tls
+from shell import diagnostics, odoo_probe
+from shell import settings as settings_mod
+from shell.credentials import KeyringUnavailable, SecretTooLong, call_with_timeout, keyring_state
+from shell.localserver import Handler
+from shell.settings import ServerTls, Settings, normalize_server_url
+
+if TYPE_CHECKING:
+    from shell.app import App
+
+SHORTER_SECRET = "Use a shorter password, or an API key (Odoo: your user → Account Security)."
+CHOOSE_FILE_TIMEOUT_S = 600.0
+
+
+class SetupApi:
+    """The local pages' handlers, for one app."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "setup_state": self.setup_state,
+            "databases": self.databases,
+            "login": self.login,
+            "test": self.test,
+            "save": self.save,
+            "state": self.state,
+            "settings": self.settings,
+            "choose_ca_file": self.choose_ca_file,
+        }
+
+    def settings(self, _body: dict) -> dict:
+        self.app.show_setup()
+        return {"ok": True}
+
+    def setup_state(self, _body: dict) -> dict:
+        state = keyring_state(self.app.credentials.timeout)
+        return {
+            "settings": {**vars(self.app.settings)},
+            "keyring": {"ok": state.ok, "backend": state.backend, "detail": state.detail},
+            "configured": self.app.settings.is_complete(),
+        }
+
+    def choose_ca_file(self, _body: dict) -> dict:
+        import webview
+
+        window = self.app.window
+        assert window is not None
+        chosen = call_with_timeout(
+            lambda: window.native.create_file_dialog(
+                webview.FileDialog.OPEN,
+                file_types=("Certificates (*.pem;*.crt;*.cer)", "All files (*.*)"),
+            ),
+            CHOOSE_FILE_TIMEOUT_S,
+        )
+        return {"path": str(chosen[0]) if chosen else ""}
+
+    def databases(self, body: dict) -> dict:
+        url = normalize_server_url(str(body.get("server_url", "")))
+
+        async def go() -> dict:
+            async with odoo_probe.OdooProbe(url, tls=_tls(body)) as probe:
+                info = await probe.server()
+                dbs = await probe.databases()
+            return {
+                "ok": True,
+                "server_url": url,
+                "version": info.version,
+                "odoo_major": info.major,
+                "databases": dbs,
+            }
+
+        return _probe_answer(go)
+
+    def login(self, body: dict) -> dict:
+        url = normalize_server_url(str(body.get("server_url", "")))
+
+        async def go() -> dict:
+            async with odoo_probe.OdooProbe(url, tls=_tls(body)) as probe:
+                result = await probe.login(body["database"], body["login"], body["password"])
+                configs = await probe.pos_configs()
+            return {"ok": True, "api_key": result.api_key, "configs": configs}
+
+        return _probe_answer(go)
+
+    def test(self, body: dict) -> dict:
+        url = normalize_server_url(str(body.get("server_url", "")))
+        checks = odoo_probe.run(
+            diagnostics.check_connection(
+                url, body["database"], body["login"], body["password"],
+                int(body["config_id"]) if body.get("config_id") else None,
+                _tls(body),
+            )
+        )
+        return {"checks": [c.as_dict() for c in checks]}
+
+    def save(self, body: dict) -> dict:
+        try:
+            ca_file = settings_mod.keep_ca_file(str(body.get("server_ca_file") or ""))
+        except ValueError as exc:
+            error = {"code": "tls_ca_file", "message": str(exc),
+                     "hint": "Choose the PEM file of the server's certificate authority."}
+            return {"ok": False, "error": error}
+        insecure = _insecure_answer(normalize_server_url(str(body["server_url"])), body)
+        if insecure:
+            return insecure
+        new = _settings(body, ca_file)
+        try:
+            self.app.credentials.put(new, str(body["password"]))
+        except KeyringUnavailable as exc:
+            return {"ok": False, "error": {"code": "keyring", "message": str(exc)}}
+        except SecretTooLong as exc:
+            error = {"code": "password_too_long", "message": str(exc), "hint": SHORTER_SECRET}
+            return {"ok": False, "error": error}
+        self.app.apply_settings(new, str(body["password"]))
+        return {"ok": True}
+
+    def state(self, _body: dict) -> dict:
+        app = self.app
+        reachable = app.watch.check() if app.settings.server_url else False
+        supervisor = app.supervisor
+        return {
+            "server": {
+                "url": app.settings.server_url,
+                "reachable": reachable,
+                "message": app.watch.message,
+            },
+            "agent": {
+                "running": bool(supervisor and supervisor.listening),
+                "restarts": supervisor.restarts if supervisor else 0,
+                "status": app.agent_status(),
+            },
+            "pos_url": app.settings.pos_url() if app.settings.is_complete() else None,
+            "config_name": app.settings.config_name,
+        }
+
+
+def _settings(body: dict, ca_file: str) -> Settings:
+    """The settings the setup form describes."""
+    return Settings(
+        server_url=normalize_server_url(str(body["server_url"])),
+        database=str(body["database"]),
+        login=str(body["login"]),
+        config_id=int(body["config_id"]),
+        config_name=str(body.get("config_name", "")),
+        odoo_major=int(body.get("odoo_major") or 19),
+        fullscreen=bool(body.get("fullscreen")),
+        silent_print=bool(body.get("silent_print")),
+        secret_store=str(body.get("secret_store") or "keyring"),
+        server_ca_file=ca_file,
+        allow_insecure_http=bool(body.get("allow_insecure_http")),
+    )
+
+
+def _insecure_answer(url: str, body: dict) -> dict | None:
+    try:
+        server_tls.check_server_url(url, bool(body.get("allow_insecure_http")))
+    except server_tls.InsecureServer as exc:
+        hint = "Use the server's https:// address (see “Server certificate and encryption”)."
+        return {"ok": False, "error": {"code": "insecure_http", "message": str(exc), "hint": hint}}
+    return None
+
+
+def _tls(body: dict) -> ServerTls:
+    """The TLS choices of the setup form (before they are saved)."""
+    return ServerTls(
+        str(body.get("server_ca_file") or "").strip(), bool(body.get("allow_insecure_http"))
+    )
+
+
+def _probe_answer(go: Any) -> dict:
+    try:
+        return odoo_probe.run(go())
+    except odoo_probe.ProbeError as exc:
+        return {"ok": False, "error": exc.as_dict()}
