@@ -1,6 +1,7 @@
 from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 
 from .. import compat
@@ -38,9 +39,19 @@ class TestApplyAfterBroadcast(PossyncCommon):
         self.assertEqual(ack["status"], "applied")  # stored: the answer stands
         self.assertFalse(self.pos_order(self.order))
         self.assertFalse(self.order_row().applied_seq)
+        # The push wrote the row in its own transaction, stamped later than this one's now.
+        self.written_ago(self.order_row(), timedelta(minutes=1))
         self.Log._apply_pending(grace=timedelta(0))
         self.assertEqual(self.pos_order(self.order).lines.uuid, "l1")
         self.assertEqual(self.order_row().applied_seq, self.log(self.order).id)
+
+    def written_ago(self, records, ago: timedelta) -> None:
+        records.flush_recordset()
+        self.env.cr.execute(
+            f"UPDATE {records._table} SET write_date = %s WHERE id IN %s",
+            (fields.Datetime.now() - ago, tuple(records.ids)),
+        )
+        records.invalidate_recordset()
 
     def test_a_failed_application_is_retried_by_the_next_push(self):
         order_model = type(self.env["pos.order"])
