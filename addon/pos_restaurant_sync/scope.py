@@ -1,9 +1,9 @@
 """What a change may name, for the POS it is pushed to and the user who pushes it.
 
-The server checks each new change where it classifies it (``pos_restaurant_sync.change``),
-against the order's merged state, before anything of it is stored or applied; a change that
-fails a check is answered ``rejected`` with the reason this module gives. The rules
-(docs/protocol.md, "What the server accepts"):
+The server checks each new change where it admits it into its order
+(``pos_restaurant_sync.change._admit``), against the order's merged state, before anything
+of it is stored or applied; a change that fails a check is answered ``rejected`` with the
+reason this module gives. The rules (docs/protocol.md, "What the server accepts"):
 
 - every id a change names is checked with the pushing user's rights, never with sudo: a
   customer the user can read, of the POS's company or shared; a table on one of the POS's

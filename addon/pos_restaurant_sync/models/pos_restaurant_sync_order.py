@@ -118,10 +118,10 @@ class PosRestaurantSyncOrder(models.Model):
     def _lock_for_odoo(self, order_uuids: set[str]) -> None:
         """Lock the orders the log knows among ``order_uuids`` (1 and 2 of the lock order)
         before Odoo's own flow writes them, so their pushes wait for this transaction."""
-        heads = self.sudo().search([("order_uuid", "in", list(order_uuids))])
-        for head in heads.sorted("order_uuid"):
-            head._lock_apply()
-            head._lock(head.config_id, head.order_uuid)
+        order_rows = self.sudo().search([("order_uuid", "in", list(order_uuids))])
+        for order_row in order_rows.sorted("order_uuid"):
+            order_row._lock_apply()
+            order_row._lock(order_row.config_id, order_row.order_uuid)
 
     def _lock_apply(self) -> None:
         """Serialise applying this order's log to Odoo, until commit.

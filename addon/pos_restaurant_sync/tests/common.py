@@ -38,6 +38,18 @@ class PossyncCommon(TestPoSCommon):
         # What TestPoSCommon.create_ui_order_data expects (open_new_session sets them).
         cls.currency = cls.pos_session.currency_id
         cls.pricelist = cls.config.pricelist_id
+        cls.enter_registry_test_mode()
+
+    @classmethod
+    def enter_registry_test_mode(cls):
+        """Make the new cursors a push opens savepoints of the test's transaction (an
+        HttpCase is in this mode already), so a push runs its own transactions here too."""
+        if hasattr(cls, "registry_enter_test_mode_cls"):  # 19
+            if not cls._registry_patched:
+                cls.registry_enter_test_mode_cls()
+        elif not cls.registry.in_test_mode():  # 18
+            cls.registry.enter_test_mode(cls.cr)
+            cls.addClassCleanup(cls.registry.leave_test_mode)
 
     # --- changes -----------------------------------------------------------------------
 
@@ -73,10 +85,19 @@ class PossyncCommon(TestPoSCommon):
 
     # --- the server --------------------------------------------------------------------
 
-    def push(self, *changes: dict, env=None) -> dict:
+    def push(self, *changes: dict, env=None, config=None) -> dict:
+        """Push as the route does (to ``config``, by default the test's POS).
+
+        The push works in transactions of its own, here savepoints of the test's through
+        another environment: what the test wrote is flushed before, and read afresh after.
+        """
         env = env or self.env
-        config = env["pos.config"].browse(self.config.id)
-        return env["pos_restaurant_sync.change"]._push(config, list(changes))
+        config = env["pos.config"].browse((config or self.config).id)
+        env.flush_all()
+        try:
+            return env["pos_restaurant_sync.change"]._push(config, list(changes))
+        finally:
+            env.invalidate_all()
 
     def pull(self, after: int = 0, limit: int = 500) -> dict:
         return self.env["pos_restaurant_sync.change"]._pull(self.config, after, limit)

@@ -134,7 +134,7 @@ class TestApplyToOdooOrder(PossyncCommon):
     def test_a_record_deleted_after_its_change_is_left_out_of_the_odoo_order(self):
         guest = self.env["res.partner"].create({"name": "Guest who left"})
         Log = self.env["pos_restaurant_sync.change"]
-        Log._push_store(
+        Log._store_and_broadcast(
             self.config, [self.change(self.order, self.order_set("partner_id", guest.id))]
         )
         guest.unlink()  # before the Odoo order was made (19 forbids it after)

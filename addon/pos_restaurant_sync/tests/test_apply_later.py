@@ -1,6 +1,7 @@
 from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 
 from .. import compat
@@ -16,20 +17,20 @@ class TestApplyAfterBroadcast(PossyncCommon):
         self.order = self.new_uuid()
         self.Log = self.env["pos_restaurant_sync.change"]
 
-    def head(self):
+    def order_row(self):
         return self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", self.order)])
 
     def test_storing_answers_and_broadcasts_without_touching_the_odoo_order(self):
         change = self.change(self.order, self.line_add("l1", self.coke))
         with patch.object(type(self.config), "_possync_broadcast", autospec=True) as broadcast:
-            result, pending = self.Log._push_store(self.config, [change])
+            result, pending = self.Log._store_and_broadcast(self.config, [change])
         self.assertEqual(result["acks"], [{"id": change["id"], "status": "applied"}])
         self.assertEqual(pending, {self.order})
         self.assertEqual(broadcast.call_args.args[1][0]["change"], change)
         self.assertFalse(self.pos_order(self.order))
         self.Log._apply_orders(self.config, pending)
         self.assertEqual(self.pos_order(self.order).lines.uuid, "l1")
-        self.assertEqual(self.head().applied_seq, result["cursor"])
+        self.assertEqual(self.order_row().applied_seq, result["cursor"])
 
     def test_a_failed_application_is_retried_by_the_cron(self):
         order_model = type(self.env["pos.order"])
@@ -37,10 +38,20 @@ class TestApplyAfterBroadcast(PossyncCommon):
             ack = self.push(self.change(self.order, self.line_add("l1", self.coke)))["acks"][0]
         self.assertEqual(ack["status"], "applied")  # stored: the answer stands
         self.assertFalse(self.pos_order(self.order))
-        self.assertFalse(self.head().applied_seq)
+        self.assertFalse(self.order_row().applied_seq)
+        # The push wrote the row in its own transaction, stamped later than this one's now.
+        self.written_ago(self.order_row(), timedelta(minutes=1))
         self.Log._apply_pending(grace=timedelta(0))
         self.assertEqual(self.pos_order(self.order).lines.uuid, "l1")
-        self.assertEqual(self.head().applied_seq, self.log(self.order).id)
+        self.assertEqual(self.order_row().applied_seq, self.log(self.order).id)
+
+    def written_ago(self, records, ago: timedelta) -> None:
+        records.flush_recordset()
+        self.env.cr.execute(
+            f"UPDATE {records._table} SET write_date = %s WHERE id IN %s",
+            (fields.Datetime.now() - ago, tuple(records.ids)),
+        )
+        records.invalidate_recordset()
 
     def test_a_failed_application_is_retried_by_the_next_push(self):
         order_model = type(self.env["pos.order"])

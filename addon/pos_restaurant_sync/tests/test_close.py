@@ -70,19 +70,21 @@ class TestClose(PossyncCommon):
 
     def test_odoo_sync_of_an_order_the_log_knows_holds_it_against_pushes(self):
         # Stored, not applied: this transaction holds none of the order's locks yet.
-        self.env["pos_restaurant_sync.change"]._push_store(
+        self.env["pos_restaurant_sync.change"]._store_and_broadcast(
             self.config, [self.change(self.order, self.line_add("l1", self.coke))]
         )
-        head = self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", self.order)])
-        self.assertTrue(self.apply_lock_is_free(head))
+        order_row = self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", self.order)])
+        self.assertTrue(self.apply_lock_is_free(order_row))
         self.pay_in_odoo(self.order, [{"product": self.coke, "quantity": 1, "uuid": "l1"}])
         # A push of the order, in another connection, would wait for this transaction.
-        self.assertFalse(self.apply_lock_is_free(head))
+        self.assertFalse(self.apply_lock_is_free(order_row))
         self.assertEqual(self.pos_order(self.order).state, "paid")
 
-    def apply_lock_is_free(self, head) -> bool:
+    def apply_lock_is_free(self, order_row) -> bool:
         with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
-            other.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, head.id))
+            other.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, order_row.id)
+            )
             return other.fetchone()[0]
 
     def test_a_paid_order_is_never_reopened_or_edited(self):

@@ -18,14 +18,14 @@ class TestPerf(PossyncCommon):
         order = self.new_uuid()
         self.push(self.change(order, self.line_add("l1", self.coke)))
         self.env.flush_all()
-        split = hasattr(Log, "_push_store")
+        split = hasattr(Log, "_store_and_broadcast")
         counts, times, counts2, times2 = [], [], [], []
         for i in range(runs):
             change = self.change(order, make_op(i), at=10 + i)
             cr = self.env.cr
             n0, t0 = cr.sql_log_count, time.perf_counter()
             if split:
-                _result, uuids = Log._push_store(self.config, [change])
+                _result, uuids = Log._store_and_broadcast(self.config, [change])
             else:
                 self.push(change)
             self.env.flush_all()
@@ -68,7 +68,7 @@ class TestPerf(PossyncCommon):
         for i in range(10):
             change = self.change(order, self.line_set("l1", "qty", i + 1), at=5000 + i)
             t0 = time.perf_counter()
-            _result, uuids = Log._push_store(self.config, [change])
+            _result, uuids = Log._store_and_broadcast(self.config, [change])
             Log._apply_orders(self.config, uuids)
             self.env.flush_all()
             times.append((time.perf_counter() - t0) * 1000)

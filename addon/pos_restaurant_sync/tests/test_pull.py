@@ -37,9 +37,7 @@ class TestPull(PossyncCommon):
         self.push(self.change(self.order, {"op": "nope"}))
         other = self.other_currency_config
         other.possync_enabled = True
-        self.env["pos_restaurant_sync.change"]._push(
-            other, [self.change(self.new_uuid(), self.line_add("x", self.coke))]
-        )
+        self.push(self.change(self.new_uuid(), self.line_add("x", self.coke)), config=other)
         after = self.pull(after=self.start)
         self.assertEqual([e["change"] for e in after["changes"]], self.changes)
 
@@ -73,14 +71,14 @@ class TestPull(PossyncCommon):
             )
         now = fields.Datetime.now()
         self.age(log.search([("order_uuid", "=", self.order)])[:2], now - timedelta(days=8))
-        self.age(self.head(closed), now - timedelta(hours=25))
+        self.age(self.order_row(closed), now - timedelta(hours=25))
         log._prune()
         self.assertEqual(len(self.log(self.order)), 3)  # the two 8-day-old ones are gone
         self.assertFalse(self.log(closed))
-        self.assertFalse(self.head(closed))
+        self.assertFalse(self.order_row(closed))
         self.assertEqual(len(self.log(fresh_closed)), 2)
 
-    def head(self, order_uuid):
+    def order_row(self, order_uuid):
         return self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", order_uuid)])
 
     def age(self, records, when) -> None:

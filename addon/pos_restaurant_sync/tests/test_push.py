@@ -109,7 +109,7 @@ class TestPush(PossyncCommon):
         other = self.other_currency_config
         other.possync_enabled = True
         change = self.change(self.order, self.line_add("l2", self.coke))
-        ack = self.env["pos_restaurant_sync.change"]._push(other, [change])["acks"][0]
+        ack = self.push(change, config=other)["acks"][0]
         self.assertEqual(ack["status"], "rejected")
         self.assertIn("another POS", ack["reason"])
         self.assertEqual(len(self.pos_order(self.order).lines), 1)

@@ -12,6 +12,7 @@ from odoo.tests import tagged
 from odoo.tests.common import new_test_user
 
 from ..models import pos_restaurant_sync_change as change_module
+from ..models import pos_restaurant_sync_change_push as push_module
 from .common import PossyncCommon
 
 POS_USER = "base.group_user,point_of_sale.group_pos_user"
@@ -288,7 +289,7 @@ class TestSecurityScope(PossyncCommon):
         other.possync_enabled = True
         theirs = self.change(self.new_uuid(), self.line_add("x1", self.coke), change_id="shared-id")
         Log = self.env["pos_restaurant_sync.change"]
-        [their_ack] = Log._push(other, [theirs])["acks"]
+        [their_ack] = self.push(theirs, config=other)["acks"]
         self.assertEqual(their_ack["status"], "applied")
         # The first POS to use an id does not own it for the others, nor the reverse.
         self.assertEqual(self.push(mine)["acks"][0]["status"], "applied")
@@ -318,7 +319,7 @@ class TestSecurityScope(PossyncCommon):
     # --- caps ---------------------------------------------------------------------------
 
     def test_too_many_lines_in_an_order_is_refused(self):
-        with patch.object(change_module, "MAX_ITEMS_PER_ORDER", 3):
+        with patch.object(push_module, "MAX_ITEMS_PER_ORDER", 3):
             lines = [self.line_add(f"l{i}", self.coke) for i in range(3)]
             self.assertEqual(
                 self.push(self.change(self.order, *lines))["acks"][0]["status"], "applied"
@@ -331,7 +332,7 @@ class TestSecurityScope(PossyncCommon):
         self.assertEqual(len(self.pos_order(self.order).lines), 2)
 
     def test_too_many_changes_for_an_order_is_refused(self):
-        with patch.object(change_module, "MAX_CHANGES_PER_ORDER", 2):
+        with patch.object(push_module, "MAX_CHANGES_PER_ORDER", 2):
             acks = self.push(
                 *[self.change(self.order, self.line_set("l1", "qty", i), at=i) for i in (1, 2, 3)]
             )["acks"]
@@ -399,16 +400,16 @@ class TestSecurityScope(PossyncCommon):
         )
         close = self.change(self.order, {"op": "order.close", "state": "cancel"}, at=10)
         self.push(close)
-        head = self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", self.order)])
-        state = json.loads(head.merged_state)
+        order_row = self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", self.order)])
+        state = json.loads(order_row.merged_state)
         self.assertEqual(state["state"], "cancel")
         # The qty set after the close is ignored, as protocol.materialize ignores it.
         self.assertEqual(state["line"]["l1"]["fields"]["qty"][1], 1)
 
     def test_an_order_saved_before_the_merged_state_is_made_from_its_log(self):
         self.push(self.change(self.order, self.line_add("l1", self.coke)))
-        head = self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", self.order)])
-        head.sudo().write({"merged_state": False, "merged_seq": 0, "change_count": 0})
+        order_row = self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", self.order)])
+        order_row.sudo().write({"merged_state": False, "merged_seq": 0, "change_count": 0})
         self.push(self.change(self.order, self.line_add("l2", self.burger), at=5))
         self.assertEqual(set(self.lines_by_uuid(self.pos_order(self.order))), {"l1", "l2"})
-        self.assertEqual(head.change_count, 2)
+        self.assertEqual(order_row.change_count, 2)

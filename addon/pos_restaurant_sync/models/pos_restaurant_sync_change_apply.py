@@ -1,0 +1,89 @@
+"""Making the Odoo orders show the log: after each push, and by the cron for those left behind."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import psycopg2
+from odoo import api, fields, models
+
+from ..lib import order_state
+
+_logger = logging.getLogger(__name__)
+
+# The cron leaves changes this recent to the push that stored them (it applies them next).
+APPLY_GRACE = timedelta(seconds=30)
+
+
+class PosRestaurantSyncChange(models.Model):
+    _inherit = "pos_restaurant_sync.change"
+
+    @api.model
+    def _apply_orders(self, config, order_uuids: set[str]) -> None:
+        """Make each Odoo order show its merged state; a failure leaves the log intact.
+
+        The state is the one the pushes saved on the order's row (``_admit``): applying
+        reads no log. Each order is applied under its own lock (not the log's: a push never
+        waits for the Odoo side of the push before it) and in a savepoint. Its row then
+        remembers the log position applied; an order left behind by a failure is retried by
+        its next push or by the cron (``_apply_pending``).
+        """
+        order_rows = self.env["pos_restaurant_sync.order"].sudo()
+        for order_uuid in sorted(order_uuids):
+            domain = [("order_uuid", "=", order_uuid), ("config_id", "=", config.id)]
+            order_row = order_rows.search(domain)
+            if order_row:
+                self._apply_order(config, order_row)
+
+    @api.model
+    def _apply_order(self, config, order_row) -> None:
+        """Apply one order (see ``_apply_orders``), unless another request already did."""
+        order_row._lock_apply()
+        merged = order_row._merged()
+        if not merged.seq or merged.seq <= order_row.applied_seq:
+            return  # another request applied it meanwhile
+        view = order_state.view(merged.state)
+        removed = [order_state.deleted(merged.state, part) for part in ("line", "payment")]
+        try:
+            with self.env.cr.savepoint():
+                config.env["pos.order"]._possync_apply(config, view, *removed)
+        except psycopg2.OperationalError:
+            raise  # a concurrency error: the caller tries again (the push, the cron)
+        except Exception:
+            # The change is stored and broadcast all the same: the terminals merge it,
+            # and the next change of this order (or the cron) retries the Odoo side.
+            _logger.warning("could not apply order %s to Odoo", order_row.order_uuid, exc_info=True)
+        else:
+            order_row.applied_seq = merged.seq
+
+    @api.model
+    def _apply_pending(self, limit: int = 100, grace: timedelta = APPLY_GRACE) -> None:
+        """Apply the orders whose Odoo side is behind the log (the cron): a failed or
+        interrupted application, or a request that ended between commit and apply."""
+        self.flush_model()
+        self.env["pos_restaurant_sync.order"].flush_model()
+        # An order without a merged state was last pushed before the addon kept one.
+        self.env.cr.execute(
+            """
+            SELECT o.id
+              FROM pos_restaurant_sync_order o
+             WHERE o.write_date < %s
+               AND (o.merged_seq > coalesce(o.applied_seq, 0)
+                    OR o.merged_state IS NULL AND EXISTS (
+                        SELECT 1 FROM pos_restaurant_sync_change c
+                         WHERE c.order_uuid = o.order_uuid AND c.config_id = o.config_id
+                           AND c.status = 'applied' AND c.id > coalesce(o.applied_seq, 0)))
+             ORDER BY o.order_uuid
+             LIMIT %s
+            """,
+            [fields.Datetime.now() - grace, limit],
+        )
+        rows = self.env.cr.fetchall()
+        log = self.sudo()
+        order_rows = self.env["pos_restaurant_sync.order"].sudo().browse([r[0] for r in rows])
+        for order_row in order_rows:
+            # With the rights of the user who pushed the order's latest change.
+            user = order_row.write_uid or self.env.user
+            config = order_row.config_id.with_user(user)
+            log.with_user(user).sudo()._apply_orders(config, {order_row.order_uuid})
