@@ -69,6 +69,7 @@ fi
 pyinstaller_ms=$(since "$t0")
 BUNDLE="$OUT/dist/possync"
 [ -x "$BUNDLE/possync" ] || fail "no executable at $BUNDLE/possync"
+[ -s "$BUNDLE/THIRD-PARTY-NOTICES" ] || fail "no third-party notice in $BUNDLE"
 find "$BUNDLE" -xtype l | grep -q . && fail "dangling symlinks in the bundle: $(find "$BUNDLE" -xtype l)"
 # Shared libraries need no execute bit (PyInstaller copies Qt's 0755 ones as they are).
 find "$BUNDLE/_internal" -type f -name '*.so*' -perm /111 -exec chmod 0644 {} +
@@ -108,6 +109,7 @@ if [ "$bundle_only" = no ]; then
     install -m 0644 "$HERE/icons/possync.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/possync.svg"
     install -m 0644 "$ROOT/shell/static/possync.png" "$STAGE/usr/share/icons/hicolor/256x256/apps/possync.png"
     install -m 0644 "$HERE/linux/debian/copyright" "$STAGE/usr/share/doc/possync/copyright"
+    install -m 0644 "$BUNDLE/THIRD-PARTY-NOTICES" "$STAGE/usr/share/doc/possync/THIRD-PARTY-NOTICES"
     {
         printf 'possync (%s) stable; urgency=medium\n\n  * possync %s.\n\n' "$VERSION" "$VERSION"
         printf ' -- %s  %s\n' "$MAINTAINER" "$(date -R -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")"
@@ -128,7 +130,7 @@ if [ "$bundle_only" = no ]; then
     [ "${#elf_files[@]}" -gt 0 ] || fail "no ELF files in the bundle"
     shlibs=$(cd "$WORK" && dpkg-shlibdeps -O \
         -l"debian/possync/opt/possync/_internal" \
-        -l"debian/possync/opt/possync/_internal/PyQt6/Qt6/lib" \
+        -l"debian/possync/opt/possync/_internal/PySide6/Qt/lib" \
         "${elf_files[@]/#/-e}" 2>"$OUT/shlibdeps.log") || {
         tail -n 20 "$OUT/shlibdeps.log" >&2
         fail "dpkg-shlibdeps"

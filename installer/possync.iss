@@ -75,7 +75,8 @@ Name: "autostart"; Description: "Start possync when a user signs in"; GroupDescr
 [Files]
 ; possync.exe (the app; also runs the agent as `possync.exe --agent run ...`),
 ; possync-console.exe (the same with a console, for status / doctor / --self-test) and
-; _internal\ (Python, Qt, Qt WebEngine, the app's pages and the addon's scripts).
+; _internal\ (Python, Qt, Qt WebEngine, the app's pages and the addon's scripts), and
+; LICENSE and THIRD-PARTY-NOTICES (every bundled component with its licence).
 Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]

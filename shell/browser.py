@@ -102,13 +102,13 @@ class GuiThread:
     """Runs callables on Qt's GUI thread from any thread, waiting for the result."""
 
     def __init__(self) -> None:
-        from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
-        from PyQt6.QtWidgets import QApplication
+        from qtpy.QtCore import QObject, Signal, Slot
+        from qtpy.QtWidgets import QApplication
 
         class Invoker(QObject):
-            request = pyqtSignal(object)
+            request = Signal(object)
 
-            @pyqtSlot(object)
+            @Slot(object)
             def run(self, job: Callable[[], None]) -> None:
                 job()
 
@@ -120,8 +120,8 @@ class GuiThread:
         self._invoker.request.connect(self._invoker.run)
 
     def call(self, fn: Callable[[], T], timeout: float = GUI_CALL_TIMEOUT_S) -> T:
-        from PyQt6.QtCore import QThread
-        from PyQt6.QtWidgets import QApplication
+        from qtpy.QtCore import QThread
+        from qtpy.QtWidgets import QApplication
 
         app = QApplication.instance()
         if app is not None and QThread.currentThread() == app.thread():
@@ -165,7 +165,7 @@ class Browser:
     # ------------------------------------------------------------------ hooks (GUI thread)
 
     def _install(self) -> None:
-        from PyQt6.QtCore import Qt
+        from qtpy.QtCore import Qt
 
         page = self.view.webview.page()
         direct = Qt.ConnectionType.DirectConnection
@@ -196,7 +196,7 @@ class Browser:
             self._refuse(url, f"its certificate is not trusted ({error.description()})")
 
     def _loading(self, info: Any) -> None:
-        from PyQt6.QtWebEngineCore import QWebEngineLoadingInfo
+        from qtpy.QtWebEngineCore import QWebEngineLoadingInfo
 
         status = info.status()
         # -3 (ERR_ABORTED): a load replaced by another, or refused above; not a failure of
@@ -225,7 +225,7 @@ class Browser:
         done = threading.Event()
 
         def finished(value: Any) -> None:
-            answer["value"] = value
+            answer["value"] = js_value(value)
             done.set()
 
         def send() -> bool:
@@ -258,7 +258,7 @@ class Browser:
         self._insecure.show()
 
     def _show_refused(self, text: str) -> None:
-        from PyQt6.QtCore import QTimer
+        from qtpy.QtCore import QTimer
 
         if self._refused is None:
             self._refused = _notice_label("possync-refused", AMBER)
@@ -298,7 +298,7 @@ class Browser:
                     stored.set()
 
         def put() -> None:
-            from PyQt6.QtCore import Qt
+            from qtpy.QtCore import Qt
 
             store = self.view.webview.page().profile().cookieStore()
             store.cookieAdded.connect(on_added, Qt.ConnectionType.DirectConnection)
@@ -316,10 +316,22 @@ class Browser:
         return ok
 
 
+def js_value(value: Any) -> Any:
+    """A page script's value as Python. PySide6 hands every JavaScript number over as a
+    float; a whole one comes back as int, the type counts are checked against."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [js_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: js_value(item) for key, item in value.items()}
+    return value
+
+
 def _notice_label(name: str, style: str) -> Any:
     """One line in the window's status bar, as wide as the window (never wider: a long
     address must not widen a tablet's window), the whole text in its tooltip."""
-    from PyQt6.QtWidgets import QLabel, QSizePolicy
+    from qtpy.QtWidgets import QLabel, QSizePolicy
 
     label = QLabel()
     label.setObjectName(name)
@@ -329,7 +341,7 @@ def _notice_label(name: str, style: str) -> Any:
 
 
 def _qurl(url: str) -> Any:
-    from PyQt6.QtCore import QUrl
+    from qtpy.QtCore import QUrl
 
     return QUrl(url)
 
@@ -337,8 +349,8 @@ def _qurl(url: str) -> Any:
 def _qt_cookie(cookie: Any, origin: str) -> Any:
     """A host-only cookie for ``origin`` (no domain: Chromium binds it to the origin's host),
     HttpOnly (no page script reads it), Secure on https."""
-    from PyQt6.QtCore import QDateTime
-    from PyQt6.QtNetwork import QNetworkCookie
+    from qtpy.QtCore import QDateTime
+    from qtpy.QtNetwork import QNetworkCookie
 
     qt = QNetworkCookie(cookie.name.encode("latin-1"), cookie.value.encode("latin-1"))
     qt.setPath(cookie.path or "/")

@@ -21,8 +21,8 @@ PrinterChoice = Callable[[Any], Any]
 
 def ask(parent: Any) -> Any:
     """The system's print dialog; None when the user cancels."""
-    from PyQt6.QtPrintSupport import QPrintDialog, QPrinter
-    from PyQt6.QtWidgets import QDialog
+    from qtpy.QtPrintSupport import QPrintDialog, QPrinter
+    from qtpy.QtWidgets import QDialog
 
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     accepted = QPrintDialog(printer, parent).exec() == QDialog.DialogCode.Accepted
@@ -31,7 +31,7 @@ def ask(parent: Any) -> Any:
 
 def default_printer(parent: Any) -> Any:
     """The system's default printer, without a dialog; the dialog when there is none."""
-    from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
+    from qtpy.QtPrintSupport import QPrinter, QPrinterInfo
 
     info = QPrinterInfo.defaultPrinter()
     if info.isNull():
@@ -43,8 +43,8 @@ def default_printer(parent: Any) -> Any:
 class PagePrinter:
     """Prints the page of ``browser`` (pywebview's Qt window) whenever the page asks.
 
-    Qt calls back on the GUI thread (PyQt runs a plain callable's slot in the sender's
-    thread), where the dialog must run. One job at a time: Qt refuses a second print
+    Qt emits ``printRequested`` on the GUI thread and runs a plain callable's slot there,
+    where the dialog must run. One job at a time: Qt refuses a second print
     while one is running, so a request meanwhile is dropped with a log line.
     """
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shell.browser import Browser, CertificateTrust, NavigationPolicy
+from shell.browser import Browser, CertificateTrust, NavigationPolicy, js_value
 from shell.credentials import call_with_timeout
 from shell.printing import PagePrinter, PrinterChoice
 
@@ -26,6 +26,9 @@ JS_TIMEOUT_S = 3.0
 
 def prepare_qt_env(offscreen: bool = False) -> None:
     """Environment Qt WebEngine needs; call before pywebview is imported."""
+    # pywebview reaches Qt through QtPy, as the shell does: both must load PySide6 (LGPL),
+    # the binding possync ships, even where another binding is installed too.
+    os.environ["QT_API"] = "pyside6"
     # Chromium's sandbox refuses to run as root; nowhere else is it switched off.
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
@@ -107,7 +110,7 @@ class ShellWindow:
     def run_js(self, script: str, timeout: float = JS_TIMEOUT_S) -> Any:
         """Run ``script`` as is (no eval wrapper) and return its value, or None on timeout."""
         try:
-            return call_with_timeout(lambda: self.native.run_js(script), timeout)
+            return js_value(call_with_timeout(lambda: self.native.run_js(script), timeout))
         except TimeoutError:
             log.warning("page script did not answer within %.1f s", timeout)
         except Exception as exc:  # the page went away, or pywebview is shutting down

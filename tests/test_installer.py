@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_third_party import third_party
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTALLER = ROOT / "installer"
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -181,8 +183,8 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
     # pywebview reads its scripts from disk.
     assert (internal / "webview/js/api.js").is_file()
     # Receipts print (shell/printing.py): the binding, the CUPS back end, the window icon.
-    assert next(internal.glob("PyQt6/QtPrintSupport.*"), None)
-    assert (internal / "PyQt6/Qt6/plugins/printsupport/libcupsprintersupport.so").is_file()
+    assert next(internal.glob("PySide6/QtPrintSupport.*"), None)
+    assert (internal / "PySide6/Qt/plugins/printsupport/libcupsprintersupport.so").is_file()
     assert (internal / "shell/static/possync.png").is_file()
     # keyring finds its backends through its metadata's entry points (field notes).
     entry_points = next(internal.glob("keyring-*.dist-info")) / "entry_points.txt"
@@ -208,7 +210,7 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
 @needs_debian_tools
 def test_bundle_is_trimmed(build: dict) -> None:
     bundle = Path(build["bundle"])
-    qt = bundle / "_internal/PyQt6/Qt6"
+    qt = bundle / "_internal/PySide6/Qt"
     libs = {p.name for p in (qt / "lib").iterdir()}
     assert "libQt6WebEngineCore.so.6" in libs
     for unused in (
@@ -221,6 +223,7 @@ def test_bundle_is_trimmed(build: dict) -> None:
         "QuickControls2",
         "Sensors",
         "SerialPort",
+        "VirtualKeyboard",
     ):
         assert not [name for name in libs if f"libQt6{unused}" in name], unused
     assert not (qt / "qml").exists()
@@ -235,6 +238,58 @@ def test_bundle_is_trimmed(build: dict) -> None:
     top = {p.name for p in (bundle / "_internal").iterdir()}
     assert not {"libX11.so.6", "libnss3.so", "libgtk-3.so.0", "libstdc++.so.6"} & top
     assert [p for p in bundle.rglob("*") if p.is_symlink() and not p.exists()] == []
+
+
+@pytest.mark.slow
+@needs_debian_tools
+def test_bundle_and_deb_hold_no_pyqt(build: dict) -> None:
+    """PyQt is GPL-only: the bundle carries the LGPL binding, PySide6, alone."""
+    bundle = Path(build["bundle"])
+    assert [p for p in bundle.rglob("*") if "pyqt" in p.name.lower()] == []
+    assert [m for m in _pyz_modules(bundle / "possync") if m.lower().startswith("pyqt")] == []
+    assert next((bundle / "_internal").glob("PySide6/QtWebEngineCore.*"), None)
+    listing = subprocess.run(
+        ["dpkg-deb", "-c", build["deb"]], capture_output=True, text=True, check=True
+    ).stdout
+    assert "pyqt" not in listing.lower()
+
+
+@pytest.mark.slow
+@needs_debian_tools
+def test_third_party_notice_lists_every_bundled_component(build: dict, tmp_path: Path) -> None:
+    bundle = Path(build["bundle"])
+    notice = (bundle / "THIRD-PARTY-NOTICES").read_text(encoding="utf-8")
+    assert (bundle / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+    # The list before the licence texts: one "name  version  licence" line each.
+    table = notice.split("=" * 80)[0]
+    rows = {
+        line.split()[0].lower(): line.split(None, 2)[2]
+        for line in table.splitlines()
+        if re.match(r"^\S+\s{2,}\S+\s{2,}\S", line)
+    }
+    for component in (
+        "python",
+        "pyinstaller",
+        "pyside6_essentials",
+        "pyside6_webengine",
+        "shiboken6",
+        "qtpy",
+        "pywebview",
+        "aiohttp",
+        "sqlite-utils",
+        "keyring",
+        "zeroconf",
+        "cryptography",
+    ):
+        assert component in rows, component
+    assert rows["pyside6_essentials"].startswith("LGPL-3.0")
+    assert {name: lic for name, lic in rows.items() if third_party.gpl_only(lic)} == {}
+    # Every file and module of the bundle was traced to a component.
+    assert "could not tell" not in table
+    # The .deb ships the same notice where Debian keeps a package's documents.
+    subprocess.run(["dpkg-deb", "-x", build["deb"], str(tmp_path)], check=True)
+    shipped = tmp_path / "usr/share/doc/possync/THIRD-PARTY-NOTICES"
+    assert shipped.read_text(encoding="utf-8") == notice
 
 
 @pytest.mark.slow
@@ -268,6 +323,9 @@ def test_deb_layout_and_desktop_entries(build: dict, tmp_path: Path) -> None:
         "/usr/share/icons/hicolor/scalable/apps/possync.svg",
         "/usr/share/icons/hicolor/256x256/apps/possync.png",
         "/usr/share/doc/possync/copyright",
+        "/usr/share/doc/possync/THIRD-PARTY-NOTICES",
+        "/opt/possync/THIRD-PARTY-NOTICES",
+        "/opt/possync/LICENSE",
     ):
         assert path in entries, path
     assert "/usr/bin/possync -> /opt/possync/possync" in listing

@@ -4,8 +4,9 @@ ICO (the Windows installer's) files.
     QT_QPA_PLATFORM=offscreen .venv/bin/python installer/icons/render_icons.py
 
 Run it after editing possync.svg; the outputs are committed (small), so neither the Linux
-build nor the Windows build needs an SVG renderer. Uses Qt's own SVG renderer (PyQt6 is
-already in the venv); the ICO holds PNG-compressed images, as Windows Vista and later read.
+build nor the Windows build needs an SVG renderer. Uses Qt's own SVG renderer (PySide6,
+through QtPy, is already in the venv); the ICO holds PNG-compressed images, as Windows
+Vista and later read.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
 def render(size: int) -> bytes:
-    from PyQt6.QtCore import QBuffer, QIODevice
-    from PyQt6.QtGui import QImage, QPainter
-    from PyQt6.QtSvg import QSvgRenderer
+    from qtpy.QtCore import QBuffer, QIODevice
+    from qtpy.QtGui import QImage, QPainter
+    from qtpy.QtSvg import QSvgRenderer
 
     image = QImage(size, size, QImage.Format.Format_ARGB32)
     image.fill(0)
@@ -51,7 +52,7 @@ def ico(images: dict[int, bytes]) -> bytes:
 
 
 def main() -> int:
-    from PyQt6.QtGui import QGuiApplication
+    from qtpy.QtGui import QGuiApplication
 
     app = QGuiApplication(sys.argv[:1])  # noqa: F841 - QPainter needs an application
     images = {size: render(size) for size in ICO_SIZES}

@@ -110,7 +110,7 @@ class Driver:
 
     def print_to_pdf(self, _parent: Any) -> Any:
         """The test's printer: a PDF file, a real output that can be read back."""
-        from PyQt6.QtPrintSupport import QPrinter
+        from qtpy.QtPrintSupport import QPrinter
 
         self.print_on_gui_thread.append(threading.current_thread() is threading.main_thread())
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
@@ -121,8 +121,8 @@ class Driver:
     def printed_receipt(self) -> bool:
         """Does the printed PDF show the receipt? Qt prints pages as images (no text to
         read back), so the receipt is a block of a colour nothing else on the page has."""
-        from PyQt6.QtCore import QSize
-        from PyQt6.QtPdf import QPdfDocument
+        from qtpy.QtCore import QSize
+        from qtpy.QtPdf import QPdfDocument
 
         document = QPdfDocument(None)
         if not self.pdf.exists() or document.load(str(self.pdf)) != QPdfDocument.Error.None_:
@@ -185,7 +185,7 @@ class Driver:
             subprocess.run(["import", "-window", "root", str(path)], check=True)
             return
         # Without ImageMagick: Qt grabs the (Xvfb) screen itself, on the GUI thread.
-        from PyQt6.QtWidgets import QApplication
+        from qtpy.QtWidgets import QApplication
 
         def grab() -> bool:
             screen = QApplication.primaryScreen()
