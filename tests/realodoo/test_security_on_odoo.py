@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from devkit.harness import HarnessError, OdooInstance, OdooRpc
+from devkit.odoo import HarnessError, OdooInstance, OdooRpc
 
 POS_GROUPS = ["base.group_user", "point_of_sale.group_pos_user"]
 # How long the attacker's socket keeps listening once the waiter's socket had the change.
