@@ -13,7 +13,8 @@ from .tree import OdooTree
 
 ADMIN_LOGIN = ADMIN_PASSWORD = "admin"  # what Odoo's demo data sets
 # What `python -m devkit.odoo up` prints about an instance, besides its address and log.
-DESCRIBED = "version db login password config_id session_id pos_url with_addon".split()
+DESCRIBED = ("version", "db", "login", "password", "config_id", "session_id", "pos_url")
+
 
 
 @dataclass
@@ -46,7 +47,8 @@ class OdooInstance:
 
     def describe(self) -> dict[str, Any]:
         described = {name: getattr(self, name) for name in DESCRIBED}
-        return described | {"url": self.base_url, "log": str(self.log_path)}
+        extra = {"url": self.base_url, "with_addon": self.with_addon, "log": str(self.log_path)}
+        return described | extra
 
 
 def open_pos_session(rpc: OdooRpc, config_id: int) -> int:

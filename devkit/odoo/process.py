@@ -20,7 +20,7 @@ from devkit.ports import free_port
 from .errors import HarnessError
 from .files import tail
 from .postgres import PgCluster
-from .tree import OdooTree
+from .tree import ODOO_BIN, OdooTree
 
 
 @dataclass
@@ -60,7 +60,7 @@ class OdooProcess:
             "--max-cron-threads": 0,
         }
         flat = [str(item) for pair in options.items() for item in pair]
-        return [str(self.python), str(self.tree.odoo_bin), *subcommand, *flat, *extra]
+        return [str(self.python), str(self.tree.root / ODOO_BIN), *subcommand, *flat, *extra]
 
     def run_to_end(self, extra: Sequence[str], timeout: float = 1800) -> int:
         """Run with ``--stop-after-init``; return Odoo's exit code (log in ``log_path``)."""

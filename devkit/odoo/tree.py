@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import HarnessError
 
 SUPPORTED_MAJORS = (18, 19)
+ODOO_BIN = "odoo-bin"
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class OdooTree:
     def detect(cls, root: str | Path) -> OdooTree:
         root = Path(root).resolve()
         release = root / "odoo" / "release.py"
-        if not (root / "odoo-bin").is_file() or not release.is_file():
+        if not (root / ODOO_BIN).is_file() or not release.is_file():
             raise HarnessError(f"{root} is not an Odoo source tree (no odoo-bin / odoo/release.py)")
         # Parsed, not imported: release.py of an arbitrary tree must not run in our process.
         match = re.search(r"^version_info\s*=\s*\((\d+),\s*(\d+)", release.read_text(), re.M)
@@ -38,13 +39,9 @@ class OdooTree:
     def version(self) -> str:
         return f"{self.major}.{self.minor}"
 
-    @property
-    def odoo_bin(self) -> Path:
-        return self.root / "odoo-bin"
-
-    @property
-    def requirements(self) -> Path:
-        return self.root / "requirements.txt"
+    def requirements(self) -> bytes:
+        """The tree's ``requirements.txt``, as Odoo's own install reads it."""
+        return (self.root / "requirements.txt").read_bytes()
 
     def demo_args(self) -> list[str]:
         # 18 loads demo data unless told not to; 19 only with --with-demo.

@@ -42,7 +42,7 @@ def venv_requirements(text: str) -> str:
 def venv_dir(tree: OdooTree) -> Path:
     # Odoo's requirements pick versions by Python version, so that is part of the key too.
     python = "{}.{}".format(*sys.version_info[:2])
-    key = short_hash(tree.requirements.read_bytes(), VENV_RECIPE, python)
+    key = short_hash(tree.requirements(), VENV_RECIPE, python)
     return cache_dir() / f"odoo-venv-{tree.version}-{key}"
 
 
@@ -68,7 +68,7 @@ def _build_venv(tree: OdooTree, target: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
     pip = [str(target / "bin" / "python"), "-m", "pip"]
     _run_logged([*pip, "install", "--upgrade", "pip"], target / "pip.log")
-    (target / "requirements.txt").write_text(venv_requirements(tree.requirements.read_text()))
+    (target / "requirements.txt").write_text(venv_requirements(tree.requirements().decode()))
     (target / "build-constraints.txt").write_text(BUILD_CONSTRAINTS)
     constraints = str(target / "build-constraints.txt")
     install = [*pip, "install", "-r", str(target / "requirements.txt")]
