@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.odoo import HarnessError, OdooTestRun, OdooTree, addon
+from devkit.odoo import HarnessError, OdooTestRun, OdooTree, addon, cli
 from devkit.odoo.venv import venv_requirements
 
 
@@ -83,3 +83,11 @@ def test_test_run_is_ok_only_without_failures_or_errors(tmp_path: Path) -> None:
     assert not OdooTestRun(0, "1 failed, 0 error(s) of 3 tests", tmp_path).ok
     assert not OdooTestRun(1, good, tmp_path).ok
     assert not OdooTestRun(0, "no test summary in the log", tmp_path).ok
+
+
+def test_the_command_line_offers_up_test_venv_and_clean(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--help"])
+    usage = capsys.readouterr().out
+    assert usage.startswith("usage: python -m devkit.odoo")
+    assert "{up,test,venv,clean}" in usage

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devkit.desktop import offscreen_env
-from devkit.standin_odoo import Options, StandInServer
+from devkit.standin_odoo import StandInServer, running
 from tests.shell.keyring_memory import MemoryKeyring
 
 
@@ -20,9 +20,9 @@ def private_home(home: Path, memory_keyring: MemoryKeyring) -> None:
 
 @pytest.fixture
 def standin_server() -> Iterator[StandInServer]:
-    server = StandInServer(Options()).start()
-    yield server
-    server.stop()
+    """The stand-in Odoo (the desktop app's restaurant) on its own thread."""
+    with running() as server:
+        yield server
 
 
 def gui_env(home: Path) -> dict[str, str]:
