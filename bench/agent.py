@@ -33,7 +33,10 @@ from pathlib import Path
 
 import aiohttp
 
-from devkit.agent_helpers import AgentProcess, PageClient, StandInProcess, change, free_port
+from devkit.changes import change
+from devkit.page_client import PageClient
+from devkit.ports import free_port
+from devkit.processes import AgentProcess, StandInProcess
 
 TARGETS = {"ingest_per_s": 5000, "peer_p99_ms": 50, "drain_10k_s": 10, "rss_mb": 80}
 INGEST_CHANGES = 20_000

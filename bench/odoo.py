@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
     from bench.odoo_pos import Terminal
-    from devkit.harness import OdooInstance
+    from devkit.odoo import OdooInstance
 
 STATE_DIR = "/var/tmp/possync-state-bench"
 TARGETS = {"bus_p95_ms": 300, "interval_p95_ms": 650, "requests_per_change": 1.5}
@@ -298,7 +298,7 @@ def machine() -> dict[str, Any]:
 def run(odoo_src: str, edits: int, gap_s: float) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from devkit.harness import Harness
+    from devkit.odoo import Harness
 
     with Harness(odoo_src) as harness:
         started = time.monotonic()

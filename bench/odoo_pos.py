@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bench.odoo_js import BENCH_JS
-from devkit.harness import OdooInstance
+from devkit.odoo import OdooInstance
 from devkit.pos_ui import POS_LOAD_TIMEOUT_MS, open_pos
 
 if TYPE_CHECKING:

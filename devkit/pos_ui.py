@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from .harness import OdooInstance
+from .odoo import OdooInstance
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page

@@ -1,9 +1,16 @@
 """A stand-in for Odoo + pos_restaurant_sync, implementing only the routes possync uses.
 
-This is NOT Odoo. It lets the agent's tests and benchmarks run where there is no Odoo (CI),
-speaking the same wire formats as the real thing; the same scenarios run against a real
-Odoo in the real-Odoo tier (tests/realodoo/). What it implements:
+This is NOT Odoo. It lets the agent's, the desktop app's and the security tests, and the
+benchmarks, run where there is no Odoo (CI), speaking the same wire formats as the real
+thing; the same scenarios run against a real Odoo in the real-Odoo tier (tests/realodoo/).
+What this Odoo is (version, databases, users and API keys, POS configurations, the addon's
+state, its clock) is an `Options`; what goes wrong on purpose while it runs is a `Faults`.
+What it implements:
 
+* What the desktop app's setup reads: `/web/webclient/version_info`, `/web/database/list`,
+  ORM reads (`pos.config`, `ir.module.module`) over the web session's `call_kw` or over
+  `/jsonrpc` with an API key, a `Date` header (off by `Options.clock_offset_s`), a login
+  page and a POS page with a stand-in of the addon's script (devkit/standin_pos.py).
 * Odoo's JSON-RPC envelope and session cookie: `/web/session/authenticate`,
   `/web/session/get_session_info` (with `websocket_worker_version`), and the addon's
   `/pos_restaurant_sync/info|push|pull|device/register|devices` exactly as docs/protocol.md
@@ -20,11 +27,16 @@ Odoo in the real-Odoo tier (tests/realodoo/). What it implements:
   `{"changes": [{"seq", "change"}]}`.
 * A persistent change log and bus table in one SQLite file, so a restart keeps them
   (sessions, like a restarted Odoo's workers, are forgotten: clients log in again).
+* A persistent change log only with a data file; without one it lives in memory.
 * Fault hooks (`Faults`), set in-process or with `POST /_standin/faults`, and
   `GET /_standin/log` to read what was applied, and how often each id was pushed.
 
-Run it as a process: `python -m devkit.standin_odoo --port 0 --data FILE`; it prints
-`{"event": "listening", "port": N}`.
+In-process: `StandIn(options, data).app()` (the tests' `standin` fixture), or
+`StandInServer(options).start()` on its own thread for blocking code (the desktop app's
+tests and benchmark). As a process, as the agent's tests and benchmark run it:
+`python -m devkit.standin_odoo --port 0 --data FILE`; it prints
+`{"event": "listening", "port": N}`. By hand, to look at the desktop app:
+`python -m devkit.standin_odoo --port 8069` (login waiter / waiter-pw).
 """
 
 from __future__ import annotations
@@ -36,24 +48,27 @@ import random
 import secrets
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from agent.protocol import InvalidChange, check_clock, parse_change
+from devkit import standin_pos
+from devkit.background import BackgroundServer
 
+PASSWORD = "waiter-pw"
+API_KEY = "0123456789abcdef0123456789abcdef01234567"
 SESSION_COOKIE = "session_id"
 BUS_REPLAY_S = 50  # Odoo's bus TIMEOUT: what a subscriber with last=0 gets
 MAX_PUSH = 500
 FOREIGN_ORDER = "other-config-"  # orders whose uuid starts so belong to another POS config
 STANDIN = web.AppKey("standin", object)
 BUS_TYPE = "POSSYNC_CHANGES"
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class RpcError(Exception):
@@ -67,7 +82,8 @@ class RpcError(Exception):
 class Faults:
     """What can go wrong on purpose."""
 
-    websocket: bool = True  # False: /websocket answers 404, like a proxy that drops it
+    websocket: bool = True  # False: /websocket is refused, like a proxy that drops it
+    websocket_status: int = 404  # what refuses it: 404 (no such route), 502 (a proxy's error)
     send_ws_version: bool = True  # False: session info has no websocket_worker_version
     lose_ack_rate: float = 0.0  # a push is applied, then answered 502 (the ack is lost)
     down: bool = False  # every route answers 503
@@ -75,29 +91,58 @@ class Faults:
     advertise_version: str | None = None  # session info names this version, not the real one
 
 
+def _restaurant_and_shop() -> list[dict]:
+    return [
+        {"id": 1, "name": "Shop", "module_pos_restaurant": False},
+        {"id": 2, "name": "Restaurant", "module_pos_restaurant": True},
+    ]
+
+
+@dataclass
+class Options:
+    """What this Odoo is. The defaults are the desktop app's restaurant; `for_agents` is
+    the server the agent's tests and benchmark log in to."""
+
+    major: int = 19
+    databases: list[str] | None = field(default_factory=lambda: ["restaurant"])  # None: hidden
+    users: dict[str, str] = field(default_factory=lambda: {"waiter": PASSWORD})
+    api_keys: dict[str, str] = field(default_factory=lambda: {"waiter": API_KEY})
+    configs: list[dict] = field(default_factory=_restaurant_and_shop)
+    config_id: int = 2  # the POS whose sync channel the bus carries
+    addon: str = "ok"  # ok, missing, old, disabled
+    addon_script: bool = True  # the POS page carries the stand-in addon script
+    mode: str = "bus"
+    interval_ms: int = 300
+    ws_version: str = ""  # the bus worker's version; "" means "<major>.0-7"
+    clock_offset_s: float = 0.0  # this server's clock against the true time
+    faults: Faults = field(default_factory=Faults)
+
+    @classmethod
+    def for_agents(cls, **changes: Any) -> Options:
+        """Odoo 18, database possync, admin / admin, one restaurant POS (id 1)."""
+        restaurant = [{"id": 1, "name": "Restaurant", "module_pos_restaurant": True}]
+        agents = {"major": 18, "databases": ["possync"], "users": {"admin": "admin"}}
+        agents |= {"api_keys": {}, "configs": restaurant, "config_id": 1}
+        return cls(**agents | changes)
+
+
 class StandIn:
-    def __init__(
-        self,
-        data: Path,
-        *,
-        db: str = "possync",
-        login: str = "admin",
-        password: str = "admin",
-        config_id: int = 1,
-        mode: str = "bus",
-        interval_ms: int = 300,
-        ws_version: str = "18.0-7",
-    ) -> None:
-        self.db_name, self.login, self.password = db, login, password
-        self.config_id, self.mode, self.interval_ms = config_id, mode, interval_ms
-        self.ws_version = ws_version
-        self.channel = f"possync:{config_id}"
-        self.protocol = 1
-        self.enabled = True
+    """One stand-in Odoo: its routes (`app()`), its state, and what tests do to it behind the
+    clients' backs (`receive`, `revoke`, `prune`, `faults`, `sessions.clear()`)."""
+
+    def __init__(self, options: Options | None = None, data: Path | str = ":memory:") -> None:
+        self.options = options = options or Options()
+        self.faults = options.faults
+        self.config_id = options.config_id
+        self.mode, self.interval_ms = options.mode, options.interval_ms
+        self.ws_version = options.ws_version or f"{options.major}.0-7"
+        self.channel = f"possync:{options.config_id}"
+        self.protocol = 0 if options.addon == "old" else 1
+        self.enabled = options.addon != "disabled"
         self.pruned_up_to = 0  # the log's retention removed every seq up to this one
         self.refuse: str | None = None  # a SyncRequestError code to answer push/pull with
-        self.faults = Faults()
-        self.sessions: set[str] = set()
+        self.agent_taken: list[float] = []  # when (monotonic) a POS page took the agent
+        self.sessions: dict[str, str] = {}  # session id -> its database
         self.subscribers: set[asyncio.Queue] = set()
         self.sockets: set[web.WebSocketResponse] = set()
         self.bus_clients: list[dict] = []  # the User-Agent and version of each bus socket
@@ -119,11 +164,15 @@ class StandIn:
     # --- the application -----------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[_faulty], client_max_size=4 * 1024 * 1024)
+        app = web.Application(middlewares=[_faulty, _dated], client_max_size=4 * 1024 * 1024)
         app[STANDIN] = self
         rpc = {
+            "/web/webclient/version_info": self.version_info,
+            "/web/database/list": self.database_list,
             "/web/session/authenticate": self.authenticate,
             "/web/session/get_session_info": self.session_info,
+            "/web/dataset/call_kw/{path:.*}": self.call_kw,
+            "/jsonrpc": self.jsonrpc,
             "/pos_restaurant_sync/info": self.info,
             "/pos_restaurant_sync/push": self.push,
             "/pos_restaurant_sync/pull": self.pull,
@@ -133,25 +182,89 @@ class StandIn:
         for path, method in rpc.items():
             app.router.add_post(path, _json_rpc(method))
         app.router.add_get("/websocket", self.websocket)
+        app.router.add_get("/web/login", self.login_page)
+        app.router.add_get("/pos/ui", self.pos_page)
+        app.router.add_get("/pos/ui/{config_id}", self.pos_page)
         app.router.add_post("/_standin/faults", self.set_faults)
         app.router.add_get("/_standin/log", self.read_log)
+        app.router.add_post("/_standin/agent_taken", self.note_agent_taken)
         app.on_shutdown.append(lambda app: self.drop_bus())
         return app
+
+    def now_ms(self) -> int:
+        """This server's clock (the true time, off by ``Options.clock_offset_s``)."""
+        return time.time_ns() // 1_000_000 + round(self.options.clock_offset_s * 1000)
+
+    # --- what the desktop app's setup reads ----------------------------------------------
+
+    def version_info(self, params: dict, request: web.Request, response: dict) -> dict:
+        major = self.options.major
+        return {
+            "server_version": f"{major}.0",
+            "server_version_info": [major, 0, 0, "final", 0, ""],
+            "server_serie": f"{major}.0",
+            "protocol_version": 1,
+        }
+
+    def database_list(self, params: dict, request: web.Request, response: dict) -> list[str]:
+        if self.options.databases is None:
+            raise RpcError("odoo.exceptions.AccessDenied", "Access Denied")
+        return self.options.databases
+
+    def call_kw(self, params: dict, request: web.Request, response: dict) -> Any:
+        self._require_session(request)
+        return self._orm(params["model"], params["method"])
+
+    def jsonrpc(self, params: dict, request: web.Request, response: dict) -> Any:
+        """Odoo's external API, as a client with an API key uses it."""
+        args = params["args"]
+        if params["service"] == "common" and params["method"] == "authenticate":
+            login, key = args[1], args[2]
+            ok = key in (self.options.users.get(login), self.options.api_keys.get(login))
+            return 2 if ok else False
+        if params["service"] == "object" and params["method"] == "execute_kw":
+            return self._orm(args[3], args[4])
+        raise RpcError("builtins.Exception", "not faked")
+
+    def _orm(self, model: str, method: str) -> Any:
+        if (model, method) == ("pos.config", "search_read"):
+            return self.options.configs
+        if (model, method) == ("ir.module.module", "search_read"):
+            if self.options.addon == "missing":
+                return [{"id": 9, "state": "uninstalled", "latest_version": False}]
+            return [{"id": 9, "state": "installed", "latest_version": self.addon_version}]
+        raise web.HTTPBadRequest(text=f"{model}.{method} is not faked")
+
+    @property
+    def addon_version(self) -> str:
+        return "19.0.0.9.0" if self.options.addon == "old" else f"{self.options.major}.0.1.2.0"
+
+    async def login_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=standin_pos.LOGIN_PAGE, content_type="text/html")
+
+    async def pos_page(self, request: web.Request) -> web.Response:
+        if request.cookies.get(SESSION_COOKIE) not in self.sessions:
+            raise web.HTTPSeeOther(f"/web/login?redirect={request.path_qs}")
+        script = standin_pos.ADDON_SCRIPT if self.options.addon_script else ""
+        return web.Response(text=standin_pos.page(script), content_type="text/html")
 
     # --- JSON-RPC routes -------------------------------------------------------------------
 
     def authenticate(self, params: dict, request: web.Request, response: dict) -> dict:
-        wanted = (self.db_name, self.login, self.password)
-        if (params.get("db"), params.get("login"), params.get("password")) != wanted:
+        db, login = params.get("db"), params.get("login")
+        databases = self.options.databases
+        if databases is not None and db not in databases:
+            raise RpcError("odoo.exceptions.AccessError", "Database not found.")
+        if login not in self.options.users or self.options.users[login] != params.get("password"):
             raise RpcError("odoo.exceptions.AccessDenied", "Access Denied")
         session = secrets.token_hex(16)
-        self.sessions.add(session)
+        self.sessions[session] = db
         response["cookie"] = session
-        return {"uid": 2, "db": self.db_name, "username": self.login}
+        return {"uid": 2, "db": db, "name": login, "username": login}
 
     def session_info(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_session(request)
-        info: dict[str, Any] = {"uid": 2, "db": self.db_name}
+        info: dict[str, Any] = {"uid": 2, "db": self.sessions[request.cookies[SESSION_COOKIE]]}
         if self.faults.send_ws_version:
             info["websocket_worker_version"] = self.faults.advertise_version or self.ws_version
         return info
@@ -159,8 +272,8 @@ class StandIn:
     def info(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_config(request, params)
         return {
-            "time_ms": _now_ms(),
-            "addon_version": "stand-in",
+            "time_ms": self.now_ms(),
+            "addon_version": self.addon_version,
             "protocol": self.protocol,
             "enabled": self.enabled,
             "mode": self.mode,
@@ -231,7 +344,7 @@ class StandIn:
         acks = self.receive(changes)
         if random.random() < self.faults.lose_ack_rate:
             response["status"] = 502
-        return {"acks": acks, "cursor": self._latest(), "time_ms": _now_ms()}
+        return {"acks": acks, "cursor": self._latest(), "time_ms": self.now_ms()}
 
     def receive(self, changes: list) -> list[dict]:
         """Apply changes as a push does (tests use it as "another terminal pushed")."""
@@ -254,7 +367,7 @@ class StandIn:
     def _apply(self, change: Any) -> tuple[dict, dict | None]:
         change_id = change.get("id") if isinstance(change, dict) else None
         try:
-            check_clock(parse_change(change), _now_ms(), "the server")
+            check_clock(parse_change(change), self.now_ms(), "the server")
         except InvalidChange as exc:
             return {"id": change_id, "status": "rejected", "reason": str(exc)}, None
         if change["order"].startswith(FOREIGN_ORDER):
@@ -277,7 +390,7 @@ class StandIn:
         page = [{"seq": s, "change": json.loads(b)} for s, b in rows[:limit]]
         cursor = page[-1]["seq"] if page else after
         reset = after < self.pruned_up_to
-        more, now = len(rows) > limit, _now_ms()
+        more, now = len(rows) > limit, self.now_ms()
         return {"changes": page, "cursor": cursor, "more": more, "reset": reset, "time_ms": now}
 
     def prune(self, up_to: int) -> None:
@@ -315,7 +428,8 @@ class StandIn:
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         if not self.faults.websocket:
-            raise web.HTTPNotFound()
+            status = self.faults.websocket_status
+            return web.Response(status=status, text=f"{status} refused by the stand-in")
         if "Origin" not in request.headers:
             raise web.HTTPBadRequest(text="Origin header required")
         ws = web.WebSocketResponse()
@@ -393,6 +507,10 @@ class StandIn:
             setattr(self.faults, name, value)
         return web.json_response(asdict(self.faults))
 
+    async def note_agent_taken(self, request: web.Request) -> web.Response:
+        self.agent_taken.append(time.monotonic())
+        return web.Response(status=204)
+
     async def read_log(self, request: web.Request) -> web.Response:
         return web.json_response({"changes": self.changes(), "pushes": self.push_counts()})
 
@@ -424,7 +542,8 @@ def _json_rpc(method):
             envelope["error"] = {"code": exc.code, "message": "Odoo Server Error", "data": data}
         resp = web.json_response(envelope, status=response.get("status", 200))
         if "cookie" in response:
-            resp.set_cookie(SESSION_COOKIE, response["cookie"], httponly=True, path="/")
+            cookie = response["cookie"]
+            resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", path="/")
         return resp
 
     return handler
@@ -432,13 +551,65 @@ def _json_rpc(method):
 
 @web.middleware
 async def _faulty(request: web.Request, handler):
-    if request.app[STANDIN].faults.down and not request.path.startswith("/_standin/"):
+    standin = request.app[STANDIN]
+    if standin.faults.down and not request.path.startswith("/_standin/"):
         return web.Response(status=503, text="stand-in is down on purpose")
+    if standin.options.addon == "missing" and request.path.startswith("/pos_restaurant_sync/"):
+        raise web.HTTPNotFound(text="<html><body>404 Not Found</body></html>",
+                               content_type="text/html")
     return await handler(request)
 
 
+@web.middleware
+async def _dated(request: web.Request, handler):
+    """A ``Date`` header from this server's clock, when it is off the true time."""
+    response = await handler(request)
+    offset = request.app[STANDIN].options.clock_offset_s
+    if offset:
+        response.headers["Date"] = formatdate(time.time() + offset, usegmt=True)
+    return response
+
+
+class StandInServer(BackgroundServer):
+    """The stand-in on its own thread, for blocking code (the desktop app's tests)."""
+
+    def __init__(
+        self,
+        options: Options | None = None,
+        port: int = 0,
+        ssl_context: Any = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.standin = StandIn(options)
+        super().__init__(self.standin.app(), port, ssl_context, host)
+
+    @property
+    def options(self) -> Options:
+        return self.standin.options
+
+    def forget_sessions(self) -> None:
+        """Every session expires (Odoo restarted, or the session timed out)."""
+        self.standin.sessions.clear()
+
+
+@contextmanager
+def running(
+    options: Options | None = None, port: int = 0, ssl_context: Any = None
+) -> Iterator[StandInServer]:
+    server = StandInServer(options, port, ssl_context).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 async def _serve(args: argparse.Namespace) -> None:
-    standin = StandIn(Path(args.data), mode=args.mode, ws_version=args.ws_version)
+    if args.data:
+        options = Options.for_agents(mode=args.mode, ws_version=args.ws_version)
+        standin = StandIn(options, Path(args.data))
+    else:
+        standin = StandIn(Options(major=args.major))
+        print(f"stand-in Odoo, login waiter / {PASSWORD}", flush=True)
     runner = web.AppRunner(standin.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port).start()
@@ -449,9 +620,10 @@ async def _serve(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--data", required=True, help="SQLite file of the change log")
+    parser.add_argument("--data", help="SQLite file of the change log: the agents' server")
     parser.add_argument("--mode", choices=("bus", "interval"), default="bus")
     parser.add_argument("--ws-version", default="18.0-7")
+    parser.add_argument("--major", type=int, default=19, help="without --data: Odoo's version")
     asyncio.run(_serve(parser.parse_args()))
 
 

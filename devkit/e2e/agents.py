@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,17 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.protocol import materialize
+from devkit.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 # Retry caps short enough that a healed link is used within the 5 s convergence target;
 # everything else is the agent's default.
 TIMINGS = {"POSSYNC_BACKOFF_MAX_S": "2", "POSSYNC_HEARTBEAT_S": "5"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
-from devkit.harness import Harness
+from devkit.odoo import Harness
 
 from .service import Log, Plan, Service
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devkit.harness import Harness, OdooInstance
+from devkit.odoo import Harness, OdooInstance
 
 from .agents import Agent, AgentSpec
 from .net import Network

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devkit.harness import OdooInstance
+from devkit.odoo import OdooInstance
 
 Order = dict[str, Any]
 CLOSED = {"paid": "paid", "done": "paid", "invoiced": "paid", "cancel": "cancel"}

@@ -1,5 +1,5 @@
-"""Fixtures for the agent's tests: settings in a temporary folder, an in-process agent,
-an in-process stand-in server."""
+"""Fixtures for the agent's tests: settings in a temporary folder, an in-process agent
+(the in-process stand-in server, `standin`, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from agent.app import create_app
 from agent.settings import Settings
-from devkit.agent_helpers import FAST, TOKEN
-from devkit.standin_odoo import StandIn
+from devkit.page_client import TOKEN
+from devkit.processes import FAST
 from tests.agent.peering import starter
 
 
@@ -31,15 +31,6 @@ def settings(tmp_path) -> Settings:
 async def agent_client(aiohttp_client, settings):
     """The agent's page API in-process (with its peer port and loops running)."""
     return await aiohttp_client(create_app(settings))
-
-
-@pytest.fixture
-async def standin(aiohttp_server, tmp_path):
-    """The stand-in Odoo server in-process; `standin.url` is its address."""
-    fake = StandIn(tmp_path / "standin.db")
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
 
 
 @pytest.fixture

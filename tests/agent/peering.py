@@ -20,7 +20,8 @@ from agent.page_api import AGENT
 from agent.peer_auth import sign_request
 from agent.settings import Settings
 from agent.store import Store
-from devkit.agent_helpers import PageClient, eventually
+from devkit.page_client import PageClient
+from devkit.waiting import eventually
 
 SERVER = {"db": "possync", "login": "admin", "password": "admin", "config_id": 1}
 

@@ -9,7 +9,9 @@ import stat
 import subprocess
 import sys
 
-from devkit.agent_helpers import REPO, TOKEN, AgentProcess, PageClient, change
+from devkit.changes import change
+from devkit.page_client import TOKEN, PageClient
+from devkit.processes import REPO, AgentProcess
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

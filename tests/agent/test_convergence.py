@@ -12,16 +12,12 @@ import aiohttp
 import pytest
 
 from agent.protocol import materialize
-from devkit.agent_helpers import (
-    AgentProcess,
-    PageClient,
-    StandInProcess,
-    add_line,
-    change,
-    eventually,
-    free_port,
-)
+from devkit.changes import add_line, change
 from devkit.fault_proxy import FaultProxy
+from devkit.page_client import PageClient
+from devkit.ports import free_port
+from devkit.processes import AgentProcess, StandInProcess
+from devkit.waiting import eventually
 
 AGENTS = 3
 ORDERS = [f"table-{n}" for n in range(4)]

@@ -10,7 +10,10 @@ import random
 import aiohttp
 import pytest
 
-from devkit.agent_helpers import AgentProcess, PageClient, StandInProcess, change, eventually
+from devkit.changes import change
+from devkit.page_client import PageClient
+from devkit.processes import AgentProcess, StandInProcess
+from devkit.waiting import eventually
 
 KILLS = 55
 

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from agent.page_api import MAX_MESSAGE
-from devkit.agent_helpers import TOKEN, PageClient, change
+from devkit.changes import change
+from devkit.page_client import TOKEN, PageClient
 
 
 async def page(agent_client, **kw) -> PageClient:

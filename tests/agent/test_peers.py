@@ -18,8 +18,9 @@ from agent.discovery import config_tag
 from agent.peer_auth import sign_request
 from agent.peer_server import MAX_BODY
 from agent.peers import push_batches
-from devkit.agent_helpers import change, eventually
+from devkit.changes import change
 from devkit.fault_proxy import FaultProxy
+from devkit.waiting import eventually
 from tests.agent.peering import (
     SERVER,
     Running,

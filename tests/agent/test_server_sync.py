@@ -23,8 +23,10 @@ from agent.odoo_rpc import (
 )
 from agent.server_sync import ServerSync
 from agent.store import Store
-from devkit.agent_helpers import PageClient, change, eventually
+from devkit.changes import change
+from devkit.page_client import PageClient
 from devkit.standin_odoo import BUS_TYPE, FOREIGN_ORDER
+from devkit.waiting import eventually
 
 
 def with_server(settings, standin, **changes):

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from agent.store import AsyncStore, CorruptDatabase, DatabaseUnreadable, Store
-from devkit.agent_helpers import change
+from devkit.changes import change
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
-from devkit.harness import Harness, OdooInstance
+from devkit.odoo import Harness, OdooInstance
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devkit.harness import SYNC_MODULE, Harness, sync_addon_present
+from devkit.odoo import SYNC_MODULE, Harness, sync_addon_present
 
 
 @pytest.mark.skipif(not sync_addon_present(), reason=f"addon/{SYNC_MODULE} has no manifest yet")

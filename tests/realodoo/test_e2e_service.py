@@ -17,7 +17,7 @@ import pytest
 
 from devkit.e2e.run import serve
 from devkit.e2e.service import Plan
-from devkit.harness import OdooInstance
+from devkit.odoo import OdooInstance
 
 MINUTES = float(os.environ.get("POSSYNC_E2E_MINUTES", "2"))
 

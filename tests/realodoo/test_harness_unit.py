@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit import harness
-from devkit.harness import HarnessError, OdooTestRun, OdooTree, venv_requirements
+from devkit.odoo import HarnessError, OdooTestRun, OdooTree, addon, cli
+from devkit.odoo.venv import venv_requirements
 
 
 def make_tree(root: Path, release_line: str) -> Path:
@@ -64,17 +64,17 @@ def test_requirements_use_binary_psycopg2_and_drop_ldap() -> None:
 def test_addon_fingerprint_ignores_runtime_only_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = tmp_path / harness.SYNC_MODULE
+    module = tmp_path / addon.SYNC_MODULE
     (module / "static" / "src").mkdir(parents=True)
     (module / "__manifest__.py").write_text("{'name': 'x'}")
-    monkeypatch.setattr(harness, "ADDONS_DIR", tmp_path)
-    before = harness.addon_fingerprint()
+    monkeypatch.setattr(addon, "ADDONS_DIR", tmp_path)
+    before = addon.addon_fingerprint()
     # JS is read from disk at run time: no new template for it.
     (module / "static" / "src" / "patch.js").write_text("// edit")
-    assert harness.addon_fingerprint() == before
+    assert addon.addon_fingerprint() == before
     # The manifest (or Python, or data) changes what an install does.
     (module / "__manifest__.py").write_text("{'name': 'y'}")
-    assert harness.addon_fingerprint() != before
+    assert addon.addon_fingerprint() != before
 
 
 def test_test_run_is_ok_only_without_failures_or_errors(tmp_path: Path) -> None:
@@ -83,3 +83,11 @@ def test_test_run_is_ok_only_without_failures_or_errors(tmp_path: Path) -> None:
     assert not OdooTestRun(0, "1 failed, 0 error(s) of 3 tests", tmp_path).ok
     assert not OdooTestRun(1, good, tmp_path).ok
     assert not OdooTestRun(0, "no test summary in the log", tmp_path).ok
+
+
+def test_the_command_line_offers_up_test_venv_and_clean(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--help"])
+    usage = capsys.readouterr().out
+    assert usage.startswith("usage: python -m devkit.odoo")
+    assert "{up,test,venv,clean}" in usage

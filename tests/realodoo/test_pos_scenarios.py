@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devkit.harness import OdooInstance
+from devkit.odoo import OdooInstance
 from devkit.pos_ui import open_pos
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devkit.harness import OdooInstance
+from devkit.odoo import OdooInstance
 from devkit.pos_ui import open_pos
 
 from .test_pos_scenarios import (  # noqa: F401 (fixtures)

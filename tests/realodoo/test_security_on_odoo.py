@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from devkit.harness import HarnessError, OdooInstance, OdooRpc
+from devkit.odoo import HarnessError, OdooInstance, OdooRpc
 
 POS_GROUPS = ["base.group_user", "point_of_sale.group_pos_user"]
 # How long the attacker's socket keeps listening once the waiter's socket had the change.
@@ -204,12 +204,20 @@ async def push_and_listen(
     return seen, leaked, attacker
 
 
-def test_anonymous_websocket_gets_no_order_data(sync_on: OdooInstance, waiter: OdooRpc) -> None:
-    channels = [access_token(sync_on), f"possync:{sync_on.config_id}"]
-    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels, None))
+def assert_no_order_data_reaches(
+    odoo: OdooInstance, waiter: OdooRpc, channels: list[str], listener: OdooRpc | None
+) -> None:
+    """A push by ``waiter`` reaches the waiter's own websocket (else the test proves nothing)
+    and never a websocket of ``listener`` (None: no session) subscribed to ``channels``."""
+    seen, leaked, attacker = run_in_own_loop(push_and_listen(odoo, waiter, channels, listener))
     assert seen, "the waiter's websocket never received the change: the test proves nothing"
     assert not leaked
     assert "POSSYNC_CHANGES" not in attacker.notification_types()
+
+
+def test_anonymous_websocket_gets_no_order_data(sync_on: OdooInstance, waiter: OdooRpc) -> None:
+    channels = [access_token(sync_on), f"possync:{sync_on.config_id}"]
+    assert_no_order_data_reaches(sync_on, waiter, channels, None)
 
 
 def test_self_order_token_websocket_gets_no_order_data(
@@ -224,10 +232,7 @@ def test_self_order_token_websocket_gets_no_order_data(
         f"possync:{sync_on.config_id}:{token}",
         "possync",
     ]
-    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels, None))
-    assert seen, "the waiter's websocket never received the change: the test proves nothing"
-    assert not leaked
-    assert "POSSYNC_CHANGES" not in attacker.notification_types()
+    assert_no_order_data_reaches(sync_on, waiter, channels, None)
 
 
 def test_other_company_user_websocket_gets_no_order_data(
@@ -239,10 +244,7 @@ def test_other_company_user_websocket_gets_no_order_data(
     )
     stranger = new_pos_user(sync_on, company_id)
     channels = [f"possync:{sync_on.config_id}", access_token(sync_on)]
-    seen, leaked, attacker = run_in_own_loop(push_and_listen(sync_on, waiter, channels, stranger))
-    assert seen, "the waiter's websocket never received the change: the test proves nothing"
-    assert not leaked
-    assert "POSSYNC_CHANGES" not in attacker.notification_types()
+    assert_no_order_data_reaches(sync_on, waiter, channels, stranger)
 
 
 # --------------------------------------------------------------------------- devices

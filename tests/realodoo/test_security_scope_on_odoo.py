@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from agent import protocol
-from devkit.harness import OdooInstance, OdooRpc
+from devkit.odoo import OdooInstance, OdooRpc
 
 PUSH = "/pos_restaurant_sync/push"
 

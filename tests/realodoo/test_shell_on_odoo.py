@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from devkit.e2e.views import odoo_orders
-from devkit.harness import OdooInstance
+from devkit.odoo import OdooInstance
 from tests.shell.test_window import run_scenario
 
 # A cold POS load (assets, every product) takes 20-40 s on a busy machine; the driver's

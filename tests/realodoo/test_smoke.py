@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devkit.harness import OdooInstance
+from devkit.odoo import OdooInstance
 from devkit.pos_ui import open_pos
 
 if TYPE_CHECKING:

@@ -27,8 +27,11 @@ from agent.peer_auth import sign_request
 from agent.protocol import HybridClock, format_hlc, materialize, parse_hlc
 from agent.settings import Settings
 from agent.store import Store
-from devkit.agent_helpers import FAST, TOKEN, PageClient, change, eventually
+from devkit.changes import change
+from devkit.page_client import TOKEN, PageClient
+from devkit.processes import FAST
 from devkit.standin_odoo import StandIn
+from devkit.waiting import eventually
 from tests.agent.peering import device, outsider
 
 TEN_MINUTES_MS = 10 * 60 * 1000
@@ -91,14 +94,6 @@ class Page:
         terminal = self.client.welcome["terminal"]
         stamp = self.clock.tick(self.now())
         return change(order, list(ops), terminal) | {"hlc": stamp}
-
-
-@pytest.fixture
-async def standin(aiohttp_server, tmp_path):
-    fake = StandIn(tmp_path / "standin.db")
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
 
 
 @pytest.fixture

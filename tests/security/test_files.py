@@ -31,7 +31,9 @@ import pytest
 
 from agent import private_files
 from agent.store import DatabaseUnreadable, Store
-from devkit.agent_helpers import TOKEN, AgentProcess, PageClient, change
+from devkit.changes import change
+from devkit.page_client import TOKEN, PageClient
+from devkit.processes import AgentProcess
 from shell import desktop_entry, logs, paths
 from shell.supervisor import AgentSupervisor, child_env
 

@@ -28,11 +28,13 @@ from agent.clock import device_ms as now_ms
 from agent.peer_auth import answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, MAX_CONNECTIONS
 from agent.peers import MAX_PEERS
-from devkit.agent_helpers import AgentProcess, change, eventually
+from devkit.changes import change
 from devkit.fault_proxy import FaultProxy
+from devkit.processes import AgentProcess
+from devkit.waiting import eventually
 
 # The agent tests' fixtures, used here by name (hence the file-wide F811 exemption above).
-from tests.agent.conftest import http, settings, standin, start  # noqa: F401
+from tests.agent.conftest import http, settings, start  # noqa: F401
 from tests.agent.peering import (
     SERVER,
     Running,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -21,30 +20,15 @@ import trustme
 from agent import server_tls
 from agent.settings import SettingsError
 from agent.settings import load as load_agent_settings
+from devkit.standin_odoo import PASSWORD, running
 from shell import diagnostics, odoo_probe
 from shell.app import App, ServerWatch
 from shell.browser import CertificateTrust, NavigationPolicy
 from shell.settings import ServerTls, Settings
-from tests.shell.fake_odoo import PASSWORD, running
-from tests.shell.keyring_memory import MemoryKeyring
 from tests.shell.test_window import run_scenario
 
 LAN_SERVER = "http://192.168.1.20:8069"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    yield
-    keyring.set_keyring(previous)
+pytestmark = pytest.mark.usefixtures("home", "memory_keyring")
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +101,7 @@ def test_insecure_setting_shows_a_permanent_notice(home: Path) -> None:
     address = lan_address()
     if address is None:
         pytest.skip("this machine has no network address other than loopback")
-    # The fake Odoo on this machine's network address: plain http that leaves loopback.
+    # The stand-in Odoo on this machine's network address: plain http that leaves loopback.
     run_scenario("insecure", home, "--host", address)
 
 

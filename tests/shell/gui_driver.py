@@ -1,4 +1,4 @@
-"""Runs the real app (window, injection, real agent) against the fake Odoo, in a scenario,
+"""Runs the real app (window, injection, real agent) against the stand-in Odoo, in a scenario,
 and prints one ``RESULT {json}`` line per check. Run by tests/shell/test_window.py in a
 subprocess with a timeout, so a Qt hang can never hang pytest; also used to take the
 screenshots in docs/screenshots (``--shots DIR`` under Xvfb).
@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from devkit.e2e.terminal import POS_JS  # window.e2e: edits through the POS store
+from devkit.ports import free_port
 from shell import odoo_probe
 from shell import settings as settings_mod
 from shell.browser import NOT_RUN
@@ -38,12 +38,6 @@ SCENARIO_TIMEOUT_S = 90.0
 REAL_ODOO_TIMEOUT_S = 420.0
 POS_LOAD_TIMEOUT_S = 150.0
 STARTED = time.monotonic()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def alive(pid: int) -> bool:
@@ -680,11 +674,11 @@ def main() -> int:
         "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca",
     ])  # fmt: skip
     parser.add_argument("--shots", type=Path)
-    parser.add_argument("--port", type=int, help="the fake Odoo's port (default: a free one)")
-    tls = parser.add_argument_group("tls, tls-wrong-ca, insecure: how the fake Odoo listens")
+    parser.add_argument("--port", type=int, help="the stand-in Odoo's port (default: a free one)")
+    tls = parser.add_argument_group("tls, tls-wrong-ca, insecure: how the stand-in Odoo listens")
     tls.add_argument("--cert", type=Path, help="the server's certificate chain and key (PEM)")
     tls.add_argument("--ca-file", type=Path, help="the CA file the app is set up with")
-    tls.add_argument("--host", default="127.0.0.1", help="the address the fake Odoo binds")
+    tls.add_argument("--host", default="127.0.0.1", help="the address the stand-in Odoo binds")
     real = parser.add_argument_group("real-odoo: the Odoo to open")
     real.add_argument("--server")
     real.add_argument("--db")
@@ -696,14 +690,15 @@ def main() -> int:
         os.environ.pop("QT_QPA_PLATFORM", None)  # shots need the (Xvfb) display, not offscreen
     prepare_qt_env(offscreen=args.shots is None)
 
+    from devkit.standin_odoo import PASSWORD, Options, StandInServer
     from shell.app import App
     from shell.credentials import Credentials
-    from tests.shell.fake_odoo import PASSWORD, FakeOdoo, Options
     from tests.shell.hostile_site import HostileSite
 
     driver = Driver(args.shots)
     port = args.port or free_port()
-    server = FakeOdoo(Options(addon_script=args.scenario != "no-addon"), port, *tls_server(args))
+    options = Options(addon_script=args.scenario != "no-addon")
+    server = StandInServer(options, port, *tls_server(args))
     configured = settings_mod.Settings(
         server.url, "restaurant", "waiter", 2, "Restaurant",
         allow_insecure_http=args.scenario == "insecure",
@@ -757,7 +752,7 @@ def main() -> int:
 
 
 def tls_server(args: argparse.Namespace) -> tuple[Any, str]:
-    """The fake Odoo's TLS context (from --cert) and the address it binds."""
+    """The stand-in Odoo's TLS context (from --cert) and the address it binds."""
     if args.cert is None:
         return None, args.host
     import ssl

@@ -13,7 +13,7 @@ import json
 
 from aiohttp import web
 
-from tests.shell.fake_odoo import BackgroundServer
+from devkit.background import BackgroundServer
 
 REQUESTS = web.AppKey("requests", list)
 

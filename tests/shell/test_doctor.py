@@ -5,10 +5,10 @@ from __future__ import annotations
 import keyring
 from keyring.backends import fail
 
+from devkit.standin_odoo import PASSWORD, Faults, Options, StandInServer, running
 from shell import doctor, settings
 from shell.credentials import Credentials
 from shell.settings import Settings
-from tests.shell.fake_odoo import PASSWORD, FakeOdoo, Options, running
 
 
 def configure(url: str, store: str = "keyring") -> Settings:
@@ -22,8 +22,8 @@ def outcomes(configured: Settings) -> dict[str, str]:
     return {result.name: result.outcome for result in doctor.run(configured)}
 
 
-def test_a_healthy_terminal_passes_everything(fake_odoo: FakeOdoo) -> None:
-    code, lines = doctor.command(configure(fake_odoo.url))
+def test_a_healthy_terminal_passes_everything(standin_server: StandInServer) -> None:
+    code, lines = doctor.command(configure(standin_server.url))
     assert code == 0, lines
     names = [line.split()[1] for line in lines[:-1]]
     assert names == ["Server", "Clock", "Login", "Addon", "Websocket", "Keyring", "Disk"]
@@ -57,14 +57,15 @@ def test_an_unreachable_server_fails_and_skips_what_depends_on_it() -> None:
 
 
 def test_a_missing_addon_and_a_blocked_websocket_each_fail() -> None:
-    with running(Options(addon="missing", websocket=False)) as server:
+    blocked = Faults(websocket=False, websocket_status=502)
+    with running(Options(addon="missing", faults=blocked)) as server:
         result = outcomes(configure(server.url))
     assert (result["Login"], result["Addon"], result["Websocket"]) == ("PASS", "FAIL", "FAIL")
 
 
-def test_no_keyring_fails_and_says_where_the_password_is(fake_odoo: FakeOdoo) -> None:
+def test_no_keyring_fails_and_says_where_the_password_is(standin_server: StandInServer) -> None:
     keyring.set_keyring(fail.Keyring())
-    configured = configure(fake_odoo.url, store="file")
+    configured = configure(standin_server.url, store="file")
     lines = [line for r in doctor.run(configured) for line in r.lines()]
     keyring_line = next(line for line in lines if " Keyring " in line)
     assert keyring_line.startswith("FAIL") and "private file, as chosen" in keyring_line

@@ -5,17 +5,18 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from devkit.background import BackgroundServer
+from devkit.ports import free_port
+from devkit.standin_odoo import API_KEY, PASSWORD, Faults, Options, StandInServer, running
 from shell import diagnostics, odoo_probe
 from shell.diagnostics import check_connection
 from shell.odoo_probe import OdooProbe, ProbeError
 from shell.settings import ServerTls
-from tests.shell.fake_odoo import API_KEY, PASSWORD, SESSIONS, FakeOdoo, Options, running
 
 
 def checks(
@@ -33,16 +34,16 @@ def failure(url: str, **kwargs: object) -> diagnostics.Check:
     return failed[0]
 
 
-def test_a_good_setup_passes_every_check(fake_odoo: FakeOdoo) -> None:
-    results = checks(fake_odoo.url)
+def test_a_good_setup_passes_every_check(standin_server: StandInServer) -> None:
+    results = checks(standin_server.url)
     assert [c.name for c in results.values()] == ["Server", "Login", "POS", "Addon", "Websocket"]
     assert all(c.ok for c in results.values()), results
     assert "Odoo 19.0" in results["Server"].message
 
 
-def test_databases_and_restaurant_configs_are_listed(fake_odoo: FakeOdoo) -> None:
+def test_databases_and_restaurant_configs_are_listed(standin_server: StandInServer) -> None:
     async def go() -> tuple[list[str] | None, list[dict]]:
-        async with OdooProbe(fake_odoo.url) as probe:
+        async with OdooProbe(standin_server.url) as probe:
             databases = await probe.databases()
             await probe.login("restaurant", "waiter", PASSWORD)
             return databases, await probe.pos_configs()
@@ -91,20 +92,20 @@ def test_an_untrusted_certificate_is_a_tls_error(tmp_path: Path) -> None:
     assert "certificate authority" in check.hint
 
 
-def test_https_on_a_plain_http_port_is_a_tls_error(fake_odoo: FakeOdoo) -> None:
-    check = failure(fake_odoo.url.replace("http://", "https://"))
+def test_https_on_a_plain_http_port_is_a_tls_error(standin_server: StandInServer) -> None:
+    check = failure(standin_server.url.replace("http://", "https://"))
     # The hint points at the https port; it never suggests falling back to http://.
     assert "TLS" in check.message and "https port" in check.hint
     assert "http://" not in check.hint
 
 
-def test_a_wrong_password_is_bad_credentials(fake_odoo: FakeOdoo) -> None:
-    check = failure(fake_odoo.url, secret="wrong")
+def test_a_wrong_password_is_bad_credentials(standin_server: StandInServer) -> None:
+    check = failure(standin_server.url, secret="wrong")
     assert check.name == "Login" and "refused the login 'waiter'" in check.message
 
 
-def test_an_api_key_is_accepted_and_explained(fake_odoo: FakeOdoo) -> None:
-    results = checks(fake_odoo.url, secret=API_KEY)
+def test_an_api_key_is_accepted_and_explained(standin_server: StandInServer) -> None:
+    results = checks(standin_server.url, secret=API_KEY)
     assert all(c.ok for c in results.values()), results
     assert "log in once" in results["Login"].message
 
@@ -132,15 +133,15 @@ def test_sync_switched_off_for_the_pos_says_where_to_switch_it_on() -> None:
 
 def test_a_websocket_blocked_by_a_proxy_is_explained() -> None:
     # odoo/odoo#106339, #139566: real-time silently broken behind a proxy.
-    with running(Options(websocket=False)) as server:
+    with running(Options(faults=Faults(websocket=False, websocket_status=502))) as server:
         results = checks(server.url)
     assert results["Addon"].ok
     assert not results["Websocket"].ok and "HTTP 502" in results["Websocket"].message
     assert "8072" in results["Websocket"].hint
 
 
-def test_a_pos_the_user_cannot_open_is_reported(fake_odoo: FakeOdoo) -> None:
-    check = failure(fake_odoo.url, config_id=99)
+def test_a_pos_the_user_cannot_open_is_reported(standin_server: StandInServer) -> None:
+    check = failure(standin_server.url, config_id=99)
     assert check.name == "POS"
 
 
@@ -181,11 +182,10 @@ def _self_signed(folder: Path) -> ssl.SSLContext:
 
 
 class _serve:
-    """A throwaway aiohttp app on a port, for servers that are not the fake Odoo."""
+    """A throwaway aiohttp app on a port, for servers that are not the stand-in Odoo."""
 
     def __init__(self, app: web.Application, port: int) -> None:
-        self.server = FakeOdoo(port=port)
-        self.server.app = app
+        self.server = BackgroundServer(app, port)
 
     def __enter__(self) -> str:
         return self.server.start().url
@@ -195,30 +195,25 @@ class _serve:
 
 
 @pytest.fixture
-def unused_tcp_port() -> Iterator[int]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    yield port
+def unused_tcp_port() -> int:
+    return free_port()
 
 
-def test_the_web_login_hands_back_the_session_cookie(fake_odoo: FakeOdoo) -> None:
+def test_the_web_login_hands_back_the_session_cookie(standin_server: StandInServer) -> None:
     session = odoo_probe.run(
-        odoo_probe.web_session(fake_odoo.url, ServerTls(), "restaurant", "waiter", PASSWORD)
+        odoo_probe.web_session(standin_server.url, ServerTls(), "restaurant", "waiter", PASSWORD)
     )
     [cookie] = session.cookies
     assert session.uid == 2 and cookie.name == "session_id" and cookie.path == "/"
-    assert cookie.value in fake_odoo.app[SESSIONS]
+    assert cookie.value in standin_server.standin.sessions
     assert cookie.value not in repr(session)  # never in a log line
 
 
-def test_an_api_key_gets_no_web_session(fake_odoo: FakeOdoo) -> None:
+def test_an_api_key_gets_no_web_session(standin_server: StandInServer) -> None:
     # Odoo's interactive login refuses API keys: the window asks for one login by hand.
     with pytest.raises(ProbeError) as refused:
         odoo_probe.run(
-            odoo_probe.web_session(fake_odoo.url, ServerTls(), "restaurant", "waiter", API_KEY)
+            odoo_probe.web_session(standin_server.url, ServerTls(), "restaurant", "waiter", API_KEY)
         )
     assert refused.value.code == "bad_credentials"
 

@@ -1,4 +1,4 @@
-"""The app's window, offscreen, against the fake Odoo and the real agent.
+"""The app's window, offscreen, against the stand-in Odoo and the real agent.
 
 Each scenario runs tests/shell/gui_driver.py in its own process with a timeout, so a Qt
 or pywebview hang fails one test instead of hanging the suite. The driver prints one
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_port
 from tests.shell.conftest import gui_env
-from tests.shell.gui_driver import free_port
 
 TIMEOUT_S = 150
 

@@ -1,9 +1,11 @@
-"""A stand-in for Odoo's POS page and for the addon's script in it.
+"""The stand-in Odoo's pages: its login page, and its POS page with a stand-in of the
+addon's script.
 
 The addon stand-in does what the real pos_restaurant_sync script promises the desktop
 app: on ``possync:agent`` it moves its transport to the agent (a WebSocket hello), and
 it exposes ``window.possync.pendingCount()``. ``window.posmodel`` stands for Odoo's own
-POS handle. Tests read ``window.__agentEvents`` and ``window.possync.state``.
+POS handle. Tests read ``window.__agentEvents`` and ``window.possync.state``; benches read
+when the page took the agent from ``POST /_standin/agent_taken``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ ADDON_SCRIPT = """
   }
   function take(agent) {
     window.__agentEvents += 1;
+    fetch("/_standin/agent_taken", { method: "POST" }).catch(function () {});
     var ws = new WebSocket(agent.url + "?token=" + encodeURIComponent(agent.token));
     ws.onopen = function () { ws.send(JSON.stringify({ type: "hello", v: 1, since: 0 })); };
     ws.onmessage = function (event) {
@@ -86,3 +89,11 @@ __ADDON__
 
 def page(addon_script: str) -> str:
     return _PAGE.replace("__ADDON__", addon_script).replace("__TABLES__", _TABLES)
+
+
+LOGIN_PAGE = """<!doctype html><html><head><title>Login | Odoo</title></head>
+<body style="font-family:sans-serif;background:#f0eeee">
+<main style="max-width:360px;margin:80px auto;background:#fff;padding:24px;border-radius:8px">
+<h2>Odoo</h2><form method="post">
+<p><input name="login" placeholder="Email"></p><p><input name="password" type="password"
+placeholder="Password"></p><button>Log in</button></form></main></body></html>"""

@@ -1,0 +1,186 @@
+"""The harness: one PostgreSQL cluster and, once up, one Odoo server for one source tree."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .addon import ADDONS_DIR, SYNC_MODULE, addon_wanted, addons_paths, sync_addon_present
+from .errors import HarnessError, Log, log_to_stderr
+from .files import file_lock, state_dir
+from .instance import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    OdooInstance,
+    open_pos_session,
+    restaurant_config_id,
+)
+from .odoo_tests import OdooTestRun
+from .postgres import PgCluster
+from .process import OdooProcess, kill_orphan_server
+from .rpc import OdooRpc
+from .templates import Templates
+from .tree import OdooTree
+from .venv import ensure_venv
+
+# Odoo logs kept per version, newest first.
+KEEP_LOGS = 40
+
+
+class Harness:
+    """Owns one PostgreSQL cluster and, after :meth:`up`, one Odoo server for one tree.
+
+    Use as a context manager; :meth:`close` stops everything and drops the run's database,
+    keeping the cached venv, cluster and templates for the next run.
+    """
+
+    def __init__(
+        self, odoo_src: str | Path, *, with_addon: bool | None = None, log: Log = log_to_stderr
+    ) -> None:
+        self.tree = OdooTree.detect(odoo_src)
+        self.with_addon = addon_wanted() if with_addon is None else with_addon
+        if self.with_addon and not sync_addon_present():
+            raise HarnessError(f"{ADDONS_DIR / SYNC_MODULE} has no __manifest__.py")
+        self.log = log
+        self.root = state_dir() / f"odoo-{self.tree.version}"
+        self.data_dir = self.root / "odoo-data"
+        self.logs = self.root / "logs"
+        self.pg = PgCluster(self.root / "pg")
+        self.templates = Templates(
+            self.tree, self.pg, self.data_dir, self.with_addon, self._process, log
+        )
+        self.python: Path | None = None
+        self.server: OdooProcess | None = None
+        self.instance: OdooInstance | None = None
+        self._run_dbs: list[str] = []
+        self._lock = contextlib.ExitStack()
+        self._locked = False
+
+    # -- lifecycle
+
+    def __enter__(self) -> Harness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def prepare(self) -> None:
+        """Take this version's lock, build or reuse the venv and start the cluster."""
+        if self.python:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not self._locked:
+            self._lock.enter_context(file_lock(self.root / "harness.lock", wait=False))
+            self._locked = True
+        python = ensure_venv(self.tree, self.log)
+        self._prune_logs()
+        kill_orphan_server(self.root / "server.pid")
+        self.pg.start()
+        # We hold the cluster lock, so any run database still here belongs to a dead run.
+        self.templates.drop_all(self._run_prefix())
+        self.python = python
+
+    def _prune_logs(self, keep: int = KEEP_LOGS) -> None:
+        self.logs.mkdir(exist_ok=True)
+        for old in sorted(self.logs.glob("*.log"))[:-keep]:  # names start with a timestamp
+            old.unlink()
+
+    def up(self) -> OdooInstance:
+        """Start Odoo on a fresh copy of the template and open the restaurant POS session."""
+        if self.instance:
+            return self.instance
+        self.prepare()
+        db = self.new_database()
+        self.server = self._process(db, "server")
+        self.server.start(pidfile=self.root / "server.pid")
+        self.server.wait_ready()
+        rpc = OdooRpc(self.server.base_url, db, ADMIN_LOGIN, ADMIN_PASSWORD)
+        config_id = restaurant_config_id(rpc)
+        session_id = open_pos_session(rpc, config_id)
+        self.instance = OdooInstance(
+            tree=self.tree,
+            base_url=self.server.base_url,
+            db=db,
+            config_id=config_id,
+            session_id=session_id,
+            log_path=self.server.log_path,
+            rpc=rpc,
+            with_addon=self.with_addon,
+        )
+        return self.instance
+
+    def close(self) -> None:
+        if self.server:
+            self.server.stop()
+            self.server = None
+        self.instance = None
+        if self.pg.port:
+            for db in self._run_dbs:
+                self.templates.drop(db)
+            self.pg.stop()
+        self._run_dbs.clear()
+        self._lock.close()
+        self._locked = False
+        self.python = None
+
+    # -- databases
+
+    def new_database(self) -> str:
+        """A fresh database copied from the template (built first if missing)."""
+        self.prepare()
+        template = self.templates.ensure()
+        db = f"{self._run_prefix()}{os.getpid()}_{secrets.token_hex(3)}"
+        self.templates.copy(template, db)
+        self._run_dbs.append(db)
+        return db
+
+    def _run_prefix(self) -> str:
+        return f"possync_run_{self.tree.major}_"
+
+    def _process(self, db: str, purpose: str) -> OdooProcess:
+        assert self.python, "prepare() first"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        log_path = self.logs / f"{stamp}-{purpose}-{db}.log"
+        addons = addons_paths(self.tree, self.with_addon)
+        return OdooProcess(self.tree, self.python, self.pg, self.data_dir, db, log_path, addons)
+
+    # -- Odoo's own tests
+
+    def run_addon_tests(
+        self, tags: str = f"/{SYNC_MODULE}", modules: Sequence[str] = (SYNC_MODULE,)
+    ) -> OdooTestRun:
+        """Run Odoo's tests selected by ``tags`` on a fresh copy of the template.
+
+        ``modules`` are updated in that copy, because at_install tests only run while their
+        module is installed or updated; post_install tests run either way. HttpCase tours use
+        Debian's chromium, which Odoo finds on PATH, and websocket-client from the venv.
+        """
+        if SYNC_MODULE in modules and not self.with_addon:
+            raise HarnessError(
+                f"{SYNC_MODULE} is not in use (no manifest or POSSYNC_WITHOUT_ADDON)"
+            )
+        db = self.new_database()
+        process = self._process(db, "tests")
+        extra = ["--test-tags", tags, *(["--update", ",".join(modules)] if modules else [])]
+        try:
+            code = process.run_to_end(extra)
+        finally:
+            self.templates.drop(db)
+            self._run_dbs.remove(db)
+        return OdooTestRun.read(code, process.log_path)
+
+    # -- cache
+
+    def clean(self) -> None:
+        """Forget this version's cluster, templates and filestores (not the venv)."""
+        self.close()
+        with file_lock(self.root / "harness.lock", wait=False):
+            self.pg.datadir.mkdir(parents=True, exist_ok=True)
+            self.pg.stop_if_running()
+            shutil.rmtree(self.root / "pg", ignore_errors=True)
+            shutil.rmtree(self.data_dir, ignore_errors=True)
