@@ -9,6 +9,8 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from agent.odoo_rpc import OdooError, rpc_body, rpc_result
+
 from .errors import HarnessError
 
 
@@ -28,19 +30,21 @@ class OdooRpc:
         )
         self.uid: int | None = None
 
-    def request(self, path: str, params: dict[str, Any], timeout: float = 120) -> Any:
-        body = {"jsonrpc": "2.0", "method": "call", "id": next(self._ids), "params": params}
+    def exchange(self, path: str, params: dict[str, Any], timeout: float = 120) -> Any:
+        """The JSON-RPC answer to ``params`` at ``path``, as Odoo sent it."""
+        body = json.dumps(rpc_body(params, next(self._ids))).encode()
         req = urllib.request.Request(
-            self.base_url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+            self.base_url + path, body, {"Content-Type": "application/json"}
         )
         with self._opener.open(req, timeout=timeout) as response:
-            reply = json.load(response)
-        if "error" in reply:
-            data = reply["error"].get("data", {})
-            raise HarnessError(
-                f"{path}: {data.get('message') or reply['error']}\n{data.get('debug', '')}"
-            )
-        return reply.get("result")  # Odoo leaves "result" out when a method returns None
+            return json.load(response)
+
+    def request(self, path: str, params: dict[str, Any], timeout: float = 120) -> Any:
+        """The result of ``params`` at ``path``; Odoo's error, with its traceback, raised."""
+        try:
+            return rpc_result(self.exchange(path, params, timeout), self.base_url + path)
+        except OdooError as exc:
+            raise HarnessError(f"{path}: {exc}: {exc.detail}\n{exc.debug}") from exc
 
     def authenticate(self) -> int:
         params = {"db": self.db, "login": self.login, "password": self.password}

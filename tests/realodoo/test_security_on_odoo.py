@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from agent.odoo_rpc import rpc_body
 from devkit.odoo import HarnessError, OdooInstance, OdooRpc
 
 POS_GROUPS = ["base.group_user", "point_of_sale.group_pos_user"]
@@ -167,7 +168,7 @@ async def public_session(http: aiohttp.ClientSession, odoo: OdooInstance) -> Non
 
 async def user_session(http: aiohttp.ClientSession, odoo: OdooInstance, rpc: OdooRpc) -> None:
     params = {"db": odoo.db, "login": rpc.login, "password": rpc.password}
-    body = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
+    body = rpc_body(params)
     async with http.post(f"{odoo.base_url}/web/session/authenticate", json=body) as resp:
         assert (await resp.json())["result"]["uid"]
 

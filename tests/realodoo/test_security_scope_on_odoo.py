@@ -6,10 +6,8 @@ gets a clear refusal and leaves nothing in the log or on the Odoo order.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 
@@ -80,12 +78,7 @@ def restaurant(odoo: OdooInstance) -> Restaurant:
 
 def _error(rpc: OdooRpc, path: str, params: dict) -> dict:
     """The JSON-RPC error a call answers (the harness's client raises only its message)."""
-    body = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
-    request = urllib.request.Request(
-        rpc.base_url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with rpc._opener.open(request, timeout=60) as response:
-        reply = json.load(response)
+    reply = rpc.exchange(path, params, timeout=60)
     assert "error" in reply, reply
     return reply["error"]
 
