@@ -5,9 +5,35 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+class Outcome(Generic[T]):
+    """What a call made on another thread returned or raised, once it is done."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+    def run(self, fn: Callable[[], T]) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # handed to the waiting caller
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float, silence: str) -> T:
+        """The call's value or exception; ``TimeoutError("<silence> within N s")`` if it
+        has not finished in ``timeout`` seconds."""
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"{silence} within {timeout:g} s")
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
 
 
 def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
@@ -17,19 +43,8 @@ def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
     A daemon thread, not an executor: a call that never returns must not keep the process
     from exiting.
     """
-    outcome: dict[str, object] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-        done.set()
-
-    threading.Thread(target=run, name="possync-timeout-call", daemon=True).start()
-    if not done.wait(timeout):
-        raise TimeoutError(f"no answer within {timeout:g} s")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    outcome: Outcome[T] = Outcome()
+    threading.Thread(
+        target=outcome.run, args=(fn,), name="possync-timeout-call", daemon=True
+    ).start()
+    return outcome.wait(timeout, "no answer")

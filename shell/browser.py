@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from agent import server_tls
+from agent.timeout_call import Outcome
 from shell.settings import origin_of
 
 log = logging.getLogger("possync.browser")
@@ -126,22 +127,9 @@ class GuiThread:
         app = QApplication.instance()
         if app is not None and QThread.currentThread() == app.thread():
             return fn()
-        outcome: dict[str, Any] = {}
-        done = threading.Event()
-
-        def job() -> None:
-            try:
-                outcome["value"] = fn()
-            except BaseException as exc:  # handed to the caller below
-                outcome["error"] = exc
-            done.set()
-
-        self._invoker.request.emit(job)
-        if not done.wait(timeout):
-            raise TimeoutError(f"the GUI thread did not answer within {timeout:g} s")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]
+        outcome: Outcome[T] = Outcome()
+        self._invoker.request.emit(lambda: outcome.run(fn))
+        return outcome.wait(timeout, "the GUI thread did not answer")
 
 
 class Browser:
