@@ -12,6 +12,9 @@ from ..lib import protocol
 
 # Changes are stamped "now" so the server's own closes, stamped later, sort after them.
 START_MS = int(time.time() * 1000)
+# The groups of a waiter and of a POS manager, for new_test_user.
+POS_USER = "base.group_user,point_of_sale.group_pos_user"
+POS_MANAGER = "base.group_user,point_of_sale.group_pos_manager"
 _numbers = itertools.count(1)
 
 

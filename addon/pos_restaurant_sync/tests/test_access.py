@@ -2,9 +2,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tests.common import new_test_user
 
-from .common import PossyncCommon
-
-POS_USER = "base.group_user,point_of_sale.group_pos_user"
+from .common import POS_USER, PossyncCommon
 
 
 @tagged("post_install", "-at_install")

@@ -6,9 +6,7 @@ from odoo.addons.bus.websocket import _wsrequest_stack
 from odoo.tests import tagged
 from odoo.tests.common import new_test_user
 
-from .common import PossyncCommon
-
-POS_USER = "base.group_user,point_of_sale.group_pos_user"
+from .common import POS_USER, PossyncCommon
 
 
 @contextmanager

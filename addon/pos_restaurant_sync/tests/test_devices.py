@@ -8,10 +8,8 @@ from odoo.tests import tagged
 from odoo.tests.common import new_test_user
 
 from ..models.pos_restaurant_sync_change import SyncRequestError
-from .common import PossyncCommon
+from .common import POS_MANAGER, POS_USER, PossyncCommon
 
-POS_USER = "base.group_user,point_of_sale.group_pos_user"
-POS_MANAGER = "base.group_user,point_of_sale.group_pos_manager"
 DEVICE_MODULE = "odoo.addons.pos_restaurant_sync.models.pos_restaurant_sync_device"
 
 

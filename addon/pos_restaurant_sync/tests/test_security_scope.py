@@ -13,10 +13,7 @@ from odoo.tests.common import new_test_user
 
 from ..models import pos_restaurant_sync_change as change_module
 from ..models import pos_restaurant_sync_change_push as push_module
-from .common import PossyncCommon
-
-POS_USER = "base.group_user,point_of_sale.group_pos_user"
-POS_MANAGER = "base.group_user,point_of_sale.group_pos_manager"
+from .common import POS_MANAGER, POS_USER, PossyncCommon
 
 
 @tagged("post_install", "-at_install")
