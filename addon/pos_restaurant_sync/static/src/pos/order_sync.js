@@ -49,7 +49,7 @@ export class PosOrderSync {
         this.editedOrders = new Set();
     }
 
-    /** Sync the records through `client`, which reads this page ("At start"). */
+    /** Start-up: sync the records through `client`, which reads this page. */
     start(client) {
         this.client = client;
         setUuidFirst(this.models); // before possync creates any record with its uuid
@@ -81,10 +81,10 @@ export class PosOrderSync {
     // --- the waiter's edits ------------------------------------------------------------
 
     /**
-     * Each edit is captured once, when its order's watcher reports it (and pushed soon). Each
-     * order has its own watcher, so an edit reads that order only: a busy floor has dozens
-     * of open orders, and reading them all on every edit cost more than the rest of
-     * possync's own work on it.
+     * Rule 1: each edit is captured once, when its order's watcher reports it (and pushed
+     * soon). Each order has its own watcher, so an edit reads that order only: a busy floor
+     * has dozens of open orders, and reading them all on every edit cost more than the rest
+     * of possync's own work on it.
      */
     watchRecords() {
         const watched = new WeakSet();
@@ -141,7 +141,7 @@ export class PosOrderSync {
         return [...edits, ...this.deletedHere(orders)];
     }
 
-    /** The view of `order` to capture, or null when it holds nothing of this terminal's to send. */
+    /** The view of `order` to capture, or null when it holds no edit of this terminal (rule 4). */
     readEdit(order) {
         const seen = this.client.replicas.get(order.uuid)?.seen;
         if (seen ? seen.state !== "draft" : !isShared(order)) {
@@ -194,7 +194,7 @@ export class PosOrderSync {
         );
     }
 
-    /** Bring the records of `order` to what its changes say; close it if they closed it. */
+    /** Rule 3: bring the records of `order` to its target; close it if its changes did. */
     reconcile(order) {
         const replica = this.client.replicas.get(order.uuid);
         if (!replica) {
@@ -281,7 +281,7 @@ export class PosOrderSync {
         }
     }
 
-    /** Odoo's own data of an order the server knows (it has an Odoo id) is adopted. */
+    /** Rule 2: Odoo's own data of an order the server knows (it has an Odoo id) is adopted. */
     adoptIfServerKnown(order) {
         if (isSynced(order)) {
             this.client.adopt(order.uuid, readOrderView(order));
