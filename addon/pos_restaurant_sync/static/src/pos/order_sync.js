@@ -29,6 +29,12 @@ function isShared(order) {
     return isSynced(order) || order.lines.length > 0 || order.payment_ids.length > 0;
 }
 
+/**
+ * The page a SyncClient syncs: built first, handed to the client as its `page`, then
+ * started with that client.
+ *
+ * @implements {import("@pos_restaurant_sync/lib/sync_client").Page}
+ */
 export class PosOrderSync {
     /**
      * @param {object} pos the POS store (the `pos` service)
