@@ -147,6 +147,14 @@ test("one edit is read and captured once: pushes and counts do not read the page
     assert.equal(page.reads, 1, "read once, when the page reported the edit");
 });
 
+test("the page is shown the status from the start, and each change of it", () => {
+    const { page, edit } = makeClient();
+    assert.equal(page.status.state, "synced");
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    assert.equal(page.status.state, "pending");
+    assert.equal(page.status.pending, 1);
+});
+
 test("received changes count once, move the cursor and name the orders they touch", () => {
     const touched = [];
     const { client } = makeClient({ page: new FakePage({ applyRemote: (u) => touched.push(u) }) });
