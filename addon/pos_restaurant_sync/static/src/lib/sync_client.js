@@ -132,7 +132,7 @@ export class SyncClient {
      */
     capture(uuid, view) {
         const replica = this.replica(uuid);
-        // A closed order never reopens (docs/protocol.md, rule 6): no close back to draft.
+        // A closed order never reopens (docs/protocol.md, merge rule 6): no close back to draft.
         const reopen = (op) => op.op === "order.close" && op.state === "draft";
         const ops = diff(replica.seen || { uuid }, view).filter((op) => !reopen(op));
         replica.seen = view;
