@@ -9,7 +9,7 @@ import {
 } from "../../addon/pos_restaurant_sync/static/src/lib/server_transport.js";
 import { AgentTransport } from "../../addon/pos_restaurant_sync/static/src/lib/agent_transport.js";
 import { formatHlc, parseHlc } from "../../addon/pos_restaurant_sync/static/src/lib/protocol.js";
-import { FakeSocket, FakeTimers, MemoryStorage } from "./fakes.js";
+import { FakePage, FakeSocket, FakeTimers, MemoryStorage } from "./fakes.js";
 
 const TRUE_START = 1_764_000_000_000;
 const TEN_MINUTES = 600_000;
@@ -19,10 +19,16 @@ function page(skewMs = 0) {
     const timers = new FakeTimers();
     const device = () => TRUE_START + timers.now + skewMs;
     const wall = new CorrectedClock({ device, monotonic: () => timers.now });
+    const touched = [];
     const client = new SyncClient({
-        storage: new MemoryStorage(), prefix: "p:", now: device, wall, timers,
+        storage: new MemoryStorage(),
+        prefix: "p:",
+        page: new FakePage({ applyRemote: (orders) => touched.push(...orders) }),
+        now: device,
+        wall,
+        timers,
     });
-    return { timers, client, trueNow: () => TRUE_START + timers.now };
+    return { timers, client, touched, trueNow: () => TRUE_START + timers.now };
 }
 
 const remote = (id, seq, hlc) => ({
@@ -57,9 +63,7 @@ beforeEach(() => {
 });
 
 test("the page refuses a change from the far future and says so", () => {
-    const { client } = page();
-    const touched = [];
-    client.onRemoteChanges = (orders) => touched.push(...orders);
+    const { client, touched } = page();
     client.receive([remote("future", 1, "999999999999999-99999")], "server");
     assert.deepEqual(touched, []);
     assert.deepEqual(client.replica("o1").target().customer_count, undefined);

@@ -1,4 +1,31 @@
-// Test doubles for the page's sync modules: storage, timers and a WebSocket.
+// Test doubles for the page's sync modules: the page, storage, timers and a WebSocket.
+
+/**
+ * The page a SyncClient syncs (its `Page`), played by the test: `edit(uuid, view)` is the
+ * waiter's edit as the page's watcher reports it. Counts the reads of edits and records what
+ * the client told it; `applyRemote` and `reset` may be given to act on those calls.
+ */
+export class FakePage {
+    constructor({ applyRemote = () => {}, reset = () => {} } = {}) {
+        this.pending = [];
+        this.reads = 0;
+        this.status = null;
+        this.applyRemote = applyRemote;
+        this.reset = reset;
+    }
+    /** The waiter edits an order; the page reports it to `client` at once. */
+    edit(client, uuid, view) {
+        this.pending.push([uuid, view]);
+        client.captureEdits();
+    }
+    readEdits() {
+        this.reads += 1;
+        return this.pending.splice(0);
+    }
+    showStatus(status) {
+        this.status = status;
+    }
+}
 
 /** localStorage in memory; `full = true` makes writes throw like a full quota. */
 export class MemoryStorage {

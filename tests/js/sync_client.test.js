@@ -5,11 +5,19 @@ import { SyncClient, newId } from "../../addon/pos_restaurant_sync/static/src/li
 import { OrderReplica } from "../../addon/pos_restaurant_sync/static/src/lib/replica.js";
 import { Outbox } from "../../addon/pos_restaurant_sync/static/src/lib/outbox.js";
 import { formatHlc } from "../../addon/pos_restaurant_sync/static/src/lib/protocol.js";
-import { FakeTimers, MemoryStorage } from "./fakes.js";
+import { FakePage, FakeTimers, MemoryStorage } from "./fakes.js";
 
-function makeClient({ storage = new MemoryStorage(), timers = new FakeTimers() } = {}) {
-    const client = new SyncClient({ storage, prefix: "p:", now: () => timers.now, timers });
-    return { client, storage, timers };
+function makeClient({
+    storage = new MemoryStorage(),
+    timers = new FakeTimers(),
+    page = new FakePage(),
+} = {}) {
+    const client = new SyncClient({
+        storage, prefix: "p:", page, now: () => timers.now, timers,
+    });
+    /** The waiter edits an order and the page's watcher reports it. */
+    const edit = (uuid, view) => page.edit(client, uuid, view);
+    return { client, storage, timers, page, edit };
 }
 
 /** A transport that acknowledges every push after `delay` ms and records them. */
@@ -89,17 +97,14 @@ test("unsent changes survive a reload of the page", () => {
 const qtyOf = (change) => change.ops.map((op) => op.values?.qty ?? op.value).at(-1);
 
 test("an edit is in the saved outbox at once, even while failed pushes pause", async () => {
-    const { client, storage, timers } = makeClient();
+    const { client, storage, timers, edit } = makeClient();
     const transport = recordingTransport(timers, { fail: "server unreachable" });
     client.useTransport(transport);
-    const edit = (qty) => {
-        client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(qty) } });
-        client.edited();
-    };
-    edit(1);
+    const editQty = (qty) => edit("o1", { uuid: "o1", lines: { l1: line(qty) } });
+    editQty(1);
     await timers.run(1500); // two failed pushes; the next waits 2 s
-    edit(2);
-    edit(3);
+    editQty(2);
+    editQty(3);
     await timers.run(50);
     assert.equal(transport.pushes.length, 2, "no push outside its retry pause");
     const { client: reopened } = makeClient({ storage }); // the page was closed
@@ -107,12 +112,11 @@ test("an edit is in the saved outbox at once, even while failed pushes pause", a
 });
 
 test("edits in one window are saved one by one and still go out in one push", async () => {
-    const { client, storage, timers } = makeClient();
+    const { client, storage, timers, edit } = makeClient();
     const transport = recordingTransport(timers);
     client.useTransport(transport);
     for (const qty of [1, 2, 3]) {
-        client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(qty) } });
-        client.edited();
+        edit("o1", { uuid: "o1", lines: { l1: line(qty) } });
         const saved = JSON.parse(storage.getItem("p:outbox"));
         assert.equal(qtyOf(saved.at(-1)), qty, "saved at edit time");
         await timers.run(30);
@@ -121,16 +125,39 @@ test("edits in one window are saved one by one and still go out in one push", as
     assert.deepEqual(transport.pushes.map((p) => [p.at, p.ids.length]), [[0, 1], [100, 2]]);
 });
 
-test("pendingCount turns edits still in the records into changes first", () => {
-    const { client } = makeClient();
-    client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+test("pendingCount counts an edit from the moment the page reports it", () => {
+    const { client, edit } = makeClient();
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
     assert.equal(client.pendingCount(), 1);
 });
 
+test("one edit is read and captured once: pushes and counts do not read the page again", async () => {
+    const { client, timers, page, edit } = makeClient();
+    const transport = recordingTransport(timers, { delay: 20 });
+    client.useTransport(transport);
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    assert.equal(client.pendingCount(), 1);
+    await timers.run(10); // pushed, not yet acknowledged
+    assert.equal(client.pendingCount(), 1);
+    const flushed = client.flush(2000);
+    await timers.run(200);
+    await flushed;
+    assert.equal(client.pendingCount(), 0);
+    assert.equal(transport.pushes.length, 1);
+    assert.equal(page.reads, 1, "read once, when the page reported the edit");
+});
+
+test("the page is shown the status from the start, and each change of it", () => {
+    const { page, edit } = makeClient();
+    assert.equal(page.status.state, "synced");
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    assert.equal(page.status.state, "pending");
+    assert.equal(page.status.pending, 1);
+});
+
 test("received changes count once, move the cursor and name the orders they touch", () => {
-    const { client } = makeClient();
     const touched = [];
-    client.onRemoteChanges = (uuids) => touched.push(uuids);
+    const { client } = makeClient({ page: new FakePage({ applyRemote: (u) => touched.push(u) }) });
     const change = {
         v: 1, id: "c1", terminal: "B", hlc: formatHlc(5000, 0), order: "o1",
         ops: [{ op: "line.add", line: "l9", values: line(4) }],
@@ -224,12 +251,12 @@ test("a transport switched in before the push left gets it, the old one does not
 });
 
 test("flush sends what is pending before Odoo's own sync, within the push window", async () => {
-    const { client, timers } = makeClient();
+    const { client, timers, edit } = makeClient();
     const transport = recordingTransport(timers, { delay: 20 });
     client.useTransport(transport);
     client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
     await timers.run(0);
-    client.collect = () => client.capture("o1", { uuid: "o1", lines: { l1: line(2) } });
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
     let flushed = false;
     client.flush(2000).then(() => (flushed = true));
     await timers.run(110);

@@ -7,7 +7,7 @@ import {
 } from "../../addon/pos_restaurant_sync/static/src/lib/server_transport.js";
 import { AgentTransport } from "../../addon/pos_restaurant_sync/static/src/lib/agent_transport.js";
 import { formatHlc } from "../../addon/pos_restaurant_sync/static/src/lib/protocol.js";
-import { FakeSocket, FakeTimers, MemoryStorage } from "./fakes.js";
+import { FakePage, FakeSocket, FakeTimers, MemoryStorage } from "./fakes.js";
 
 const remote = (id, seq) => ({
     seq,
@@ -17,12 +17,15 @@ const remote = (id, seq) => ({
     },
 });
 
-function setup() {
+/** A client of a page that counts the resets it is told of and can act on remote changes. */
+function setup({ applyRemote } = {}) {
     const timers = new FakeTimers();
+    const resets = { count: 0 };
+    const page = new FakePage({ applyRemote, reset: () => (resets.count += 1) });
     const client = new SyncClient({
-        storage: new MemoryStorage(), prefix: "p:", now: () => timers.now, timers,
+        storage: new MemoryStorage(), prefix: "p:", page, now: () => timers.now, timers,
     });
-    return { timers, client };
+    return { timers, client, resets };
 }
 
 /** A fake Odoo server: records calls, answers pull from `log`, push with `pushAnswer`. */
@@ -57,11 +60,12 @@ function fakeBus() {
 }
 
 test("Bus mode pulls what was missed at start, then takes changes from the bus", async () => {
-    const { timers, client } = setup();
+    const seen = [];
+    const { timers, client } = setup({
+        applyRemote: (uuids) => seen.push(client.target(uuids[0]).customer_count),
+    });
     const server = fakeServer([remote("c1", 1), remote("c2", 2)]);
     const bus = fakeBus();
-    const seen = [];
-    client.onRemoteChanges = (uuids) => seen.push(client.target(uuids[0]).customer_count);
     client.useTransport(new ServerTransport({
         call: server.call, configId: 3, mode: "bus", intervalMs: 500, bus, timers,
     }));
@@ -154,17 +158,15 @@ test("in Bus mode, failed pulls are retried after a growing pause", async () => 
 });
 
 test("a reset from the server re-reads the orders once and takes the server's cursor", async () => {
-    const { timers, client } = setup();
+    const { timers, client, resets } = setup();
     client.save("cursor:server", "900"); // a cursor from another database
     const server = fakeServer([remote("c1", 1), remote("c2", 2)]);
-    let resets = 0;
-    client.onReset = () => (resets += 1);
     client.useTransport(new ServerTransport({
         call: server.call, configId: 3, mode: "interval", intervalMs: 500,
         now: () => timers.now, timers,
     }));
     await timers.run(1200);
-    assert.equal(resets, 1);
+    assert.equal(resets.count, 1);
     assert.equal(client.target("o1").customer_count, 2);
     assert.deepEqual(server.calls.map((c) => c.params.after), [900, 2, 2]);
     assert.equal(client.cursor("server"), 2);
@@ -189,14 +191,14 @@ beforeEach(() => {
 });
 
 function agentSetup() {
-    const { timers, client } = setup();
+    const { timers, client, resets } = setup();
     const transport = new AgentTransport({
         url: "ws://127.0.0.1:8766/page", token: "s3cret&", WebSocket: FakeSocket, timers,
     });
     client.useTransport(transport);
     const socket = FakeSocket.opened[0];
     socket.open();
-    return { timers, client, transport, socket };
+    return { timers, client, resets, transport, socket };
 }
 
 test("the page says hello with its cursor and takes its terminal id from the welcome", () => {
@@ -290,29 +292,25 @@ test("the agent's status turns the indicator red while the server is away, with 
 });
 
 test("a reset seen by the agent re-reads the orders once, keeping the agent's cursor", () => {
-    const { client, socket } = agentSetup();
-    let resets = 0;
-    client.onReset = () => (resets += 1);
+    const { client, resets, socket } = agentSetup();
     socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 7 });
     socket.reply({ type: "changes", changes: [remote("c1", 7)] });
     const server = { configured: true, reachable: true, reset_at: null };
     const status = (reset_at) => ({ terminal: "t-agent", pending: 0, server: { ...server, reset_at } });
     socket.reply({ type: "status", status: status(null) });
-    assert.equal(resets, 0);
+    assert.equal(resets.count, 0);
     socket.reply({ type: "status", status: status("2026-11-26T21:00:00.000+00:00") });
     socket.reply({ type: "status", status: status("2026-11-26T21:00:00.000+00:00") });
-    assert.equal(resets, 1);
+    assert.equal(resets.count, 1);
     socket.reply({ type: "status", status: status("2026-11-26T22:00:00.000+00:00") });
-    assert.equal(resets, 2);
+    assert.equal(resets.count, 2);
     assert.equal(client.cursor("agent"), 7);
 });
 
 test("a reset the agent saw before this page loaded does not make it re-read", () => {
-    const { client, socket } = agentSetup();
-    let resets = 0;
-    client.onReset = () => (resets += 1);
+    const { client, resets, socket } = agentSetup();
     socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
     const server = { configured: true, reachable: true, reset_at: "2026-11-26T21:00:00.000+00:00" };
     socket.reply({ type: "status", status: { terminal: "t-agent", pending: 0, server } });
-    assert.equal(resets, 0);
+    assert.equal(resets.count, 0);
 });

@@ -1,13 +1,20 @@
 /**
- * What one page knows of one order: the changes it made or received, the state Odoo's own
- * data showed before possync knew the order, and what the POS records looked like the last
- * time the page accounted for them. No Odoo imports: `node --test` loads it.
+ * What one page knows of one order: its log of changes and the three states of
+ * docs/protocol.md "The page and Odoo's own data":
+ *
+ * - `seen`: what the POS records showed when the page last captured or wrote them; an edit
+ *   is what the records show beyond it.
+ * - `adopted`: what Odoo's own data showed of the order, for what no change covers.
+ * - `target()`: the order as its changes say, on top of the adopted state: what the records
+ *   are brought to.
+ *
+ * No Odoo imports: `node --test` loads it.
  */
 import { STATE_RANK, diff, formatHlc, materialize } from "./protocol.js";
 
 // The adopted state sorts before every real change, so any change, even one that arrives
 // late, wins over it.
-const BASE_HLC = formatHlc(0, 0);
+const ADOPTED_HLC = formatHlc(0, 0);
 const ITEMS = { lines: "line.delete", payments: "payment.remove" };
 
 export class OrderReplica {
@@ -16,7 +23,7 @@ export class OrderReplica {
         /** @type {Map<string, object>} change id -> change */
         this.log = new Map();
         /** The order as Odoo's own data showed it, for what no change in the log covers. */
-        this.base = { uuid };
+        this.adopted = { uuid };
         /** The POS records' view when last captured or written; null before the first look. */
         this.seen = null;
     }
@@ -32,11 +39,11 @@ export class OrderReplica {
 
     /** The order as its changes say, on top of the adopted state. */
     target() {
-        const base = {
-            v: 1, id: "base", terminal: "", hlc: BASE_HLC, order: this.uuid,
-            ops: diff({ uuid: this.uuid }, this.base),
+        const adopted = {
+            v: 1, id: "adopted", terminal: "", hlc: ADOPTED_HLC, order: this.uuid,
+            ops: diff({ uuid: this.uuid }, this.adopted),
         };
-        return materialize(this.uuid, [base, ...this.log.values()]);
+        return materialize(this.uuid, [adopted, ...this.log.values()]);
     }
 
     /**
@@ -52,20 +59,20 @@ export class OrderReplica {
             } else if (key === "state") {
                 // Closed in Odoo: nothing that comes later reopens it.
                 if (STATE_RANK[value] > STATE_RANK[known.state]) {
-                    this.base.state = value;
+                    this.adopted.state = value;
                 }
             } else if (!(key in known)) {
-                this.base[key] = value;
+                this.adopted[key] = value;
             }
         }
     }
 
     adoptItems(key, items, known) {
         const deleted = this.deleted(ITEMS[key]);
-        const base = (this.base[key] ||= {});
+        const adopted = (this.adopted[key] ||= {});
         for (const [uuid, values] of Object.entries(items)) {
             if (!(uuid in known) && !deleted.has(uuid)) {
-                base[uuid] = values;
+                adopted[uuid] = values;
             }
         }
     }

@@ -3,9 +3,9 @@
  * the outbox until a receiver acknowledges them, pushes at most once per window, and takes
  * in the changes of the other terminals.
  *
- * It knows nothing of Odoo: the POS side tells it what an order looks like (`capture`,
- * `adopt`, `markSeen`) and listens for `onRemoteChanges`; a transport (server or local agent,
- * see server_transport.js and agent_transport.js) moves the changes. `node --test` loads it.
+ * It knows nothing of Odoo: it is given the page it syncs (a `Page`, below; the POS's is
+ * pos/order_sync.js), and a transport (server or local agent, see server_transport.js and
+ * agent_transport.js) moves the changes. `node --test` loads it.
  */
 import {
     FutureChange,
@@ -27,6 +27,20 @@ const PUSH_SOON = Symbol("push soon");
 /** Longest wait between two attempts when pushes keep failing. */
 export const MAX_RETRY_MS = 30000;
 
+/**
+ * What the sync client needs of the page it syncs, given to its constructor.
+ *
+ * @typedef {object} Page
+ * @property {() => Iterable<[string, object]>} readEdits the orders the waiter edited since
+ *   the last read, each as `[uuid, view]` with the view (docs/protocol.md) its records show
+ *   now; called once per edit the page reports (`captureEdits`)
+ * @property {(uuids: string[]) => void} applyRemote changes from elsewhere touched these
+ *   orders: bring their records to what the changes say
+ * @property {() => void} reset changes from elsewhere were lost to this terminal: re-read
+ *   the open orders
+ * @property {(status: object) => void} showStatus the sync status changed
+ */
+
 /** A random uuid4 as 32 hex digits; works on plain-HTTP pages, unlike crypto.randomUUID. */
 export function newId() {
     const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
@@ -40,6 +54,7 @@ export class SyncClient {
      * @param {object} options
      * @param {Storage} options.storage where the outbox, clock, cursors and terminal id live
      * @param {string} options.prefix storage key prefix, one per database and config
+     * @param {Page} options.page how to read the page's edits and tell it what happened
      * @param {number} [options.windowMs] at most one push per window
      * @param {() => number} [options.now] the device clock, for pauses and the status
      * @param {CorrectedClock} [options.wall] the device clock corrected by its offset to the
@@ -49,6 +64,7 @@ export class SyncClient {
     constructor({
         storage,
         prefix,
+        page,
         windowMs = 100,
         now = Date.now,
         wall = new CorrectedClock({ device: now }),
@@ -56,6 +72,7 @@ export class SyncClient {
     }) {
         this.storage = storage;
         this.prefix = prefix;
+        this.page = page;
         this.windowMs = windowMs;
         this.now = now;
         this.wall = wall;
@@ -77,17 +94,6 @@ export class SyncClient {
         this.retryAt = 0;
         this.retries = new Backoff(1000, MAX_RETRY_MS);
         this.status = {};
-        /**
-         * Turns the edits still in the records into changes (`capture`): called at each
-         * edit, and before each push and each count.
-         */
-        this.collect = () => {};
-        /** Called with the uuids of the orders that changes from elsewhere touched. */
-        this.onRemoteChanges = () => {};
-        /** Called when changes from elsewhere were lost to this terminal: re-read the orders. */
-        this.onReset = () => {};
-        /** Called whenever `status` changes. */
-        this.onStatus = () => {};
         this.updateStatus({ lastSyncAt: null, error: null, linkError: null, busy: false });
     }
 
@@ -120,12 +126,13 @@ export class SyncClient {
     }
 
     /**
-     * Record what the waiter did to an order since it was last seen: the difference
-     * becomes one or more changes in the log and the outbox. Returns the new changes.
+     * Record what the waiter did to an order: the difference between its `seen` state and
+     * `view` becomes one or more changes in the log and the outbox, and `view` is seen.
+     * Returns the new changes.
      */
     capture(uuid, view) {
         const replica = this.replica(uuid);
-        // A closed order never reopens (docs/protocol.md, rule 6): no close back to draft.
+        // A closed order never reopens (docs/protocol.md, merge rule 6): no close back to draft.
         const reopen = (op) => op.op === "order.close" && op.state === "draft";
         const ops = diff(replica.seen || { uuid }, view).filter((op) => !reopen(op));
         replica.seen = view;
@@ -146,12 +153,14 @@ export class SyncClient {
     }
 
     /**
-     * The records changed: their edits go into the saved outbox now, not when the push
-     * starts, so a page closed during a pause between failed pushes loses none of them.
-     * The push still waits for its window (`capture` schedules it).
+     * The page reports edits: read them once and record them. They go into the saved outbox
+     * now, not when the push starts, so a page closed during a pause between failed pushes
+     * loses none of them. The push still waits for its window (`capture` schedules it).
      */
-    edited() {
-        this.collect();
+    captureEdits() {
+        for (const [uuid, view] of this.page.readEdits()) {
+            this.capture(uuid, view);
+        }
     }
 
     newChange(order, ops) {
@@ -165,18 +174,22 @@ export class SyncClient {
         });
     }
 
-    /** Take what Odoo's own data shows of an order into its adopted state. */
+    /**
+     * Take what Odoo's own data shows of an order into its `adopted` state; an order the page
+     * never looked at is seen as Odoo shows it (nothing in it is an edit of this terminal).
+     */
     adopt(uuid, view) {
         const replica = this.replica(uuid);
         replica.adopt(view);
         replica.seen ||= view;
     }
 
-    /** The POS records now show `view` for this order; nothing in it is a new edit. */
+    /** The POS records now show `view` for this order, its `seen` state: no edit in it. */
     markSeen(uuid, view) {
         this.replica(uuid).seen = view;
     }
 
+    /** The order as its changes say, on top of its adopted state: what its records should show. */
     target(uuid) {
         return this.replica(uuid).target();
     }
@@ -212,7 +225,7 @@ export class SyncClient {
         this.save("hlc", this.clock.reading());
         this.updateStatus({ lastSyncAt: this.now() });
         if (touched.size) {
-            this.onRemoteChanges([...touched]);
+            this.page.applyRemote([...touched]);
         }
     }
 
@@ -226,7 +239,7 @@ export class SyncClient {
         if (cursor !== undefined) {
             this.save(`cursor:${kind}`, String(cursor));
         }
-        this.onReset();
+        this.page.reset();
     }
 
     /** The local agent said hello: it names this terminal and its clock leads ours. */
@@ -300,7 +313,6 @@ export class SyncClient {
     }
 
     async pushBatch() {
-        this.collect();
         const batch = this.outbox.batch();
         if (!batch.length || !this.transport) {
             return;
@@ -346,9 +358,8 @@ export class SyncClient {
 
     // --- status -------------------------------------------------------------------------
 
-    /** Changes not yet acknowledged, after turning edits still in the records into changes. */
+    /** Changes not yet acknowledged: every edit the page reported is among them. */
     pendingCount() {
-        this.collect();
         return this.outbox.size;
     }
 
@@ -365,7 +376,7 @@ export class SyncClient {
         status.state = stateOf(status, error);
         status.cause = error || null;
         this.status = status;
-        this.onStatus(status);
+        this.page.showStatus(status);
     }
 }
 

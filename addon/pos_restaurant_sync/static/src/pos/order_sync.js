@@ -1,12 +1,13 @@
 /**
- * The bridge between Odoo's POS records and the sync client: what the waiter does becomes
- * changes; what other terminals did is written into the records, also into the order on
- * screen, without losing this terminal's own unsent edits.
+ * The POS page as the sync client sees it (the client's `Page`, lib/sync_client.js): what the
+ * waiter does becomes changes; what other terminals did is written into the records, also
+ * into the order on screen, without losing this terminal's own unsent edits.
  *
- * One rule keeps the two apart: before anything writes into the records (a change from
- * elsewhere, or one of Odoo's own server loads), the edits still in them are captured; after
- * it, the records are brought to what the changes say and marked as seen. So nothing this
- * terminal did not do is ever pushed as its own edit.
+ * Each order has three states (lib/replica.js): what the records showed when last captured
+ * or written (`seen`), what Odoo's own data showed (`adopted`), and what its changes say
+ * (`target`). The methods below follow docs/protocol.md "The page and Odoo's own data" step
+ * for step; its rule 1 keeps the waiter's edits apart from everything else: before anything
+ * writes into the records, the edits still in them are captured (`captureBeforeWriting`).
  */
 import { patch } from "@web/core/utils/patch";
 import { toRaw } from "@odoo/owl";
@@ -28,39 +29,51 @@ function isShared(order) {
     return isSynced(order) || order.lines.length > 0 || order.payment_ids.length > 0;
 }
 
+/**
+ * The page a SyncClient syncs: built first, handed to the client as its `page`, then
+ * started with that client.
+ *
+ * @implements {import("@pos_restaurant_sync/lib/sync_client").Page}
+ */
 export class PosOrderSync {
     /**
      * @param {object} pos the POS store (the `pos` service)
-     * @param {import("@pos_restaurant_sync/lib/sync_client").SyncClient} client
-     * @param {(message: string) => void} notify shows a short notice to the waiter
+     * @param {object} options
+     * @param {(message: string) => void} options.notify shows a short notice to the waiter
+     * @param {(status: object) => void} options.showStatus shows the sync status
      */
-    constructor(pos, client, notify) {
+    constructor(pos, { notify, showStatus }) {
         this.pos = pos;
         this.models = pos.models;
-        this.client = client;
         this.notify = notify;
+        this.showStatus = showStatus;
+        /** @type {import("@pos_restaurant_sync/lib/sync_client").SyncClient} from `start` */
+        this.client = null;
         /** Orders paid on this terminal: Odoo's payment flow and the server close them. */
         this.paidHere = new Set();
-        /** Uuids of the orders changed since their last capture. */
+        /** Uuids of the orders edited since their edits were last read. */
         this.editedOrders = new Set();
     }
 
-    start() {
+    /** Start-up: sync the records through `client`, which reads this page. */
+    start(client) {
+        this.client = client;
         setUuidFirst(this.models); // before possync creates any record with its uuid
         for (const order of this.orders()) {
             this.adoptIfServerKnown(order);
         }
         // Unsent changes from before a reload: the records may not show them any more.
-        for (const change of this.client.outbox.changes) {
-            this.client.replica(change.order).receive(change);
+        for (const change of client.outbox.changes) {
+            client.replica(change.order).receive(change);
         }
         this.orders().forEach((order) => this.reconcile(order));
-        this.client.collect = () => this.captureEdits();
-        this.client.onRemoteChanges = (uuids) => this.applyRemote(uuids);
-        // Odoo's own read of open orders, as at start-up; its load is wrapped like any other.
-        this.client.onReset = () => this.pos.deviceSync.readDataFromServer();
         this.watchRecords();
-        this.wrapServerLoads();
+        tapServerLoads(this.models, this);
+    }
+
+    /** Changes from elsewhere were lost: Odoo's own re-read of the open orders, a server load. */
+    reset() {
+        return this.pos.deviceSync.readDataFromServer();
     }
 
     orders() {
@@ -71,13 +84,13 @@ export class PosOrderSync {
         return this.models["pos.order"].find((order) => order.uuid === uuid);
     }
 
-    // --- capture ------------------------------------------------------------------------
+    // --- the waiter's edits ------------------------------------------------------------
 
     /**
-     * Any change to a synced field of an order is captured at once (and pushed soon). Each
-     * order has its own watcher, so an edit reads that order only: a busy floor has dozens
-     * of open orders, and reading them all on every edit cost more than the rest of
-     * possync's own work on it.
+     * Rule 1: each edit is captured once, when its order's watcher reports it (and pushed
+     * soon). Each order has its own watcher, so an edit reads that order only: a busy floor
+     * has dozens of open orders, and reading them all on every edit cost more than the rest
+     * of possync's own work on it.
      */
     watchRecords() {
         const watched = new WeakSet();
@@ -90,7 +103,7 @@ export class PosOrderSync {
                         this.watchOrder(order);
                     }
                 }
-                this.client.edited(); // an order may be gone: see captureEdits
+                this.client.captureEdits(); // an order may be gone: see `deletedHere`
             }),
             [this.pos]
         );
@@ -101,61 +114,77 @@ export class PosOrderSync {
             batched((watched) => {
                 readOrderView(watched); // through the effect's proxy: subscribes to its fields
                 this.editedOrders.add(watched.uuid);
-                this.client.edited();
+                this.client.captureEdits();
             }),
             [order]
         );
     }
 
     /**
-     * Turn what the waiter did since the last capture into changes: the orders edited since
-     * (or all orders), and the open orders deleted here.
+     * Rule 1: before anything writes into the records of these orders, the edits still in
+     * them are captured, so none is lost under the write and nothing written is taken for
+     * an edit of this terminal.
      */
-    captureEdits({ all = false } = {}) {
+    captureBeforeWriting(uuids) {
+        uuids.forEach((uuid) => this.editedOrders.add(uuid));
+        this.client.captureEdits();
+    }
+
+    /**
+     * The page's edits for the sync client: the orders edited since the last read, each as
+     * `[uuid, view]`, and the open orders deleted here.
+     */
+    readEdits() {
         const orders = new Map(this.orders().map((order) => [order.uuid, order]));
-        for (const uuid of all ? orders.keys() : this.editedOrders) {
-            if (orders.has(uuid)) {
-                this.capture(orders.get(uuid));
+        const edits = [];
+        for (const uuid of this.editedOrders) {
+            const view = orders.has(uuid) && this.readEdit(orders.get(uuid));
+            if (view) {
+                edits.push([uuid, view]);
             }
         }
         this.editedOrders.clear();
-        for (const replica of this.client.replicas.values()) {
-            if (replica.seen?.state !== "draft" || orders.has(replica.uuid)) {
-                continue;
-            }
-            if (!this.paidHere.has(replica.uuid)) {
-                // Deleted here while open: merged into another order, or cancelled.
-                this.client.capture(replica.uuid, { ...replica.seen, state: "cancel" });
-            }
-        }
+        return [...edits, ...this.deletedHere(orders)];
     }
 
-    /** Record what the waiter did to `order` since it was last seen. */
-    capture(order) {
+    /** The view of `order` to capture, or null when it holds no edit of this terminal (rule 4). */
+    readEdit(order) {
         const seen = this.client.replicas.get(order.uuid)?.seen;
         if (seen ? seen.state !== "draft" : !isShared(order)) {
-            return; // closed elsewhere and on its way out, or not shared yet
+            return null; // closed elsewhere and on its way out, or not shared yet
         }
         const view = readOrderView(order);
         if (view.state === "paid") {
             // The server closes it once Odoo booked the payment: a push now would race
             // Odoo's own sync of this order on the server.
             this.paidHere.add(order.uuid);
-        } else {
-            this.paidHere.delete(order.uuid); // back to draft: its payment did not go through
-            this.client.capture(order.uuid, view);
+            return null;
         }
+        this.paidHere.delete(order.uuid); // back to draft: its payment did not go through
+        return view;
+    }
+
+    /** The open orders deleted here (merged into another, or cancelled), as cancelled. */
+    deletedHere(orders) {
+        const deleted = [];
+        for (const { uuid, seen } of this.client.replicas.values()) {
+            if (seen?.state === "draft" && !orders.has(uuid) && !this.paidHere.has(uuid)) {
+                deleted.push([uuid, { ...seen, state: "cancel" }]);
+            }
+        }
+        return deleted;
     }
 
     // --- changes from elsewhere ---------------------------------------------------------
 
+    /** Changes from elsewhere touched these orders: bring their records to the target. */
     async applyRemote(uuids) {
         const targets = uuids.map((uuid) => this.client.target(uuid));
         await this.loadMissing(targets);
+        this.captureBeforeWriting(uuids);
         for (const uuid of uuids) {
             const order = this.orderByUuid(uuid);
             if (order) {
-                this.capture(order);
                 this.reconcile(order);
             } else {
                 this.createFromRemote(this.client.target(uuid));
@@ -171,7 +200,7 @@ export class PosOrderSync {
         );
     }
 
-    /** Bring the records of `order` to what its changes say; close it if they closed it. */
+    /** Rule 3: bring the records of `order` to its target; close it if its changes did. */
     reconcile(order) {
         const replica = this.client.replicas.get(order.uuid);
         if (!replica) {
@@ -235,49 +264,62 @@ export class PosOrderSync {
 
     // --- Odoo's own server loads --------------------------------------------------------
 
-    /**
-     * Odoo's own loads (its device sync, the answer of each order sync) overwrite records
-     * with the server's copy. Around each: capture first, and afterwards take in what only
-     * the server knew, then restore what the changes say.
-     */
-    wrapServerLoads() {
-        const sync = this;
-        patch(this.models, {
-            [LOAD_METHOD](data, ...rest) {
-                // Odoo loads `undefined` as nothing (18's merge does): so must we, or the
-                // merge stops half-way and leaves its records broken.
-                const touchesOrders =
-                    typeof data === "object" && data !== null && ORDER_MODELS.some((m) => m in data);
-                if (touchesOrders) {
-                    sync.captureEdits({ all: true });
-                }
-                try {
-                    return super[LOAD_METHOD](data, ...rest);
-                } finally {
-                    // Also when Odoo's load fails half-way: the records must not stay so.
-                    if (touchesOrders) {
-                        sync.afterServerLoad();
-                    }
-                }
-            },
-        });
+    /** Before Odoo's own load writes into the records: rule 1, for every order. */
+    beforeServerLoad() {
+        this.captureBeforeWriting(this.orders().map((order) => order.uuid));
     }
 
+    /** After it, also when it failed half-way: the records must not stay as Odoo left them. */
     afterServerLoad() {
         for (const order of this.orders()) {
-            const state = readOrderView(order).state;
-            const seen = this.client.replicas.get(order.uuid)?.seen;
-            if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
-                this.announceClosed(order, state); // Odoo's own sync told before possync
-            }
+            this.tellIfClosedByOdoo(order);
             this.adoptIfServerKnown(order);
             this.reconcile(order);
         }
     }
 
+    /** Odoo's own sync said before possync that an order open here was closed elsewhere. */
+    tellIfClosedByOdoo(order) {
+        const state = readOrderView(order).state;
+        const seen = this.client.replicas.get(order.uuid)?.seen;
+        if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
+            this.announceClosed(order, state);
+        }
+    }
+
+    /** Rule 2: Odoo's own data of an order the server knows (it has an Odoo id) is adopted. */
     adoptIfServerKnown(order) {
         if (isSynced(order)) {
             this.client.adopt(order.uuid, readOrderView(order));
         }
     }
+}
+
+/**
+ * Odoo's own loads (its device sync, the answer of each order sync, a reset's re-read) all go
+ * through one method of the records' container, which overwrites records with the server's
+ * copy; possync's steps go around each load that touches orders. Odoo builds that container
+ * inside a function (18: a plain object whose `loadData` is its own property; 19: a class
+ * local to that function), so no prototype reachable at import has the method: this patch is
+ * applied to the container when sync starts.
+ */
+function tapServerLoads(models, sync) {
+    patch(models, {
+        [LOAD_METHOD](data, ...rest) {
+            // Odoo loads `undefined` as nothing (18's merge does): so must we, or the merge
+            // stops half-way and leaves its records broken.
+            const touchesOrders =
+                typeof data === "object" && data !== null && ORDER_MODELS.some((m) => m in data);
+            if (touchesOrders) {
+                sync.beforeServerLoad();
+            }
+            try {
+                return super[LOAD_METHOD](data, ...rest);
+            } finally {
+                if (touchesOrders) {
+                    sync.afterServerLoad();
+                }
+            }
+        },
+    });
 }

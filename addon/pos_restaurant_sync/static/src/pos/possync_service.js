@@ -1,6 +1,6 @@
 /**
- * The `possync` service of the POS: starts once the POS store has loaded its data, wires the
- * sync client to the records (order_sync.js) and to a transport, and exposes
+ * The `possync` service of the POS: starts once the POS store has loaded its data, gives the
+ * sync client the page it syncs (order_sync.js) and a transport, and exposes
  * `window.possync` for the desktop app.
  *
  * Transport: straight to the server (JSON-RPC push/pull, Odoo's bus or polling) until the
@@ -47,17 +47,19 @@ export const possyncService = {
         if (!settings.enabled) {
             return state;
         }
+        const orders = new PosOrderSync(pos, {
+            notify: (message) => notification.add(message, { type: "warning" }),
+            showStatus: (status) => (state.status = status),
+        });
         const client = new SyncClient({
             storage: window.localStorage,
             // Per config and database (the token is both), not per session: unsent changes
             // outlive the session they were made in.
             prefix: `possync:${odoo.access_token}:`,
+            page: orders,
         });
-        client.onStatus = (status) => (state.status = status);
         state.flush = (timeoutMs) => client.flush(timeoutMs);
-        client.updateStatus({});
-        const notify = (message) => notification.add(message, { type: "warning" });
-        new PosOrderSync(pos, client, notify).start();
+        orders.start(client);
         const serverTransport = () =>
             new ServerTransport({
                 call: callServer,
