@@ -1,4 +1,4 @@
-"""The `possync` command: the app, `status`, `doctor`, `--self-test`.
+"""The `possync` command: the app, `status`, `doctor`, `--self-test`, `--version`.
 
 Each command calls one module; nothing here decides anything. Heavy imports (Qt, aiohttp)
 happen inside the commands so `possync status` and the agent re-entry start fast.
@@ -11,6 +11,8 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+
+from agent.version import describe as describe_version
 
 AGENT_FLAG = "--agent"
 
@@ -37,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         help="start the agent and an offscreen window, check injection and a round trip",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--version", action="version", version=describe_version("possync"))
     return parser
 
 

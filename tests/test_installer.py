@@ -208,6 +208,20 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
 
 @pytest.mark.slow
 @needs_debian_tools
+def test_bundle_knows_its_version(build: dict, tmp_path: Path) -> None:
+    """The package metadata is bundled, so the frozen app reports pyproject's version."""
+    bundle = Path(build["bundle"]) / "possync"
+    env = _self_test_env(tmp_path / "home", "offscreen")
+    for args, program in (([], "possync"), (["--agent"], "possync-agent")):
+        proc = subprocess.run(
+            [str(bundle), *args, "--version"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == f"{program} {VERSION}"
+
+
+@pytest.mark.slow
+@needs_debian_tools
 def test_bundle_is_trimmed(build: dict) -> None:
     bundle = Path(build["bundle"])
     qt = bundle / "_internal/PySide6/Qt"
