@@ -36,3 +36,7 @@ def _from_pyproject(path: Path) -> str:
 def describe(program: str) -> str:
     """What ``--version`` prints: ``possync 0.1.0``."""
     return f"{program} {version()}"
+
+
+if __name__ == "__main__":
+    print(version())
