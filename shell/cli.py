@@ -28,11 +28,14 @@ def _parser() -> argparse.ArgumentParser:
         default="run",
         choices=["run", "status", "doctor"],
         help="run the app (default); status: the local agent's status; "
-        "doctor: check server, addon, websocket, keyring, disk and clock",
+        "doctor: check server, addon, websocket, keyring, disk, clock and the LAN "
+        "(exit code 0 when nothing failed)",
     )
     parser.add_argument("--setup", action="store_true", help="open the settings screen first")
     parser.add_argument("--fullscreen", action="store_true", help="full screen (kiosk) this time")
-    parser.add_argument("--json", action="store_true", help="status: print the raw JSON")
+    parser.add_argument(
+        "--json", action="store_true", help="status, doctor: print JSON (doctor: for monitoring)"
+    )
     parser.add_argument(
         "--self-test",
         action="store_true",
@@ -65,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         from shell import doctor, settings
 
-        return _print(*doctor.command(settings.load()))
+        return _print(*doctor.command(settings.load(), as_json=args.json))
     return _run_app(args.setup, args.fullscreen)
 
 
