@@ -63,37 +63,26 @@ def windows_rule_present() -> bool:
 
 
 @dataclass
-class Lan:
-    """What the LAN checks read and reach; tests replace any part."""
-
-    agent_data_dir: Path = field(default_factory=paths.agent_data_dir)
-    browse: Browse = discovery.browse
-    connect: Callable[[str, int], bool] = connect
-    rule_present: Callable[[], bool] = windows_rule_present
-    platform: str = sys.platform
-    browse_s: float = BROWSE_S
-
-
-@dataclass
 class RunningAgent:
     terminal: str
-    peer_port: int
+    peer_port: int | None  # None: no device key, so no LAN sync (status["peer_cause"])
     status: dict[str, Any]
     settings: AgentSettings
 
 
-def running_agent(lan: Lan) -> RunningAgent | str:
-    """The running agent, or why there is none to check."""
-    info = runtime.read(lan.agent_data_dir)
+def running_agent(data_dir: Path) -> RunningAgent | str:
+    """The agent running on `data_dir`, or why there is none to check."""
+    info = runtime.read(data_dir)
     if not info:
         return "possync is not running (start it, then run doctor again)"
     answer = status.fetch_status(int(info["page_port"]), str(info["token"]))
     if answer is None:
         return f"the agent on port {info['page_port']} does not answer"
-    settings = agent_settings(lan.agent_data_dir)
+    settings = agent_settings(data_dir)
     if isinstance(settings, str):
         return settings
-    return RunningAgent(str(info["terminal"]), int(info["peer_port"]), answer, settings)
+    port = info.get("peer_port")
+    return RunningAgent(str(info["terminal"]), port and int(port), answer, settings)
 
 
 def agent_settings(data_dir: Path) -> AgentSettings | str:
@@ -105,8 +94,21 @@ def agent_settings(data_dir: Path) -> AgentSettings | str:
         return f"the agent's settings cannot be read: {exc}"
 
 
+@dataclass
+class Lan:
+    """What the LAN checks read and reach; tests replace any part."""
+
+    agent_data_dir: Path = field(default_factory=paths.agent_data_dir)
+    browse: Browse = discovery.browse
+    connect: Callable[[str, int], bool] = connect
+    rule_present: Callable[[], bool] = windows_rule_present
+    platform: str = sys.platform
+    browse_s: float = BROWSE_S
+    find_agent: Callable[[Path], RunningAgent | str] = running_agent
+
+
 async def checks(settings: Settings, lan: Lan) -> list[Result]:
-    agent = running_agent(lan)
+    agent = lan.find_agent(lan.agent_data_dir)
     if isinstance(agent, str):
         return [skipped(name, agent) for name in NAMES]
     seen = await _browse(settings, agent, lan)
@@ -124,6 +126,8 @@ async def _browse(settings: Settings, agent: RunningAgent, lan: Lan) -> dict[str
 
 def _peer_port(agent: RunningAgent, lan: Lan) -> Result:
     name, port = "Peer-port", agent.peer_port
+    if port is None:
+        return skipped(name, "The agent opened no peer port (Peers says why).")
     addresses = discovery.lan_addresses(agent.settings.peer_host, agent.settings.mdns_interfaces)
     closed = [a for a in addresses if not lan.connect(a, port)]
     if closed:
@@ -157,7 +161,7 @@ def _mdns(agent: RunningAgent, seen: dict[str, str] | None) -> Result:
 
 
 def _peers(agent: RunningAgent, seen: dict[str, str] | None, platform: str) -> Result:
-    name, answer, port = "Peers", agent.status, agent.peer_port
+    name, answer, port = "Peers", agent.status, agent.peer_port or agent.settings.peer_port
     if answer.get("peer_cause"):
         return failed(
             name,
