@@ -103,7 +103,7 @@ def _keyring(settings: Settings, device_key_store: str) -> Result:
     if state.ok:
         return passed("Keyring", f"{state.backend}.")
     if settings.secret_store != "keyring" and device_key_store != "keyring":
-        return skipped("Keyring", f"Not used: {where} ({state.detail})")
+        return skipped("Keyring", f"Not used: {where} ({state.detail}).")
     return failed(
         "Keyring",
         f"{state.detail} ({where}).",
@@ -142,7 +142,7 @@ def run(
 ) -> list[Result]:
     lan = lan or lan_checks.Lan()
     agent = lan_checks.agent_settings(lan.agent_data_dir)
-    # The agent's own default when its settings cannot be read (doctor's Peers says why).
+    # The agent's own default when its settings cannot be read (the LAN checks say why).
     device_key_store = "keyring" if isinstance(agent, str) else agent.device_key_store
     keyring = _keyring(settings, device_key_store)
     if not settings.is_complete():
