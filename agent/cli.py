@@ -22,6 +22,7 @@ from agent.clock import describe_status
 from agent.page_api import AGENT
 from agent.settings import Settings, SettingsError, default_data_dir, load
 from agent.store import StoreError
+from agent.version import describe as describe_version
 
 EXIT_SETTINGS = 2
 EXIT_STORAGE = 3
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="possync-agent", description="possync's local sync agent for one POS terminal."
     )
+    parser.add_argument("--version", action="version", version=describe_version("possync-agent"))
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the agent until SIGTERM or Ctrl-C")
     run.add_argument("--data-dir", type=Path, help="folder of the database and settings")

@@ -52,19 +52,21 @@ class Discovery:
         self._browser: AsyncServiceBrowser | None = None
         self._tasks: set[asyncio.Task] = set()
 
-    async def start(self, tag: str) -> None:
-        """Announce this agent and browse for others with the same configuration tag."""
+    async def start(self, tag: str, announce: bool = True) -> None:
+        """Announce this agent (unless `announce` is false: `possync doctor` only looks)
+        and browse for others with the same configuration tag."""
         self.tag = tag
         kwargs = {"interfaces": self.interfaces} if self.interfaces else {}
         self._zc = AsyncZeroconf(ip_version=IPVersion.V4Only, **kwargs)
-        info = AsyncServiceInfo(
-            SERVICE,
-            f"{self.terminal}.{SERVICE}",
-            parsed_addresses=self._addresses(),
-            port=self.port,
-            properties={"config": tag, "terminal": self.terminal},
-        )
-        await self._zc.async_register_service(info)
+        if announce:
+            info = AsyncServiceInfo(
+                SERVICE,
+                f"{self.terminal}.{SERVICE}",
+                parsed_addresses=lan_addresses(self.host, self.interfaces),
+                port=self.port,
+                properties={"config": tag, "terminal": self.terminal},
+            )
+            await self._zc.async_register_service(info)
         self._browser = AsyncServiceBrowser(self._zc.zeroconf, SERVICE, handlers=[self._changed])
 
     async def close(self) -> None:
@@ -75,14 +77,6 @@ class Discovery:
         if self._zc is not None:
             await self._zc.async_close()
         self._zc = self._browser = None
-
-    def _addresses(self) -> list[str]:
-        if self.host not in ("", "0.0.0.0"):
-            return [self.host]
-        if self.interfaces:
-            return list(self.interfaces)
-        found = [a for a in get_all_addresses() if not a.startswith("127.")]
-        return found or ["127.0.0.1"]
 
     def _changed(
         self, zeroconf, service_type: str, name: str, state_change: ServiceStateChange
@@ -107,3 +101,26 @@ class Discovery:
             log.info("found peer %s at %s:%s by mDNS", terminal, address, info.port)
             self.on_found(terminal, f"https://{address}:{info.port}")
             return
+
+
+def lan_addresses(host: str, interfaces: list[str]) -> list[str]:
+    """The addresses an agent listening on `host` announces: where the others reach it."""
+    if host not in ("", "0.0.0.0"):
+        return [host]
+    if interfaces:
+        return list(interfaces)
+    found = [a for a in get_all_addresses() if not a.startswith("127.")]
+    return found or ["127.0.0.1"]
+
+
+async def browse(tag: str, seconds: float, interfaces: list[str], own: str = "") -> dict[str, str]:
+    """The agents of the POS tagged `tag` that answer within `seconds`, but `own`:
+    terminal → URL. Announces nothing (for `possync doctor`)."""
+    found: dict[str, str] = {}
+    looking = Discovery(own, 0, "", interfaces, found.__setitem__)
+    await looking.start(tag, announce=False)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        await looking.close()
+    return found

@@ -25,6 +25,9 @@ SECRET_ENV = {
     "page_token": "POSSYNC_PAGE_TOKEN",
 }
 DEVICE_KEY_STORES = ("keyring", "file")
+# The port other tablets of the POS reach this agent on; the installers open it in the
+# firewall (shell/firewall.py).
+DEFAULT_PEER_PORT = 8765
 
 
 class SettingsError(ValueError):
@@ -37,7 +40,7 @@ class Settings:
 
     data_dir: Path
     page_port: int = 0
-    peer_port: int = 8765
+    peer_port: int = DEFAULT_PEER_PORT
     peer_host: str = "0.0.0.0"
     server: str | None = None
     # TLS to the server (agent/server_tls.py): a PEM file of the server's own authority,

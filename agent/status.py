@@ -65,9 +65,12 @@ class Status:
         self.peer_cause = cause
         self.on_change()
 
-    def snapshot(self, pending: int, rejected: dict, clock: dict) -> dict:
+    def snapshot(
+        self, pending: int, rejected: dict, clock: dict, devices: list[str] | None = None
+    ) -> dict:
         """`rejected`: the changes the server refused for good (`count`, the `last` one's
-        id and reason); `clock`: this device's offset to the server (agent/clock.py)."""
+        id and reason); `clock`: this device's offset to the server (agent/clock.py);
+        `devices`: the terminals of this POS on the server's list of devices."""
         return {
             "terminal": self.terminal,
             "pending": pending,
@@ -77,5 +80,6 @@ class Status:
             "peers": [asdict(p) for p in sorted(self.peers.values(), key=lambda p: p.terminal)],
             "last_peer_sync": self.last_peer_sync,
             "peer_cause": self.peer_cause,
+            "devices": sorted(set(devices or []) - {self.terminal}),
             "protocol": PROTOCOL_VERSION,
         }

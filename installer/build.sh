@@ -94,7 +94,8 @@ if [ "$bundle_only" = no ]; then
     rm -rf "$WORK"
     mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" \
         "$STAGE/usr/share/applications" "$STAGE/usr/share/doc/possync" \
-        "$STAGE/usr/share/icons/hicolor/scalable/apps" "$STAGE/usr/share/icons/hicolor/256x256/apps"
+        "$STAGE/usr/share/icons/hicolor/scalable/apps" "$STAGE/usr/share/icons/hicolor/256x256/apps" \
+        "$STAGE/etc/ufw/applications.d"
     printf 'Source: possync\n\nPackage: possync\nArchitecture: any\n' >"$WORK/debian/control"
 
     # The bundle, hard-linked (same file system) rather than copied: nothing below
@@ -115,6 +116,12 @@ if [ "$bundle_only" = no ]; then
         printf ' -- %s  %s\n' "$MAINTAINER" "$(date -R -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")"
     } | gzip -9n >"$STAGE/usr/share/doc/possync/changelog.gz"
     chmod 0644 "$STAGE/usr/share/doc/possync/changelog.gz"
+    # The peer port for ufw (`ufw allow possync`), made from the agent's default port; a
+    # conffile, so an administrator's edit survives upgrades.
+    (cd "$ROOT" && "$PYTHON" -m shell.firewall ufw-profile) >"$STAGE/etc/ufw/applications.d/possync"
+    chmod 0644 "$STAGE/etc/ufw/applications.d/possync"
+    echo /etc/ufw/applications.d/possync >"$STAGE/DEBIAN/conffiles"
+    chmod 0644 "$STAGE/DEBIAN/conffiles"
     for script in prerm postrm; do
         install -m 0755 "$HERE/linux/debian/$script" "$STAGE/DEBIAN/$script"
     done

@@ -3,14 +3,19 @@
 ; Build the bundle first (on Windows, from the repository root; see docs/installer.md):
 ;     .venv\Scripts\pyinstaller --noconfirm --distpath build\installer\dist ^
 ;         --workpath build\installer\work installer\possync.spec
-; then compile this script:
-;     "%ProgramFiles(x86)%\Inno Setup 6\ISCC.exe" /DAppVersion=0.1.0 installer\possync.iss
+; then compile this script, with the version and the agent's peer port from the code:
+;     "%ProgramFiles(x86)%\Inno Setup 6\ISCC.exe" /DAppVersion=<python -m agent.version> ^
+;         /DPeerPort=<python -m shell.firewall port> installer\possync.iss
+; (.github/workflows/windows.yml does exactly this on a Windows runner.)
 ; Output: build\installer\possync-<version>-windows-x64-setup.exe
 ;
 ; What it does: installs the one-folder bundle to Program Files\possync (or, when the user
 ; chooses an install for themselves only, to %LOCALAPPDATA%\Programs\possync), a Start menu
 ; entry, a desktop icon (task, on by default), an optional start at sign-in (task, off by
-; default), and checks for the Microsoft Edge WebView2 Runtime (see CheckWebView2 below).
+; default), checks for the Microsoft Edge WebView2 Runtime (see CheckWebView2 below), and,
+; for a per-machine install, an inbound firewall rule for the peer port on private networks
+; from the local subnet only, so the tablets of a POS sync with each other during an
+; outage (the commands are shell/firewall.py's; uninstalling removes the rule).
 ; Uninstalling removes the program folder and the shortcuts; each user's data
 ; (%LOCALAPPDATA%\possync: unsent orders, web storage; %APPDATA%\possync: settings) and the
 ; saved password in Credential Manager stay, because they may hold orders the Odoo server
@@ -22,6 +27,9 @@
 #ifndef BundleDir
   ; The PyInstaller output, relative to this script's folder.
   #define BundleDir "..\build\installer\dist\possync"
+#endif
+#ifndef PeerPort
+  #error Pass the agent's peer port: /DPeerPort=<python -m shell.firewall port>
 #endif
 #define AppName "possync"
 #define AppExe "possync.exe"
@@ -87,11 +95,19 @@ Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app
 Name: "{autostartup}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"; Tasks: autostart
 
 [Run]
+; The peer port, for the other tablets of the POS: private networks, local subnet only.
+; Deleted first so an upgrade leaves one rule. Only a per-machine (administrator) install
+; can change the firewall; `possync doctor` says what to do otherwise.
+Filename: "{sys}\netsh.exe"; Parameters: "advfirewall firewall delete rule name=possync-peer-port"; Flags: runhidden; Check: IsAdminInstallMode
+Filename: "{sys}\netsh.exe"; Parameters: "advfirewall firewall add rule name=possync-peer-port dir=in action=allow protocol=TCP localport={#PeerPort} profile=private remoteip=localsubnet"; Flags: runhidden; Check: IsAdminInstallMode
 ; As the user who started Setup, not as the elevated administrator: possync keeps its
 ; web storage, agent database and settings under that user's %LOCALAPPDATA% / %APPDATA%
 ; (and Qt WebEngine's sandbox stays on: possync never sets QTWEBENGINE_DISABLE_SANDBOX
 ; on Windows).
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent runasoriginaluser
+
+[UninstallRun]
+Filename: "{sys}\netsh.exe"; Parameters: "advfirewall firewall delete rule name=possync-peer-port"; Flags: runhidden; RunOnceId: "FirewallRule"; Check: IsAdminInstallMode
 
 [UninstallDelete]
 ; Anything left in the program folder (possync itself writes nothing there).

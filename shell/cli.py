@@ -1,4 +1,4 @@
-"""The `possync` command: the app, `status`, `doctor`, `--self-test`.
+"""The `possync` command: the app, `status`, `doctor`, `--self-test`, `--version`.
 
 Each command calls one module; nothing here decides anything. Heavy imports (Qt, aiohttp)
 happen inside the commands so `possync status` and the agent re-entry start fast.
@@ -11,6 +11,8 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+
+from agent.version import describe as describe_version
 
 AGENT_FLAG = "--agent"
 
@@ -26,17 +28,21 @@ def _parser() -> argparse.ArgumentParser:
         default="run",
         choices=["run", "status", "doctor"],
         help="run the app (default); status: the local agent's status; "
-        "doctor: check server, addon, websocket, keyring, disk and clock",
+        "doctor: check server, addon, websocket, keyring, disk, clock and the LAN "
+        "(exit code 0 when nothing failed)",
     )
     parser.add_argument("--setup", action="store_true", help="open the settings screen first")
     parser.add_argument("--fullscreen", action="store_true", help="full screen (kiosk) this time")
-    parser.add_argument("--json", action="store_true", help="status: print the raw JSON")
+    parser.add_argument(
+        "--json", action="store_true", help="status, doctor: print JSON (doctor: for monitoring)"
+    )
     parser.add_argument(
         "--self-test",
         action="store_true",
         help="start the agent and an offscreen window, check injection and a round trip",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--version", action="version", version=describe_version("possync"))
     return parser
 
 
@@ -62,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         from shell import doctor, settings
 
-        return _print(*doctor.command(settings.load()))
+        return _print(*doctor.command(settings.load(), as_json=args.json))
     return _run_app(args.setup, args.fullscreen)
 
 

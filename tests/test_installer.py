@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.settings import DEFAULT_PEER_PORT
+from shell import firewall
 from tests.test_third_party import third_party
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +210,20 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
 
 @pytest.mark.slow
 @needs_debian_tools
+def test_bundle_knows_its_version(build: dict, tmp_path: Path) -> None:
+    """The package metadata is bundled, so the frozen app reports pyproject's version."""
+    bundle = Path(build["bundle"]) / "possync"
+    env = _self_test_env(tmp_path / "home", "offscreen")
+    for args, program in (([], "possync"), (["--agent"], "possync-agent")):
+        proc = subprocess.run(
+            [str(bundle), *args, "--version"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == f"{program} {VERSION}"
+
+
+@pytest.mark.slow
+@needs_debian_tools
 def test_bundle_is_trimmed(build: dict) -> None:
     bundle = Path(build["bundle"])
     qt = bundle / "_internal/PySide6/Qt"
@@ -353,6 +369,18 @@ def test_deb_layout_and_desktop_entries(build: dict, tmp_path: Path) -> None:
         assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
+@needs_debian_tools
+def test_deb_ships_a_ufw_profile_for_the_peer_port(build: dict, tmp_path: Path) -> None:
+    subprocess.run(["dpkg-deb", "-x", build["deb"], str(tmp_path)], check=True)
+    subprocess.run(["dpkg-deb", "-e", build["deb"], str(tmp_path / "DEBIAN")], check=True)
+    profile = (tmp_path / "etc/ufw/applications.d/possync").read_text()
+    assert f"ports={DEFAULT_PEER_PORT}/tcp" in profile.splitlines()
+    assert profile.startswith(f"[{firewall.UFW_APP}]\n")
+    conffiles = (tmp_path / "DEBIAN/conffiles").read_text().split()
+    assert conffiles == [firewall.UFW_PROFILE_PATH]
+
+
 # ------------------------------------------------------------------------------ installed
 
 
@@ -456,6 +484,16 @@ def test_inno_setup_script_references() -> None:
         assert place not in iss, place
     assert "F3017226-FE2A-4295-8BDF-00C3A9A7E4C5" in iss  # WebView2 Runtime's client id
     assert "QTWEBENGINE_DISABLE_SANDBOX=" not in iss
+    # The peer port's firewall rule: shell/firewall.py's commands, private networks only,
+    # added at install and removed at uninstall; the port is given by the build.
+    add = " ".join(firewall.windows_add_rule(0)[1:]).replace("localport=0", "localport={#PeerPort}")
+    delete = " ".join(firewall.windows_delete_rule()[1:])
+    run = iss[iss.index("[Run]") : iss.index("[UninstallRun]")]
+    uninstall_run = iss[iss.index("[UninstallRun]") : iss.index("[UninstallDelete]")]
+    assert f'Parameters: "{add}"' in run and f'Parameters: "{delete}"' in run
+    assert "profile=private" in add and "profile=public" not in iss
+    assert f'Parameters: "{delete}"' in uninstall_run
+    assert '{sys}\\netsh.exe' in run and "#error" in iss  # no silent default port
     # The spec builds the console twin the script and the docs talk about.
     assert 'name="possync-console"' in (INSTALLER / "possync.spec").read_text()
 

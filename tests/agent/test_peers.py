@@ -194,6 +194,8 @@ async def test_each_device_registers_and_trusts_the_servers_list(start, standin)
     assert listed[a.terminal] == a.identity.registration()
     assert {d.terminal for d in a.agent.devices.devices} == {a.terminal, b.terminal}
     assert a.agent.devices.get(b.terminal) == device(b.identity)
+    # /status names the others the server lists (possync doctor compares them with peers).
+    assert (await a.agent.snapshot())["devices"] == [b.terminal]
     page_b = await b.page()
     await page_b.until(lambda: page_b.statuses and page_b.statuses[-1]["peers"], timeout=3)
 

@@ -69,3 +69,39 @@ def test_help_names_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for word in ("status", "doctor", "--self-test", "--setup", "--fullscreen"):
         assert word in out
+
+
+def test_version_is_pyprojects(capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
+    from agent import cli as agent_cli
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    expected = tomllib.loads(pyproject.read_text())["project"]["version"]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"possync {expected}\n"
+    with pytest.raises(SystemExit):
+        agent_cli.main(["--version"])
+    assert capsys.readouterr().out == f"possync-agent {expected}\n"
+
+
+def test_version_without_package_metadata_reads_pyproject(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from importlib import metadata
+
+    from agent import version
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(version.metadata, "version", missing)
+    version.version.cache_clear()
+    try:
+        assert version.version() == version._from_pyproject(version.PYPROJECT) != version.UNKNOWN
+        monkeypatch.setattr(version, "PYPROJECT", tmp_path / "absent.toml")
+        version.version.cache_clear()
+        assert version.version() == version.UNKNOWN
+    finally:
+        version.version.cache_clear()
