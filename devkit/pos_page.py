@@ -114,8 +114,14 @@ class PosPage:
     # --- floor plan -----------------------------------------------------------------
 
     @property
+    def floor_screen(self) -> Locator:
+        """The floor plan's screen, shown before its map is drawn."""
+        return self.page.locator(".floor-screen")
+
+    @property
     def floor(self) -> Locator:
-        return self.page.locator(".floor-screen .floor-map")
+        """The floor plan's map, with its tables."""
+        return self.floor_screen.locator(".floor-map")
 
     def table(self, number: int) -> Locator:
         label = self.page.locator(".label", has_text=re.compile(rf"^\s*{number}\s*$"))
