@@ -210,7 +210,7 @@
             api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_customer_note", "setCustomerNote", text);
         },
-        setCustomer(orderUuid, partnerId) {
+        setPartner(orderUuid, partnerId) {
             api.editedAt = Date.now();
             const partner = pos().models["res.partner"].get(partnerId);
             call(order(orderUuid), "set_partner", "setPartner", partner);

@@ -32,6 +32,7 @@ ARRIVAL_TIMEOUT_MS = 10_000
 REFUSED = "posPage:"
 KITCHEN_PRINTER_IP = "192.0.2.10"  # TEST-NET-1: never a real printer
 EPOS_PRINTED = '<response success="true" code="" status="0"/>'
+SYNC_ROUTE = "**/pos_restaurant_sync/**"  # possync's requests to the server
 PUSH_ROUTE = "**/pos_restaurant_sync/push"
 
 PRODUCTS = ".product-list .product"
@@ -282,8 +283,8 @@ class PosPage:
     def set_line_note(self, order: str, line: str, text: str) -> None:
         self._call("setLineNote", order, line, text)
 
-    def set_customer_of(self, order: str, partner_id: int) -> None:
-        self._call("setCustomer", order, partner_id)
+    def set_partner(self, order: str, partner_id: int) -> None:
+        self._call("setPartner", order, partner_id)
 
     def set_order_note(self, order: str, text: str) -> Any:
         """The order's kitchen note as its Note button writes it; returns what is stored
@@ -378,6 +379,15 @@ class PosPage:
             for route in held:
                 route.continue_()
             self.page.unroute(PUSH_ROUTE)
+
+    @contextmanager
+    def server_unreachable(self) -> Iterator[None]:
+        """Every request of possync's page script to the server fails while inside."""
+        self.page.route(SYNC_ROUTE, lambda route: route.abort())
+        try:
+            yield
+        finally:
+            self.page.unroute(SYNC_ROUTE)
 
 
 def _epos_printed(route: Route) -> None:

@@ -261,7 +261,7 @@ class Service:
 
     def _customer(self, terminal: Terminal) -> bool:
         partner = self.random.choice(self.catalog["partners"])
-        return self._edit_order(terminal, PosPage.set_customer_of, "partner_id", partner)
+        return self._edit_order(terminal, PosPage.set_partner, "partner_id", partner)
 
     def _order_note(self, terminal: Terminal) -> bool:
         note = f"{terminal.name} kitchen {self.random.randint(1, 999)}"
