@@ -81,7 +81,6 @@
 
     const api = {
         ready: () => !!(window.posmodel && window.possync && window.possync.terminal?.()),
-        version: () => (is19() ? 19 : 18),
         /** What a waiter can pick from: sellable products, customers, tables, cash. */
         catalog() {
             const models = pos().models;
@@ -140,9 +139,6 @@
                 .flatMap((o) => o.lines.map((l) => l.full_product_name));
         },
         hasOrder: (orderUuid) => !!anyOrder(orderUuid)?.lines.length,
-        hasLine(orderUuid, lineUuid) {
-            return !!anyOrder(orderUuid)?.lines.find((l) => l.uuid === lineUuid);
-        },
         pending: () => window.possync.pendingCount(),
         status: () => window.possync.status(),
         terminal: () => window.possync.terminal(),

@@ -249,9 +249,6 @@ class PosPage:
         as this POS holds them (orders not on screen have no DOM to read)."""
         return self._call("productsOn", table)
 
-    def has_order(self, order: str) -> bool:
-        return self._call("hasOrder", order)
-
     def wait_for_order(self, order: str, timeout_ms: float = 30_000) -> None:
         """Until this POS holds ``order`` with a line."""
         self.page.wait_for_function(
