@@ -43,6 +43,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bench.odoo_js import PRICE_RECOMPUTE
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
@@ -129,20 +130,22 @@ def open_terminals(browser: Browser, odoo: OdooInstance) -> list[Terminal]:
 
 
 def all_on_table(terminals: list[Terminal], table: int) -> tuple[str, list[dict[str, Any]]]:
-    """A starts an order on ``table``; B and C open it once they hold it. Returns its uuid."""
+    """A starts an order on ``table``; B and C open it once they hold it. Returns its uuid
+    and the products left for the edits."""
     a, *others = terminals
-    a.open_table(table)
-    products = a.js("() => window.__possyncBench.products()")
-    first = a.js("(p) => window.__possyncBench.edit('add', p, null)", products[-1])
-    uuid = first["uuid"]
+    a.pos.open_table(table)
+    products = a.pos.catalog()["products"]
+    uuid = a.pos.current_order()
+    assert uuid, f"terminal A shows no order on table {table}"
+    add(a, uuid, products[-1])
     for terminal in others:
-        terminal.wait_for_order(uuid)
-        terminal.open_table(table)
-        current = terminal.js("() => window.__possyncBench.current()")
+        terminal.pos.wait_for_order(uuid)
+        terminal.pos.open_table(table)
+        current = terminal.pos.current_order()
         if current != uuid:
             raise RuntimeError(f"terminal {terminal.name} opened {current}, not A's order {uuid}")
-        terminal.js("(u) => window.__possyncBench.watch(u)", uuid)
-    visible = [t.js("() => window.__possyncBench.visibility()") for t in terminals]
+        terminal.pos.watch(uuid)
+    visible = [t.pos.js("() => document.visibilityState") for t in terminals]
     log(f"A, B, C on table {table}, order {uuid}; page visibility {visible}")
     return uuid, products[:-1]
 
@@ -159,15 +162,31 @@ def edit_args(index: int, products: list[dict[str, Any]]) -> list[Any]:
     return [kind, products[cycle % len(products)], value]
 
 
-def one_edit(terminals: list[Terminal], args: list[Any]) -> list[float | None]:
+def add(terminal: Terminal, order: str, product: dict[str, Any]) -> None:
+    """A line of ``product`` at its price, which keeps Odoo from merging it into another."""
+    terminal.last_line = terminal.pos.add_line(order, product["id"], product["price"])
+
+
+def one_edit(terminals: list[Terminal], order: str, args: list[Any]) -> list[float | None]:
     a, *others = terminals
-    done = a.js("([k, p, v]) => window.__possyncBench.edit(k, p, v)", args)
-    arrivals = [terminal.arrival(done["sig"]) for terminal in others]
-    return [None if at is None else at - done["t0"] for at in arrivals]
+    kind, product, value = args
+    if kind == "add":
+        add(a, order, product)
+    elif kind == "qty":
+        a.pos.set_qty(order, a.last_line, value)
+    else:
+        a.pos.set_discount(order, a.last_line, value)
+    done = a.pos.edited(order)
+    arrivals = [terminal.pos.arrival(done["sig"]) for terminal in others]
+    return [None if at is None else at - done["at"] for at in arrivals]
 
 
 def run_edits(
-    terminals: list[Terminal], products: list[dict[str, Any]], result: PhaseResult, gap_s: float
+    terminals: list[Terminal],
+    order: str,
+    products: list[dict[str, Any]],
+    result: PhaseResult,
+    gap_s: float,
 ) -> None:
     for terminal in terminals:
         terminal.requests.counting = True
@@ -177,7 +196,7 @@ def run_edits(
     # lock onto B's pull cadence in Interval mode and always land just before a pull.
     jitter = random.Random(7)
     for index in range(edits):
-        to_b, to_c = one_edit(terminals, edit_args(index, products))
+        to_b, to_c = one_edit(terminals, order, edit_args(index, products))
         result.to_b.append(to_b)
         result.to_c.append(to_c)
         if index % 10 == 9:
@@ -200,10 +219,10 @@ def measure(
     result = PhaseResult(mode, planned=edits)
     terminals = open_terminals(browser, odoo)
     try:
-        _, products = all_on_table(terminals, table)
+        order, products = all_on_table(terminals, table)
         time.sleep(1.0)  # let the loads of opening the table finish before counting
-        run_edits(terminals, products, result, gap_s)
-        result.price_recompute = terminals[0].js("() => window.__possyncBench.priceRecompute(3)")
+        run_edits(terminals, order, products, result, gap_s)
+        result.price_recompute = terminals[0].pos.js(PRICE_RECOMPUTE, 3)
     finally:
         for terminal in terminals:
             terminal.close()

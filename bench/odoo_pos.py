@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bench.odoo_js import BENCH_JS
 from devkit.odoo import OdooInstance
-from devkit.pos_ui import POS_LOAD_TIMEOUT_MS, open_pos
+from devkit.pos_page import PosPage
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Request
-
-ARRIVAL_TIMEOUT_MS = 10_000
+    from playwright.sync_api import Browser, BrowserContext, Request
 
 
 def log(message: str) -> None:
@@ -55,50 +51,24 @@ class RequestLog:
 
 
 class Terminal:
-    """One POS screen logged in as admin on the restaurant floor plan."""
+    """One POS screen of the bench in a browser context of its own, and the requests it
+    sends; ``last_line`` is the line its last "add" edit made."""
 
     def __init__(self, name: str, browser: Browser, odoo: OdooInstance) -> None:
         self.name = name
         self.odoo = odoo
         self.context: BrowserContext = browser.new_context(viewport={"width": 1366, "height": 900})
-        self.context.add_init_script(BENCH_JS)
         self.requests = RequestLog(odoo.base_url)
         self.context.on("request", self.requests.on_request)
         self.context.on("requestfinished", self.requests.on_finished)
-        self.page: Page = self.context.new_page()
-        self.page.on("pageerror", lambda error: log(f"terminal {name}: page error {error}"))
+        page = self.context.new_page()
+        page.on("pageerror", lambda error: log(f"terminal {name}: page error {error}"))
+        self.pos = PosPage(page, odoo.tree.major)
+        self.last_line: str | None = None
 
     def open(self) -> None:
-        open_pos(self.page, self.odoo)
-        self.page.wait_for_function(
-            "() => window.__possyncBench.ready()", timeout=POS_LOAD_TIMEOUT_MS, polling=100
-        )
-
-    def js(self, script: str, arg: Any = None) -> Any:
-        return self.page.evaluate(script, arg)
-
-    def open_table(self, number: int) -> None:
-        label = self.page.locator(".label", has_text=re.compile(rf"^\s*{number}\s*$"))
-        self.page.locator(".floor-map .table").filter(has=label).click()
-        self.page.locator(".product-list .product").first.wait_for(timeout=POS_LOAD_TIMEOUT_MS)
-
-    def wait_for_order(self, uuid: str) -> None:
-        self.page.wait_for_function(
-            "(u) => window.__possyncBench.hasOrder(u)", arg=uuid, timeout=30_000, polling=50
-        )
-
-    def arrival(self, sig: str) -> int | None:
-        """Wall-clock ms when this page's store first held the state ``sig`` (None: never)."""
-        try:
-            self.page.wait_for_function(
-                "(s) => window.__possyncBench.seenAt(s) !== null",
-                arg=sig,
-                timeout=ARRIVAL_TIMEOUT_MS,
-                polling=10,
-            )
-        except Exception:  # noqa: BLE001 - a timeout is a missed change, counted by the caller
-            return None
-        return self.js("(s) => window.__possyncBench.seenAt(s)", sig)
+        self.pos.open(self.odoo)
+        self.pos.wait_ready()
 
     def close(self) -> None:
         self.context.close()

@@ -10,5 +10,5 @@ neither imports the other (tests/test_layers.py checks it):
   side of the agent's WebSocket, real agent and stand-in processes, waiting for them;
 * ``desktop`` — the desktop app's environment offscreen; ``background`` — an aiohttp app on
   its own thread; ``ports`` — free loopback ports;
-* ``pos_ui``, ``chromium``, ``e2e/`` — the POS in a real browser, and the end-to-end service.
+* ``pos_page``, ``chromium``, ``e2e/`` — the POS in a real browser, and the end-to-end service.
 """

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devkit.odoo import Harness, OdooInstance
+from devkit.pos_page import REFUSED, PosPage
 
 from .agents import Agent, AgentSpec
 from .net import Network
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 Log = Callable[[str], None]
+LineEdit = Callable[[PosPage, str, str, Any], None]  # (page, order, line, value)
+OrderEdit = Callable[[PosPage, str, Any], Any]  # (page, order, value) -> what is stored
 ACTIONS = {  # weight of each waiter action
     "add": 35,
     "qty": 15,
@@ -109,14 +112,13 @@ class Service:
                 if other != name:
                     proxy = self.net.proxy(f"{name}>{other}", specs[other].peer_port)
                     spec.peers.append(proxy.url)
-        pos_path = odoo.pos_url.removeprefix(odoo.base_url)
         for name, spec in specs.items():
             agent = Agent(spec)
             agent.start()
-            self.terminals.append(Terminal(name, agent, spec.server, pos_path))
+            self.terminals.append(Terminal(name, agent, odoo, via=spec.server))
         for terminal in self.terminals:
             terminal.open(self.browser)
-        self.catalog = self.terminals[0].js("() => window.e2e.catalog()")
+        self.catalog = self.terminals[0].pos.catalog()
         drafts = odoo.jsonrpc("pos.order", "search_read", [[("state", "=", "draft")], ["table_id"]])
         self.catalog["busy_tables"] = [o["table_id"][0] for o in drafts if o["table_id"]]
         self.log(f"{len(self.terminals)} terminals up on Odoo {odoo.version}")
@@ -172,7 +174,7 @@ class Service:
         try:
             done = getattr(self, f"_{kind}")(terminal)
         except Exception as error:  # noqa: BLE001 - a refused action is a skipped one
-            if "e2e:" not in str(error):
+            if REFUSED not in str(error):
                 self.log(f"[{terminal.name}] {kind} failed: {str(error)[:2000]}")
             done = False
         with (self.workdir / "actions.log").open("a") as out:
@@ -208,15 +210,13 @@ class Service:
         if not tables:
             return False
         table = self.random.choice(tables)
-        uuid = terminal.js("(t) => window.e2e.newOrder(t)", table)
+        uuid = terminal.pos.new_order(table)
         self.truth[uuid] = {"state": "draft", "table_id": table, "lines": {}, "payments": {}}
         self.owner[uuid] = terminal.name
         return self._add_line(terminal, uuid, product)
 
     def _add_line(self, terminal: Terminal, order: str, product: dict) -> bool:
-        line = terminal.js(
-            "([o, p, x]) => window.e2e.addLine(o, p, x)", [order, product["id"], product["price"]]
-        )
+        line = terminal.pos.add_line(order, product["id"], product["price"])
         self.last = (order, line)
         if not line:
             return False
@@ -228,46 +228,48 @@ class Service:
         self.owner[line] = terminal.name
         return True
 
-    def _edit_line(self, terminal: Terminal, method: str, field: str, value: Any) -> bool:
+    def _edit_line(self, terminal: Terminal, method: LineEdit, field: str, value: Any) -> bool:
         mine = self._mine(terminal, lines=True)
         if not mine:
             return False
         order, line = self.random.choice(mine)
-        terminal.js(f"([o, l, v]) => window.e2e.{method}(o, l, v)", [order, line, value])
+        method(terminal.pos, order, line, value)
         self.truth[order]["lines"][line][field] = value
         return True
 
     def _qty(self, terminal: Terminal) -> bool:
-        return self._edit_line(terminal, "setQty", "qty", self.random.randint(1, 6))
+        return self._edit_line(terminal, PosPage.set_qty, "qty", self.random.randint(1, 6))
 
     def _discount(self, terminal: Terminal) -> bool:
-        return self._edit_line(terminal, "setDiscount", "discount", self.random.choice(DISCOUNTS))
+        return self._edit_line(
+            terminal, PosPage.set_discount, "discount", self.random.choice(DISCOUNTS)
+        )
 
     def _line_note(self, terminal: Terminal) -> bool:
         note = f"{terminal.name} note {self.random.randint(1, 999)}"
-        return self._edit_line(terminal, "setLineNote", "customer_note", note)
+        return self._edit_line(terminal, PosPage.set_line_note, "customer_note", note)
 
-    def _edit_order(self, terminal: Terminal, method: str, field: str, value: Any) -> bool:
+    def _edit_order(self, terminal: Terminal, method: OrderEdit, field: str, value: Any) -> bool:
         mine = self._mine(terminal, lines=False)
         if not mine:
             return False
         order = self.random.choice(mine)[0]
-        stored = terminal.js(f"([o, v]) => window.e2e.{method}(o, v)", [order, value])
+        stored = method(terminal.pos, order, value)
         # The waiter's method may say how the POS stores it (19's kitchen note: JSON).
         self.truth[order][field] = value if stored is None else stored
         return True
 
     def _customer(self, terminal: Terminal) -> bool:
         partner = self.random.choice(self.catalog["partners"])
-        return self._edit_order(terminal, "setCustomer", "partner_id", partner)
+        return self._edit_order(terminal, PosPage.set_partner, "partner_id", partner)
 
     def _order_note(self, terminal: Terminal) -> bool:
         note = f"{terminal.name} kitchen {self.random.randint(1, 999)}"
-        return self._edit_order(terminal, "setOrderNote", "internal_note", note)
+        return self._edit_order(terminal, PosPage.set_order_note, "internal_note", note)
 
     def _seen(self) -> list[dict[str, dict]]:
         """Every terminal's open orders, normalized."""
-        return [{v["uuid"]: normalize(v) for v in t.views()} for t in self.on_terminals()]
+        return [{v["uuid"]: normalize(v) for v in t.pos.views()} for t in self.on_terminals()]
 
     def _settled(self, orders: list[str]) -> list[str]:
         """Those of ``orders`` every terminal shows as the truth says, shuffled."""
@@ -287,7 +289,7 @@ class Service:
         if not order or not tables:
             return False
         table = self.random.choice(tables)
-        terminal.js("([o, t]) => window.e2e.transfer(o, t)", [order, table])
+        terminal.pos.transfer(order, table)
         self.truth[order]["table_id"] = table
         self.locks.add(order)
         return True
@@ -299,7 +301,7 @@ class Service:
             return False
         self.locks.add(order)
         self.last = order
-        paid = terminal.js("([o, m]) => window.e2e.pay(o, m)", [order, self.catalog["cash"]])
+        paid = terminal.pos.pay(order, self.catalog["cash"])
         self.last = (order, paid["answer"])
         if paid["answer"] not in ("accepted", "deferred"):  # refused, or the POS failed
             if self._state_once_landed(order) == "draft":
@@ -340,7 +342,7 @@ class Service:
             return False
         parts = self._split_parts(lines)
         self.locks.add(order)
-        done = terminal.js("([o, q]) => window.e2e.split(o, q)", [order, parts])
+        done = terminal.pos.split(order, parts)
         self.last = (order, parts, done and done["uuid"])
         if not done:
             return False
@@ -378,7 +380,7 @@ class Service:
             return False
         dest = targets[0]
         self.locks |= {order, dest}
-        done = terminal.js("([o, d]) => window.e2e.merge(o, d)", [order, dest])
+        done = terminal.pos.merge(order, dest)
         self.last = (order, dest, bool(done))
         if not done:
             return False
@@ -446,7 +448,9 @@ class Service:
 
     def _page_facts(self, terminal: Terminal, expected: dict[str, dict]) -> list[Fact]:
         where = f"page {terminal.name}"
-        views = {v["uuid"]: normalize(v) for v in terminal.views() if v["uuid"] not in self.before}
+        views = {
+            v["uuid"]: normalize(v) for v in terminal.pos.views() if v["uuid"] not in self.before
+        }
         out: list[Fact] = []
         for uuid, order in expected.items():
             if order["state"] == "draft":
@@ -614,7 +618,7 @@ class Service:
         self.net.partition(self.links(terminal.name), True)
         for _ in range(3):
             self.act(terminal, "add")
-        pushed = terminal.wait_pushed()
+        pushed = terminal.pos.wait_pushed()
         terminal.agent.kill()
         for _ in range(2):
             self.act(terminal, "add")  # stays in the page's own outbox
@@ -646,7 +650,7 @@ class Service:
         product = self.catalog["products"][0]
         self._new_order(a, product)
         order = next(u for u in reversed(self.truth) if self.owner.get(u) == a.name)
-        b.page.wait_for_function("(o) => window.e2e.hasOrder(o)", arg=order, timeout=30_000)
+        b.pos.wait_for_order(order)
         times = [self._one_latency(a, b, order, product) for _ in range(samples)]
         self.net.partition(cut, False)
         good = sorted(t for t in times if t is not None)
@@ -658,21 +662,10 @@ class Service:
         }
 
     def _one_latency(self, a: Terminal, b: Terminal, order: str, product: dict) -> float | None:
-        count = len(self.truth[order]["lines"])
-        b.js(WATCH_JS, [order, count])
+        b.pos.watch(order)
         if not self._add_line(a, order, product):
             return None
-        started = a.js("() => window.e2e.addedAt")
-        seen = b.js("() => window.__e2eWatch")
+        sent = a.pos.edited(order)
+        seen = b.pos.arrival(sent["sig"])
         time.sleep(0.2)
-        return None if seen is None else seen - started
-
-
-# B polls its POS store every 2 ms until the order holds one more line (or 10 s pass).
-WATCH_JS = """([uuid, count]) => { window.__e2eWatch = new Promise((resolve) => {
-    const find = () => window.posmodel.models["pos.order"].find((o) => o.uuid === uuid);
-    const timer = setInterval(() => {
-        if ((find()?.lines.length || 0) > count) { clearInterval(timer); resolve(Date.now()); }
-    }, 2);
-    setTimeout(() => { clearInterval(timer); resolve(null); }, 10000);
-}); }"""
+        return None if seen is None else seen - sent["at"]

@@ -55,7 +55,7 @@ def open_pos_session(rpc: OdooRpc, config_id: int) -> int:
     """Return the id of an opened session of ``config_id``, opening one if needed.
 
     Opened here (``set_opening_control``), the POS skips its opening cash-count popup; it
-    still shows the "Open Register" cashier screen first (see ``devkit.pos_ui.open_pos``).
+    still shows the "Open Register" cashier screen first (see ``devkit.pos_page.PosPage.open``).
     """
     domain = [["config_id", "=", config_id], ["state", "in", ["opening_control", "opened"]]]
     found = rpc.call("pos.session", "search_read", [domain], {"fields": ["state"], "limit": 1})

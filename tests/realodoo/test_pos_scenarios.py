@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devkit.odoo import OdooInstance
-from devkit.pos_ui import open_pos
+from devkit.pos_page import KITCHEN_PRINTER_IP, PosPage
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page, Route
+    from playwright.sync_api import Browser, Locator
 
 # 19's POS runs a service worker, and Playwright routes (holds, fakes) what goes through one
 # only with this switch; it is read when the session's browser starts, after collection.
@@ -44,199 +44,6 @@ FAILURE_SHOTS = Path(os.environ.get("POSSYNC_SCREENSHOTS", "/tmp"))
 # a test run leaves the checkout as it found it.
 README_SHOTS = Path(__file__).resolve().parents[2] / "addon/pos_restaurant_sync/static/description"
 SCREENSHOTS = README_SHOTS if os.environ.get("POSSYNC_README_SHOTS") == "1" else FAILURE_SHOTS
-KITCHEN_PRINTER_IP = "192.0.2.10"  # TEST-NET-1: never a real printer
-EPOS_PRINTED = '<response success="true" code="" status="0"/>'
-
-
-class Terminal:
-    """One POS screen, driven like a waiter would, with the selectors of Odoo 18 or 19."""
-
-    def __init__(self, page: Page, major: int) -> None:
-        self.page = page
-        self.major = major
-        self.current_table: int | None = None
-        page.route(f"http*://{KITCHEN_PRINTER_IP}/**", self.fake_kitchen_printer)
-        # A ticket waits for the web fonts of Odoo's CDN, unreachable here: answer at once.
-        page.route("https://fonts.odoocdn.com/**", lambda route: route.fulfill(status=200))
-
-    @staticmethod
-    def fake_kitchen_printer(route: Route) -> None:
-        """The stand-in Epson printer: every ticket prints."""
-        headers = {"Access-Control-Allow-Origin": "*", "Content-Type": "text/xml"}
-        route.fulfill(status=200, headers=headers, body=EPOS_PRINTED)
-
-    # --- floor plan -----------------------------------------------------------------
-
-    def table(self, number: int) -> Locator:
-        label = self.page.locator(".label", has_text=re.compile(rf"^\s*{number}\s*$"))
-        return self.page.locator(".floor-map .table").filter(has=label)
-
-    def table_occupied(self, number: int) -> bool:
-        # 19 marks an occupied table with a class; 18 only paints it (free: #00000020).
-        check = (
-            "el => el.classList.contains('occupied')"
-            if self.major >= 19
-            else "el => getComputedStyle(el).backgroundColor !== 'rgba(0, 0, 0, 0.125)'"
-        )
-        return self.table(number).evaluate(check)
-
-    def open_table(self, number: int) -> None:
-        self.current_table = number
-        self.table(number).click()
-        self.page.locator(".product-list .product").first.wait_for()
-
-    def back_to_floor(self) -> None:
-        """Leave the table for the floor plan (Odoo syncs the order then)."""
-        floor = self.page.locator(".floor-screen .floor-map")
-        if not floor.is_visible():
-            name = "Tables" if self.major >= 19 else "Plan"
-            self.page.locator(".pos-leftheader button", has_text=name).first.click()
-        floor.wait_for()
-
-    # --- order ----------------------------------------------------------------------
-
-    def add_product(self, name: str) -> None:
-        self.page.locator(".product-list .product", has_text=name).first.click()
-
-    def attribute_value(self) -> dict:
-        """A value of a no-variant attribute of a product this POS loaded (the demo
-        burgers' sides, a desk's options): ``{"id", "name", "product_id", "product"}``."""
-        return self.page.evaluate(
-            """(is19) => {
-                const pos = window.posmodel;
-                const model = is19 ? "product.template" : "product.product";
-                for (const product of pos.models[model].getAll()) {
-                    for (const line of product.attribute_line_ids || []) {
-                        const [value] = line.product_template_value_ids;
-                        if (value && line.attribute_id.create_variant === "no_variant") {
-                            const variant = is19 ? product.product_variant_ids[0] : product;
-                            return { id: value.id, name: value.name, product_id: variant.id,
-                                     product: variant.name };
-                        }
-                    }
-                }
-                return null;
-            }""",
-            self.major >= 19,
-        )
-
-    def add_line_with_attributes(self, product_id: int, value_ids: list[int]) -> None:
-        """Add a line as the product configurator would, through the POS store."""
-        self.page.evaluate(
-            """async ([productId, valueIds, is19]) => {
-                const pos = window.posmodel;
-                const product = pos.models["product.product"].get(productId);
-                const values = pos.models["product.template.attribute.value"].readMany(valueIds);
-                const vals = { product_id: product, attribute_value_ids: [["link", ...values]] };
-                if (is19) {
-                    vals.product_tmpl_id = product.product_tmpl_id;
-                }
-                const order = is19 ? pos.getOrder() : pos.get_order();
-                await pos.addLineToOrder(vals, order, {}, false);
-            }""",
-            [product_id, value_ids, self.major >= 19],
-        )
-
-    def line(self, product: str) -> Locator:
-        return self.page.locator(".order-container .orderline", has_text=product)
-
-    def select_line(self, product: str) -> None:
-        # A click on the selected line unselects it (and hides the numpad) 300 ms later.
-        line = self.line(product).first
-        if "selected" not in (line.get_attribute("class") or "").split():
-            line.click()
-
-    def numpad(self, *keys: str) -> None:
-        pad = self.page.locator(".numpad")
-        for key in keys:
-            pad.get_by_role("button", name=key, exact=True).click()
-
-    def set_customer(self, name: str) -> None:
-        self.page.get_by_role("button", name="Customer").first.click()
-        self.page.locator(".modal").get_by_text(name, exact=True).first.click()
-
-    def kitchen_note(self, text: str) -> None:
-        """The kitchen (internal) note of the selected line."""
-        name = "Note" if self.major >= 19 else "Kitchen Note"
-        self.page.get_by_role("button", name=name, exact=True).click()
-        self.page.locator(".modal textarea").fill(text)
-        self.page.locator(".modal").get_by_role("button", name="Apply").click()
-
-    def send_to_kitchen(self) -> None:
-        """Send what is new to the kitchen, and wait until it printed: 18 then shows no
-        more count on the button, 19 goes back to the floor plan."""
-        self.page.locator(".submit-order").click()
-        if self.major >= 19:
-            self.page.locator(".floor-screen .floor-map").wait_for()
-        else:
-            self.page.locator(".submit-order label").first.wait_for(state="detached")
-
-    def action(self, name: str) -> None:
-        """A button of the dialog with the order's other actions (split, transfer…)."""
-        more = self.page.locator(".control-buttons .more-btn")
-        if self.major < 19:
-            more = self.page.get_by_role("button", name="Actions")
-        more.click()
-        self.page.locator(".modal button", has_text=name).first.click()
-
-    def transfer_to(self, table: int) -> None:
-        self.action("Transfer")
-        self.table(table).click()
-        self.page.locator(".product-list .product").first.wait_for()
-
-    def split_off(self, product: str) -> None:
-        """Split the whole quantity of one line off into a new order."""
-        self.action("Split")
-        self.page.locator(".splitbill-screen .orderline", has_text=product).first.click()
-        self.page.get_by_text("Split Order", exact=True).click()
-        self.page.locator(".product-list .product").first.wait_for()
-
-    def pay_cash(self) -> None:
-        if self.major >= 19:
-            # 19 asks to send what the kitchen has not seen before taking a payment.
-            self.send_to_kitchen()
-            self.open_table(self.current_table)
-        self.page.get_by_role("button", name="Payment").click()
-        self.page.locator(".paymentmethods .paymentmethod", has_text="Cash").first.click()
-        self.page.get_by_text("Validate", exact=True).click()
-
-    def qty_of(self, product: str) -> str:
-        return self.line(product).first.locator(".qty").inner_text().strip()
-
-    # --- possync --------------------------------------------------------------------
-
-    def pending(self) -> int:
-        """Changes made here that no receiver acknowledged yet (the desktop app's close
-        guard reads the same)."""
-        return self.page.evaluate("() => window.possync.pendingCount()")
-
-    def order_lines_of(self, table: int | None) -> list[str]:
-        """Product names of the open orders on ``table`` (None: of those without a table),
-        as this terminal's POS holds them (orders not on screen have no DOM to read)."""
-        return self.page.evaluate(
-            """(table) => window.posmodel.models["pos.order"].getAll()
-                .filter((o) => o.state === "draft" && (o.table_id?.table_number ?? null) === table)
-                .flatMap((o) => o.lines.map((l) => l.full_product_name))""",
-            table,
-        )
-
-    def native_reload_seen(self) -> Iterator[None]:
-        """A context that ends once Odoo's own device sync re-read the open orders here."""
-        return self.page.expect_response("**/read_config_open_orders", timeout=10_000)
-
-    @contextmanager
-    def pushes_held(self) -> Iterator[None]:
-        """Hold this terminal's pushes to the server, then let them all through: its
-        edits stay unsent meanwhile, like on a slow or lost network."""
-        held: list[Route] = []
-        pattern = "**/pos_restaurant_sync/push"
-        self.page.route(pattern, lambda route: held.append(route))
-        try:
-            yield
-        finally:
-            for route in held:
-                route.continue_()
-            self.page.unroute(pattern)
 
 
 def wait_until(check, timeout: float = LIVE_S, what: str = "condition") -> float:
@@ -264,7 +71,7 @@ def synced_odoo(odoo: OdooInstance) -> OdooInstance:
     """The POS with possync switched on (Bus mode), as its manager would in the settings.
 
     19's kitchen button only shows with an order printer: a stand-in Epson printer, whose
-    answers the terminals fake (``Terminal.fake_kitchen_printer``); 18's demo has one.
+    answers the terminals fake (``PosPage.stand_in_kitchen_printer``); 18's demo has one.
     """
     values = {"possync_enabled": True, "possync_mode": "bus"}
     if odoo.tree.major >= 19:
@@ -316,20 +123,20 @@ def free_tables(synced_odoo: OdooInstance) -> Iterator[Tables]:
     tables.release()
 
 
-@pytest.fixture
-def two(
-    request: pytest.FixtureRequest, browser: Browser, free_tables: Tables
-) -> Iterator[tuple[Terminal, Terminal]]:
-    """Terminals A and B: two browser profiles on the floor plan of the same POS.
-
-    Takes ``free_tables`` so that its clean-up runs after the screenshots of a failure.
-    """
-    synced_odoo = free_tables.odoo
+@contextmanager
+def terminals_a_and_b(
+    request: pytest.FixtureRequest, browser: Browser, odoo: OdooInstance, a_script: str = ""
+) -> Iterator[tuple[PosPage, PosPage]]:
+    """Terminals A and B: two browser profiles on the floor plan of the same POS (A's with
+    ``a_script`` as an init script); screenshots of both if the test fails."""
     contexts = [browser.new_context(viewport={"width": 1366, "height": 900}) for _ in "AB"]
+    if a_script:
+        contexts[0].add_init_script(a_script)
     terminals = []
     for context in contexts:
-        terminal = Terminal(context.new_page(), synced_odoo.tree.major)
-        open_pos(terminal.page, synced_odoo)
+        terminal = PosPage(context.new_page(), odoo.tree.major)
+        terminal.stand_in_kitchen_printer()
+        terminal.open(odoo)
         terminals.append(terminal)
     failed_before = request.session.testsfailed
     yield terminals[0], terminals[1]
@@ -342,7 +149,19 @@ def two(
         context.close()
 
 
-def both_on_table(two: tuple[Terminal, Terminal], table: int, first: str) -> None:
+@pytest.fixture
+def two(
+    request: pytest.FixtureRequest, browser: Browser, free_tables: Tables
+) -> Iterator[tuple[PosPage, PosPage]]:
+    """Terminals A and B on the POS with possync on.
+
+    Takes ``free_tables`` so that its clean-up runs after the screenshots of a failure.
+    """
+    with terminals_a_and_b(request, browser, free_tables.odoo) as pair:
+        yield pair
+
+
+def both_on_table(two: tuple[PosPage, PosPage], table: int, first: str) -> None:
     """A starts an order on ``table`` with ``first``; B opens the same table and sees it."""
     a, b = two
     a.open_table(table)
@@ -387,7 +206,7 @@ def test_records_from_another_terminal_are_listed_under_their_uuid(two, free_tab
     a.open_table(free_tables.take())
     for product in ("Coca-Cola", "Fanta", "Water"):
         a.add_product(product)
-    wait_until(lambda: len(b.order_lines_of(a.current_table)) == 3, what="B has A's 3 lines")
+    wait_until(lambda: len(b.products_on(a.current_table)) == 3, what="B has A's 3 lines")
     unkeyed = b.page.evaluate(
         """() => {
             const models = Object.values(window.posmodel.models).filter((m) => m?.getAll);
@@ -413,7 +232,7 @@ def test_a_customer_set_on_a_appears_on_b(two, free_tables):
     a, b = two
     both_on_table(two, free_tables.take(), "Coca-Cola")
     a.set_customer("Billy Fox")
-    elapsed = seen_within(b.page.get_by_role("button", name="Billy Fox"))
+    elapsed = seen_within(b.customer("Billy Fox"))
     print(f"customer set on A seen on B after {elapsed:.2f} s")
 
 
@@ -431,8 +250,8 @@ def test_a_payment_on_a_closes_the_order_on_b_with_a_notice(two, free_tables):
     table = free_tables.take()
     both_on_table(two, table, "Coca-Cola")
     a.pay_cash()
-    elapsed = seen_within(b.page.locator(".floor-screen"))
-    seen_within(b.page.locator(".o_notification", has_text="paid on another terminal"))
+    elapsed = seen_within(b.floor_screen)
+    seen_within(b.notification("paid on another terminal"))
     print(f"order paid on A left on B after {elapsed:.2f} s")
     wait_until(lambda: not b.table_occupied(table), what="B shows the table free again")
 
@@ -455,7 +274,7 @@ def test_a_line_with_an_attribute_value_on_a_shows_it_on_b_and_on_the_server(
     both_on_table(two, table, "Coca-Cola")
     attribute_value = a.attribute_value()
     assert attribute_value, "the demo data has a POS product with a no-variant attribute"
-    a.add_line_with_attributes(attribute_value["product_id"], [attribute_value["id"]])
+    a.add_line(a.current_order(), attribute_value["product_id"], value_ids=[attribute_value["id"]])
     shown = b.line(attribute_value["product"]).filter(has_text=attribute_value["name"])
     print(f"line with an attribute value from A seen on B after {seen_within(shown):.2f} s")
     domain = [("order_id.state", "=", "draft"), ("order_id.table_id.table_number", "=", table)]
@@ -521,8 +340,8 @@ def test_a_split_shows_on_b(two, free_tables):
         lambda: b.line("Fanta").count() == 0, what="B sees the split line leave the table"
     )
     print(f"split on A seen on B after {elapsed:.2f} s")
-    assert b.order_lines_of(table) == ["Coca-Cola"]
-    wait_until(lambda: "Fanta" in b.order_lines_of(None), what="B holds the split-off order")
+    assert b.products_on(table) == ["Coca-Cola"]
+    wait_until(lambda: "Fanta" in b.products_on(None), what="B holds the split-off order")
 
 
 # --- the lost updates of native Odoo ------------------------------------------------------
@@ -603,7 +422,7 @@ FADED_IN = """el => {
 }"""
 
 
-def indicator_shot(terminal: Terminal, state: str) -> None:
+def indicator_shot(terminal: PosPage, state: str) -> None:
     """The right half of the navbar (and the details popover, if open), for the readme."""
     path = SCREENSHOTS / f"sync_indicator_{state}_{terminal.major}.png"
     terminal.page.screenshot(path=str(path), clip={"x": 766, "y": 0, "width": 600, "height": 170})
@@ -611,7 +430,7 @@ def indicator_shot(terminal: Terminal, state: str) -> None:
 
 def test_the_navbar_indicator_shows_synced_pending_and_unreachable(two, free_tables):
     a, _ = two
-    button = a.page.locator("button.possync-indicator")
+    button = a.indicator
     a.open_table(free_tables.take())
     a.add_product("Coca-Cola")
     wait_until(lambda: button.get_attribute("data-state") == "synced", what="all synced")
@@ -627,15 +446,14 @@ def test_the_navbar_indicator_shows_synced_pending_and_unreachable(two, free_tab
         indicator_shot(a, "pending")
     wait_until(lambda: button.get_attribute("data-state") == "synced", what="synced again")
 
-    a.page.route("**/pos_restaurant_sync/**", lambda route: route.abort())
-    a.add_product("Water")
-    wait_until(lambda: button.get_attribute("data-state") == "error", what="a red indicator")
-    button.click()
-    details = a.page.locator(".possync-details")
-    assert "Not synced: server unreachable" in details.inner_text()
-    wait_until(lambda: details.evaluate(FADED_IN), what="the details fully shown")
-    indicator_shot(a, "unreachable")
-    a.page.unroute("**/pos_restaurant_sync/**")
+    with a.server_unreachable():
+        a.add_product("Water")
+        wait_until(lambda: button.get_attribute("data-state") == "error", what="a red indicator")
+        button.click()
+        details = a.sync_details
+        assert "Not synced: server unreachable" in details.inner_text()
+        wait_until(lambda: details.evaluate(FADED_IN), what="the details fully shown")
+        indicator_shot(a, "unreachable")
     wait_until(lambda: button.get_attribute("data-state") == "synced", timeout=10, what="recovery")
     assert a.pending() == 0
 
@@ -663,8 +481,7 @@ def test_the_indicator_details_follow_the_status_while_open(two, free_tables):
     count rises and falls, the cause comes and goes, the age of the last sync ticks; and its
     clock stops when it closes."""
     a, _ = two
-    button = a.page.locator("button.possync-indicator")
-    details = a.page.locator(".possync-details")
+    button, details = a.indicator, a.sync_details
     a.open_table(free_tables.take())
     a.add_product("Coca-Cola")
     wait_until(lambda: button.get_attribute("data-state") == "synced", what="all synced")
@@ -687,20 +504,19 @@ def test_the_indicator_details_follow_the_status_while_open(two, free_tables):
 
     # Edits while the server is unreachable. A tap elsewhere would close the popover: the
     # products are added from the keyboard (Space on a focused product card).
-    a.page.route("**/pos_restaurant_sync/**", lambda route: route.abort())
-    a.page.locator(".product-list .product", has_text="Water").first.press("Space")
-    wait_until(
-        lambda: (
-            lines()[0] == "Not synced: server unreachable"
-            and "1 change(s) waiting to be sent" in lines()
-        ),
-        what="the open details turning red with 1 change waiting",
-    )
-    a.page.locator(".product-list .product", has_text="Fanta").first.press("Space")
-    wait_until(lambda: "2 change(s) waiting to be sent" in lines(), what="2 changes waiting")
-    assert details.evaluate("el => el.firstElementChild.classList.contains('text-danger')")
+    with a.server_unreachable():
+        a.product("Water").press("Space")
+        wait_until(
+            lambda: (
+                lines()[0] == "Not synced: server unreachable"
+                and "1 change(s) waiting to be sent" in lines()
+            ),
+            what="the open details turning red with 1 change waiting",
+        )
+        a.product("Fanta").press("Space")
+        wait_until(lambda: "2 change(s) waiting to be sent" in lines(), what="2 changes waiting")
+        assert details.evaluate("el => el.firstElementChild.classList.contains('text-danger')")
 
-    a.page.unroute("**/pos_restaurant_sync/**")
     wait_until(
         lambda: (
             lines()[0] == "All changes synced" and not any("waiting" in line for line in lines())
@@ -790,11 +606,11 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
         agent,
     )
     wait_until(
-        lambda: a.page.evaluate("() => window.possync.terminal()") == agent["terminal"],
+        lambda: a.terminal() == agent["terminal"],
         timeout=10,
         what="A welcomed by the agent",
     )
-    assert a.page.evaluate("() => window.possync.status().transport") == "agent"
+    assert a.status()["transport"] == "agent"
     table = free_tables.take()
     a.open_table(table)
     a.add_product("Coca-Cola")
@@ -806,5 +622,4 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
         f"through A's agent: A's table on B after {there:.2f} s, B's line on A after {back:.2f} s"
     )
     assert to_server == [], "in agent mode the page itself never syncs with the server"
-    state = "() => window.possync.status().state"
-    wait_until(lambda: a.page.evaluate(state) == "synced", timeout=10, what="A synced via agent")
+    wait_until(lambda: a.status()["state"] == "synced", timeout=10, what="A synced via agent")

@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devkit.odoo import OdooInstance
-from devkit.pos_ui import open_pos
+from devkit.pos_page import PosPage
 
 from .test_pos_scenarios import (  # noqa: F401 (fixtures)
-    FAILURE_SHOTS,
     Tables,
-    Terminal,
     assert_server_order,
     free_tables,
     seen_within,
     synced_odoo,
+    terminals_a_and_b,
     wait_until,
 )
 
@@ -56,33 +55,18 @@ SKEWED_DATE = """(() => {
 @pytest.fixture
 def ahead_and_in_step(
     request: pytest.FixtureRequest, browser: Browser, free_tables: Tables  # noqa: F811
-) -> Iterator[tuple[Terminal, Terminal]]:
+) -> Iterator[tuple[PosPage, PosPage]]:
     """Terminal A with its clock ten minutes ahead, terminal B in step, on one POS."""
-    odoo = free_tables.odoo
-    contexts = [browser.new_context(viewport={"width": 1366, "height": 900}) for _ in "AB"]
-    contexts[0].add_init_script(SKEWED_DATE)
-    terminals = []
-    for context in contexts:
-        terminal = Terminal(context.new_page(), odoo.tree.major)
-        open_pos(terminal.page, odoo)
-        terminals.append(terminal)
-    failed_before = request.session.testsfailed
-    yield terminals[0], terminals[1]
-    if request.session.testsfailed > failed_before:
-        for name, terminal in zip("AB", terminals, strict=True):
-            shot = FAILURE_SHOTS / f"{request.node.name}-{terminal.major}-{name}.png"
-            terminal.page.screenshot(path=str(shot))
-    for context in contexts:
-        context.close()
+    with terminals_a_and_b(request, browser, free_tables.odoo, a_script=SKEWED_DATE) as pair:
+        yield pair
 
 
-def clock_of(terminal: Terminal) -> dict:
-    return terminal.page.evaluate("() => window.possync.status().clock || {}")
+def clock_of(terminal: PosPage) -> dict:
+    return terminal.status().get("clock") or {}
 
 
-def rejected_from(odoo: OdooInstance, terminal: Terminal) -> list[dict]:
-    terminal_id = terminal.page.evaluate("() => window.possync.terminal()")
-    domain = [("terminal", "=", terminal_id), ("status", "=", "rejected")]
+def rejected_from(odoo: OdooInstance, terminal: PosPage) -> list[dict]:
+    domain = [("terminal", "=", terminal.terminal()), ("status", "=", "rejected")]
     return odoo.jsonrpc("pos_restaurant_sync.change", "search_read", [domain, ["reason"]])
 
 
@@ -101,10 +85,10 @@ def test_security_a_page_ten_minutes_ahead_is_corrected_and_says_so(
     assert clock["farOff"] and abs(clock["offsetMs"] + TEN_MINUTES_MS) < 2_000, clock
     assert not clock_of(b).get("farOff")
 
-    button = a.page.locator("button.possync-indicator")
+    button = a.indicator
     assert button.locator(".possync-clock").count() == 1
     assert "ahead of the server's" in button.get_attribute("title")
-    assert b.page.locator("button.possync-indicator .possync-clock").count() == 0
+    assert b.indicator.locator(".possync-clock").count() == 0
 
     # A raises the quantity, then B, later in real time: B's edit must win everywhere
     # (stamped with A's own clock, A's edit would win for ten minutes).

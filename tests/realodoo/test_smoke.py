@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devkit.odoo import OdooInstance
-from devkit.pos_ui import open_pos
+from devkit.pos_page import PosPage
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
@@ -26,7 +26,7 @@ def test_session_is_opened_by_the_harness(odoo: OdooInstance) -> None:
 def test_admin_sees_the_floor_plan_in_chromium(odoo: OdooInstance, context: BrowserContext) -> None:
     page = context.new_page()
     started = time.monotonic()
-    floor = open_pos(page, odoo)
+    floor = PosPage(page, odoo.tree.major).open(odoo)
     tables = floor.locator(".table")
     tables.first.wait_for()
     elapsed = time.monotonic() - started

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from devkit.e2e.terminal import POS_JS  # window.e2e: edits through the POS store
 from devkit.ports import free_port
+from devkit.pos_page import PAGE_JS  # window.posPage: edits through the POS store
 from shell import odoo_probe
 from shell import settings as settings_mod
 from shell.browser import NOT_RUN
@@ -377,11 +377,11 @@ SYNCED_BY_AGENT = """(function () { var s = window.possync.status();
 COUNT_AGENT_EVENTS = """window.__agentEventsSince = 0;
 window.addEventListener('possync:agent', function () { window.__agentEventsSince += 1; });
 true"""
-# One new order on a table, one line of a sellable product, through window.e2e.
+# One new order on a table, one line of a sellable product, through window.posPage.
 EDIT = """window.__edit = null; (async function () {
-  var c = window.e2e.catalog(), product = c.products[0], table = c.tables[0];
-  var order = window.e2e.newOrder(table);
-  var line = await window.e2e.addLine(order, product.id, product.price);
+  var c = window.posPage.catalog(), product = c.products[0], table = c.tables[0];
+  var order = window.posPage.newOrder(table);
+  var line = await window.posPage.addLine(order, product.id, product.price);
   window.__edit = JSON.stringify({order: order, line: line, table: table,
                                   product: product.id, price: product.price});
 })().catch(function (e) { window.__edit = JSON.stringify({error: String(e)}); }); true"""
@@ -461,8 +461,8 @@ def scenario_real_odoo(d: Driver) -> None:
 
     d.js(OPEN_REGISTER)
     d.check("the floor plan shows", d.wait_js("!!document.querySelector('.floor-map')", 60))
-    d.js(POS_JS.read_text(encoding="utf-8"))
-    d.check("the POS store is ready for edits", d.wait_js("window.e2e.ready()", 30))
+    d.js(PAGE_JS.read_text(encoding="utf-8"))
+    d.check("the POS store is ready for edits", d.wait_js("window.posPage.ready()", 30))
     d.js(EDIT)
     edit = json.loads(d.wait_js("window.__edit", 60) or "{}")
     d.check("edit made in the app's POS", edit.get("line"), json.dumps(edit))

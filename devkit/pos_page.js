@@ -1,7 +1,9 @@
-// The end-to-end suite's waiter, as an init script: `window.e2e` acts on the POS store
-// (`window.posmodel`) the way the POS screens do, through the store's and records' own
-// methods, on Odoo 18 (snake_case) and 19 (camelCase). Nothing here touches possync: the
-// addon sees these edits exactly as it sees a waiter's taps.
+// The POS page's helpers, as an init script (devkit/pos_page.py drives them): `window.posPage`
+// reads the POS store (`window.posmodel`) and acts on it the way the POS screens do, through
+// the store's and records' own methods, on Odoo 18 (snake_case) and 19 (camelCase). Nothing
+// here touches possync, except reading its status: the addon sees these edits exactly as it
+// sees a waiter's taps. An action that does not apply here (no such open order or line)
+// throws an error starting with "posPage:".
 (function () {
     const pos = () => window.posmodel;
     const is19 = () => odoo.loader.modules.has("@point_of_sale/app/services/pos_store");
@@ -14,14 +16,14 @@
     const order = (uuid) => {
         const found = find(uuid);
         if (!found) {
-            throw new Error(`e2e: no open order ${uuid} here`);
+            throw new Error(`posPage: no open order ${uuid} here`);
         }
         return found;
     };
     const line = (orderUuid, lineUuid) => {
         const found = order(orderUuid).lines.find((l) => l.uuid === lineUuid);
         if (!found) {
-            throw new Error(`e2e: no line ${lineUuid} in ${orderUuid} here`);
+            throw new Error(`posPage: no line ${lineUuid} in ${orderUuid} here`);
         }
         return found;
     };
@@ -69,10 +71,17 @@
         return "deferred";
     }
 
-    window.e2e = {
-        ready: () => !!(window.posmodel && window.possync && window.possync.terminal()),
-        version: () => (is19() ? 19 : 18),
-        /** What the run needs to pick from: sellable products, customers, tables, cash. */
+    // Line state that every edit changes: uuid, product, quantity, discount. A line's
+    // discount is undefined until set on 19 and 0 once synced: both count as 0.
+    const num = (value) => Number(value) || 0;
+    const lineState = (l) => [l.uuid, l.product_id?.id, num(l.qty), num(l.discount)];
+    const signature = (o) => (o ? JSON.stringify(o.lines.map(lineState).sort()) : "");
+    const anyOrder = (uuid) => pos()?.models?.["pos.order"]?.find((o) => o.uuid === uuid);
+    const watcher = { seen: {}, timer: null };
+
+    const api = {
+        ready: () => !!(window.posmodel && window.possync && window.possync.terminal?.()),
+        /** What a waiter can pick from: sellable products, customers, tables, cash. */
         catalog() {
             const models = pos().models;
             const products = models["product.product"]
@@ -87,6 +96,33 @@
             const cash = methods.find((m) => m.is_cash_count) || methods[0];
             return { products, partners, tables, cash: cash?.id ?? null };
         },
+        /**
+         * A value of a no-variant attribute of a product this POS loaded (the demo burgers'
+         * sides, a desk's options): `{id, name, product_id, product}`, or null.
+         */
+        attributeValue() {
+            const model = is19() ? "product.template" : "product.product";
+            for (const product of pos().models[model].getAll()) {
+                for (const attribute of product.attribute_line_ids || []) {
+                    const [value] = attribute.product_template_value_ids;
+                    if (value && attribute.attribute_id.create_variant === "no_variant") {
+                        const variant = is19() ? product.product_variant_ids[0] : product;
+                        return {
+                            id: value.id,
+                            name: value.name,
+                            product_id: variant.id,
+                            product: variant.name,
+                        };
+                    }
+                }
+            }
+            return null;
+        },
+        /** The order on screen, or null. */
+        current() {
+            const shown = call(pos(), "get_order", "getOrder");
+            return shown ? shown.uuid : null;
+        },
         /** Every open order with lines, as the addon reads it (docs/protocol.md views). */
         views() {
             const read = readOrderView();
@@ -95,29 +131,62 @@
                 .filter((o) => o.state === "draft" && o.lines.length)
                 .map((o) => read(o));
         },
-        hasOrder(orderUuid) {
-            return !!pos().models["pos.order"].find((o) => o.uuid === orderUuid && o.lines.length);
+        /** Product names of the open orders on table number `table` (null: of no table). */
+        productsOn(table) {
+            return pos()
+                .models["pos.order"].getAll()
+                .filter((o) => o.state === "draft" && (o.table_id?.table_number ?? null) === table)
+                .flatMap((o) => o.lines.map((l) => l.full_product_name));
         },
-        hasLine(orderUuid, lineUuid) {
-            const found = pos().models["pos.order"].find((o) => o.uuid === orderUuid);
-            return !!found?.lines.find((l) => l.uuid === lineUuid);
-        },
+        hasOrder: (orderUuid) => !!anyOrder(orderUuid)?.lines.length,
         pending: () => window.possync.pendingCount(),
         status: () => window.possync.status(),
+        terminal: () => window.possync.terminal(),
+
+        // --- arrival: when this page first held a state of an order ----------------------
+        /** Sample the order every 2 ms; keep the first time each state was seen. */
+        watch(orderUuid) {
+            clearInterval(watcher.timer);
+            watcher.seen = {};
+            const tick = () => {
+                const sig = signature(anyOrder(orderUuid));
+                if (sig && !(sig in watcher.seen)) {
+                    watcher.seen[sig] = Date.now();
+                }
+            };
+            tick();
+            watcher.timer = setInterval(tick, 2);
+        },
+        /** Wall-clock ms when the watched order first had the state `sig`, or null. */
+        seenAt: (sig) => watcher.seen[sig] ?? null,
+        /** When the last waiter action here started, and the state it left the order in. */
+        edited: (orderUuid) => ({ at: api.editedAt, sig: signature(anyOrder(orderUuid)) }),
 
         // --- waiter actions: each returns what it did ------------------------------------
+        editedAt: null, // the latency's start, stamped in the same call as the edit
         newOrder(tableId) {
+            api.editedAt = Date.now();
             const table = pos().models["restaurant.table"].get(tableId);
             return pos().createNewOrder({ table_id: table }).uuid;
         },
-        async addLine(orderUuid, productId, price) {
-            this.addedAt = Date.now(); // the latency's start, in the same call as the edit
+        /**
+         * A line as the product screen adds it. A given `price` keeps Odoo from merging it
+         * into a line of the same product (a line of another waiter); it is what a waiter's
+         * "Price" key does. `valueIds`: attribute values, as the product configurator sets.
+         */
+        async addLine(orderUuid, productId, price = null, valueIds = []) {
+            api.editedAt = Date.now();
             const target = order(orderUuid);
             const before = new Set(target.lines.map((l) => l.uuid));
             const product = pos().models["product.product"].get(productId);
-            // A given price_unit keeps Odoo from merging it into a line of the same product
-            // (a line of another waiter); it is what a waiter's "Price" key does.
-            const vals = { product_id: product, qty: 1, price_unit: price };
+            const vals = { product_id: product };
+            if (price !== null) {
+                Object.assign(vals, { qty: 1, price_unit: price });
+            }
+            if (valueIds.length) {
+                const model = pos().models["product.template.attribute.value"];
+                vals.attribute_value_ids = [["link", ...model.readMany(valueIds)]];
+            }
             if (is19()) {
                 vals.product_tmpl_id = product.product_tmpl_id;
             }
@@ -126,20 +195,25 @@
             return added ? added.uuid : null;
         },
         setQty(orderUuid, lineUuid, qty) {
+            api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_quantity", "setQuantity", qty);
         },
         setDiscount(orderUuid, lineUuid, discount) {
+            api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_discount", "setDiscount", discount);
         },
         setLineNote(orderUuid, lineUuid, text) {
+            api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_customer_note", "setCustomerNote", text);
         },
-        setCustomer(orderUuid, partnerId) {
+        setPartner(orderUuid, partnerId) {
+            api.editedAt = Date.now();
             const partner = pos().models["res.partner"].get(partnerId);
             call(order(orderUuid), "set_partner", "setPartner", partner);
         },
         /** The order's kitchen note, as its Note button writes it; returns what is stored. */
         setOrderNote(orderUuid, text) {
+            api.editedAt = Date.now();
             const target = order(orderUuid);
             if (is19()) {
                 // 19 keeps a JSON list of colored tags there; its screens parse it.
@@ -150,6 +224,7 @@
             return target[noteField()];
         },
         transfer(orderUuid, tableId) {
+            api.editedAt = Date.now();
             order(orderUuid).update({ table_id: pos().models["restaurant.table"].get(tableId) });
         },
         /**
@@ -157,6 +232,7 @@
          * invoice (Odoo renders its PDF while validating, and wkhtmltopdf may be missing).
          */
         async pay(orderUuid, methodId) {
+            api.editedAt = Date.now();
             const target = order(orderUuid);
             const method = pos().models["pos.payment.method"].get(methodId);
             call(target, "set_to_invoice", "setToInvoice", false);
@@ -186,6 +262,7 @@
          * go to a new order. Returns the new order as it is right after it.
          */
         async split(orderUuid, quantities) {
+            api.editedAt = Date.now();
             const target = order(orderUuid);
             const screen = Object.assign(Object.create(splitScreen().prototype), {
                 pos: pos(),
@@ -199,7 +276,7 @@
                 await screen.createSplittedOrder();
             } catch (error) {
                 // Its closing sync or screen change may fail; the split itself is local.
-                console.warn("e2e: split", error?.message);
+                console.warn("posPage: split", error?.message);
             }
             const made = pos().models["pos.order"].find((o) => !before.has(o.uuid));
             const read = readOrderView();
@@ -210,12 +287,13 @@
          * Returns the merged order, once this one is gone.
          */
         async merge(orderUuid, destUuid) {
+            api.editedAt = Date.now();
             order(orderUuid);
             const table = order(destUuid).table_id;
             try {
                 await pos().transferOrder(orderUuid, table);
             } catch (error) {
-                console.warn("e2e: merge", error?.message);
+                console.warn("posPage: merge", error?.message);
             }
             // Odoo leaves the emptied order open if its cancel did not reach the server.
             for (let attempt = 0; find(orderUuid) && attempt < RETRIES; attempt++) {
@@ -223,11 +301,12 @@
                 try {
                     await pos().deleteOrders([find(orderUuid)]);
                 } catch (error) {
-                    console.warn("e2e: merge, delete", error?.message);
+                    console.warn("posPage: merge, delete", error?.message);
                 }
             }
             const dest = find(destUuid);
             return find(orderUuid) || !dest ? null : { dest: readOrderView()(dest) };
         },
     };
+    window.posPage = api;
 })();
