@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 from zeroconf import IPVersion, ServiceStateChange, get_all_addresses
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from agent.peers import MAX_PEERS
+from agent.protocol import is_valid_id
+
 SERVICE = "_possync._tcp.local."
 RESOLVE_TIMEOUT_MS = 3000
 
@@ -93,14 +96,27 @@ class Discovery:
         info = AsyncServiceInfo(service_type, name)
         if not await info.async_request(self._zc.zeroconf, RESOLVE_TIMEOUT_MS):
             return
-        props = {k.decode(): (v or b"").decode() for k, v in info.properties.items()}
-        terminal = props.get("terminal", "")
-        if props.get("config") != self.tag or not terminal or terminal == self.terminal:
+        props = {
+            k.decode(errors="replace"): (v or b"").decode(errors="replace")
+            for k, v in info.properties.items()
+        }
+        terminal = announced_peer(props, self.tag, self.terminal)
+        if terminal is None:
             return
         for address in info.parsed_addresses(IPVersion.V4Only):
             log.info("found peer %s at %s:%s by mDNS", terminal, address, info.port)
             self.on_found(terminal, f"https://{address}:{info.port}")
             return
+
+
+def announced_peer(props: dict[str, str], tag: str, own: str) -> str | None:
+    """The terminal an mDNS announcement names, if it is another terminal of the POS
+    tagged ``tag``. Anyone on the LAN can announce anything: a name that is no terminal id
+    (control characters, kilobytes) is dropped before it is logged or shown."""
+    terminal = props.get("terminal", "")
+    if props.get("config") != tag or terminal == own or not is_valid_id(terminal):
+        return None
+    return terminal
 
 
 def lan_addresses(host: str, interfaces: list[str]) -> list[str]:
@@ -117,7 +133,12 @@ async def browse(tag: str, seconds: float, interfaces: list[str], own: str = "")
     """The agents of the POS tagged `tag` that answer within `seconds`, but `own`:
     terminal → URL. Announces nothing (for `possync doctor`)."""
     found: dict[str, str] = {}
-    looking = Discovery(own, 0, "", interfaces, found.__setitem__)
+
+    def keep(terminal: str, url: str) -> None:
+        if terminal in found or len(found) < MAX_PEERS:
+            found[terminal] = url
+
+    looking = Discovery(own, 0, "", interfaces, keep)
     await looking.start(tag, announce=False)
     try:
         await asyncio.sleep(seconds)

@@ -216,15 +216,16 @@ class OdooSession:
         base_url: str,
         timeout: float,
         tls: ssl.SSLContext | None = None,
-        follow_redirects: bool = True,
     ) -> None:
         """``tls``: the context for an https server; None, the system's authorities.
-        ``follow_redirects`` False raises `Redirected` instead, to tell the user."""
+
+        A redirect is never followed but raised as `Redirected`: aiohttp would send a 307's
+        or 308's body (the password, the orders) again to wherever it points, plain http
+        or another server, past the rules the configured address was checked against."""
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.tls: ssl.SSLContext | bool = tls if tls is not None else True
-        self.follow_redirects = follow_redirects
         self._ids = itertools.count(1)
 
     @property
@@ -246,7 +247,7 @@ class OdooSession:
                 headers={"User-Agent": USER_AGENT},
                 timeout=self.timeout,
                 ssl=self.tls,
-                allow_redirects=self.follow_redirects,
+                allow_redirects=False,
             ) as resp:
                 _check_status(resp, path)
                 text = await resp.text()

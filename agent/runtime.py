@@ -63,10 +63,27 @@ def write(data_dir: Path, info: dict[str, Any]) -> None:
 
 
 def read(data_dir: Path) -> dict[str, Any] | None:
+    """What the running agent wrote; None when no agent holds the folder's lock.
+
+    A killed agent leaves its runtime.json behind, naming a loopback port that another
+    local user may hold by now: nobody may be sent the page token there.
+    """
     try:
-        return json.loads((data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
+        info = json.loads((data_dir / RUNTIME_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return info if _held(data_dir) else None
+
+
+def _held(data_dir: Path) -> bool:
+    """Whether a running agent holds the folder's lock."""
+    try:
+        lock(data_dir).close()
+    except AlreadyRunning:
+        return True
+    except DatabaseUnreadable:
+        return False
+    return False
 
 
 def remove(data_dir: Path) -> None:

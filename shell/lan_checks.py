@@ -157,7 +157,17 @@ def _mdns(agent: RunningAgent, seen: dict[str, str] | None) -> Result:
             "No other tablet of this POS answers on the LAN.",
             "Other tablets show up here while possync runs on them, on the same network.",
         )
-    return passed("mDNS", f"Sees {len(seen)} other tablet(s) of this POS: {_list(seen)}.")
+    # Anyone on the LAN can announce a tablet: only the server's list is named.
+    named = set(seen) & set(agent.status.get("devices") or [])
+    strangers = len(seen) - len(named)
+    if not named:
+        return warned(
+            "mDNS",
+            f"{strangers} unknown tablet(s) answer for this POS; none is on the server's list.",
+            "Register the tablets with the server (start possync on them while it is reachable).",
+        )
+    also = f" ({strangers} more not on the server's list)" if strangers else ""
+    return passed("mDNS", f"Sees {len(named)} other tablet(s) of this POS: {_list(named)}{also}.")
 
 
 def _peers(agent: RunningAgent, seen: dict[str, str] | None, platform: str) -> Result:
@@ -178,11 +188,12 @@ def _peers(agent: RunningAgent, seen: dict[str, str] | None, platform: str) -> R
             f"Synced with {len(reached)} of the {len(listed)} other "
             f"tablet(s) the server lists: {_list(reached)}.",
         )
-    if seen:
+    seen_listed = set(seen or {}) & listed
+    if seen_listed:
         return warned(
             name,
             f"The server lists {len(listed)} other tablet(s); mDNS sees "
-            f"{_list(seen)}, but no exchange has worked yet.",
+            f"{_list(seen_listed)}, but no exchange has worked yet.",
             firewall.open_port_hint(port, platform),
         )
     return warned(

@@ -245,7 +245,7 @@ class OdooProbe:
         assert self._http is not None
         if self._odoo is None:
             tls = self._tls_context()
-            self._odoo = OdooSession(self._http, self.url, self.timeout, tls, False)
+            self._odoo = OdooSession(self._http, self.url, self.timeout, tls)
         return self._odoo
 
     def _tls_context(self) -> ssl.SSLContext:

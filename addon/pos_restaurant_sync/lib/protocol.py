@@ -165,8 +165,13 @@ def parse_change(obj: Any) -> dict:
     return obj
 
 
+def is_valid_id(value: Any) -> bool:
+    """Whether ``value`` may name a change, an order, a line or a terminal."""
+    return isinstance(value, str) and bool(_ID_RE.match(value))
+
+
 def _check_id(value: Any, what: str) -> None:
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not is_valid_id(value):
         raise InvalidChange(f"{what} must be 1-{MAX_ID_LENGTH} characters of [A-Za-z0-9_.:-]")
 
 
