@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from odoo import http
 from odoo.http import request
 
 from ..compat import json_route
+from ..lib import clock
 from ..models.pos_restaurant_sync_change import MAX_PULL, SyncRequestError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -50,7 +49,7 @@ class PosRestaurantSyncController(http.Controller):
 def _timed(result: dict) -> dict:
     """The answer with the server's clock (`time_ms`), read as it leaves: terminals measure
     their clock's offset from it, so a tablet whose own clock is wrong stamps right."""
-    return {**result, "time_ms": int(time.time() * 1000)}
+    return {**result, "time_ms": clock.now_ms()}
 
 
 def _config(config_id):

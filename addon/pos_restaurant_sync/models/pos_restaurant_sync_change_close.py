@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from odoo import api, models
 
 from ..lib import change_key, order_state, protocol
+from ..lib import clock as server_clock
 
 SERVER_TERMINAL = "server"
 
@@ -54,8 +54,8 @@ class PosRestaurantSyncChange(models.Model):
     @api.model
     def _server_close(self, config, order_uuid: str, state: str) -> dict:
         """A close by the server, sorting after every change it has seen for the order."""
-        now_ms = int(time.time() * 1000)
-        clock = protocol.HybridClock()
+        now_ms = server_clock.now_ms()
+        hybrid = protocol.HybridClock()
         latest = self.search(
             [
                 ("config_id", "=", config.id),
@@ -67,12 +67,12 @@ class PosRestaurantSyncChange(models.Model):
             limit=1,
         )
         if latest:
-            clock.observe(latest.hlc, now_ms)
+            hybrid.observe(latest.hlc, now_ms)
         return {
             "v": protocol.PROTOCOL_VERSION,
             "id": uuid.uuid4().hex,
             "terminal": SERVER_TERMINAL,
-            "hlc": clock.tick(now_ms),
+            "hlc": hybrid.tick(now_ms),
             "order": order_uuid,
             "ops": [{"op": "order.close", "state": state}],
         }

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from odoo import api, models, sql_db
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from ..lib import order_state, protocol, push_records
+from ..lib import clock, order_state, protocol, push_records
 from ..lib.push_records import InvalidChange, Logged, NewChange, Received
 from ..scope import Scope
 from .pos_restaurant_sync_change import SyncRequestError
@@ -88,7 +88,7 @@ class PosRestaurantSyncChange(models.Model):
         _check_push(config, raw_changes)
         log = self.sudo()
         ids = [push_records.usable_id(raw) for raw in raw_changes]
-        received = push_records.receive(raw_changes, log._logged(config, ids), _now_ms())
+        received = push_records.receive(raw_changes, log._logged(config, ids), clock.now_ms())
         order_rows = log._lock_order_rows(config, {r.order for r in _new_changes(received)})
         received = log._seen_meanwhile(config, received)
         merged, refusals = log._admit(config, _new_changes(received), order_rows)
@@ -212,10 +212,6 @@ class PosRestaurantSyncChange(models.Model):
 
 def _new_changes(received: list[Received]) -> list[NewChange]:
     return [record for record in received if isinstance(record, NewChange)]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _check_push(config, raw_changes) -> None:
