@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.module import get_manifest
 
@@ -51,7 +51,7 @@ class PosConfig(models.Model):
         for config in self:
             if not INTERVAL_MIN_MS <= config.possync_interval_ms <= INTERVAL_MAX_MS:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Real-Time Sync: the polling interval of %(pos)s must be between "
                         "%(min)s and %(max)s ms, not %(value)s ms.",
                         pos=config.name,
@@ -75,7 +75,7 @@ class PosConfig(models.Model):
     @api.model
     def _possync_config_for_user(self, config_id: int) -> PosConfig:
         """The config if the current user may run its POS, else AccessError."""
-        denied = AccessError(_("You are not allowed to use this Point of Sale."))
+        denied = AccessError(self.env._("You are not allowed to use this Point of Sale."))
         config = self.browse(config_id)
         user = self.env.user
         if not user._is_internal() or not config.exists():

@@ -17,7 +17,7 @@ APPLY_GRACE = timedelta(seconds=30)
 
 
 class PosRestaurantSyncChange(models.Model):
-    _inherit = "pos_restaurant_sync.change"
+    _inherit = "pos_restaurant_sync.change"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _apply_orders(self, config, order_uuids: set[str]) -> None:

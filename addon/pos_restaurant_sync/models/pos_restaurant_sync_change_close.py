@@ -13,7 +13,7 @@ SERVER_TERMINAL = "server"
 
 
 class PosRestaurantSyncChange(models.Model):
-    _inherit = "pos_restaurant_sync.change"
+    _inherit = "pos_restaurant_sync.change"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _emit_closes(self, closes: dict[tuple[int, str], str]) -> None:

@@ -37,7 +37,7 @@ ANOTHER_POS = "the order belongs to another POS"
 
 
 class PosRestaurantSyncChange(models.Model):
-    _inherit = "pos_restaurant_sync.change"
+    _inherit = "pos_restaurant_sync.change"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _push(self, config, raw_changes: list) -> dict:

@@ -14,7 +14,7 @@ waiter's session cannot grow every tablet's list of peers without end).
 
 from __future__ import annotations
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from .. import compat
@@ -159,7 +159,7 @@ class PosRestaurantSyncDevice(models.Model):
     def action_revoke(self) -> None:
         """The backend's Revoke button: POS managers only, within their companies."""
         if not self.env.user.has_group("point_of_sale.group_pos_manager"):
-            raise AccessError(_("Only a Point of Sale manager can revoke a device."))
+            raise AccessError(self.env._("Only a Point of Sale manager can revoke a device."))
         self.check_access("read")  # the company rule
         self.sudo().filtered(lambda d: not d.revoked)._possync_revoke()
 

@@ -236,7 +236,9 @@ function checkValue(field, value, allowed) {
         ok = isNumber(value);
     }
     if (!ok) {
-        throw new InvalidChange(`bad value for ${field}: ${String(JSON.stringify(value)).slice(0, 40)}`);
+        throw new InvalidChange(
+            `bad value for ${field}: ${String(JSON.stringify(value)).slice(0, 40)}`
+        );
     }
 }
 
@@ -336,7 +338,10 @@ function foldItem(items, key, action, op) {
 
 function view(state) {
     const result = { ...state.order };
-    for (const [part, name] of [["line", "lines"], ["payment", "payments"]]) {
+    for (const [part, name] of [
+        ["line", "lines"],
+        ["payment", "payments"],
+    ]) {
         const items = state[part];
         const keys = [...items.values.keys()].filter((k) => items.added.has(k)).sort();
         result[name] = Object.fromEntries(keys.map((k) => [k, { ...items.values.get(k) }]));

@@ -40,7 +40,11 @@ export class OrderReplica {
     /** The order as its changes say, on top of the adopted state. */
     target() {
         const adopted = {
-            v: 1, id: "adopted", terminal: "", hlc: ADOPTED_HLC, order: this.uuid,
+            v: 1,
+            id: "adopted",
+            terminal: "",
+            hlc: ADOPTED_HLC,
+            order: this.uuid,
             ops: diff({ uuid: this.uuid }, this.adopted),
         };
         return materialize(this.uuid, [adopted, ...this.log.values()]);

@@ -127,9 +127,10 @@ export class ServerTransport {
         this.timers.clearTimeout(this.timer);
         const startedAt = this.now();
         const busModeWait = await this.pullAndReport();
-        const wait = this.mode === "interval"
-            ? Math.max(0, startedAt + this.intervalMs - this.now())
-            : busModeWait;
+        const wait =
+            this.mode === "interval"
+                ? Math.max(0, startedAt + this.intervalMs - this.now())
+                : busModeWait;
         if (wait !== null && this.client) {
             // Another run may have started meanwhile (the bus went up or down): keep one timer.
             this.timers.clearTimeout(this.timer);

@@ -148,11 +148,13 @@ export class SyncIndicator extends Component {
     }
 
     get icon() {
-        return {
-            syncing: "fa-refresh fa-spin text-primary",
-            pending: "fa-cloud-upload text-warning",
-            error: "fa-exclamation-triangle text-danger",
-        }[this.status.state] || "fa-check text-success";
+        return (
+            {
+                syncing: "fa-refresh fa-spin text-primary",
+                pending: "fa-cloud-upload text-warning",
+                error: "fa-exclamation-triangle text-danger",
+            }[this.status.state] || "fa-check text-success"
+        );
     }
 
     /** The tooltip: the popover's lines, without the age of the last sync. */
