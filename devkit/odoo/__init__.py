@@ -16,6 +16,7 @@ Command line (from the repository root)::
 
     python -m devkit.odoo --odoo-src PATH up      # prints one JSON line, Ctrl-C stops
     python -m devkit.odoo --odoo-src PATH test    # Odoo's own tests of the addon
+    python -m devkit.odoo --odoo-src PATH pot     # export the addon's i18n/*.pot
     python -m devkit.odoo --odoo-src PATH venv    # only build the cached virtualenv
     python -m devkit.odoo --odoo-src PATH clean   # drop the cluster and its templates
 

@@ -1,4 +1,4 @@
-"""``python -m devkit.odoo``: the harness from a terminal (up, test, venv, clean)."""
+"""``python -m devkit.odoo``: the harness from a terminal (up, test, pot, venv, clean)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import os
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from .addon import SYNC_MODULE
+from .addon import ADDONS_DIR, SYNC_MODULE
 from .harness import Harness
 from .venv import ensure_venv
+
+POT_PATH = ADDONS_DIR / SYNC_MODULE / "i18n" / f"{SYNC_MODULE}.pot"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -34,6 +37,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     sub.add_parser("up", help="start Odoo, print one JSON line, run until Ctrl-C")
     test = sub.add_parser("test", help="run Odoo's own tests of the sync addon")
     test.add_argument("--tags", default=f"/{SYNC_MODULE}", help="Odoo --test-tags")
+    pot = sub.add_parser("pot", help="export the sync addon's translation template (.pot)")
+    pot.add_argument("--out", type=Path, default=POT_PATH, help="where to write it")
     sub.add_parser("venv", help="only build the cached virtualenv; print its python")
     sub.add_parser("clean", help="drop this version's cluster, templates and filestore")
     args = parser.parse_args(argv)
@@ -60,6 +65,12 @@ def run_tests(harness: Harness, tags: str) -> int:
     return 0 if result.ok else 1
 
 
+def export_pot(harness: Harness, path: Path) -> int:
+    log = harness.export_pot(path)
+    print(json.dumps({"pot": str(path), "log": str(log)}))
+    return 0
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -78,4 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     with harness:
         if args.command == "up":
             return serve_until_interrupted(harness)
+        if args.command == "pot":
+            return export_pot(harness, args.out)
         return run_tests(harness, args.tags)

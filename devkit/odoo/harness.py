@@ -7,7 +7,8 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .addon import ADDONS_DIR, SYNC_MODULE, addon_wanted, addons_paths, sync_addon_present
@@ -30,6 +31,21 @@ from .venv import ensure_venv
 
 # Odoo logs kept per version, newest first.
 KEEP_LOGS = 40
+
+
+@dataclass(frozen=True)
+class ModuleInstall:
+    """What ``odoo-bin --init`` left: its exit code, and the module's state and version as
+    the database records them (``installed``, ``19.0.1.3.0``)."""
+
+    returncode: int
+    state: str
+    version: str
+    log_path: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and self.state == "installed"
 
 
 class Harness:
@@ -130,10 +146,11 @@ class Harness:
 
     # -- databases
 
-    def new_database(self) -> str:
-        """A fresh database copied from the template (built first if missing)."""
+    def new_database(self, base: bool = False) -> str:
+        """A fresh database copied from the full template, or from the base template (no
+        sync addon) when ``base``; the template is built first if missing."""
         self.prepare()
-        template = self.templates.ensure()
+        template = self.templates.ensure_base() if base else self.templates.ensure()
         db = f"{self._run_prefix()}{os.getpid()}_{secrets.token_hex(3)}"
         self.templates.copy(template, db)
         self._run_dbs.append(db)
@@ -142,11 +159,12 @@ class Harness:
     def _run_prefix(self) -> str:
         return f"possync_run_{self.tree.major}_"
 
-    def _process(self, db: str, purpose: str) -> OdooProcess:
+    def _process(self, db: str, purpose: str, addons: list[Path] | None = None) -> OdooProcess:
+        """``odoo-bin`` on ``db``, with the harness's addons paths unless ``addons`` is given."""
         assert self.python, "prepare() first"
         stamp = time.strftime("%Y%m%d-%H%M%S")
         log_path = self.logs / f"{stamp}-{purpose}-{db}.log"
-        addons = addons_paths(self.tree, self.with_addon)
+        addons = addons or addons_paths(self.tree, self.with_addon)
         return OdooProcess(self.tree, self.python, self.pg, self.data_dir, db, log_path, addons)
 
     # -- Odoo's own tests
@@ -164,15 +182,51 @@ class Harness:
             raise HarnessError(
                 f"{SYNC_MODULE} is not in use (no manifest or POSSYNC_WITHOUT_ADDON)"
             )
-        db = self.new_database()
-        process = self._process(db, "tests")
         extra = ["--test-tags", tags, *(["--update", ",".join(modules)] if modules else [])]
-        try:
+        with self._fresh_process("tests") as process:
             code = process.run_to_end(extra)
+        return OdooTestRun.read(code, process.log_path)
+
+    # -- a release zip
+
+    def install_from(self, addons_dir: Path, module: str = SYNC_MODULE) -> ModuleInstall:
+        """Install ``module`` from ``addons_dir`` instead of the repo's ``addon/`` (an
+        unpacked release zip) with ``--init``, on a fresh copy of the base template."""
+        addons = [self.tree.root / "addons", addons_dir]
+        with self._fresh_process("install", base=True, addons=addons) as process:
+            code = process.run_to_end(["--init", module])
+            query = f"SELECT state, latest_version FROM ir_module_module WHERE name = '{module}'"
+            row = self.pg.psql(query, process.db)
+        state, _, version = row.partition("|")
+        return ModuleInstall(code, state, version, process.log_path)
+
+    # -- translations
+
+    def export_pot(self, path: Path) -> Path:
+        """Export the sync addon's translation template to ``path`` (Odoo's own export, on a
+        fresh copy of the template, where the addon is installed); returns the log."""
+        if not self.with_addon:
+            raise HarnessError(f"{SYNC_MODULE} is not in use: nothing to export")
+        path = path.resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._fresh_process("pot") as process:
+            code = process.export_pot(SYNC_MODULE, path)
+        if code or not path.is_file():
+            raise HarnessError(f"exporting {path.name} failed ({code}); see {process.log_path}")
+        return process.log_path
+
+    @contextlib.contextmanager
+    def _fresh_process(
+        self, purpose: str, base: bool = False, addons: list[Path] | None = None
+    ) -> Iterator[OdooProcess]:
+        """An ``odoo-bin`` on a fresh copy of a template (see :meth:`new_database`),
+        dropped afterwards."""
+        db = self.new_database(base)
+        try:
+            yield self._process(db, purpose, addons)
         finally:
             self.templates.drop(db)
             self._run_dbs.remove(db)
-        return OdooTestRun.read(code, process.log_path)
 
     # -- cache
 

@@ -62,6 +62,25 @@ class OdooProcess:
         flat = [str(item) for pair in options.items() for item in pair]
         return [str(self.python), str(self.tree.root / ODOO_BIN), *subcommand, *flat, *extra]
 
+    def export_pot(self, module: str, path: Path, timeout: float = 600) -> int:
+        """Write ``module``'s translation template to ``path`` with odoo-bin's own export:
+        a server option on 18, the ``i18n export`` command on 19 (which reads the database
+        settings from a file only)."""
+        if self.tree.major < 19:
+            return self.run_to_end([f"--i18n-export={path}", f"--modules={module}"], timeout)
+        config = self.data_dir.parent / "i18n-odoo.conf"
+        settings = {
+            "addons_path": ",".join(str(p) for p in self.addons),
+            "data_dir": self.data_dir,
+            "db_host": "127.0.0.1",
+            "db_port": self.pg.port,
+            "db_user": self.pg.role,
+        }
+        config.write_text("[options]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
+        odoo_bin = [str(self.python), str(self.tree.root / ODOO_BIN)]
+        export = ["i18n", "export", "-c", str(config), "-d", self.db, "-o", str(path), module]
+        return self._run([*odoo_bin, *export], None, timeout)
+
     def run_to_end(self, extra: Sequence[str], timeout: float = 1800) -> int:
         """Run with ``--stop-after-init``; return Odoo's exit code (log in ``log_path``)."""
         return self._run(self.args([*extra, "--stop-after-init"]), None, timeout)

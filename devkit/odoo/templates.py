@@ -64,12 +64,17 @@ class Templates:
 
     def ensure(self) -> str:
         """Name of the up-to-date full template, building the missing layers."""
-        base, full = self.names()
-        if not self.pg.exists(base):
-            self._build_base(base)
+        base, full = self.ensure_base(), self.names()[1]
         if not self.pg.exists(full):
             self._build_full(base, full)
         return full
+
+    def ensure_base(self) -> str:
+        """Name of the base template (Odoo, ``pos_restaurant``, demo data), built if missing."""
+        base = self.names()[0]
+        if not self.pg.exists(base):
+            self._build_base(base)
+        return base
 
     def copy(self, source: str, target: str) -> None:
         self.pg.copy_database(source, target)

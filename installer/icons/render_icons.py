@@ -1,5 +1,5 @@
-"""Render possync.svg into the PNG (the app's window icon, also the Linux menu's) and the
-ICO (the Windows installer's) files.
+"""Render possync.svg into the PNG (the app's window icon, also the Linux menu's), the ICO
+(the Windows installer's) and the Odoo addon's icon (its Apps menu tile) files.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python installer/icons/render_icons.py
 
@@ -18,6 +18,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # The one PNG: the app shows it as its window icon; the Linux package installs it too.
 PNG = HERE.parents[1] / "shell" / "static" / "possync.png"
+ADDON_ICON = HERE.parents[1] / "addon/pos_restaurant_sync/static/description/icon.png"
+ADDON_ICON_SIZE = 128
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
@@ -58,7 +60,8 @@ def main() -> int:
     images = {size: render(size) for size in ICO_SIZES}
     PNG.write_bytes(images[256])
     (HERE / "possync.ico").write_bytes(ico(images))
-    print(f"wrote {PNG} and {HERE / 'possync.ico'}")
+    ADDON_ICON.write_bytes(images[ADDON_ICON_SIZE])
+    print(f"wrote {PNG}, {HERE / 'possync.ico'} and {ADDON_ICON}")
     return 0
 
 

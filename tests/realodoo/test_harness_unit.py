@@ -85,9 +85,17 @@ def test_test_run_is_ok_only_without_failures_or_errors(tmp_path: Path) -> None:
     assert not OdooTestRun(0, "no test summary in the log", tmp_path).ok
 
 
-def test_the_command_line_offers_up_test_venv_and_clean(capsys: pytest.CaptureFixture) -> None:
+def test_the_command_line_offers_up_test_pot_venv_and_clean(
+    capsys: pytest.CaptureFixture,
+) -> None:
     with pytest.raises(SystemExit):
         cli.parse_args(["--help"])
     usage = capsys.readouterr().out
     assert usage.startswith("usage: python -m devkit.odoo")
-    assert "{up,test,venv,clean}" in usage
+    assert "{up,test,pot,venv,clean}" in usage
+
+
+def test_pot_writes_the_addons_template_unless_told_otherwise() -> None:
+    args = cli.parse_args(["--odoo-src", "/src", "pot"])
+    assert args.out == addon.ADDONS_DIR / "pos_restaurant_sync/i18n/pos_restaurant_sync.pot"
+    assert cli.parse_args(["--odoo-src", "/src", "pot", "--out", "x.pot"]).out == Path("x.pot")

@@ -12,6 +12,7 @@ Each test takes its own free table, so the tests share one database.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -29,6 +30,8 @@ import pytest
 from devkit.odoo import OdooInstance
 from devkit.pos_page import KITCHEN_PRINTER_IP, PosPage
 
+from .shots import FAILURE_SHOTS, SCREENSHOTS
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator
 
@@ -39,11 +42,6 @@ os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
 # What "live" means here: well under a second on this machine; the bound leaves room for
 # two busy cores, not for a sync that waits for the waiter to leave the table.
 LIVE_S = 3.0
-FAILURE_SHOTS = Path(os.environ.get("POSSYNC_SCREENSHOTS", "/tmp"))
-# The readme's indicator pictures are refreshed only on request (POSSYNC_README_SHOTS=1):
-# a test run leaves the checkout as it found it.
-README_SHOTS = Path(__file__).resolve().parents[2] / "addon/pos_restaurant_sync/static/description"
-SCREENSHOTS = README_SHOTS if os.environ.get("POSSYNC_README_SHOTS") == "1" else FAILURE_SHOTS
 
 
 def wait_until(check, timeout: float = LIVE_S, what: str = "condition") -> float:
@@ -456,6 +454,32 @@ def test_the_navbar_indicator_shows_synced_pending_and_unreachable(two, free_tab
         indicator_shot(a, "unreachable")
     wait_until(lambda: button.get_attribute("data-state") == "synced", timeout=10, what="recovery")
     assert a.pending() == 0
+
+
+# Two screenshots side by side, each scaled to half its width, for the Apps page.
+SIDE_BY_SIDE = """<body style="margin:0;display:flex;gap:8px;background:#dee2e6">
+<img style="width:683px" src="data:image/png;base64,{}">
+<img style="width:683px" src="data:image/png;base64,{}"></body>"""
+
+
+def test_the_apps_page_picture_shows_one_order_on_two_terminals(two, free_tables, browser):
+    """A adds products on a table that B has open: both show the same order, synced."""
+    a, b = two
+    both_on_table(two, free_tables.take(), "Coca-Cola")
+    for product in ("Fanta", "Water"):
+        a.add_product(product)
+        seen_within(b.line(product))
+    for terminal in two:
+        wait_until(
+            lambda t=terminal: t.indicator.get_attribute("data-state") == "synced",
+            what="both terminals synced",
+        )
+    pictures = [base64.b64encode(terminal.page.screenshot()).decode() for terminal in two]
+    page = browser.new_page(viewport={"width": 1374, "height": 450})
+    page.set_content(SIDE_BY_SIDE.format(*pictures))
+    page.wait_for_function("[...document.images].every((img) => img.complete)")
+    page.screenshot(path=str(SCREENSHOTS / f"terminals_{a.major}.png"))
+    page.close()
 
 
 # Records the page's live intervals (id → period) from now on, to see a timer outlive its
