@@ -28,7 +28,7 @@ from tools import release_addon
 from .shots import SCREENSHOTS
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import BrowserContext, Locator, Page
 
 BACKEND_TIMEOUT_MS = 120_000
 SETTINGS = "point_of_sale.action_pos_configuration"
@@ -87,13 +87,30 @@ def open_action(page: Page, odoo: OdooInstance, xmlid: str) -> None:
     page.goto(f"{odoo.base_url}/odoo/action-{xmlid}", timeout=BACKEND_TIMEOUT_MS)
 
 
+def shot_around(page: Page, path: Path, *parts: Locator, margin: int = 16) -> None:
+    """A picture of the smallest rectangle holding ``parts``, with a margin, within the page."""
+    boxes = [part.bounding_box() for part in parts]
+    left = max(min(b["x"] for b in boxes) - margin, 0)
+    top = max(min(b["y"] for b in boxes) - margin, 0)
+    right = max(b["x"] + b["width"] for b in boxes) + margin
+    bottom = max(b["y"] + b["height"] for b in boxes) + margin
+    viewport = page.viewport_size or {"width": right, "height": bottom}
+    clip = {
+        "x": left,
+        "y": top,
+        "width": min(right, viewport["width"]) - left,
+        "height": min(bottom, viewport["height"]) - top,
+    }
+    page.screenshot(path=str(path), clip=clip)
+
+
 def test_the_apps_page_picture_of_the_setting(manager: Page, sync_on: OdooInstance) -> None:
     open_action(manager, sync_on, SETTINGS)
     setting = manager.locator("#possync")
     setting.wait_for(timeout=BACKEND_TIMEOUT_MS)
     assert "Real-Time Sync" in setting.inner_text()
     assert manager.locator("[name=pos_possync_interval_ms] input").input_value() == "500"
-    setting.screenshot(path=str(SCREENSHOTS / f"settings_{sync_on.tree.major}.png"))
+    shot_around(manager, SCREENSHOTS / f"settings_{sync_on.tree.major}.png", setting)
 
 
 def test_the_apps_page_picture_of_the_sync_devices(manager: Page, sync_on: OdooInstance) -> None:
@@ -102,6 +119,5 @@ def test_the_apps_page_picture_of_the_sync_devices(manager: Page, sync_on: OdooI
     rows.nth(len(TABLETS) - 1).wait_for(timeout=BACKEND_TIMEOUT_MS)
     listed = rows.all_inner_texts()
     assert all(any(tablet in row for row in listed) for tablet in TABLETS), listed
-    manager.locator(".o_action_manager").screenshot(
-        path=str(SCREENSHOTS / f"devices_{sync_on.tree.major}.png")
-    )
+    path = SCREENSHOTS / f"devices_{sync_on.tree.major}.png"
+    shot_around(manager, path, manager.locator(".o_control_panel"), rows.last, margin=0)
