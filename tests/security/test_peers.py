@@ -25,6 +25,7 @@ from aiohttp import web
 
 from agent.app import PEERS
 from agent.clock import device_ms as now_ms
+from agent.devices import Device, DeviceList
 from agent.peer_auth import answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, MAX_CONNECTIONS
 from agent.peers import MAX_PEERS
@@ -38,6 +39,7 @@ from tests.agent.conftest import http, settings, start  # noqa: F401
 from tests.agent.peering import (
     SERVER,
     Running,
+    device,
     introduce,
     outsider,
     pair,
@@ -381,3 +383,55 @@ async def test_peer_sync_works_while_the_server_is_down(start, standin):
     await page_b.wait_for({one["id"]}, timeout=5)
     await page_a.wait_for({two["id"]}, timeout=5)
     assert standin.changes() == []
+
+
+# --- fixed addresses ----------------------------------------------------------------------
+
+
+async def test_fixed_address_pointing_at_an_impostor_is_sent_nothing(
+    start, aiohttp_server, tmp_path
+):
+    # A wrong (or forged) fixed address for B leads to a host with another certificate:
+    # the TLS pin on B's registered certificate refuses it before any request is sent.
+    seen: list[str] = []
+
+    async def anything(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.json_response({"terminal": b.terminal})
+
+    impostor = web.Application()
+    impostor.router.add_route("*", "/{tail:.*}", anything)
+    fake = outsider(tmp_path, "t-impostor")
+    server = await aiohttp_server(impostor, ssl=fake.server_ssl_context(tmp_path))
+    a, b = await start(), await start()
+    b_listed = Device(**b.identity.registration(), lan_address=f"127.0.0.1:{server.port}")
+    await a.agent.set_devices(DeviceList([device(a.identity), b_listed]))
+    await asyncio.sleep(1.0)
+    assert seen == []
+    assert [p.terminal for p in a.app[PEERS].known.values()] == [None]  # never proven
+    assert (await a.agent.snapshot())["peers"] == []
+
+
+async def test_fixed_address_pointing_at_another_tablet_is_refused(start):
+    # B's fixed address set to C's (a real tablet of the POS, with its own certificate):
+    # A reaches neither B nor C through it, and C is sent nothing as if it were B.
+    a, b, c = await start(), await start(), await start()
+    await introduce(a, b, c)
+    b_at_c = Device(**b.identity.registration(), lan_address=f"127.0.0.1:{c.port}")
+    await a.agent.set_devices(DeviceList([device(a.identity), b_at_c, device(c.identity)]))
+    await (await a.page()).push([change()])
+    await asyncio.sleep(1.5)
+    assert (await a.agent.snapshot())["peers"] == []
+    assert await c.log_ids() == [] and await b.log_ids() == []
+
+
+async def test_fixed_address_pointing_at_loopback_reaches_only_ourselves(start):
+    # A manager may set 127.0.0.1 (tests, one-machine demos): on a tablet whose own agent
+    # answers there, that is this agent's certificate, not B's, so nothing is exchanged.
+    a, b = await start(), await start()
+    b_at_a = Device(**b.identity.registration(), lan_address=f"127.0.0.1:{a.port}")
+    await a.agent.set_devices(DeviceList([device(a.identity), b_at_a]))
+    await (await a.page()).push([change()])
+    await asyncio.sleep(1.0)
+    assert (await a.agent.snapshot())["peers"] == []
+    assert await b.log_ids() == []
