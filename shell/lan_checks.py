@@ -110,7 +110,7 @@ class Lan:
     browse: Browse = discovery.browse
     connect: Callable[[str, int], bool] = connect
     rule_present: Callable[[], bool] = windows_rule_present
-    platform: str = sys.platform
+    platform: str = field(default_factory=lambda: sys.platform)  # read when doctor runs
     browse_s: float = BROWSE_S
     find_agent: Callable[[Path], RunningAgent | str] = running_agent
 
