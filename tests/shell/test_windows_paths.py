@@ -4,9 +4,9 @@
 firewall rule, and printing to the default printer.
 
 `sys.platform`, the environment and the Windows-only modules (msvcrt, the Credential
-Manager backend) are replaced with monkeypatch; what only Windows itself can show (the
-real ACL, Credential Manager, a printer) is listed in docs/installer.md, "Never run on
-Windows here", and is run by the Windows workflow where it can be.
+Manager backend, Qt's print support) are replaced (tests/windows_fake.py); what only
+Windows itself can show (the real ACL, Credential Manager, a printer) is listed in
+docs/installer.md, "The Windows-only code, tested with the platform faked".
 """
 
 from __future__ import annotations
@@ -27,45 +27,21 @@ from agent.private_files import NotPrivate, private_dir, private_file
 from shell import credentials, firewall, lan_checks, paths, printing, supervisor
 from shell.credentials import Credentials, KeyringUnavailable, keyring_state
 from shell.settings import Settings
+from tests.windows_fake import CREATE_NO_WINDOW, FakeIcacls, fake_windows
 
 SETTINGS = Settings("https://odoo.example.com", "prod", "anna", 2, secret_store="file")
-CREATE_NO_WINDOW = 0x08000000
 
 
 @pytest.fixture
-def windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A Windows user's profile under tmp_path: %USERPROFILE%, %APPDATA%, %LOCALAPPDATA%."""
-    profile = tmp_path / "Users" / "anna"
-    monkeypatch.setattr("sys.platform", "win32")
-    monkeypatch.setattr(subprocess, "CREATE_NO_WINDOW", CREATE_NO_WINDOW, raising=False)
-    monkeypatch.setenv("USERPROFILE", str(profile))
-    monkeypatch.setenv("APPDATA", str(profile / "AppData" / "Roaming"))
-    monkeypatch.setenv("LOCALAPPDATA", str(profile / "AppData" / "Local"))
-    monkeypatch.setenv("USERNAME", "anna")
-    monkeypatch.setenv("USERDOMAIN", "TABLET-3")
-    return profile
-
-
-class Icacls:
-    """subprocess.run in agent.private_files: records icacls calls, answers as told."""
-
-    def __init__(self, returncode: int = 0, error: Exception | None = None) -> None:
-        self.calls: list[tuple[list[str], dict]] = []
-        self.returncode = returncode
-        self.error = error
-
-    def __call__(self, command: list[str], **options: Any) -> subprocess.CompletedProcess:
-        self.calls.append((command, options))
-        if self.error is not None:
-            raise self.error
-        return subprocess.CompletedProcess(command, self.returncode, "", "Access is denied.")
+def icacls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIcacls:
+    """Windows for Anna on TABLET-3 (tests/windows_fake.py); icacls records its calls."""
+    return fake_windows(monkeypatch, tmp_path / "Users" / "anna", "anna", "TABLET-3")
 
 
 @pytest.fixture
-def icacls(monkeypatch: pytest.MonkeyPatch) -> Icacls:
-    fake = Icacls()
-    monkeypatch.setattr(private_files.subprocess, "run", fake)
-    return fake
+def windows(icacls: FakeIcacls, tmp_path: Path) -> Path:
+    """Anna's profile folder (%USERPROFILE%)."""
+    return tmp_path / "Users" / "anna"
 
 
 # --- where the files go -------------------------------------------------------------------
@@ -95,17 +71,17 @@ def test_without_the_appdata_variables_the_profile_folders_are_used(
 # --- private folders: the profile, or an ACL for this user alone --------------------------
 
 
-def test_a_folder_inside_the_profile_needs_no_acl(windows: Path, icacls: Icacls) -> None:
+def test_a_folder_inside_the_profile_needs_no_acl(windows: Path, icacls: FakeIcacls) -> None:
     folder = private_dir(windows / "AppData" / "Local" / "possync" / "agent")
     assert folder.is_dir() and icacls.calls == []
 
 
 def test_a_folder_outside_the_profile_gets_an_acl_for_this_user_alone(
-    windows: Path, icacls: Icacls, tmp_path: Path
+    windows: Path, icacls: FakeIcacls, tmp_path: Path
 ) -> None:
     folder = tmp_path / "D" / "possync-data"
     private_dir(folder)
-    [(command, options)] = icacls.calls
+    [command], [options] = icacls.calls, icacls.options
     assert command == [
         "icacls", str(folder), "/inheritance:r", "/grant:r", "TABLET-3\\anna:(OI)(CI)F", "/q",
     ]  # fmt: skip
@@ -114,31 +90,36 @@ def test_a_folder_outside_the_profile_gets_an_acl_for_this_user_alone(
 
 
 def test_a_local_user_without_a_domain_is_named_alone(
-    windows: Path, icacls: Icacls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    windows: Path, icacls: FakeIcacls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("USERDOMAIN")
     private_dir(tmp_path / "data")
-    assert icacls.calls[0][0][4] == "anna:(OI)(CI)F"
+    assert icacls.calls[0][4] == "anna:(OI)(CI)F"
 
 
 @pytest.mark.parametrize(
-    ("fake", "message"),
+    ("returncode", "error", "message"),
     [
-        (Icacls(returncode=5), "icacls: Access is denied."),
-        (Icacls(error=FileNotFoundError("icacls")), "icacls: icacls"),
-        (Icacls(error=subprocess.TimeoutExpired("icacls", 30)), "timed out"),
+        (5, None, "icacls: Access is denied."),
+        (0, FileNotFoundError("icacls"), "icacls: icacls"),
+        (0, subprocess.TimeoutExpired("icacls", 30), "timed out"),
     ],
 )
 def test_an_acl_that_cannot_be_set_refuses_the_folder(
-    windows: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: Icacls, message: str
+    windows: Path,
+    icacls: FakeIcacls,
+    tmp_path: Path,
+    returncode: int,
+    error: Exception | None,
+    message: str,
 ) -> None:
-    monkeypatch.setattr(private_files.subprocess, "run", fake)
+    icacls.returncode, icacls.output, icacls.error = returncode, "Access is denied.", error
     with pytest.raises(NotPrivate, match=message):
         private_dir(tmp_path / "data")
 
 
 def test_without_a_user_name_no_acl_is_guessed(
-    windows: Path, icacls: Icacls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    windows: Path, icacls: FakeIcacls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("USERNAME")
     with pytest.raises(NotPrivate, match="USERNAME is not set"):
@@ -168,7 +149,7 @@ def test_files_keep_the_folders_acl_and_no_mode_is_set(windows: Path, tmp_path: 
 
 
 def test_the_password_file_is_written_without_fchmod(
-    windows: Path, icacls: Icacls, monkeypatch: pytest.MonkeyPatch
+    windows: Path, icacls: FakeIcacls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delattr(os, "fchmod")  # Windows has none
     Credentials().put(SETTINGS, "s3cret")
