@@ -21,7 +21,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from agent.app import PEERS
 from agent.clock import device_ms as now_ms
@@ -40,6 +39,7 @@ from tests.agent.peering import (
     SERVER,
     Running,
     device,
+    impostor,
     introduce,
     outsider,
     pair,
@@ -282,16 +282,8 @@ async def test_mdns_announcement_cannot_hijack_a_verified_peer(
 ):
     a, b = await pair(start)
     await eventually(lambda: a.app[PEERS].known[b.peer_url].reachable, timeout=5)
-    seen: list[str] = []
-
-    async def anything(request: web.Request) -> web.Response:
-        seen.append(request.path)
-        return web.json_response({"terminal": b.terminal})
-
-    impostor = web.Application()
-    impostor.router.add_route("*", "/{tail:.*}", anything)
-    fake = outsider(tmp_path, b.terminal)  # B's terminal id is public; B's key is not
-    server = await aiohttp_server(impostor, ssl=fake.server_ssl_context(tmp_path))
+    # B's terminal id is public; B's key is not.
+    server, seen = await impostor(aiohttp_server, tmp_path, b.terminal, b.terminal)
     a.app[PEERS].add(f"https://127.0.0.1:{server.port}", b.terminal, "mdns")
     await asyncio.sleep(1.0)
     assert list(a.app[PEERS].known) == [b.peer_url]  # B stays where it proved to be
@@ -393,17 +385,8 @@ async def test_fixed_address_pointing_at_an_impostor_is_sent_nothing(
 ):
     # A wrong (or forged) fixed address for B leads to a host with another certificate:
     # the TLS pin on B's registered certificate refuses it before any request is sent.
-    seen: list[str] = []
-
-    async def anything(request: web.Request) -> web.Response:
-        seen.append(request.path)
-        return web.json_response({"terminal": b.terminal})
-
-    impostor = web.Application()
-    impostor.router.add_route("*", "/{tail:.*}", anything)
-    fake = outsider(tmp_path, "t-impostor")
-    server = await aiohttp_server(impostor, ssl=fake.server_ssl_context(tmp_path))
     a, b = await start(), await start()
+    server, seen = await impostor(aiohttp_server, tmp_path, "t-impostor", b.terminal)
     b_listed = Device(**b.identity.registration(), lan_address=f"127.0.0.1:{server.port}")
     await a.agent.set_devices(DeviceList([device(a.identity), b_listed]))
     await asyncio.sleep(1.0)
