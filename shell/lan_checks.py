@@ -39,7 +39,7 @@ from shell.settings import Settings
 
 BROWSE_S = 3.0
 CONNECT_TIMEOUT_S = 2.0
-NAMES = ("Peer-port", "mDNS", "Peers", "Fixed-addresses")
+NAMES = ("Peer-port", "mDNS", "Peers", "Fixed-peers")
 SYNC_DEVICES_MENU = "Point of Sale > Configuration > Sync Devices"
 FIXED_PEERS_HINT = (
     "Give each tablet a fixed address (a DHCP reservation on the router), then in Odoo, "
@@ -162,8 +162,13 @@ def _peer_port(agent: RunningAgent, lan: Lan) -> Result:
 
 def _mdns(agent: RunningAgent, seen: dict[str, str] | None) -> Result:
     if seen is None:
-        fixed = len(agent.settings.peers)
-        return skipped("mDNS", f"off in the agent's settings ({fixed} fixed peer address(es)).")
+        static = len(agent.settings.peers)
+        fixed = len(agent.status.get("fixed_addresses") or {})
+        return skipped(
+            "mDNS",
+            f"off in the agent's settings ({static} fixed peer address(es) there, "
+            f"{fixed} set on the server).",
+        )
     if not seen:
         return warned(
             "mDNS",
@@ -220,7 +225,7 @@ def _peers(agent: RunningAgent, seen: dict[str, str] | None, platform: str) -> R
 
 def _fixed_addresses(agent: RunningAgent, lan: Lan) -> Result:
     """Each fixed address the server lists: reached as that tablet, open, or closed."""
-    name, fixed = "Fixed-addresses", agent.status.get("fixed_addresses") or {}
+    name, fixed = "Fixed-peers", agent.status.get("fixed_addresses") or {}
     if not fixed:
         return skipped(name, f"None set on the server ({SYNC_DEVICES_MENU}).")
     closed, unproven = _unreached(agent, fixed, lan)

@@ -10,7 +10,7 @@ from tests.shell.test_doctor import fake_agent, lan_outcomes
 
 
 def test_no_fixed_address_set_skips_and_says_where_they_are_set(tmp_path: Path) -> None:
-    result = lan_outcomes(tmp_path, fake_agent(tmp_path))["Fixed-addresses"]
+    result = lan_outcomes(tmp_path, fake_agent(tmp_path))["Fixed-peers"]
     assert result.outcome == "SKIP"
     assert "Point of Sale > Configuration > Sync Devices" in result.message
 
@@ -28,7 +28,7 @@ def test_a_fixed_address_the_agent_synced_with_passes(tmp_path: Path) -> None:
         fixed_addresses={"t-a": "10.0.0.6"},
         peers=[{"terminal": "t-a", "url": "https://10.0.0.6:8765"}],
     )
-    result = lan_outcomes(tmp_path, agent, connect=lambda a, p: False)["Fixed-addresses"]
+    result = lan_outcomes(tmp_path, agent, connect=lambda a, p: False)["Fixed-peers"]
     assert result.outcome == "PASS" and "t-a" in result.message
 
 
@@ -44,7 +44,7 @@ def test_a_fixed_address_where_nothing_answers_warns_with_where_to_fix_it(tmp_pa
         devices=["t-a", "t-b"],
         fixed_addresses={"t-a": "10.0.0.6", "t-b": "[fd00::7]:9000"},
     )
-    result = lan_outcomes(tmp_path, agent, connect=closed)["Fixed-addresses"]
+    result = lan_outcomes(tmp_path, agent, connect=closed)["Fixed-peers"]
     # The agent's own peer port where the address names none (agent settings' default).
     others = [t for t in tried if t[0] != "10.0.0.5"]  # 10.0.0.5: this tablet's own port
     assert others == [("10.0.0.6", agent.settings.peer_port), ("fd00::7", 9000)]
@@ -55,6 +55,6 @@ def test_a_fixed_address_where_nothing_answers_warns_with_where_to_fix_it(tmp_pa
 
 def test_a_fixed_address_that_answers_as_someone_else_warns(tmp_path: Path) -> None:
     agent = fake_agent(tmp_path, devices=["t-a"], fixed_addresses={"t-a": "10.0.0.6:8765"})
-    result = lan_outcomes(tmp_path, agent)["Fixed-addresses"]  # open, never synced there
+    result = lan_outcomes(tmp_path, agent)["Fixed-peers"]  # open, never synced there
     assert result.outcome == "WARN" and "not yet as that tablet" in result.message
     assert "another machine" in result.hint

@@ -18,6 +18,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
+# The IPv4 ranges a restaurant's tablets can have: private, loopback, link-local.
+# (Python's `is_private` also takes documentation and benchmark ranges: not used.)
+IPV4_LAN = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16")
+)
+
 MAX_LENGTH = 261  # a 253-character host name, a colon and a 5-digit port, with room
 LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
@@ -63,9 +70,7 @@ def _checked_host(host: str) -> str:
         if address.is_multicast or address.is_unspecified or address.scope_id:
             raise ValueError("an IPv6 address of one machine, without a %zone, is needed")
         return f"[{address.compressed}]"
-    if not (address.is_private or address.is_loopback or address.is_link_local) or (
-        address.is_unspecified or address.is_multicast or host == "255.255.255.255"
-    ):
+    if not any(address in network for network in IPV4_LAN):
         raise ValueError(
             "an IPv4 address of the restaurant's network is needed "
             "(10.x.x.x, 172.16-31.x.x or 192.168.x.x)"

@@ -99,7 +99,7 @@ class PosRestaurantSyncDevice(models.Model):
     @api.constrains("lan_address")
     def _check_lan_address(self) -> None:
         for device in self.filtered("lan_address"):
-            stored = _lan_address(device.lan_address)
+            stored = device._possync_lan_address(device.lan_address)
             if stored != device.lan_address:
                 raise ValidationError(_("Write the fixed LAN address as %s", stored))
 
@@ -109,8 +109,18 @@ class PosRestaurantSyncDevice(models.Model):
         if not self.env.su and set(vals) - MANAGER_FIELDS:
             raise AccessError(_("Only the fixed LAN address of a sync device can be changed."))
         if vals.get("lan_address"):
-            vals = {**vals, "lan_address": _lan_address(vals["lan_address"])}
+            vals = {**vals, "lan_address": self._possync_lan_address(vals["lan_address"])}
         return super().write(vals)
+
+    def _possync_lan_address(self, value) -> str:
+        """The address as stored; ValidationError saying what is wrong with it."""
+        try:
+            return normalized_lan_address(value)
+        except ValueError as exc:
+            address = str(value)[:80]
+            raise ValidationError(
+                _("Fixed LAN address “%(address)s”: %(error)s", address=address, error=exc)
+            ) from exc
 
     # --- what the routes do (as superuser, after the route checked the user's access) --
 
@@ -198,17 +208,6 @@ class PosRestaurantSyncDevice(models.Model):
             raise AccessError(_("Only a Point of Sale manager can revoke a device."))
         self.check_access("read")  # the company rule
         self.sudo().filtered(lambda d: not d.revoked)._possync_revoke()
-
-
-def _lan_address(value) -> str:
-    """The address as stored; ValidationError saying what is wrong with it."""
-    try:
-        return normalized_lan_address(value)
-    except ValueError as exc:
-        address = str(value)[:80]
-        raise ValidationError(
-            _("Fixed LAN address “%(address)s”: %(error)s", address=address, error=exc)
-        ) from exc
 
 
 def _users_allowed_on(config, users):
