@@ -106,7 +106,8 @@ class Agent:
     async def snapshot(self) -> dict:
         pending, rejected = await self.db.read(lambda s: (s.pending_count(), s.rejected_summary()))
         devices = [device.terminal for device in self.devices.devices]
-        return self.status.snapshot(pending, rejected, self.wall.snapshot(), devices)
+        fixed = self.devices.fixed_addresses()
+        return self.status.snapshot(pending, rejected, self.wall.snapshot(), devices, fixed)
 
     async def set_devices(self, devices: DeviceList) -> None:
         """Trust these devices from now on; kept for when the server is away."""

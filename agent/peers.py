@@ -1,6 +1,7 @@
 """Reaching the other terminals: the agents of one POS exchange changes over the LAN.
 
-For each peer it knows (a static list, or found by mDNS), this agent runs two loops: a
+For each peer it knows (a static list, a fixed address the server lists for a device,
+or found by mDNS), this agent runs two loops: a
 pusher that sends every change a page made here as soon as it is committed (fast path),
 and a puller that reads the peer's log after the cursor saved for that peer (catch-up
 after a partition, and relaying of what the peer heard from others). The serving side
@@ -19,6 +20,9 @@ Nothing goes to an address before it is known to be a device of this POS:
   by it over our request's nonce (agent/peer_auth.py).
 * At most MAX_PEERS addresses are known at once, and mDNS adds only terminals on the
   server's list of devices.
+* A fixed address (set by a POS manager on the server, for a Wi-Fi where mDNS does not
+  reach) wins over any other address of that terminal, and mDNS cannot move it; it is
+  still only a proposal: the TLS pin and the signed hello decide, as for any address.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from yarl import URL
 
 from agent.backoff import Backoff
 from agent.core import Agent
-from agent.devices import Device
+from agent.devices import Device, fixed_url
 from agent.feed import Subscription
 from agent.incoming import valid_changes
 from agent.peer_auth import NONCE, answer_is_signed, sign_request
@@ -64,7 +68,7 @@ class PeerRejected(PeerError):
 @dataclass
 class Peer:
     url: str
-    source: str  # "static" or "mdns"
+    source: str  # "static", "fixed" (the server's list of devices) or "mdns"
     claimed: str | None = None  # the terminal an announcement named, until verified
     terminal: str | None = None  # set once the address proved to be that device
     retired: bool = False  # this agent itself, or a second address of a known peer
@@ -104,6 +108,7 @@ class Peers:
         self._running = False
         for address in settings.peers:
             self.add(address, None, "static")
+        self._apply_fixed_addresses()
 
     # --- the peer table -------------------------------------------------------------------
 
@@ -119,6 +124,8 @@ class Peers:
         if source == "mdns" and self.agent.devices.get(terminal) is None:
             self._remember_candidate(terminal, url)
             return
+        if source == "mdns" and self.fixed_url(terminal):
+            return  # a manager fixed this terminal's address: announcements cannot move it
         same = [p for p in self.known.values() if terminal and terminal in (p.terminal, p.claimed)]
         if same:
             self._move(same[0], url)
@@ -140,11 +147,36 @@ class Peers:
             self.candidates.popitem(last=False)
         self.agent.devices_wanted.set()  # perhaps registered since our last look
 
+    def fixed_url(self, terminal: str | None) -> str | None:
+        """The fixed address the server lists for `terminal`, as a URL; None if none."""
+        device = self.agent.devices.get(terminal)
+        if device is None or not device.lan_address:
+            return None
+        return fixed_url(device.lan_address, self.settings.peer_port)
+
+    def _apply_fixed_addresses(self) -> None:
+        """Reach each other device with a fixed address there, in place of any other
+        address known for it."""
+        for terminal in self.agent.devices.fixed_addresses():
+            url = self.fixed_url(terminal)
+            if terminal == self.agent.terminal or url is None:
+                continue
+            here = self.known.get(url)
+            if here is not None and terminal in (here.terminal, here.claimed):
+                here.source = "fixed"
+                continue
+            for other in list(self.known.values()):
+                if other.url == url or terminal in (other.terminal, other.claimed):
+                    self._retire(other)
+            self.add(url, terminal, "fixed")
+
     async def _adopt_candidates(self) -> None:
-        """Each time the list of devices changes, add the announced terminals it names."""
+        """Each time the list of devices changes, follow its fixed addresses and add the
+        announced terminals it names."""
         while True:
             await self.agent.devices_event.wait()
             self.agent.devices_event.clear()
+            self._apply_fixed_addresses()
             for terminal, url in list(self.candidates.items()):
                 if self.agent.devices.get(terminal) is not None:
                     del self.candidates[terminal]
@@ -248,12 +280,14 @@ class Peers:
     async def verify(self, peer: Peer) -> None:
         """Find out which device answers at `peer.url`, and have it prove it."""
         terminal = peer.claimed or await self.identify(peer.url)
-        if terminal == self.agent.terminal or any(
-            p.terminal == terminal for p in self.known.values() if p is not peer
-        ):
+        others = [p for p in self.known.values() if p is not peer and p.terminal == terminal]
+        fixed = peer.url == self.fixed_url(terminal)
+        if terminal == self.agent.terminal or (others and not fixed):
             self._retire(peer)  # ourselves, or a second address of a peer we reach
             return
         await self.hello(peer.url, terminal)
+        for other in others:  # the fixed address, proven, wins over any other
+            self._retire(other)
         peer.terminal = terminal
 
     def _retire(self, peer: Peer) -> None:

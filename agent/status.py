@@ -66,11 +66,17 @@ class Status:
         self.on_change()
 
     def snapshot(
-        self, pending: int, rejected: dict, clock: dict, devices: list[str] | None = None
+        self,
+        pending: int,
+        rejected: dict,
+        clock: dict,
+        devices: list[str] | None = None,
+        fixed: dict[str, str] | None = None,
     ) -> dict:
         """`rejected`: the changes the server refused for good (`count`, the `last` one's
         id and reason); `clock`: this device's offset to the server (agent/clock.py);
-        `devices`: the terminals of this POS on the server's list of devices."""
+        `devices`: the terminals of this POS on the server's list of devices; `fixed`:
+        the LAN address a manager fixed for some of them (possync doctor tries each)."""
         return {
             "terminal": self.terminal,
             "pending": pending,
@@ -81,5 +87,8 @@ class Status:
             "last_peer_sync": self.last_peer_sync,
             "peer_cause": self.peer_cause,
             "devices": sorted(set(devices or []) - {self.terminal}),
+            "fixed_addresses": {
+                t: a for t, a in sorted((fixed or {}).items()) if t != self.terminal
+            },
             "protocol": PROTOCOL_VERSION,
         }

@@ -157,7 +157,8 @@ class StandIn:
             CREATE TABLE IF NOT EXISTS pushes (id TEXT NOT NULL, status TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS devices (id INTEGER PRIMARY KEY AUTOINCREMENT,
                 terminal TEXT NOT NULL, public_key TEXT UNIQUE NOT NULL,
-                certificate_sha256 TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+                certificate_sha256 TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+                lan_address TEXT);
             """
         )
 
@@ -320,9 +321,22 @@ class StandIn:
 
     def active_devices(self) -> list[dict]:
         rows = self.conn.execute(
-            "SELECT terminal, public_key, certificate_sha256 FROM devices WHERE revoked = 0"
+            "SELECT terminal, public_key, certificate_sha256, lan_address FROM devices "
+            "WHERE revoked = 0"
         ).fetchall()
-        return [{"terminal": t, "public_key": k, "certificate_sha256": c} for t, k, c in rows]
+        return [
+            {"terminal": t, "public_key": k, "certificate_sha256": c}
+            | ({"lan_address": address} if address else {})
+            for t, k, c, address in rows
+        ]
+
+    def set_lan_address(self, terminal: str, address: str | None) -> None:
+        """What a POS manager does in the backend: the fixed LAN address of a tablet."""
+        with self.conn:
+            self.conn.execute(
+                "UPDATE devices SET lan_address = ? WHERE terminal = ? AND revoked = 0",
+                [address, terminal],
+            )
 
     def add_device(self, terminal: str, public_key: str, certificate_sha256: str) -> None:
         """A device known to the server from an earlier login (not registered by this run)."""

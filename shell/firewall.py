@@ -44,8 +44,10 @@ def ufw_profile(port: int = DEFAULT_PEER_PORT) -> str:
     )
 
 
-def open_port_hint(port: int, platform: str = sys.platform) -> str:
-    """How to let the other tablets in, in the words of this platform's firewall."""
+def open_port_hint(port: int, platform: str | None = None) -> str:
+    """How to let the other tablets in, in the words of this platform's firewall (this
+    one's, read at the call, unless given)."""
+    platform = platform or sys.platform
     if platform == "win32":
         command = " ".join(windows_add_rule(port))
         return (

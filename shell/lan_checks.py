@@ -1,15 +1,18 @@
 """`possync doctor`'s LAN checks: can the other tablets of the POS reach this one's agent?
 
 During a server outage the tablets sync with each other on the peer port, found by mDNS
-(agent/discovery.py) or given as fixed addresses (the agent's `peers` setting). Three
-checks, all of the running agent (they say so and skip when possync is not running):
+(agent/discovery.py), at the fixed addresses a POS manager set on the server (Sync
+Devices), or listed in the agent's `peers` setting. Four checks, all of the running agent
+(they say so and skip when possync is not running):
 
 - Peer port: the agent answers on each LAN address it announces (a connection to this
   machine's own address, so it proves the port listens there, not that the firewall lets
   the others in: on Windows the installer's firewall rule is looked for too);
 - mDNS: a short browse sees the other tablets of this POS;
 - Peers: the tablets the server lists against those this agent reached; none reached and
-  none seen while the server lists some looks like a Wi-Fi that keeps its clients apart.
+  none seen while the server lists some looks like a Wi-Fi that keeps its clients apart;
+- Fixed addresses: each address set on the server answers, and the agent reached that
+  tablet there.
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent import discovery, runtime
+from agent.devices import fixed_url
+from agent.peers import peer_url
 from agent.settings import Settings as AgentSettings
 from agent.settings import SettingsError
 from agent.settings import load as load_agent_settings
@@ -33,11 +39,13 @@ from shell.settings import Settings
 
 BROWSE_S = 3.0
 CONNECT_TIMEOUT_S = 2.0
-NAMES = ("Peer-port", "mDNS", "Peers")
+NAMES = ("Peer-port", "mDNS", "Peers", "Fixed-peers")
+SYNC_DEVICES_MENU = "Point of Sale > Configuration > Sync Devices"
 FIXED_PEERS_HINT = (
-    "Give each tablet a fixed address (a DHCP reservation on the router) and list the "
-    "others in the agent's `peers` setting (agent.toml, e.g. https://10.0.0.12:{port}); "
-    "or turn off client (AP) isolation for the POS Wi-Fi."
+    "Give each tablet a fixed address (a DHCP reservation on the router), then in Odoo, "
+    f"{SYNC_DEVICES_MENU} (a POS manager), type it in each tablet's Fixed LAN Address "
+    "(e.g. 10.0.0.12); or list the others in this tablet's `peers` setting (agent.toml, "
+    "e.g. https://10.0.0.12:{port}); or turn off client (AP) isolation for the POS Wi-Fi."
 )
 
 Browse = Callable[[str, float, list[str], str], Awaitable[dict[str, str]]]
@@ -102,7 +110,7 @@ class Lan:
     browse: Browse = discovery.browse
     connect: Callable[[str, int], bool] = connect
     rule_present: Callable[[], bool] = windows_rule_present
-    platform: str = sys.platform
+    platform: str = field(default_factory=lambda: sys.platform)  # read when doctor runs
     browse_s: float = BROWSE_S
     find_agent: Callable[[Path], RunningAgent | str] = running_agent
 
@@ -112,7 +120,12 @@ async def checks(settings: Settings, lan: Lan) -> list[Result]:
     if isinstance(agent, str):
         return [skipped(name, agent) for name in NAMES]
     seen = await _browse(settings, agent, lan)
-    return [_peer_port(agent, lan), _mdns(agent, seen), _peers(agent, seen, lan.platform)]
+    return [
+        _peer_port(agent, lan),
+        _mdns(agent, seen),
+        _peers(agent, seen, lan.platform),
+        _fixed_addresses(agent, lan),
+    ]
 
 
 async def _browse(settings: Settings, agent: RunningAgent, lan: Lan) -> dict[str, str] | None:
@@ -149,8 +162,13 @@ def _peer_port(agent: RunningAgent, lan: Lan) -> Result:
 
 def _mdns(agent: RunningAgent, seen: dict[str, str] | None) -> Result:
     if seen is None:
-        fixed = len(agent.settings.peers)
-        return skipped("mDNS", f"off in the agent's settings ({fixed} fixed peer address(es)).")
+        static = len(agent.settings.peers)
+        fixed = len(agent.status.get("fixed_addresses") or {})
+        return skipped(
+            "mDNS",
+            f"off in the agent's settings ({static} fixed peer address(es) there, "
+            f"{fixed} set on the server).",
+        )
     if not seen:
         return warned(
             "mDNS",
@@ -203,6 +221,44 @@ def _peers(agent: RunningAgent, seen: dict[str, str] | None, platform: str) -> R
         "(client isolation), or they are switched off.",
         FIXED_PEERS_HINT.format(port=port),
     )
+
+
+def _fixed_addresses(agent: RunningAgent, lan: Lan) -> Result:
+    """Each fixed address the server lists: reached as that tablet, open, or closed."""
+    name, fixed = "Fixed-peers", agent.status.get("fixed_addresses") or {}
+    if not fixed:
+        return skipped(name, f"None set on the server ({SYNC_DEVICES_MENU}).")
+    closed, unproven = _unreached(agent, fixed, lan)
+    if not closed and not unproven:
+        return passed(name, f"Reached {_list(fixed)} at the address(es) set on the server.")
+    where = f"In Odoo, {SYNC_DEVICES_MENU}, check each tablet's Fixed LAN Address"
+    if closed:
+        port_hint = firewall.open_port_hint(agent.settings.peer_port, lan.platform)
+        return warned(
+            name,
+            f"Nothing answers at {', '.join(closed)}.",
+            f"{where} (a DHCP reservation keeps it from changing); possync must be running "
+            f"there, with its peer port open. {port_hint}",
+        )
+    return warned(
+        name,
+        f"{', '.join(unproven)} answer(s), but not yet as that tablet.",
+        f"{where}: another machine may have that address. Wait a minute and run doctor again.",
+    )
+
+
+def _unreached(agent: RunningAgent, fixed: dict[str, str], lan: Lan) -> tuple[list[str], list[str]]:
+    """The fixed addresses the agent has not synced with: (closed, open but unproven)."""
+    reached = {peer.get("terminal"): peer.get("url") for peer in agent.status.get("peers") or []}
+    closed, unproven = [], []
+    for terminal, address in sorted(fixed.items()):
+        url = peer_url(fixed_url(address, agent.settings.peer_port))
+        if reached.get(terminal) == url:
+            continue
+        parts = urlsplit(url)
+        where = unproven if lan.connect(parts.hostname or "", parts.port or 0) else closed
+        where.append(f"{terminal} at {address}")
+    return closed, unproven
 
 
 def _list(terminals: Any) -> str:

@@ -116,6 +116,21 @@ async def registered_pair(start, standin) -> tuple[Running, Running]:
     return a, b
 
 
+async def impostor(aiohttp_server, tmp_path: Path, terminal: str, answer_as: str):
+    """A TLS server with a key of its own for `terminal`, answering any request as
+    `answer_as`: (the server, the paths it was sent)."""
+    seen: list[str] = []
+
+    async def anything(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.json_response({"terminal": answer_as})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    fake = outsider(tmp_path, terminal)
+    return await aiohttp_server(app, ssl=fake.server_ssl_context(tmp_path)), seen
+
+
 def outsider(tmp_path: Path, terminal: str = "t-outsider") -> DeviceIdentity:
     """A device identity that belongs to no running agent (a forger's, or a listener's)."""
     folder = tmp_path / terminal

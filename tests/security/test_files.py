@@ -29,13 +29,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent import private_files
 from agent.store import DatabaseUnreadable, Store
 from devkit.changes import change
 from devkit.page_client import TOKEN, PageClient
 from devkit.processes import AgentProcess
 from shell import desktop_entry, logs, paths
 from shell.supervisor import AgentSupervisor, child_env
+from tests.windows_fake import FakeIcacls, fake_windows
 
 ROOT = Path(__file__).resolve().parents[2]
 LINUX = ROOT / "installer" / "linux"
@@ -427,32 +427,10 @@ def test_a_data_folder_of_another_user_is_refused(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ Windows (faked)
 
 
-class FakeIcacls:
-    """subprocess.run as agent.private_files calls it, answering like icacls."""
-
-    def __init__(self, returncode: int = 0, output: str = "") -> None:
-        self.calls: list[list[str]] = []
-        self.returncode, self.output = returncode, output
-
-    def __call__(self, command: list[str], **kwargs: object) -> subprocess.CompletedProcess:
-        self.calls.append(command)
-        return subprocess.CompletedProcess(command, self.returncode, self.output, "")
-
-
 @pytest.fixture
 def windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIcacls:
     """The platform faked as Windows for one user, Ana, on the tablet TABLET1."""
-    profile = tmp_path / "Users/ana"
-    monkeypatch.setattr(sys, "platform", "win32")
-    monkeypatch.setenv("USERPROFILE", str(profile))
-    monkeypatch.setenv("LOCALAPPDATA", str(profile / "AppData/Local"))
-    monkeypatch.setenv("APPDATA", str(profile / "AppData/Roaming"))
-    monkeypatch.setenv("USERNAME", "ana")
-    monkeypatch.setenv("USERDOMAIN", "TABLET1")
-    monkeypatch.delenv("POSSYNC_DATA_DIR", raising=False)
-    icacls = FakeIcacls()
-    monkeypatch.setattr(private_files.subprocess, "run", icacls)
-    return icacls
+    return fake_windows(monkeypatch, tmp_path / "Users/ana")
 
 
 def test_windows_data_dir_is_restricted_to_the_user(

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from agent.app import PEERS
 from agent.clock import device_ms as now_ms
+from agent.devices import Device, DeviceList
 from agent.peer_auth import answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, MAX_CONNECTIONS
 from agent.peers import MAX_PEERS
@@ -38,6 +38,8 @@ from tests.agent.conftest import http, settings, start  # noqa: F401
 from tests.agent.peering import (
     SERVER,
     Running,
+    device,
+    impostor,
     introduce,
     outsider,
     pair,
@@ -280,16 +282,8 @@ async def test_mdns_announcement_cannot_hijack_a_verified_peer(
 ):
     a, b = await pair(start)
     await eventually(lambda: a.app[PEERS].known[b.peer_url].reachable, timeout=5)
-    seen: list[str] = []
-
-    async def anything(request: web.Request) -> web.Response:
-        seen.append(request.path)
-        return web.json_response({"terminal": b.terminal})
-
-    impostor = web.Application()
-    impostor.router.add_route("*", "/{tail:.*}", anything)
-    fake = outsider(tmp_path, b.terminal)  # B's terminal id is public; B's key is not
-    server = await aiohttp_server(impostor, ssl=fake.server_ssl_context(tmp_path))
+    # B's terminal id is public; B's key is not.
+    server, seen = await impostor(aiohttp_server, tmp_path, b.terminal, b.terminal)
     a.app[PEERS].add(f"https://127.0.0.1:{server.port}", b.terminal, "mdns")
     await asyncio.sleep(1.0)
     assert list(a.app[PEERS].known) == [b.peer_url]  # B stays where it proved to be
@@ -381,3 +375,46 @@ async def test_peer_sync_works_while_the_server_is_down(start, standin):
     await page_b.wait_for({one["id"]}, timeout=5)
     await page_a.wait_for({two["id"]}, timeout=5)
     assert standin.changes() == []
+
+
+# --- fixed addresses ----------------------------------------------------------------------
+
+
+async def test_fixed_address_pointing_at_an_impostor_is_sent_nothing(
+    start, aiohttp_server, tmp_path
+):
+    # A wrong (or forged) fixed address for B leads to a host with another certificate:
+    # the TLS pin on B's registered certificate refuses it before any request is sent.
+    a, b = await start(), await start()
+    server, seen = await impostor(aiohttp_server, tmp_path, "t-impostor", b.terminal)
+    b_listed = Device(**b.identity.registration(), lan_address=f"127.0.0.1:{server.port}")
+    await a.agent.set_devices(DeviceList([device(a.identity), b_listed]))
+    await asyncio.sleep(1.0)
+    assert seen == []
+    assert [p.terminal for p in a.app[PEERS].known.values()] == [None]  # never proven
+    assert (await a.agent.snapshot())["peers"] == []
+
+
+async def test_fixed_address_pointing_at_another_tablet_is_refused(start):
+    # B's fixed address set to C's (a real tablet of the POS, with its own certificate):
+    # A reaches neither B nor C through it, and C is sent nothing as if it were B.
+    a, b, c = await start(), await start(), await start()
+    await introduce(a, b, c)
+    b_at_c = Device(**b.identity.registration(), lan_address=f"127.0.0.1:{c.port}")
+    await a.agent.set_devices(DeviceList([device(a.identity), b_at_c, device(c.identity)]))
+    await (await a.page()).push([change()])
+    await asyncio.sleep(1.5)
+    assert (await a.agent.snapshot())["peers"] == []
+    assert await c.log_ids() == [] and await b.log_ids() == []
+
+
+async def test_fixed_address_pointing_at_loopback_reaches_only_ourselves(start):
+    # A manager may set 127.0.0.1 (tests, one-machine demos): on a tablet whose own agent
+    # answers there, that is this agent's certificate, not B's, so nothing is exchanged.
+    a, b = await start(), await start()
+    b_at_a = Device(**b.identity.registration(), lan_address=f"127.0.0.1:{a.port}")
+    await a.agent.set_devices(DeviceList([device(a.identity), b_at_a]))
+    await (await a.page()).push([change()])
+    await asyncio.sleep(1.0)
+    assert (await a.agent.snapshot())["peers"] == []
+    assert await b.log_ids() == []

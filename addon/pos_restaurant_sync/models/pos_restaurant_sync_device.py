@@ -6,6 +6,11 @@ POS fetch the list of devices that are not revoked and accept peer traffic only 
 those keys and certificates. A POS manager revokes a device in the backend; archiving a
 user revokes every device they registered.
 
+Where the Wi-Fi keeps the tablets apart or blocks mDNS, a POS manager sets a device's
+fixed LAN address (`lan_address`, lib/lan_address.py); it is the only field anyone but the
+server itself may change, and the other tablets still check the registered certificate
+and key of whoever answers there.
+
 Register errors reach the client as ``SyncRequestError`` codes: ``bad_request`` (a value
 of the wrong shape), ``revoked`` (this key was revoked for this terminal; only a new key
 registers again) and ``too_many`` (the POS has MAX_ACTIVE_DEVICES devices already: one
@@ -19,9 +24,13 @@ from odoo.exceptions import AccessError, ValidationError
 
 from .. import compat
 from ..lib.device_identity import identity_error
+from ..lib.lan_address import normalized_lan_address
 from .pos_restaurant_sync_change import SyncRequestError
 
 MAX_ACTIVE_DEVICES = 200
+# What a POS manager may change on a device (the access rules give them write access for
+# it); every other field is written by the routes, as superuser.
+MANAGER_FIELDS = frozenset({"lan_address"})
 # First key of the per-(POS, terminal) advisory lock that orders registrations (b"posd").
 REGISTER_LOCK_CLASS = 0x706F7364
 
@@ -59,6 +68,13 @@ class PosRestaurantSyncDevice(models.Model):
     last_seen = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
     revoked = fields.Boolean(readonly=True, index=True)
     revoked_at = fields.Datetime(readonly=True)
+    lan_address = fields.Char(
+        string="Fixed LAN Address",
+        help="Where the other tablets reach this one when the Wi-Fi keeps the tablets apart "
+        "or blocks their discovery: host or host:port on the restaurant's network, e.g. "
+        "192.168.1.21 or 192.168.1.21:8766 (the port defaults to the tablets' peer port). "
+        "Empty: the tablets find it on the network.",
+    )
 
     def init(self) -> None:
         # One record per key and terminal of a POS: registering again updates it, and a
@@ -79,6 +95,32 @@ class PosRestaurantSyncDevice(models.Model):
             error = identity_error(device.terminal, device.public_key, device.certificate_sha256)
             if error:
                 raise ValidationError(error)
+
+    @api.constrains("lan_address")
+    def _check_lan_address(self) -> None:
+        for device in self.filtered("lan_address"):
+            stored = device._possync_lan_address(device.lan_address)
+            if stored != device.lan_address:
+                raise ValidationError(_("Write the fixed LAN address as %s", stored))
+
+    def write(self, vals):
+        """Only the server changes a device, except for its fixed LAN address, which a POS
+        manager of its company sets (the access rules decide who may write at all)."""
+        if not self.env.su and set(vals) - MANAGER_FIELDS:
+            raise AccessError(_("Only the fixed LAN address of a sync device can be changed."))
+        if vals.get("lan_address"):
+            vals = {**vals, "lan_address": self._possync_lan_address(vals["lan_address"])}
+        return super().write(vals)
+
+    def _possync_lan_address(self, value) -> str:
+        """The address as stored; ValidationError saying what is wrong with it."""
+        try:
+            return normalized_lan_address(value)
+        except ValueError as exc:
+            address = str(value)[:80]
+            raise ValidationError(
+                _("Fixed LAN address “%(address)s”: %(error)s", address=address, error=exc)
+            ) from exc
 
     # --- what the routes do (as superuser, after the route checked the user's access) --
 
@@ -138,14 +180,18 @@ class PosRestaurantSyncDevice(models.Model):
         devices = self.search([("config_id", "=", config.id), ("revoked", "=", False)])
         allowed = _users_allowed_on(config, devices.user_id)
         devices = devices.filtered(lambda d: d.user_id in allowed)
-        return [
-            {
-                "terminal": d.terminal,
-                "public_key": d.public_key,
-                "certificate_sha256": d.certificate_sha256,
-            }
-            for d in devices
-        ]
+        return [d._possync_listed() for d in devices]
+
+    def _possync_listed(self) -> dict:
+        """A device as `/devices` lists it; `lan_address` only when a manager set one."""
+        listed = {
+            "terminal": self.terminal,
+            "public_key": self.public_key,
+            "certificate_sha256": self.certificate_sha256,
+        }
+        if self.lan_address:
+            listed["lan_address"] = self.lan_address
+        return listed
 
     @api.model
     def _possync_revoke_users(self, users) -> None:
