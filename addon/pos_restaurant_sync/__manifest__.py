@@ -17,6 +17,7 @@
         "data/ir_cron.xml",
         "views/res_config_settings_views.xml",
         "views/pos_restaurant_sync_change_views.xml",
+        "views/pos_restaurant_sync_enrolment_views.xml",
         "views/pos_restaurant_sync_device_views.xml",
     ],
     "assets": {
