@@ -158,3 +158,17 @@ def test_the_setup_page_api_enrols_and_saves_at_once(
     assert again == {"ok": False, "error": {
         "code": "enrol_code_used", "message": "this enrolment code is used",
         "hint": "Each code enrols one tablet: create a new one in Odoo."}}  # fmt: skip
+
+
+def test_the_setup_page_enrols_from_a_scanned_line_then_asks_only_the_login(
+    home: Path,
+) -> None:
+    from tests.shell.test_window import run_scenario
+
+    checks = {r["check"] for r in run_scenario("enrol", home)}
+    assert {
+        "the code enrolled this terminal",
+        "the server, database and POS are saved before the login",
+        "the POS runs in the app",
+        "settings complete, the password in the keyring",
+    } <= checks
