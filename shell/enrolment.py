@@ -34,6 +34,11 @@ from shell.settings import ServerTls, Settings
 PREFIX = "possync:enroll?"
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_INPUT_CHARS = 2048
+UNPINNED_HINT = (
+    "This server's certificate is not publicly trusted and the code names no authority "
+    "(ca=). In Odoo, set Settings > Point of Sale > Tablets' Server Certificate, then "
+    "scan the QR code of a new code: it carries the certificate's fingerprint."
+)
 
 
 @dataclass(frozen=True)
@@ -88,10 +93,15 @@ async def enrol(request: EnrolmentRequest, allow_insecure_http: bool = False) ->
     if request.ca_sha256:
         authority = await _pinned_authority(request, allow_insecure_http)
     tls = ServerTls(allow_insecure_http=allow_insecure_http, ca_pem=authority)
-    async with OdooProbe(request.server_url, tls=tls) as probe:
-        if request.database:
-            await probe.select_database(request.database)
-        answer = await probe.enrol(request.code)
+    try:
+        async with OdooProbe(request.server_url, tls=tls) as probe:
+            if request.database:
+                await probe.select_database(request.database)
+            answer = await probe.enrol(request.code)
+    except ProbeError as exc:
+        if exc.code == "tls" and not request.ca_sha256:
+            exc.hint = UNPINNED_HINT
+        raise
     return _enrolled(request, answer, authority)
 
 

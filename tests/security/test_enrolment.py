@@ -65,6 +65,7 @@ def test_an_unverifiable_server_without_a_pin_gets_no_code(home: Path) -> None:
         refused = refusal(line(issued(server, ca.cert_pem.bytes().decode())))
         assert server.standin.enrolment_codes[CODE] == "valid"
     assert refused.code == "tls" and "not trusted" in refused.message
+    assert refused.hint == enrolment.UNPINNED_HINT
 
 
 def test_a_forged_authority_is_refused_before_the_code_leaves(home: Path) -> None:
