@@ -203,17 +203,13 @@ class OdooProbe:
 
     async def enrol(self, code: str) -> dict[str, Any]:
         """Trade an enrolment code for this tablet's set-up (the addon's answer as it is)."""
-        try:
-            answer = await self._rpc(f"/{ADDON}/enroll", {"code": code})
-        except ProbeError as exc:
-            if exc.code == "not_found":
-                raise _failure("enrol_missing") from exc
-            raise
+        answer = await self._addon_call("enroll", {"code": code}, missing="enrol_missing")
         return answer if isinstance(answer, dict) else {}
 
     async def authority(self, sha256: str) -> str:
         """The certificate authority PEM the server has under this fingerprint, or ""."""
-        answer = await self._rpc(f"/{ADDON}/enroll/authority", {"sha256": sha256})
+        params = {"sha256": sha256}
+        answer = await self._addon_call("enroll/authority", params, missing="enrol_missing")
         return str(answer.get("ca_pem") or "") if isinstance(answer, dict) else ""
 
     async def call_kw(self, model: str, method: str, args: list, kwargs: dict) -> Any:
@@ -238,13 +234,17 @@ class OdooProbe:
             return None
         return int(uid) if uid else None
 
-    async def _addon_route(self, config_id: int) -> AddonInfo:
+    async def _addon_call(self, route: str, params: dict, missing: str) -> Any:
+        """A call to one of the addon's routes; ProbeError ``missing`` when it is not there."""
         try:
-            info = await self._rpc(f"/{ADDON}/info", {"config_id": config_id})
+            return await self._rpc(f"/{ADDON}/{route}", params)
         except ProbeError as exc:
             if exc.code == "not_found":
-                raise _failure("addon_missing") from exc
+                raise _failure(missing) from exc
             raise
+
+    async def _addon_route(self, config_id: int) -> AddonInfo:
+        info = await self._addon_call("info", {"config_id": config_id}, missing="addon_missing")
         return AddonInfo(
             str(info.get("addon_version", "")),
             info.get("protocol"),

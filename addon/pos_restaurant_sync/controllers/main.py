@@ -43,7 +43,9 @@ class PosRestaurantSyncController(http.Controller):
 
     # Enrolment: no login (the tablet has none yet); the code is the credential, and
     # wrong codes are counted toward a lock (models/pos_restaurant_sync_enrolment.py).
-    @json_route("/pos_restaurant_sync/enroll", auth="none")
+    # readonly=False: a route without a login runs read-only by default, and this one
+    # writes (the code used, a wrong try counted).
+    @json_route("/pos_restaurant_sync/enroll", auth="none", readonly=False)
     def enroll(self, code=None):
         address = request.httprequest.remote_addr
         return request.env["pos_restaurant_sync.enrolment"].sudo()._possync_claim(code, address)

@@ -14,6 +14,7 @@ lowercase hex, of the DER bytes of the authority's certificates in the order of 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 8
 PREFIX = "possync:enroll?"
+PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
 def new_code() -> str:
@@ -47,10 +49,15 @@ def code_hash(code: str) -> str:
 
 
 def authority_sha256(pem: str) -> str:
-    """The fingerprint of a PEM bundle of certificates; ValueError when it holds none."""
-    certificates = x509.load_pem_x509_certificates(pem.encode("ascii", "replace"))
+    """The fingerprint of a PEM bundle of certificates; ValueError when it holds none.
+    (Each block is loaded on its own: the cryptography of Odoo's requirements predates
+    loading a bundle in one call.)"""
+    blocks = PEM_BLOCK.findall(pem)
+    if not blocks:
+        raise ValueError("no PEM certificate found")
     digest = hashlib.sha256()
-    for certificate in certificates:
+    for block in blocks:
+        certificate = x509.load_pem_x509_certificate(block.encode("ascii", "replace"))
         digest.update(certificate.public_bytes(Encoding.DER))
     return digest.hexdigest()
 

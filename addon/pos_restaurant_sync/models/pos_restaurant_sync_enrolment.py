@@ -234,27 +234,28 @@ class PosRestaurantSyncEnrolmentAttempt(models.Model):
 
     @api.model
     def _possync_check_lock(self, address: str) -> None:
-        since = fields.Datetime.now() - FAILURE_WINDOW
-        recent = [("create_date", ">", since)]
-        if self.search_count(recent, limit=MAX_FAILURES_PER_DATABASE) >= MAX_FAILURES_PER_DATABASE:
-            raise EnrolmentRefused(
-                "enrol_locked",
+        recent = [("create_date", ">", fields.Datetime.now() - FAILURE_WINDOW)]
+        limits = (
+            (
+                recent,
+                MAX_FAILURES_PER_DATABASE,
                 _(
                     "Too many wrong enrolment codes were tried on this server: enrolment is "
                     "paused for up to 15 minutes."
                 ),
-                counts=False,
-            )
-        mine = [*recent, ("address", "=", address)]
-        if self.search_count(mine, limit=MAX_FAILURES_PER_ADDRESS) >= MAX_FAILURES_PER_ADDRESS:
-            raise EnrolmentRefused(
-                "enrol_locked",
+            ),
+            (
+                [*recent, ("address", "=", address)],
+                MAX_FAILURES_PER_ADDRESS,
                 _(
                     "Too many wrong enrolment codes from this address: wait 15 minutes, "
                     "then type the code again."
                 ),
-                counts=False,
-            )
+            ),
+        )
+        for domain, limit, message in limits:
+            if self.search_count(domain, limit=limit) >= limit:
+                raise EnrolmentRefused("enrol_locked", message, counts=False)
 
     @api.autovacuum
     def _gc_old_attempts(self) -> None:
