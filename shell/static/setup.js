@@ -280,6 +280,12 @@
       var radio = document.querySelector("input[name=secret_store][value=" + s.secret_store + "]");
       if (radio) radio.checked = true;
     }
+    // Enrolled, but the app was closed before the login: only the login is left.
+    if (s.config_id && s.database && !s.login) {
+      showEnrolled(s);
+      document.body.dataset.ready = "1";
+      return;
+    }
     if (s.server_url) connect();
     if (s.config_id) {
       fillSelect($("config"), [{ value: s.config_id, label: s.config_name || "POS " + s.config_id }], "Choose a POS");
