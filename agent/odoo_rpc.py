@@ -260,6 +260,25 @@ class OdooSession:
             raise NotJson(f"cannot reach {self.origin}: {describe(exc)}") from exc
         return Reply(rpc_result(payload, url), date, cookies)
 
+    async def select_database(self, db: str) -> None:
+        """Choose ``db`` on a server with several databases: Odoo's ``/web/login?db=``
+        puts the database in the session cookie (kept in the jar) and redirects, which is
+        not followed (it carries nothing to send again)."""
+        url = f"{self.base_url}/web/login"
+        try:
+            async with self.http.get(
+                url,
+                params={"db": db},
+                headers={"User-Agent": USER_AGENT},
+                timeout=self.timeout,
+                ssl=self.tls,
+                allow_redirects=False,
+            ) as resp:
+                if resp.status not in (200, *REDIRECTS):
+                    _check_status(resp, "/web/login")
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            raise ServerUnreachable(f"cannot reach {self.origin}: {describe(exc)}") from exc
+
     async def login(self, db: str, login: str, password: str) -> WebSession:
         """Odoo's interactive login (what its login page does); the session cookie stays
         in the jar. API keys and two-factor users are refused here."""

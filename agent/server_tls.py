@@ -11,16 +11,23 @@
   (`client_context`), and the web view accepts a certificate error only when the chain
   the server presented verifies against that file for the server's host name
   (`chain_matches`, through ``cryptography``'s X.509 path validation).
+- **Enrolment pins the authority by its fingerprint** (`authority_sha256`): a tablet
+  enrolled with a code whose QR code carries ``ca=`` fetches the authority's PEM over a
+  connection that checks nothing (`fetch_only_context`), keeps it only when its
+  fingerprint is the pinned one, and then sends the code over a connection verified
+  against it (shell/enrolment.py). Without ``ca=``, only the system's authorities count.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -76,12 +83,33 @@ def load_ca_file(path: str | Path) -> list[x509.Certificate]:
     return certs
 
 
-def client_context(ca_file: str | Path | None) -> ssl.SSLContext:
-    """Python's TLS context for the server: the system's authorities plus ``ca_file``."""
+def client_context(ca_file: str | Path | None, ca_pem: str = "") -> ssl.SSLContext:
+    """Python's TLS context for the server: the system's authorities plus ``ca_file``
+    (or the PEM text ``ca_pem``, not yet saved to a file)."""
     context = ssl.create_default_context()
     if ca_file:
         context.load_verify_locations(cafile=str(ca_file))
+    if ca_pem:
+        context.load_verify_locations(cadata=ca_pem)
     return context
+
+
+def fetch_only_context() -> ssl.SSLContext:
+    """A context that verifies nothing: only for fetching a public certificate whose
+    fingerprint is checked against a pin before anything trusts it."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def authority_sha256(pem: str) -> str:
+    """The fingerprint enrolment pins: SHA-256 over the DER of each certificate of the PEM,
+    in order (for one certificate, the fingerprint browsers show). ValueError: no PEM."""
+    digest = hashlib.sha256()
+    for certificate in x509.load_pem_x509_certificates(pem.encode("ascii", "replace")):
+        digest.update(certificate.public_bytes(Encoding.DER))
+    return digest.hexdigest()
 
 
 # Path validation, signatures, validity dates and the host name are all checked; the

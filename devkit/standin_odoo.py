@@ -57,6 +57,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from agent import server_tls
 from agent.protocol import InvalidChange, check_clock, parse_change
 from devkit import standin_pos
 from devkit.background import BackgroundServer
@@ -143,6 +144,10 @@ class StandIn:
         self.refuse: str | None = None  # a SyncRequestError code to answer push/pull with
         self.agent_taken: list[float] = []  # when (monotonic) a POS page took the agent
         self.sessions: dict[str, str] = {}  # session id -> its database
+        # Enrolment (what a manager issued in the backend): code -> valid, used or expired,
+        # and the certificate authority the server hands enrolled tablets.
+        self.enrolment_codes: dict[str, str] = {}
+        self.ca_pem = ""
         self.subscribers: set[asyncio.Queue] = set()
         self.sockets: set[web.WebSocketResponse] = set()
         self.bus_clients: list[dict] = []  # the User-Agent and version of each bus socket
@@ -179,6 +184,8 @@ class StandIn:
             "/pos_restaurant_sync/pull": self.pull,
             "/pos_restaurant_sync/device/register": self.register_device,
             "/pos_restaurant_sync/devices": self.list_devices,
+            "/pos_restaurant_sync/enroll": self.enroll,
+            "/pos_restaurant_sync/enroll/authority": self.enroll_authority,
         }
         for path, method in rpc.items():
             app.router.add_post(path, _json_rpc(method))
@@ -314,6 +321,28 @@ class StandIn:
             "SELECT id FROM devices WHERE public_key = ?", [key]
         ).fetchone()[0]
         return {"device_id": device_id, "terminal": terminal, "revoked": False}
+
+    def enroll(self, params: dict, request: web.Request, response: dict) -> dict:
+        """The addon's answer to a tablet's code: its set-up once, then refusals."""
+        code = str(params.get("code") or "").strip().upper()
+        state = self.enrolment_codes.get(code, "wrong")
+        if state != "valid":
+            message = f"this enrolment code is {state}"
+            return {"error": {"code": f"enrol_code_{state}", "message": message}}
+        self.enrolment_codes[code] = "used"
+        [name] = [c["name"] for c in self.options.configs if c["id"] == self.config_id]
+        return {
+            "database": (self.options.databases or ["restaurant"])[0],
+            "config_id": self.config_id,
+            "config_name": name,
+            "odoo_major": self.options.major,
+            "server_url": f"{request.scheme}://{request.host}",
+            "ca_pem": self.ca_pem,
+        }
+
+    def enroll_authority(self, params: dict, request: web.Request, response: dict) -> dict:
+        pinned = self.ca_pem and server_tls.authority_sha256(self.ca_pem) == params.get("sha256")
+        return {"ca_pem": self.ca_pem if pinned else ""}
 
     def list_devices(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_config(request, params)

@@ -1,4 +1,4 @@
-"""The `possync` command: the app, `status`, `doctor`, `--self-test`, `--version`.
+"""The `possync` command: the app, `status`, `doctor`, `enroll`, `--self-test`, `--version`.
 
 Each command calls one module; nothing here decides anything. Heavy imports (Qt, aiohttp)
 happen inside the commands so `possync status` and the agent re-entry start fast.
@@ -20,16 +20,44 @@ AGENT_FLAG = "--agent"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="possync",
+        # No abbreviations: `--password X` must not pass for `--password-file X`.
+        allow_abbrev=False,
         description="Live, loss-free sync for Odoo POS Restaurant: the terminal app.",
     )
     parser.add_argument(
         "command",
         nargs="?",
         default="run",
-        choices=["run", "status", "doctor"],
+        choices=["run", "status", "doctor", "enroll"],
         help="run the app (default); status: the local agent's status; "
         "doctor: check server, addon, websocket, keyring, disk, clock and the LAN "
-        "(exit code 0 when nothing failed)",
+        "(exit code 0 when nothing failed); enroll: set this tablet up from a code "
+        "issued in Odoo",
+    )
+    parser.add_argument(
+        "enrolment",
+        nargs="*",
+        metavar="ENROLMENT",
+        help="enroll: the line the QR code holds, or the server's URL and the code",
+    )
+    enroll = parser.add_argument_group("enroll")
+    enroll.add_argument("--db", default="", help="the database (servers with several)")
+    enroll.add_argument(
+        "--ca", default="", help="SHA-256 of the server's certificate authority (ca= of the QR)"
+    )
+    enroll.add_argument(
+        "--login", default="", help="log in once now; the password from stdin or --password-file"
+    )
+    enroll.add_argument(
+        "--password-file", default="", help="a file whose first line is the password"
+    )
+    enroll.add_argument(
+        "--secret-store", help="where the password is kept: keyring (default), file or ask"
+    )
+    enroll.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="accept a plain http:// server on another computer (test servers only)",
     )
     parser.add_argument("--setup", action="store_true", help="open the settings screen first")
     parser.add_argument("--fullscreen", action="store_true", help="full screen (kiosk) this time")
@@ -57,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == [AGENT_FLAG]:
         return run_agent(argv[1:])
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.enrolment and args.command != "enroll":
+        parser.error(f"{args.command} takes no ENROLMENT")
     _setup_logging(args.verbose, to_file=args.command == "run" and not args.self_test)
     if args.self_test:
         from shell import selftest
@@ -65,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print(*selftest.run())
     if args.command == "status":
         return _status(args.json)
+    if args.command == "enroll":
+        return _enroll(args)
     if args.command == "doctor":
         from shell import doctor, settings
 
@@ -97,6 +130,21 @@ def _status(raw: bool) -> int:
         print(json.dumps(answer, indent=2) if answer else "null")
         return 0 if answer else 1
     return _print(*status.command())
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    from shell import enrolment
+
+    request = enrolment.EnrolCommand(
+        args.enrolment,
+        args.db,
+        args.ca,
+        args.login,
+        args.password_file,
+        args.secret_store or "",
+        args.allow_insecure_http,
+    )
+    return _print(*enrolment.command(request))
 
 
 def _run_app(open_setup: bool, fullscreen: bool) -> int:

@@ -193,6 +193,25 @@ class OdooProbe:
             raise _failure("websocket_blocked", detail=detail) from exc
         await ws.close()
 
+    async def select_database(self, db: str) -> None:
+        """Open a session on ``db`` of a server with several databases (what a link with
+        ``?db=`` does), so routes without a login reach that database."""
+        try:
+            await self._odoo_session().select_database(db)
+        except OdooCallError as exc:
+            raise self._explain(exc) from exc
+
+    async def enrol(self, code: str) -> dict[str, Any]:
+        """Trade an enrolment code for this tablet's set-up (the addon's answer as it is)."""
+        answer = await self._addon_call("enroll", {"code": code}, missing="enrol_missing")
+        return answer if isinstance(answer, dict) else {}
+
+    async def authority(self, sha256: str) -> str:
+        """The certificate authority PEM the server has under this fingerprint, or ""."""
+        params = {"sha256": sha256}
+        answer = await self._addon_call("enroll/authority", params, missing="enrol_missing")
+        return str(answer.get("ca_pem") or "") if isinstance(answer, dict) else ""
+
     async def call_kw(self, model: str, method: str, args: list, kwargs: dict) -> Any:
         """An ORM call, with the web session or, for an API key, over /jsonrpc."""
         if self.login_info and self.login_info.api_key:
@@ -215,13 +234,17 @@ class OdooProbe:
             return None
         return int(uid) if uid else None
 
-    async def _addon_route(self, config_id: int) -> AddonInfo:
+    async def _addon_call(self, route: str, params: dict, missing: str) -> Any:
+        """A call to one of the addon's routes; ProbeError ``missing`` when it is not there."""
         try:
-            info = await self._rpc(f"/{ADDON}/info", {"config_id": config_id})
+            return await self._rpc(f"/{ADDON}/{route}", params)
         except ProbeError as exc:
             if exc.code == "not_found":
-                raise _failure("addon_missing") from exc
+                raise _failure(missing) from exc
             raise
+
+    async def _addon_route(self, config_id: int) -> AddonInfo:
+        info = await self._addon_call("info", {"config_id": config_id}, missing="addon_missing")
         return AddonInfo(
             str(info.get("addon_version", "")),
             info.get("protocol"),
@@ -261,7 +284,7 @@ class OdooProbe:
                 "“Allow unencrypted http://” (a red notice then stays on the window).",
             ) from exc
         try:
-            return server_tls.client_context(self.tls.ca_file or None)
+            return server_tls.client_context(self.tls.ca_file or None, self.tls.ca_pem)
         except (OSError, ssl.SSLError) as exc:
             raise ProbeError(
                 "tls_ca_file",
@@ -373,6 +396,10 @@ _FAILURES = {
     "addon_missing": (
         f"The {ADDON} addon is not installed on this database.",
         "Install “POS Restaurant Real-Time Sync” from Odoo's Apps (see the README).",
+    ),
+    "enrol_missing": (
+        f"This server does not take enrolment codes (no {ADDON} addon, or an older one).",
+        "Update the addon on the server, or set this tablet up by hand below.",
     ),
     "websocket_blocked": (
         "The server's real-time channel (/websocket) cannot be reached ({detail}).",

@@ -20,10 +20,12 @@ SECRET_STORES = ("keyring", "file", "ask")
 @dataclass(frozen=True)
 class ServerTls:
     """How to reach the server: its CA file (empty: the system's authorities only) and
-    whether plain http:// to another computer is allowed."""
+    whether plain http:// to another computer is allowed; ``ca_pem``: an authority not
+    saved yet (enrolment checks it against its pin first)."""
 
     ca_file: str = ""
     allow_insecure_http: bool = False
+    ca_pem: str = ""
 
 
 @dataclass
@@ -111,7 +113,13 @@ def keep_ca_file(source: str) -> str:
     if source_path == ca_file():
         return str(source_path)
     server_tls.load_ca_file(source_path)
-    paths.write_private(ca_file(), source_path.read_text(encoding="ascii", errors="replace"))
+    return keep_ca_pem(source_path.read_text(encoding="ascii", errors="replace"))
+
+
+def keep_ca_pem(pem: str) -> str:
+    """Keep PEM text (the authority an enrolment brought) as the settings' CA file; its
+    path."""
+    paths.write_private(ca_file(), pem)
     return str(ca_file())
 
 

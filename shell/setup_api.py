@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent import server_tls
-from shell import diagnostics, odoo_probe
+from shell import diagnostics, enrolment, odoo_probe
 from shell import settings as settings_mod
 from shell.credentials import KeyringUnavailable, SecretTooLong, call_with_timeout, keyring_state
 from shell.localserver import Handler
@@ -40,6 +40,7 @@ class SetupApi:
             "state": self.state,
             "settings": self.settings,
             "choose_ca_file": self.choose_ca_file,
+            "enrol": self.enrol,
         }
 
     def settings(self, _body: dict) -> dict:
@@ -67,6 +68,19 @@ class SetupApi:
             CHOOSE_FILE_TIMEOUT_S,
         )
         return {"path": str(chosen[0]) if chosen else ""}
+
+    def enrol(self, body: dict) -> dict:
+        """Trade the code (typed, or the scanned line) for the set-up; saved at once, so
+        a restart before the login keeps it (the code works only once)."""
+        insecure = bool(body.get("allow_insecure_http"))
+        try:
+            request = enrolment.parse(str(body.get("code", "")), str(body.get("server_url", "")))
+            enrolled = enrolment.run(request, insecure)
+        except odoo_probe.ProbeError as exc:
+            return {"ok": False, "error": exc.as_dict()}
+        new = enrolment.settings_for(enrolled, self.app.settings, insecure)
+        settings_mod.save(new)
+        return {"ok": True, "settings": {**vars(new)}}
 
     def databases(self, body: dict) -> dict:
         url = normalize_server_url(str(body.get("server_url", "")))
@@ -100,7 +114,10 @@ class SetupApi:
         url = normalize_server_url(str(body.get("server_url", "")))
         checks = odoo_probe.run(
             diagnostics.check_connection(
-                url, body["database"], body["login"], body["password"],
+                url,
+                body["database"],
+                body["login"],
+                body["password"],
                 int(body["config_id"]) if body.get("config_id") else None,
                 _tls(body),
             )
@@ -111,8 +128,11 @@ class SetupApi:
         try:
             ca_file = settings_mod.keep_ca_file(str(body.get("server_ca_file") or ""))
         except ValueError as exc:
-            error = {"code": "tls_ca_file", "message": str(exc),
-                     "hint": "Choose the PEM file of the server's certificate authority."}
+            error = {
+                "code": "tls_ca_file",
+                "message": str(exc),
+                "hint": "Choose the PEM file of the server's certificate authority.",
+            }
             return {"ok": False, "error": error}
         insecure = _insecure_answer(normalize_server_url(str(body["server_url"])), body)
         if insecure:

@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "security/pos_restaurant_sync_security.xml",
         "data/ir_cron.xml",
+        "views/pos_restaurant_sync_enrolment_views.xml",
         "views/res_config_settings_views.xml",
         "views/pos_restaurant_sync_change_views.xml",
         "views/pos_restaurant_sync_device_views.xml",

@@ -90,6 +90,49 @@
     $("storage").classList.remove("hidden");
   }
 
+  // A 2D scanner types the QR code's one line into the code field (and often Enter).
+  var ENROL_PREFIX = "possync:enroll?";
+
+  function scannedUrl() {
+    var text = $("enrol_code").value.trim();
+    if (text.toLowerCase().indexOf(ENROL_PREFIX) !== 0) return;
+    var url = new URLSearchParams(text.slice(ENROL_PREFIX.length)).get("url");
+    if (url) $("enrol_server_url").value = url;
+  }
+
+  function showEnrolled(s) {
+    state.enrolled = true;
+    state.configId = s.config_id;
+    state.odooMajor = s.odoo_major;
+    $("server_url").value = s.server_url;
+    $("server_ca_file").value = s.server_ca_file || "";
+    $("database").classList.add("hidden");
+    $("database_text").classList.remove("hidden");
+    $("database_text").value = s.database;
+    fillSelect($("config"), [{ value: s.config_id, label: s.config_name }], "Choose a POS");
+    $("config").options[1].dataset.name = s.config_name;
+    $("config").value = String(s.config_id);
+    document.body.classList.add("enrolled");
+    P.note($("enrol_note"), "ok", "This terminal is enrolled for " + s.config_name +
+      " (database " + s.database + " on " + s.server_url + ").", "Now log in once below.");
+    $("login").focus();
+  }
+
+  function enrol() {
+    scannedUrl();
+    var done = busy($("enrol"), "Enrolling…");
+    P.note($("enrol_note"), "", "");
+    return P.api("enrol", {
+      server_url: $("enrol_server_url").value,
+      code: $("enrol_code").value,
+      allow_insecure_http: $("allow_insecure_http").checked,
+    }).then(function (answer) {
+      done();
+      if (!answer.ok) { fail($("enrol_note"), answer); return; }
+      showEnrolled(answer.settings);
+    });
+  }
+
   function connect() {
     var done = busy($("connect"), "Connecting…");
     P.note($("server_note"), "", "");
@@ -136,6 +179,12 @@
       var restaurants = answer.configs.filter(function (c) { return c.restaurant; });
       if (state.configId) $("config").value = String(state.configId);
       else if (restaurants.length === 1) $("config").value = String(restaurants[0].id);
+      if (state.enrolled) {
+        // Enrolled: the POS is set, so a login that may open it is all that is needed.
+        if ($("config").value) { save(); return; }
+        P.note($("login_note"), "bad", f.login + " may not open this POS.",
+          "Log in with a user of this POS.");
+      }
     });
   }
 
@@ -196,6 +245,9 @@
     });
   }
 
+  $("enrol").addEventListener("click", enrol);
+  $("enrol_code").addEventListener("input", scannedUrl);
+  $("enrol_code").addEventListener("keydown", function (e) { if (e.key === "Enter") enrol(); });
   $("connect").addEventListener("click", connect);
   $("server_url").addEventListener("keydown", function (e) { if (e.key === "Enter") connect(); });
   $("do_login").addEventListener("click", login);
@@ -215,6 +267,7 @@
     state.configId = s.config_id;
     state.odooMajor = s.odoo_major;
     $("server_url").value = s.server_url;
+    $("enrol_server_url").value = s.server_url;
     $("login").value = s.login;
     $("fullscreen").checked = s.fullscreen;
     $("silent_print").checked = s.silent_print;
@@ -226,6 +279,12 @@
     if (s.secret_store !== "keyring") {
       var radio = document.querySelector("input[name=secret_store][value=" + s.secret_store + "]");
       if (radio) radio.checked = true;
+    }
+    // Enrolled, but the app was closed before the login: only the login is left.
+    if (s.config_id && s.database && !s.login) {
+      showEnrolled(s);
+      document.body.dataset.ready = "1";
+      return;
     }
     if (s.server_url) connect();
     if (s.config_id) {

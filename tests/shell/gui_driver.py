@@ -6,6 +6,8 @@ screenshots in docs/screenshots (``--shots DIR`` under Xvfb).
     python -m tests.shell.gui_driver pos|print|offline|no-addon|setup [--shots DIR]
     python -m tests.shell.gui_driver real-odoo --server URL --db DB --login L \
         --password P --config-id N [--shots DIR]
+    python -m tests.shell.gui_driver real-odoo-enrol --enrolment LINE --login L \
+        --password P [--shots DIR]
 
 ``real-odoo`` runs against a real Odoo instead (tests/realodoo/test_shell_on_odoo.py).
 """
@@ -484,6 +486,43 @@ def scenario_real_odoo(d: Driver) -> None:
     d.check("closing asked nothing (nothing unsent)", not d.confirm_messages, d.confirm_messages)
 
 
+def scenario_enrol(
+    d: Driver, enrolment: str, login: str, password: str, pos_ready: str = ON_POS,
+    shots: str = "enrol",
+) -> None:
+    """First run: the QR code's line scanned into the code field, the login typed once,
+    and the POS opens logged in (``pos_ready``: how this server's POS page says so)."""
+    d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
+    # A 2D scanner types the line into the focused field, then Enter.
+    d.js("var f = document.getElementById('enrol_code'); f.focus();"
+         f"f.value = {json.dumps(enrolment)}; f.dispatchEvent(new Event('input')); true")
+    d.shot(f"{shots}-code")
+    d.js("document.getElementById('enrol_code').dispatchEvent("
+         "new KeyboardEvent('keydown', {key: 'Enter'})); true")
+    enrolled = d.wait_js("document.body.classList.contains('enrolled') && "
+                         "document.getElementById('enrol_note').textContent", 60)
+    d.check("the code enrolled this terminal", enrolled,
+            enrolled or d.js("document.getElementById('enrol_note').textContent"))
+    saved = settings_mod.load()
+    d.check("the server, database and POS are saved before the login",
+            saved.server_url and saved.database and saved.config_id and not saved.login, saved)
+    d.js(f"document.getElementById('login').value = {json.dumps(login)}; true")
+    d.shot(f"{shots}-login")
+    d.js(f"document.getElementById('password').value = {json.dumps(password)};"
+         "document.getElementById('password').dispatchEvent("
+         "new KeyboardEvent('keydown', {key: 'Enter'})); true")
+    d.check("the POS runs in the app", d.wait_js(pos_ready, POS_LOAD_TIMEOUT_S),
+            d.js("location.href"))
+    d.check("logged in: no login form",
+            not d.js("!!document.querySelector('input[name=password]')"))
+    saved = settings_mod.load()
+    d.check("settings complete, the password in the keyring",
+            saved.is_complete() and saved.login == login
+            and d.app.credentials.get(saved) == password,
+            json.dumps({"config_id": saved.config_id, "pos_url": saved.pos_url()}))
+    d.app.window.destroy()
+
+
 # ---------------------------------------------------------------------------- attacks
 
 NOT_ON_SERVER = "possync did not open"
@@ -670,7 +709,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=[
         "pos", "print", "offline", "no-addon", "setup", "setup-errors",
-        "storage-write", "storage-read", "real-odoo",
+        "storage-write", "storage-read", "real-odoo", "enrol", "real-odoo-enrol",
         "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca",
     ])  # fmt: skip
     parser.add_argument("--shots", type=Path)
@@ -685,6 +724,7 @@ def main() -> int:
     real.add_argument("--login")
     real.add_argument("--password")
     real.add_argument("--config-id", type=int)
+    real.add_argument("--enrolment", help="real-odoo-enrol: the line the QR code holds")
     args = parser.parse_args()
     if args.shots is not None:
         os.environ.pop("QT_QPA_PLATFORM", None)  # shots need the (Xvfb) display, not offscreen
@@ -708,12 +748,12 @@ def main() -> int:
     password = PASSWORD
     if args.scenario == "real-odoo":
         configured, password = real_odoo_settings(args), args.password
-    if args.scenario in ("setup", "setup-errors"):
+    if args.scenario in ("setup", "setup-errors", "enrol", "real-odoo-enrol"):
         configured = settings_mod.Settings()
     else:
         settings_mod.save(configured)
         Credentials().put(configured, password)
-    if args.scenario not in ("offline", "real-odoo"):
+    if args.scenario not in ("offline", "real-odoo", "real-odoo-enrol"):
         server.start()
     if args.scenario in ("navigation", "hostile"):
         hostile.start()
@@ -734,6 +774,12 @@ def main() -> int:
         "storage-write": lambda: scenario_storage_write(driver),
         "storage-read": lambda: scenario_storage_read(driver),
         "real-odoo": lambda: scenario_real_odoo(driver),
+        "enrol": lambda: scenario_enrol(
+            driver, standin_enrolment(server), "waiter", password
+        ),
+        "real-odoo-enrol": lambda: scenario_enrol(
+            driver, args.enrolment, args.login, args.password, POS_READY, "enrol-odoo"
+        ),
         "cookie-login": lambda: scenario_cookie_login(driver, server, password),
         "navigation": lambda: scenario_navigation(driver, hostile),
         "hostile": lambda: scenario_hostile(driver, hostile, password),
@@ -741,7 +787,8 @@ def main() -> int:
         "tls": lambda: scenario_tls(driver, trusted=True),
         "tls-wrong-ca": lambda: scenario_tls(driver, trusted=False),
     }
-    timeout = REAL_ODOO_TIMEOUT_S if args.scenario == "real-odoo" else SCENARIO_TIMEOUT_S
+    real_odoo = args.scenario.startswith("real-odoo")
+    timeout = REAL_ODOO_TIMEOUT_S if real_odoo else SCENARIO_TIMEOUT_S
     scenario = _guarded(driver, scenarios[args.scenario], timeout)
     threading.Thread(target=scenario, daemon=True).start()
     driver.app.run()
@@ -749,6 +796,14 @@ def main() -> int:
         driver.check("the agent stops with the app", not alive(driver.agent_pid))  # type: ignore[attr-defined]
     print("DONE", flush=True)
     return 1 if driver.failed else 0
+
+
+def standin_enrolment(server: Any) -> str:
+    """A code issued on the stand-in Odoo, as the line of its QR code."""
+    from tests.addon_lib import load
+
+    server.standin.enrolment_codes["ABCD-EFGH"] = "valid"
+    return load("enrolment_code").enrolment_string(server.url, "restaurant", "ABCD-EFGH")
 
 
 def tls_server(args: argparse.Namespace) -> tuple[Any, str]:

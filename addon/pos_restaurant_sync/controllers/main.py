@@ -41,6 +41,21 @@ class PosRestaurantSyncController(http.Controller):
         )
         return {"device_id": device.id, "terminal": device.terminal, "revoked": False}
 
+    # Enrolment: no login (the tablet has none yet); the code is the credential, and
+    # wrong codes are counted toward a lock (models/pos_restaurant_sync_enrolment.py).
+    # readonly=False: a route without a login runs read-only by default, and this one
+    # writes (the code used, a wrong try counted).
+    @json_route("/pos_restaurant_sync/enroll", auth="none", readonly=False)
+    def enroll(self, code=None):
+        address = request.httprequest.remote_addr
+        return request.env["pos_restaurant_sync.enrolment"].sudo()._possync_claim(code, address)
+
+    @json_route("/pos_restaurant_sync/enroll/authority", auth="none")
+    def enroll_authority(self, sha256=None):
+        """The certificate authority of this fingerprint, fetched by a tablet before it
+        sends its code: certificates are public, and only the fingerprint finds one."""
+        return {"ca_pem": request.env["res.company"].sudo()._possync_authority_pem(sha256)}
+
     @json_route("/pos_restaurant_sync/devices", auth="user")
     def devices(self, config_id):
         return {"devices": _devices()._possync_active(_config(config_id))}

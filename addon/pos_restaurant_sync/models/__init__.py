@@ -8,7 +8,9 @@ from . import (
     pos_restaurant_sync_change_close,
     pos_restaurant_sync_change_push,
     pos_restaurant_sync_device,
+    pos_restaurant_sync_enrolment,
     pos_restaurant_sync_order,
+    res_company,
     res_config_settings,
     res_users,
 )

@@ -9,3 +9,4 @@ class ResConfigSettings(models.TransientModel):
     pos_possync_interval_ms = fields.Integer(
         related="pos_config_id.possync_interval_ms", readonly=False
     )
+    possync_server_ca_pem = fields.Text(related="company_id.possync_server_ca_pem", readonly=False)

@@ -7,6 +7,7 @@ from . import (
     test_bus_channel,
     test_close,
     test_devices,
+    test_enrolment,
     test_lan_address,
     test_perf,
     test_pull,
