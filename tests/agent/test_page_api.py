@@ -165,7 +165,7 @@ async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(age
     status = await (await agent_client.get("/status", headers=_bearer())).json()
     assert set(status) == {
         "terminal", "pending", "rejected", "clock", "server", "peers", "last_peer_sync",
-        "peer_cause", "devices", "protocol"
+        "peer_cause", "devices", "protocol", "app"
     }  # fmt: skip
     assert status["rejected"] == {"count": 0, "last": None}
     assert status["clock"] == {"offset_ms": 0, "source": None, "far_off": False}
@@ -178,6 +178,7 @@ async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(age
         "reset_at": None,
     }
     assert status["peers"] == [] and status["devices"] == [] and status["protocol"] == 1
+    assert status["app"]["state"] == "unknown"  # until the server's /info names versions
 
 
 async def test_pages_are_told_when_the_status_changes(agent_client):

@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.module import get_manifest
 
 from .. import compat
-from ..lib import protocol
+from ..lib import app_version, protocol
 
 INTERVAL_MIN_MS = 300
 INTERVAL_MAX_MS = 1000
@@ -96,6 +96,7 @@ class PosConfig(models.Model):
             "interval_ms": self.possync_interval_ms,
             "channel": f"{BUS_CHANNEL_PREFIX}{self.id}",
             "bus_type": BUS_TYPE,
+            **app_version.supported(),
         }
 
     def _possync_broadcast(self, entries: list[dict]) -> None:
