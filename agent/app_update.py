@@ -29,11 +29,27 @@ class AppCompat:
     state: str = UNCHECKED
     min_version: str | None = None
     latest_version: str | None = None
-    cause: str | None = None  # what the indicator and doctor say, with what to do
+    summary: str | None = None  # "update available (0.1.0 → 0.2.0): …", or None
+    advice: str | None = None  # what to do about it on this tablet
 
     @property
     def too_old(self) -> bool:
         return self.state == TOO_OLD
+
+    @property
+    def cause(self) -> str | None:
+        """What the indicator and the status say: the summary, then what to do."""
+        return f"{self.summary}; {self.advice}" if self.summary else None
+
+    def as_status(self) -> dict:
+        """The status's ``app``: agent/status.py, read by the page and `possync status`."""
+        return {
+            "version": self.version,
+            "state": self.state,
+            "min_version": self.min_version,
+            "latest_version": self.latest_version,
+            "cause": self.cause,
+        }
 
 
 def how_to_update(platform: str | None = None) -> str:
@@ -58,13 +74,14 @@ def check(info: dict, own: str | None = None, platform: str | None = None) -> Ap
     if mine is None or least is None or newest is None or own == UNKNOWN:
         return AppCompat(own)
     seen = AppCompat(own, CURRENT, str(low), str(high))
-    todo = how_to_update(platform)
+    advice = how_to_update(platform)
     if mine < least:
-        cause = f"too old for this server (needs ≥ {low}): possync {own} syncs nothing with it"
-        return replace(seen, state=TOO_OLD, cause=f"{cause}, keeping its changes; {todo}")
+        summary = f"too old for this server (needs ≥ {low}): possync {own} syncs nothing"
+        summary += " with it and keeps its changes until then"
+        return replace(seen, state=TOO_OLD, summary=summary, advice=advice)
     if mine < newest:
-        cause = f"update available ({own} → {high}): this version keeps working"
-        return replace(seen, state=UPDATE_AVAILABLE, cause=f"{cause}; {todo}")
+        summary = f"update available ({own} → {high}): this version keeps working"
+        return replace(seen, state=UPDATE_AVAILABLE, summary=summary, advice=advice)
     return seen
 
 

@@ -91,5 +91,5 @@ class Status:
             "peer_cause": self.peer_cause,
             "devices": sorted(set(devices or []) - {self.terminal}),
             "protocol": PROTOCOL_VERSION,
-            "app": asdict(self.app),
+            "app": self.app.as_status(),
         }
