@@ -147,8 +147,9 @@ def test_a_new_release_joins_the_pool_and_apt_picks_the_newest(served, tmp_path)
 
 
 @pytest.fixture
-def signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A throwaway Ed25519 key in its own gpg home (GNUPGHOME), as a CI secret would be."""
+def signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A throwaway Ed25519 key in its own gpg home (GNUPGHOME), as a CI secret would be;
+    the gpg-agent that home starts is stopped after the test."""
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
     monkeypatch.setenv("GNUPGHOME", str(home))
@@ -161,7 +162,8 @@ def signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         ["gpg", "--batch", "--with-colons", "--list-keys"], check=True, capture_output=True,
         text=True,
     ).stdout  # fmt: skip
-    return next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr"))
+    yield next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr"))
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
 
 
 def test_a_signed_repository_is_read_with_the_key_the_tablet_trusts(
