@@ -105,7 +105,24 @@ def test_the_addon_knows_this_app_as_its_newest_and_its_minimum_is_not_newer():
 
 
 def test_the_agent_checks_what_the_addon_announces():
-    assert app_update.check(addon.supported(), version.version()).state == "current"
+    assert app_update.check(addon.named(), version.version()).state == "current"
+
+
+def test_an_administrator_raises_the_versions_never_lowers_them(monkeypatch):
+    monkeypatch.setattr(addon, "APP_MIN_VERSION", "0.2.0")
+    monkeypatch.setattr(addon, "APP_LATEST_VERSION", "0.3.0")
+    assert addon.named() == {"app_min_version": "0.2.0", "app_latest_version": "0.3.0"}
+    assert addon.named("0.2.5", "0.4.0") == {
+        "app_min_version": "0.2.5", "app_latest_version": "0.4.0"
+    }  # fmt: skip
+    assert addon.named("0.1.0", "0.2.0") == {
+        "app_min_version": "0.2.0", "app_latest_version": "0.3.0"
+    }  # fmt: skip
+    # The newest is never below the minimum; what is not a version is ignored.
+    assert addon.named("0.5.0", "junk") == {
+        "app_min_version": "0.5.0", "app_latest_version": "0.5.0"
+    }  # fmt: skip
+    assert addon.named(False, ["0.9"]) == addon.named()
 
 
 def test_both_status_commands_print_the_apps_cause():

@@ -61,8 +61,9 @@ def _config(config_id):
 def _check_app(announced) -> None:
     """Refuse the whole push of an app too old for this server, or one announcing no valid
     version: an old app could store changes this addon reads wrongly."""
+    minimum = request.env["pos.config"]._possync_app_versions()["app_min_version"]
     try:
-        app_version.check_announced(announced)
+        app_version.check_announced(announced, minimum)
     except app_version.AppVersionRefused as exc:
         raise SyncRequestError(exc.code, str(exc)) from None
 

@@ -3,9 +3,12 @@
 
 ``APP_MIN_VERSION`` is the oldest app whose pushes this server accepts: raise it when an
 older app would store something this addon reads wrongly. ``APP_LATEST_VERSION`` is the
-newest app released with this addon (pyproject.toml's version; tests/test_app_version.py
-keeps them equal): an app older than it, but not older than the minimum, is told an update
-is available. Both are app versions, not the addon's own (the manifest's).
+newest app released with this addon (pyproject.toml's version;
+tests/agent/test_app_update.py keeps them equal): an app older than it, but not older than
+the minimum, is told an update is available. Both are app versions, not the addon's own
+(the manifest's). A server's administrator may raise either, never lower it, with the
+system parameters ``PARAMETERS`` names (`named`): the newest release they published to
+their tablets, the oldest they still allow.
 
 Versions are PEP 440 release versions without epoch or local part (``0.1.0``,
 ``0.2.0rc1``, ``0.2.0.post1``, ``0.3.0.dev2``), compared as PEP 440 orders them. No Odoo
@@ -19,6 +22,11 @@ import re
 APP_MIN_VERSION = "0.1.0"
 APP_LATEST_VERSION = "0.1.0"
 MAX_VERSION_CHARS = 64
+# System parameters (ir.config_parameter) that raise the two versions on one server.
+PARAMETERS = (
+    "pos_restaurant_sync.app_min_version",
+    "pos_restaurant_sync.app_latest_version",
+)
 PRE_RELEASES = {"a": 0, "b": 1, "rc": 2}
 
 _VERSION = re.compile(
@@ -57,10 +65,31 @@ def sort_key(text: str) -> tuple:
     return (release, pre, post, dev)
 
 
-def check_announced(announced: object) -> None:
-    """Refuse a push from an app older than ``APP_MIN_VERSION`` (``app_too_old``) or
-    announcing something that is not a version (``bad_request``). None is a POS page in a
-    plain browser, which runs this addon's own scripts: nothing to check."""
+def named(min_parameter: object = None, latest_parameter: object = None) -> dict[str, str]:
+    """What ``/info`` tells the app: this addon's versions, raised (never lowered) by the
+    administrator's parameters; a parameter that is not a version is ignored. The newest is
+    never below the minimum."""
+    least = _highest(APP_MIN_VERSION, min_parameter)
+    newest = _highest(APP_LATEST_VERSION, latest_parameter, least)
+    return {"app_min_version": least, "app_latest_version": newest}
+
+
+def _highest(*versions: object) -> str:
+    readable = []
+    for version in versions:
+        try:
+            readable.append((sort_key(version), version))
+        except ValueError:
+            continue
+    return max(readable, key=lambda pair: pair[0])[1]
+
+
+def check_announced(announced: object, minimum: str | None = None) -> None:
+    """Refuse a push from an app older than ``minimum`` (default ``APP_MIN_VERSION``:
+    ``app_too_old``) or announcing something that is not a version (``bad_request``). None
+    is a POS page in a plain browser, which runs this addon's own scripts: nothing to
+    check."""
+    minimum = minimum or APP_MIN_VERSION
     if announced is None:
         return
     if not isinstance(announced, str) or len(announced) > MAX_VERSION_CHARS:
@@ -71,14 +100,9 @@ def check_announced(announced: object) -> None:
         raise AppVersionRefused(
             "bad_request", f"app_version {announced!r} is not a version such as 0.1.0"
         ) from None
-    if key < sort_key(APP_MIN_VERSION):
+    if key < sort_key(minimum):
         raise AppVersionRefused(
             "app_too_old",
-            f"possync {announced} is too old for this server (needs ≥ {APP_MIN_VERSION}): "
+            f"possync {announced} is too old for this server (needs ≥ {minimum}): "
             "update possync on this tablet",
         )
-
-
-def supported() -> dict[str, str]:
-    """What ``/info`` tells the app about its versions."""
-    return {"app_min_version": APP_MIN_VERSION, "app_latest_version": APP_LATEST_VERSION}

@@ -96,8 +96,15 @@ class PosConfig(models.Model):
             "interval_ms": self.possync_interval_ms,
             "channel": f"{BUS_CHANNEL_PREFIX}{self.id}",
             "bus_type": BUS_TYPE,
-            **app_version.supported(),
+            **self._possync_app_versions(),
         }
+
+    @api.model
+    def _possync_app_versions(self) -> dict[str, str]:
+        """The desktop app versions this server works with: the addon's, raised by the
+        administrator's system parameters (lib/app_version.py)."""
+        parameters = self.env["ir.config_parameter"].sudo()
+        return app_version.named(*(parameters.get_param(name) for name in app_version.PARAMETERS))
 
     def _possync_broadcast(self, entries: list[dict]) -> None:
         """Send stored changes ([{seq, change}]) to every terminal of this config, on the

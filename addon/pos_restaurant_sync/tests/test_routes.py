@@ -88,6 +88,20 @@ class TestRoutes(PossyncCommon, HttpCase):
         self.assertIn("needs ≥ 0.3.0", error["data"]["message"])
         self.assertFalse(self.log(order))
 
+    def test_an_administrator_raises_the_app_versions_with_system_parameters(self):
+        parameters = self.env["ir.config_parameter"].sudo()
+        min_name, latest_name = app_version.PARAMETERS
+        parameters.set_param(latest_name, "99.0")
+        parameters.set_param(min_name, "not a version")  # ignored
+        info = self.result("info", config_id=self.config.id)
+        self.assertEqual(info["app_latest_version"], "99.0")
+        self.assertEqual(info["app_min_version"], app_version.APP_MIN_VERSION)
+        parameters.set_param(min_name, "98.0")
+        answer, order = self.push_as_app(app_version.APP_LATEST_VERSION)
+        self.assertEqual(answer["error"]["data"]["context"]["possync_error"], "app_too_old")
+        self.assertIn("needs ≥ 98.0", answer["error"]["data"]["message"])
+        self.assertFalse(self.log(order))
+
     def test_attack_a_forged_or_malformed_app_version_is_refused_and_stores_nothing(self):
         forged = [
             "", "latest", "0.1.0; DROP TABLE pos_order", "1!0.1.0", "0.1.0+local", "v0.1.0",
