@@ -163,21 +163,25 @@ async def test_a_wrong_password_is_reported_as_such(sync):
         await sync.sync_once()
 
 
+async def kept_back(sync, standin, error: type[Exception], match: str, step) -> None:
+    """One change waits in the outbox; ``step`` raises ``error``: nothing reached the
+    server and the change still waits."""
+    await sync.agent.receive([change()], "page")
+    with pytest.raises(error, match=match):
+        await step()
+    assert standin.changes() == [] and await pending(sync.agent) == 1
+
+
 async def test_a_server_of_another_protocol_version_gets_nothing(sync, standin):
     standin.protocol = 2
-    await sync.agent.receive([change()], "page")
-    with pytest.raises(ProtocolMismatch, match="update possync or the addon"):
-        await sync.sync_once()
-    assert standin.changes() == [] and await pending(sync.agent) == 1
+    await kept_back(sync, standin, ProtocolMismatch, "update possync or the addon", sync.sync_once)
 
 
 async def test_an_app_too_old_for_the_server_sends_nothing_and_says_what_to_do(sync, standin):
     standin.options.app_min_version = "0.3.0"
     sync.client.app_version = "0.2.0"
-    await sync.agent.receive([change()], "page")
-    with pytest.raises(AppTooOld, match=r"too old for this server \(needs ≥ 0.3.0\)"):
-        await sync.sync_once()
-    assert standin.changes() == [] and await pending(sync.agent) == 1
+    needs = r"too old for this server \(needs ≥ 0.3.0\)"
+    await kept_back(sync, standin, AppTooOld, needs, sync.sync_once)
     app = (await sync.agent.snapshot())["app"]
     assert (app["state"], app["min_version"]) == ("too_old", "0.3.0")
     assert "update possync on this tablet" in app["cause"]
@@ -187,10 +191,8 @@ async def test_an_app_too_old_for_the_server_sends_nothing_and_says_what_to_do(s
 async def test_an_app_refused_as_too_old_by_the_server_keeps_its_changes(sync, standin):
     await sync.prepare()  # /info said this app is current ...
     standin.options.app_min_version = "99.0"  # ... then the server was updated
-    await sync.agent.receive([change()], "page")
-    with pytest.raises(AppTooOld, match="too old for this server: possync"):
-        await sync.push_pending()
-    assert standin.changes() == [] and await pending(sync.agent) == 1
+    refused = "too old for this server: possync"
+    await kept_back(sync, standin, AppTooOld, refused, sync.push_pending)
 
 
 async def test_an_update_available_is_shown_and_sync_goes_on(sync, standin):
