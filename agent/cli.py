@@ -172,6 +172,8 @@ def describe(status: dict) -> str:
     ]
     if status.get("peer_cause"):
         lines.insert(4, f"          off: {status['peer_cause']}")  # under the peers line
+    if status.get("app", {}).get("cause"):
+        lines.append(f"app       {status['app']['cause']}")
     rejected = status["rejected"]
     if rejected["count"]:
         reason = rejected["last"]["reason"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from agent import app_update
 from agent.clock import CorrectedClock
 from agent.odoo_rpc import ADDON, OdooError, OdooSession, SessionExpired
 
@@ -41,6 +42,8 @@ class OdooClient:
         self.login = login
         self.password = password
         self.logged_in = False
+        # Sent with each push: the server refuses one from an app too old for it.
+        self.app_version = app_update.announced()
 
     @property
     def base_url(self) -> str:
@@ -76,6 +79,8 @@ class OdooClient:
 
     async def push(self, config_id: int, changes: list[dict]) -> dict:
         params = {"config_id": config_id, "changes": changes}
+        if self.app_version is not None:
+            params["app_version"] = self.app_version
         return _expect_dict(await self.call(ADDON + "push", params), "push")
 
     async def pull(self, config_id: int, after: int, limit: int) -> dict:

@@ -112,6 +112,11 @@ class SyncDisabled(OdooError):
     """Real-time sync is switched off for this POS on the server."""
 
 
+class AppTooOld(OdooError):
+    """This app is older than the server accepts (its ``/info`` or its refusal of a push
+    says so); nothing is sent until possync is updated on this tablet."""
+
+
 class DeviceRevoked(OdooError):
     """The server revoked this device's key: other terminals no longer trust it."""
 
@@ -159,6 +164,8 @@ def _typed_error(error: dict, data: dict) -> OdooError:
         return ProtocolMismatch(MISMATCH, detail)
     if code == "disabled":
         return SyncDisabled(DISABLED, detail)
+    if code == "app_too_old":
+        return AppTooOld(f"too old for this server: {_after_code(detail)}", detail)
     if code == "revoked":
         return DeviceRevoked("this device was revoked on the server: no LAN sync", detail)
     if "AccessDenied" in name:
@@ -166,6 +173,11 @@ def _typed_error(error: dict, data: dict) -> OdooError:
     if "AccessError" in name:
         return NotAllowed(f"access refused: {detail}", detail)
     return OdooError(f"server error: {detail or name or 'unknown'}", detail)
+
+
+def _after_code(detail: str) -> str:
+    """The addon's message without the code it starts with (``app_too_old: …``)."""
+    return detail.partition(": ")[2] or detail
 
 
 @dataclass(frozen=True)

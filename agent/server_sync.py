@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from agent import app_update
 from agent.backoff import Backoff
 from agent.core import Agent
 from agent.devices import DeviceList, InvalidDeviceList
@@ -25,6 +26,7 @@ from agent.odoo_client import OdooClient
 from agent.odoo_rpc import (
     DISABLED,
     MISMATCH,
+    AppTooOld,
     BusUnavailable,
     DeviceRevoked,
     OdooCallError,
@@ -76,12 +78,16 @@ class ServerSync:
 
     async def prepare(self) -> dict:
         """Read the addon's /info (logging in first), register this device and read the
-        POS's devices; cached until an error."""
+        POS's devices; cached until an error. An app too old for the server stops here."""
         async with self._prepare_lock:
             if self.info is None:
                 info = await self.client.info(self.config_id)
                 if info.get("protocol") != PROTOCOL_VERSION:
                     raise ProtocolMismatch(MISMATCH)
+                app = app_update.check(info, self.client.app_version)
+                self.agent.status.set_app(app)
+                if app.too_old:
+                    raise AppTooOld(str(app.cause))
                 if not info.get("enabled", True):
                     raise SyncDisabled(DISABLED)
                 await self._register()

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from agent.app_update import AppCompat
 from agent.protocol import PROTOCOL_VERSION
+from agent.version import version
 
 NOT_CONFIGURED = "server not configured"
 
@@ -45,12 +47,19 @@ class Status:
     # Why this terminal exchanges nothing with the others (no device key, or the server
     # revoked it); None while LAN sync works.
     peer_cause: str | None = None
+    # This app's version against what the server supports (agent/app_update.py).
+    app: AppCompat = field(default_factory=lambda: AppCompat(version()))
     on_change: Callable[[], None] = lambda: None
 
     def set_server(self, **values: object) -> None:
         for name, value in values.items():
             setattr(self.server, name, value)
         self.on_change()
+
+    def set_app(self, app: AppCompat) -> None:
+        if app != self.app:
+            self.app = app
+            self.on_change()
 
     def server_synced(self) -> None:
         self.set_server(reachable=True, last_sync=now_iso())
@@ -91,4 +100,5 @@ class Status:
                 t: a for t, a in sorted((fixed or {}).items()) if t != self.terminal
             },
             "protocol": PROTOCOL_VERSION,
+            "app": self.app.as_status(),
         }

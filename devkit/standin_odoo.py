@@ -17,7 +17,8 @@ What it implements:
   describes them (push is idempotent by change id; every change is checked with
   agent.protocol, its clock against the stand-in's; info, push and pull answers carry
   `time_ms`; one active key per terminal, a new one revokes the old, a revoked key is
-  refused with the `revoked` code).
+  refused with the `revoked` code; `/info` names the app versions of `Options` and a push
+  announcing an older `app_version` than the minimum is refused with `app_too_old`).
 * Odoo's bus websocket at `/websocket`: an Origin header is required; a User-Agent sent
   with a version other than the server's gets the socket closed with `OUTDATED_VERSION`;
   the client sends `{"event_name": "subscribe", "data": {"channels", "last"}}` and
@@ -56,9 +57,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from packaging.version import Version
 
 from agent import server_tls
 from agent.protocol import InvalidChange, check_clock, parse_change
+from agent.version import version
 from devkit import standin_pos
 from devkit.background import BackgroundServer
 
@@ -116,6 +119,9 @@ class Options:
     interval_ms: int = 300
     ws_version: str = ""  # the bus worker's version; "" means "<major>.0-7"
     clock_offset_s: float = 0.0  # this server's clock against the true time
+    # The app versions /info names (docs/protocol.md, "Versioning"); None leaves the key out.
+    app_min_version: str | None = field(default_factory=version)
+    app_latest_version: str | None = field(default_factory=version)
     faults: Faults = field(default_factory=Faults)
 
     @classmethod
@@ -288,7 +294,21 @@ class StandIn:
             "interval_ms": self.interval_ms,
             "channel": self.channel,
             "bus_type": BUS_TYPE,
+            **self._app_versions(),
         }
+
+    def _app_versions(self) -> dict[str, str]:
+        versions = {
+            "app_min_version": self.options.app_min_version,
+            "app_latest_version": self.options.app_latest_version,
+        }
+        return {key: value for key, value in versions.items() if value is not None}
+
+    def _check_app(self, announced: object) -> None:
+        least = self.options.app_min_version
+        if isinstance(announced, str) and least and Version(announced) < Version(least):
+            message = f"app_too_old: possync {announced} is too old (needs ≥ {least})"
+            raise RpcError("odoo.exceptions.UserError", message, context="app_too_old")
 
     def register_device(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_config(request, params)
@@ -381,6 +401,7 @@ class StandIn:
 
     def push(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_config(request, params)
+        self._check_app(params.get("app_version"))
         changes = params.get("changes")
         if not isinstance(changes, list) or len(changes) > MAX_PUSH:
             raise RpcError("odoo.exceptions.ValidationError", "changes: a list of at most 500")

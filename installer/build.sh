@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the possync bundle (PyInstaller, one folder, Qt backend), its tarball and the .deb.
+# Build the possync bundle (PyInstaller, one folder, Qt backend), its tarball, the .deb
+# and the apt repository folder holding it.
 #
 #   installer/build.sh [--untrimmed] [--bundle-only] [--lint]
 #
@@ -14,8 +15,9 @@
 #   POSSYNC_DEB_XZ_LEVEL   xz level of the .deb (default 6: about 3 min here; 1: 30 s, +15 MB)
 #   POSSYNC_MAINTAINER     the .deb's Maintainer field
 #   POSSYNC_LOCALES        Chromium UI languages kept in the bundle (see possync.spec)
+#   POSSYNC_APT_KEY        gpg key id that signs the apt repository (none: unsigned)
 #
-# Needs: dpkg-dev (dpkg-shlibdeps), binutils (PyInstaller's strip), tar, gzip, xz.
+# Needs: dpkg-dev (dpkg-shlibdeps), binutils (PyInstaller's strip), tar, gzip, xz; gpg to sign.
 # Its last line is JSON: paths and sizes (MB = 2^20 bytes, as `du -m`), seconds taken.
 set -euo pipefail
 
@@ -158,6 +160,13 @@ if [ "$bundle_only" = no ]; then
     dpkg-deb --root-owner-group -Zxz -z"$XZ_LEVEL" --build "$STAGE" "$DEB.tmp" >/dev/null
     mv -f "$DEB.tmp" "$DEB"
     deb_ms=$(since "$t0deb")
+
+    # The apt repository: this .deb joins the pool (earlier ones stay), the indexes are
+    # written again; publish the folder on any static web server (docs/installer.md).
+    APT_REPO="$OUT/apt"
+    say "apt repository: $APT_REPO${POSSYNC_APT_KEY:+ (signed by $POSSYNC_APT_KEY)}"
+    "$PYTHON" "$HERE/apt_repo.py" add "$DEB" --repo "$APT_REPO" --key "${POSSYNC_APT_KEY:-}" ||
+        fail "apt repository"
 fi
 
 [ "$bundle_only" = yes ] && start_tarball
@@ -174,12 +183,13 @@ if [ "$lint" = yes ] && [ -n "$DEB" ]; then
 fi
 
 total_ms=$(since "$started")
-"$PYTHON" - "$BUNDLE" "$TARBALL" "$DEB" "$pyinstaller_ms" "$deb_ms" "$total_ms" "$untrimmed" <<'EOF'
+"$PYTHON" - "$BUNDLE" "$TARBALL" "$DEB" "${APT_REPO:-}" "$pyinstaller_ms" "$deb_ms" "$total_ms" \
+    "$untrimmed" <<'EOF'
 import json
 import os
 import sys
 
-bundle, tarball, deb, pyinstaller_ms, deb_ms, total_ms, untrimmed = sys.argv[1:]
+bundle, tarball, deb, apt_repo, pyinstaller_ms, deb_ms, total_ms, untrimmed = sys.argv[1:]
 MB = 1024 * 1024
 
 
@@ -207,6 +217,7 @@ print(
             "bundle_tar_gz_mb": mb(os.path.getsize(tarball)),
             "deb": deb or None,
             "deb_mb": mb(os.path.getsize(deb)) if deb else None,
+            "apt": apt_repo or None,
             "pyinstaller_s": round(int(pyinstaller_ms) / 1000, 1),
             "deb_s": round(int(deb_ms) / 1000, 1),
             "total_s": round(int(total_ms) / 1000, 1),

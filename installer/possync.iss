@@ -20,6 +20,11 @@
 ; (%LOCALAPPDATA%\possync: unsent orders, web storage; %APPDATA%\possync: settings) and the
 ; saved password in Credential Manager stay, because they may hold orders the Odoo server
 ; has not received yet.
+;
+; Upgrades: running a newer setup over an install (same AppId) replaces the program folder
+; in place, in the folder and with the tasks chosen before; `/VERYSILENT /SUPPRESSMSGBOXES
+; /NORESTART` does it unattended. The data stays where it is, outside the program folder.
+; A running possync is closed first (see CloseApplications and PrepareToInstall below).
 
 #ifndef AppVersion
   #define AppVersion "0.1.0"
@@ -62,10 +67,19 @@ UninstallDisplayName={#AppName}
 WizardStyle=modern
 Compression=lzma2/max
 SolidCompression=yes
-; A running possync is asked to close through the Restart Manager: its close guard still
-; asks the user first when changes have not reached the server.
-CloseApplications=yes
+; A running possync is closed through the Restart Manager before its files are replaced;
+; interactively its close guard still asks the user first when changes have not reached
+; the server. "force": an upgrade cannot go on with the old files held open. Not started
+; again afterwards: after a silent upgrade run by a deployment tool it would run as that
+; tool's account; possync starts again from its icon or at the next sign-in.
+CloseApplications=force
+CloseApplicationsFilter=*.exe,*.dll,*.pyd
 RestartApplications=no
+; An upgrade keeps the folder, the Start menu group and the tasks chosen at the first
+; install (Inno Setup's defaults, stated: an upgrade must not move or re-ask anything).
+UsePreviousAppDir=yes
+UsePreviousGroup=yes
+UsePreviousTasks=yes
 ; Optional signing (recommended: unsigned PyInstaller executables trip SmartScreen and
 ; some antivirus products). Define a sign tool named "signtool" in the IDE or pass
 ; /Ssigntool="signtool.exe sign /fd sha256 /tr http://timestamp.example /td sha256 $f"
@@ -79,6 +93,12 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 [Tasks]
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"
 Name: "autostart"; Description: "Start possync when a user signs in"; GroupDescription: "Start-up:"; Flags: unchecked
+
+[InstallDelete]
+; The previous version's bundle, so the folder holds exactly the new one (a module or Qt
+; plugin the new version dropped must not be loaded from a leftover). possync writes
+; nothing in the program folder: the data is in each user's profile and stays.
+Type: filesandordirs; Name: "{app}\_internal"
 
 [Files]
 ; possync.exe (the app; also runs the agent as `possync.exe --agent run ...`),
@@ -164,6 +184,28 @@ end;
 function InitializeSetup(): Boolean;
 begin
   Result := CheckWebView2();
+end;
+
+// An unattended upgrade has nobody to answer possync's close guard, and the agent runs
+// without a window, which the Restart Manager cannot ask to close: stop every possync
+// process before the files are replaced. Nothing is lost: the agent acknowledges a change
+// only once it is committed to its database, which survives being stopped at any moment,
+// and the page sends what was not acknowledged again at the next start.
+procedure StopRunningPossync();
+var
+  ResultCode: Integer;
+begin
+  Exec(ExpandConstant('{sys}\taskkill.exe'), '/F /T /IM possync.exe /IM possync-console.exe',
+    '', SW_HIDE, ewWaitUntilTerminated, ResultCode);
+  Log(Format('taskkill possync: exit code %d (128: none was running)', [ResultCode]));
+  Sleep(1000); // let Windows release the files of the stopped processes
+end;
+
+function PrepareToInstall(var NeedsRestart: Boolean): String;
+begin
+  Result := '';
+  if WizardSilent() and FileExists(ExpandConstant('{app}\{#AppExe}')) then
+    StopRunningPossync();
 end;
 
 procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);

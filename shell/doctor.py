@@ -7,10 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+from agent import app_update
 from agent.clock import FAR_OFF_MS
 from agent.version import version
 from shell import lan_checks, odoo_probe, paths
-from shell.checks import FAIL, Result, failed, overall, passed, skipped
+from shell.checks import FAIL, Result, failed, overall, passed, skipped, warned
 from shell.credentials import Credentials, KeyringUnavailable, keyring_state
 from shell.settings import Settings
 
@@ -23,7 +24,7 @@ async def _server_checks(settings: Settings, secret: str | None | Result) -> lis
         try:
             info = await probe.server()
         except odoo_probe.ProbeError as exc:
-            unchecked = ("Clock", "Login", "Addon", "Websocket")
+            unchecked = ("Clock", "Login", "Addon", "Update", "Websocket")
             return [failed("Server", exc.message, exc.hint)] + [
                 skipped(name, "needs the server") for name in unchecked
             ]
@@ -38,24 +39,37 @@ async def _server_checks(settings: Settings, secret: str | None | Result) -> lis
 async def _login_and_addon(
     probe: odoo_probe.OdooProbe, settings: Settings, secret: str | None | Result
 ) -> list[Result]:
+    needs_login = [skipped("Addon", "needs a login"), skipped("Update", "needs a login")]
     if isinstance(secret, Result):
-        return [secret, skipped("Addon", "needs a login")]
+        return [secret, *needs_login]
     if secret is None:
-        return [
-            skipped("Login", "no stored password (typed at each start)"),
-            skipped("Addon", "needs a login"),
-        ]
+        return [skipped("Login", "no stored password (typed at each start)"), *needs_login]
     try:
         await probe.login(settings.database, settings.login, secret)
     except odoo_probe.ProbeError as exc:
-        return [failed("Login", exc.message, exc.hint), skipped("Addon", "needs a login")]
+        return [failed("Login", exc.message, exc.hint), *needs_login]
     login = passed("Login", f"{settings.login} on {settings.database}.")
     try:
         addon = await probe.addon(int(settings.config_id or 0))
     except odoo_probe.ProbeError as exc:
-        return [login, failed("Addon", exc.message, exc.hint)]
+        return [login, failed("Addon", exc.message, exc.hint), skipped("Update", "needs the addon")]
     mode = f", {addon.mode} mode" if addon.mode else ""
-    return [login, passed("Addon", f"{odoo_probe.ADDON} {addon.version} installed{mode}.")]
+    installed = passed("Addon", f"{odoo_probe.ADDON} {addon.version} installed{mode}.")
+    return [login, installed, _update(addon.app_versions)]
+
+
+def _update(app_versions: dict | None) -> Result:
+    """This app against the versions the server's addon works with (agent/app_update.py)."""
+    app = app_update.check(app_versions or {})
+    advice = f"{(app.advice or '')[:1].upper()}{(app.advice or '')[1:]}."
+    if app.state == app_update.TOO_OLD:
+        return failed("Update", f"{app.summary}.", advice)
+    if app.state == app_update.UPDATE_AVAILABLE:
+        return warned("Update", f"{app.summary}.", advice)
+    if app.state == app_update.CURRENT:
+        newest = f"newest it knows: {app.latest_version}"
+        return passed("Update", f"possync {app.version} is up to date for this server ({newest}).")
+    return skipped("Update", "the server names no app versions, or this possync has none")
 
 
 async def _websocket(probe: odoo_probe.OdooProbe) -> Result:

@@ -67,6 +67,9 @@ class AddonInfo:
     protocol: int | None = None
     enabled: bool | None = None
     mode: str | None = None
+    # /info's app_min_version and app_latest_version (agent/app_update.py reads them);
+    # None when read without /info (an API key) or from an addon that names none.
+    app_versions: dict | None = None
 
 
 @dataclass
@@ -250,6 +253,7 @@ class OdooProbe:
             info.get("protocol"),
             info.get("enabled"),
             info.get("mode"),
+            {key: info.get(key) for key in ("app_min_version", "app_latest_version")},
         )
 
     async def _addon_module(self) -> AddonInfo:

@@ -69,6 +69,8 @@ def describe(status: dict[str, Any]) -> list[str]:
     ]
     if isinstance(status.get("clock"), dict):
         lines.append(f"clock:        {describe_status(status['clock'])}")
+    if isinstance(status.get("app"), dict) and status["app"].get("cause"):
+        lines.append(f"app:          {status['app']['cause']}")
     rejected = status.get("rejected") or {}
     if rejected.get("count"):
         reason = (rejected.get("last") or {}).get("reason")

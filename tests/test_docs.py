@@ -338,9 +338,11 @@ def test_every_installer_file_named_exists(path):
 
 
 def build_outputs() -> set[str]:
-    """build.sh's BUNDLE, TARBALL and DEB, with `<version>` and `<arch>` for the variables."""
+    """build.sh's BUNDLE, TARBALL, DEB and APT_REPO, with `<version>` and `<arch>` for the
+    variables."""
     outputs = set()
-    for value in re.findall(r'^\s*(?:BUNDLE|TARBALL|DEB)="\$OUT/([^"]+)"', BUILD_SH, re.M):
+    assigned = r'^\s*(?:BUNDLE|TARBALL|DEB|APT_REPO)="\$OUT/([^"]+)"'
+    for value in re.findall(assigned, BUILD_SH, re.M):
         for var, word in (("VERSION", "<version>"), ("ARCH", "<arch>")):
             value = value.replace(f"${{{var}}}", word).replace(f"${var}", word)
         outputs.add(value)

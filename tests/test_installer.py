@@ -168,6 +168,11 @@ def test_build_prints_paths_and_sizes_as_json(build: dict) -> None:
     assert build["bundle_tar_gz_mb"] == round(tarball.stat().st_size / MB, 1)
     assert build["deb_mb"] == round(deb.stat().st_size / MB, 1)
     assert deb.name == f"possync_{VERSION}_{_arch()}.deb"
+    # The apt repository holds it (tests/test_apt_repo.py has apt-get read one).
+    apt = Path(build["apt"])
+    assert (apt / "pool/main/p/possync" / deb.name).is_file()
+    packages = (apt / f"dists/stable/main/binary-{_arch()}/Packages").read_text()
+    assert f"Version: {VERSION}\n" in packages and (apt / "dists/stable/Release").is_file()
     assert build["trimmed"] is True
     # The target (untrimmed: about 226 MB; see docs/benchmarks.md).
     assert build["bundle_tar_gz_mb"] <= TARGET_TAR_GZ_MB

@@ -6,6 +6,7 @@ import pytest
 
 from agent.odoo_rpc import (
     AccessDenied,
+    AppTooOld,
     DeviceRevoked,
     NotAllowed,
     NotJsonRpc,
@@ -49,6 +50,7 @@ def _error(name: str = "", message: str = "", code: int = 200, **data: object) -
         (_error("x", context={"possync_error": "version"}), ProtocolMismatch),
         (_error("x", context={"possync_error": "disabled"}), SyncDisabled),
         (_error("x", context={"possync_error": "revoked"}), DeviceRevoked),
+        (_error("x", context={"possync_error": "app_too_old"}), AppTooOld),
         (_error("odoo.exceptions.UserError", "no such table"), OdooError),
     ],
 )
@@ -63,3 +65,10 @@ def test_an_error_keeps_odoo_s_message_and_traceback() -> None:
         rpc_result(_error("ValueError", "boom", debug="Traceback (most recent call last)"), "u")
     assert str(raised.value) == "server error: boom"
     assert raised.value.detail == "boom" and raised.value.debug.startswith("Traceback")
+
+
+def test_an_app_too_old_says_what_the_server_said_without_its_code() -> None:
+    message = "app_too_old: possync 0.1.0 is too old for this server (needs ≥ 0.2.0): update"
+    with pytest.raises(AppTooOld) as raised:
+        rpc_result(_error("x", message, context={"possync_error": "app_too_old"}), "u")
+    assert str(raised.value) == f"too old for this server: {message.partition(': ')[2]}"

@@ -165,7 +165,7 @@ async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(age
     status = await (await agent_client.get("/status", headers=_bearer())).json()
     assert set(status) == {
         "terminal", "pending", "rejected", "clock", "server", "peers", "last_peer_sync",
-        "peer_cause", "devices", "fixed_addresses", "protocol"
+        "peer_cause", "devices", "fixed_addresses", "protocol", "app"
     }  # fmt: skip
     assert status["rejected"] == {"count": 0, "last": None}
     assert status["clock"] == {"offset_ms": 0, "source": None, "far_off": False}
@@ -179,6 +179,7 @@ async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(age
     }
     assert status["peers"] == [] and status["devices"] == [] and status["protocol"] == 1
     assert status["fixed_addresses"] == {}
+    assert status["app"]["state"] == "unknown"  # until the server's /info names versions
 
 
 async def test_pages_are_told_when_the_status_changes(agent_client):

@@ -16,6 +16,7 @@ from agent.identity import load_identity
 from agent.odoo_client import OdooClient
 from agent.odoo_rpc import (
     AccessDenied,
+    AppTooOld,
     DeviceRevoked,
     ProtocolMismatch,
     ServerUnreachable,
@@ -162,12 +163,58 @@ async def test_a_wrong_password_is_reported_as_such(sync):
         await sync.sync_once()
 
 
+async def kept_back(sync, standin, error: type[Exception], match: str, step) -> None:
+    """One change waits in the outbox; ``step`` raises ``error``: nothing reached the
+    server and the change still waits."""
+    await sync.agent.receive([change()], "page")
+    with pytest.raises(error, match=match):
+        await step()
+    assert standin.changes() == [] and await pending(sync.agent) == 1
+
+
 async def test_a_server_of_another_protocol_version_gets_nothing(sync, standin):
     standin.protocol = 2
+    await kept_back(sync, standin, ProtocolMismatch, "update possync or the addon", sync.sync_once)
+
+
+async def test_an_app_too_old_for_the_server_sends_nothing_and_says_what_to_do(sync, standin):
+    standin.options.app_min_version = "0.3.0"
+    sync.client.app_version = "0.2.0"
+    needs = r"too old for this server \(needs ≥ 0.3.0\)"
+    await kept_back(sync, standin, AppTooOld, needs, sync.sync_once)
+    app = (await sync.agent.snapshot())["app"]
+    assert (app["state"], app["min_version"]) == ("too_old", "0.3.0")
+    assert "update possync on this tablet" in app["cause"]
+    assert standin.active_devices() == []  # not even registered
+
+
+async def test_an_app_refused_as_too_old_by_the_server_keeps_its_changes(sync, standin):
+    await sync.prepare()  # /info said this app is current ...
+    standin.options.app_min_version = "99.0"  # ... then the server was updated
+    refused = "too old for this server: possync"
+    await kept_back(sync, standin, AppTooOld, refused, sync.push_pending)
+
+
+async def test_an_update_available_is_shown_and_sync_goes_on(sync, standin):
+    standin.options.app_latest_version = "99.0"
     await sync.agent.receive([change()], "page")
-    with pytest.raises(ProtocolMismatch, match="update possync or the addon"):
-        await sync.sync_once()
-    assert standin.changes() == [] and await pending(sync.agent) == 1
+    await sync.sync_once()
+    assert await pending(sync.agent) == 0
+    app = (await sync.agent.snapshot())["app"]
+    assert app["state"] == "update_available"
+    assert app["cause"].startswith(f"update available ({sync.client.app_version} → 99.0)")
+
+
+async def test_attack_a_forged_app_version_from_the_server_changes_nothing(sync, standin):
+    # A server (or whatever answers in its place) that names no usable versions cannot stop
+    # the agent: the versions are not checked, and sync goes on.
+    standin.options.app_min_version = "<script>alert(1)</script>"
+    standin.options.app_latest_version = "9" * 100
+    await sync.agent.receive([change()], "page")
+    sync.client.app_version = None  # the stand-in compares what it is sent
+    await sync.sync_once()
+    assert await pending(sync.agent) == 0
+    assert (await sync.agent.snapshot())["app"]["state"] == "unknown"
 
 
 async def test_an_expired_session_is_renewed_without_fuss(sync, standin):

@@ -291,6 +291,34 @@ test("the agent's status turns the indicator red while the server is away, with 
     assert.equal(client.status.state, "synced");
 });
 
+test("an app too old for the server turns the indicator red with what to do", () => {
+    const { client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    const cause = "too old for this server (needs ≥ 0.3.0): possync 0.2.0 syncs nothing with " +
+        "it and keeps its changes until then; update possync on this tablet: sudo apt update && sudo apt upgrade";
+    const server = { configured: true, reachable: true, cause };
+    const app = { version: "0.2.0", state: "too_old", min_version: "0.3.0", cause };
+    socket.reply({ type: "status", status: { terminal: "t-agent", pending: 1, server, app } });
+    assert.equal(client.status.state, "error");
+    assert.equal(client.status.cause, cause);
+    assert.equal(client.status.appUpdate, null);
+});
+
+test("an update of the app is shown with what to do, and sync stays green", () => {
+    const { client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    const cause = "update available (0.2.0 → 0.3.0): this version keeps working; " +
+        "run the new possync setup on this tablet (it keeps the data and unsent orders)";
+    const app = { version: "0.2.0", state: "update_available", latest_version: "0.3.0", cause };
+    const server = { configured: true, reachable: true, cause: null };
+    socket.reply({ type: "status", status: { terminal: "t-agent", pending: 0, server, app } });
+    assert.equal(client.status.state, "synced");
+    assert.deepEqual(client.status.appUpdate, { version: "0.2.0", latest: "0.3.0", cause });
+    const current = { ...app, state: "current", cause: null };
+    socket.reply({ type: "status", status: { terminal: "t-agent", server, app: current } });
+    assert.equal(client.status.appUpdate, null);
+});
+
 test("a reset seen by the agent re-reads the orders once, keeping the agent's cursor", () => {
     const { client, resets, socket } = agentSetup();
     socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 7 });

@@ -4,7 +4,9 @@ The app runs offscreen in its own process (tests/shell/gui_driver.py, scenario
 ``real-odoo``) with a timeout, so a Qt hang fails this test instead of hanging pytest. It
 is set up as after the setup screen (the password in the in-memory test keyring) and
 checked as a person would: the POS opens logged in, the addon's script syncs through the
-agent, a line added in the POS reaches Odoo, and ``possync doctor`` passes.
+agent, a line added in the POS reaches Odoo, and ``possync doctor`` passes. The server
+announces a newer app (its system parameter): the indicator and doctor say an update is
+available.
 
 ``POSSYNC_SHELL_SHOTS=DIR`` under ``xvfb-run -a -s "-screen 0 1280x800x24"`` also saves
 the app's window as ``DIR/pos-odoo<major>.png``.
@@ -17,9 +19,14 @@ import os
 import time
 from pathlib import Path
 
+from agent.version import version
 from devkit.e2e.views import odoo_orders
 from devkit.odoo import OdooInstance
+from tests.addon_lib import load
 from tests.shell.test_window import run_scenario
+
+APP_VERSIONS = load("app_version")
+NEWER_APP = "99.0"
 
 # A cold POS load (assets, every product) takes 20-40 s on a busy machine; the driver's
 # own watchdog (REAL_ODOO_TIMEOUT_S) fires first and reports what it saw.
@@ -48,6 +55,10 @@ def test_the_app_opens_the_pos_and_syncs_through_its_agent(
     # What the POS manager does first: switch Real-Time Sync on for this POS.
     values = {"possync_enabled": True, "possync_mode": "bus"}
     odoo.jsonrpc("pos.config", "write", [[odoo.config_id], values])
+    # ... and, having published a newer app to the tablets, says so (docs/protocol.md,
+    # "The desktop app's version").
+    latest = APP_VERSIONS.PARAMETERS[1]
+    odoo.jsonrpc("ir.config_parameter", "set_param", [latest, NEWER_APP])
     options = [
         "--server",
         odoo.base_url,
@@ -63,7 +74,10 @@ def test_the_app_opens_the_pos_and_syncs_through_its_agent(
     if SHOTS:
         options += ["--shots", SHOTS]
 
-    results = run_scenario("real-odoo", tmp_path, *options, timeout=SCENARIO_TIMEOUT_S)
+    try:
+        results = run_scenario("real-odoo", tmp_path, *options, timeout=SCENARIO_TIMEOUT_S)
+    finally:
+        odoo.jsonrpc("ir.config_parameter", "set_param", [latest, False])
     for r in results:
         print(f"odoo {odoo.version} [{r['at_s']:>6} s] ok {r['check']}: {r['detail'][:400]}")
 
@@ -71,6 +85,15 @@ def test_the_app_opens_the_pos_and_syncs_through_its_agent(
     opened = json.loads(detail(results, "opened at the URL the app computes for this version"))
     assert opened["odoo_major"] == odoo.tree.major
     assert opened["pos_url"] == odoo.pos_url
+
+    # 2. /info named the app versions; the indicator and doctor show the update.
+    app = json.loads(detail(results, "the agent read the app versions from the server's /info"))
+    assert app["min_version"] == APP_VERSIONS.APP_MIN_VERSION
+    assert (app["state"], app["latest_version"]) == ("update_available", NEWER_APP)
+    shown = detail(results, "the indicator shows the update and what to do")
+    assert f"update available ({version()} → {NEWER_APP})" in shown, shown
+    assert "update possync on this tablet" in shown, shown
+    assert detail(results, "possync doctor warns of the update").startswith("WARN")
 
     # 3. The line added in the app's POS is in Odoo's pos.order, sent by this terminal.
     edit = json.loads(detail(results, "edit made in the app's POS"))

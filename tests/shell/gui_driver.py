@@ -376,6 +376,10 @@ OPEN_REGISTER = """var b = document.querySelector('.login-overlay .open-register
 if (b) { b.click(); } !!b"""
 SYNCED_BY_AGENT = """(function () { var s = window.possync.status();
   return s.transport === 'agent' && s.state === 'synced' && JSON.stringify(s); })()"""
+# The navbar indicator's update arrow, and its tooltip (the details' lines).
+INDICATOR_UPDATE = "!!document.querySelector('.possync-indicator .possync-update')"
+INDICATOR_TITLE = """(function () { var b = document.querySelector('.possync-indicator');
+  return b ? b.title : 'no indicator'; })()"""
 COUNT_AGENT_EVENTS = """window.__agentEventsSince = 0;
 window.addEventListener('possync:agent', function () { window.__agentEventsSince += 1; });
 true"""
@@ -460,6 +464,13 @@ def scenario_real_odoo(d: Driver) -> None:
     d.check("the page and the agent are one terminal",
             d.js("window.possync.terminal()") == agent_status.get("terminal"),
             agent_status.get("terminal"))
+    # The test raised the server's newest app version (a system parameter): the agent read
+    # it from /info, and the indicator shows the update with what to do.
+    app_seen = d.wait(lambda: ((app.agent_status() or {}).get("app") or {}).get("cause"), 30)
+    d.check("the agent read the app versions from the server's /info", app_seen,
+            json.dumps((app.agent_status() or {}).get("app")))
+    d.check("the indicator shows the update and what to do", d.wait_js(INDICATOR_UPDATE, 30),
+            d.js(INDICATOR_TITLE))
 
     d.js(OPEN_REGISTER)
     d.check("the floor plan shows", d.wait_js("!!document.querySelector('.floor-map')", 60))
@@ -481,6 +492,10 @@ def scenario_real_odoo(d: Driver) -> None:
     d.check("possync doctor passes server, login, addon and websocket",
             all(outcomes.get(n) == "PASS" for n in ("Server", "Login", "Addon", "Websocket")),
             " | ".join(line for result in results for line in result.lines()))
+    d.check("possync doctor warns of the update",
+            outcomes.get("Update") == "WARN",
+            " | ".join(line for result in results if result.name == "Update"
+                       for line in result.lines()))
     app.window.destroy()  # nothing unsent: closes without asking
     d.wait(lambda: d.confirm_messages, timeout=3)
     d.check("closing asked nothing (nothing unsent)", not d.confirm_messages, d.confirm_messages)

@@ -38,7 +38,7 @@ def test_a_healthy_terminal_passes_everything(standin_server: StandInServer) -> 
     code, lines = doctor.command(configure(standin_server.url))
     assert code == 0, lines
     names = [line.split()[1] for line in lines[:-1]]
-    local = ["Server", "Clock", "Login", "Addon", "Websocket", "Keyring", "Disk"]
+    local = ["Server", "Clock", "Login", "Addon", "Update", "Websocket", "Keyring", "Disk"]
     assert names == [*local, *lan_checks.NAMES]
     assert all(line.startswith("PASS") for line in lines[: len(local)])
     # The LAN checks look at the running agent: possync is not running here.
@@ -67,7 +67,8 @@ def test_a_clock_a_few_seconds_off_passes_and_says_possync_corrects_it() -> None
 def test_an_unreachable_server_fails_and_skips_what_depends_on_it() -> None:
     result = outcomes(configure("http://127.0.0.1:9"))
     assert result["Server"] == "FAIL"
-    assert {result[name] for name in ("Clock", "Login", "Addon", "Websocket")} == {"SKIP"}
+    unchecked = ("Clock", "Login", "Addon", "Update", "Websocket")
+    assert {result[name] for name in unchecked} == {"SKIP"}
     assert result["Disk"] == "PASS"
 
 
@@ -76,6 +77,28 @@ def test_a_missing_addon_and_a_blocked_websocket_each_fail() -> None:
     with running(Options(addon="missing", faults=blocked)) as server:
         result = outcomes(configure(server.url))
     assert (result["Login"], result["Addon"], result["Websocket"]) == ("PASS", "FAIL", "FAIL")
+
+
+def test_an_update_available_warns_from_and_to_with_what_to_do() -> None:
+    with running(Options(app_latest_version="99.0")) as server:
+        code, lines = doctor.command(configure(server.url))
+    update = next(line for line in lines if " Update " in line)
+    assert update.startswith("WARN") and f"update available ({version()} → 99.0)" in update
+    assert "apt upgrade" in lines[lines.index(update) + 1] and code == 0
+
+
+def test_an_app_too_old_for_the_server_fails_with_the_minimum_and_what_to_do() -> None:
+    with running(Options(app_min_version="99.0", app_latest_version="99.1")) as server:
+        code, lines = doctor.command(configure(server.url))
+    update = next(line for line in lines if " Update " in line)
+    assert update.startswith("FAIL") and "too old for this server (needs ≥ 99.0)" in update
+    assert "update possync on this tablet" in lines[lines.index(update) + 1].lower()
+    assert code == 1
+
+
+def test_a_server_that_names_no_app_versions_skips_the_update_check() -> None:
+    with running(Options(app_min_version=None, app_latest_version=None)) as server:
+        assert outcomes(configure(server.url))["Update"] == "SKIP"
 
 
 def test_no_keyring_fails_and_says_where_the_password_is(standin_server: StandInServer) -> None:
@@ -121,8 +144,8 @@ def test_json_for_monitoring(standin_server: StandInServer) -> None:
     report = json.loads("\n".join(lines))
     assert code == 0 and report["status"] == "ok" and report["version"] == version()
     checks = {check["name"]: check for check in report["checks"]}
-    assert set(checks) == {"Server", "Clock", "Login", "Addon", "Websocket", "Keyring", "Disk",
-                           *lan_checks.NAMES}  # fmt: skip
+    assert set(checks) == {"Server", "Clock", "Login", "Addon", "Update", "Websocket", "Keyring",
+                           "Disk", *lan_checks.NAMES}  # fmt: skip
     assert checks["Server"]["status"] == "ok" and checks["Peers"]["status"] == "skipped"
     assert all(set(check) == {"name", "status", "message", "hint"} for check in checks.values())
 

@@ -6,7 +6,7 @@ from odoo import http
 from odoo.http import request
 
 from ..compat import json_route
-from ..lib import clock
+from ..lib import app_version, clock
 from ..models.pos_restaurant_sync_change import MAX_PULL, SyncRequestError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -18,11 +18,12 @@ class PosRestaurantSyncController(http.Controller):
         return _timed(_config(config_id)._possync_info())
 
     @json_route("/pos_restaurant_sync/push", auth="user")
-    def push(self, config_id, changes):
+    def push(self, config_id, changes, app_version=None):
         body = request.httprequest.get_data()
         if len(body) > MAX_BODY_BYTES:
             raise SyncRequestError("too_large", f"a push is at most {MAX_BODY_BYTES} bytes")
         config = _config(config_id)
+        _check_app(app_version)
         return _timed(request.env["pos_restaurant_sync.change"]._push(config, changes))
 
     @json_route("/pos_restaurant_sync/pull", auth="user")
@@ -70,6 +71,16 @@ def _timed(result: dict) -> dict:
 def _config(config_id):
     """The requested POS, if the logged-in user may use it (AccessError otherwise)."""
     return request.env["pos.config"]._possync_config_for_user(_integer(config_id, "config_id"))
+
+
+def _check_app(announced) -> None:
+    """Refuse the whole push of an app too old for this server, or one announcing no valid
+    version: an old app could store changes this addon reads wrongly."""
+    minimum = request.env["pos.config"]._possync_app_versions()["app_min_version"]
+    try:
+        app_version.check_announced(announced, minimum)
+    except app_version.AppVersionRefused as exc:
+        raise SyncRequestError(exc.code, str(exc)) from None
 
 
 def _devices():

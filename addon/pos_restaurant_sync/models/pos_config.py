@@ -5,7 +5,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.module import get_manifest
 
 from .. import compat
-from ..lib import protocol
+from ..lib import app_version, protocol
 
 INTERVAL_MIN_MS = 300
 INTERVAL_MAX_MS = 1000
@@ -96,7 +96,15 @@ class PosConfig(models.Model):
             "interval_ms": self.possync_interval_ms,
             "channel": f"{BUS_CHANNEL_PREFIX}{self.id}",
             "bus_type": BUS_TYPE,
+            **self._possync_app_versions(),
         }
+
+    @api.model
+    def _possync_app_versions(self) -> dict[str, str]:
+        """The desktop app versions this server works with: the addon's, raised by the
+        administrator's system parameters (lib/app_version.py)."""
+        parameters = self.env["ir.config_parameter"].sudo()
+        return app_version.named(*(parameters.get_param(name) for name in app_version.PARAMETERS))
 
     def _possync_broadcast(self, entries: list[dict]) -> None:
         """Send stored changes ([{seq, change}]) to every terminal of this config, on the

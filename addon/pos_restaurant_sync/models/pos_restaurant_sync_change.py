@@ -31,7 +31,7 @@ LOG_LOCK_CLASS = 0x706F7373
 class SyncRequestError(UserError):
     """A push or pull refused whole; nothing was stored.
 
-    ``code`` (too_large, version, disabled, bad_request) reaches the client in the
+    ``code`` (too_large, version, disabled, bad_request, app_too_old) reaches the client in the
     JSON-RPC error as ``data.context.possync_error``, and starts ``data.message``.
     """
 

@@ -8,6 +8,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import new_test_user
 from psycopg2.errors import LockNotAvailable
 
+from ..lib import app_version
 from .common import PossyncCommon
 
 
@@ -55,9 +56,63 @@ class TestRoutes(PossyncCommon, HttpCase):
         info = self.result("info", config_id=self.config.id)
         self.assertEqual(
             set(info),
-            {"addon_version", "protocol", "enabled", "mode", "interval_ms", "channel", "bus_type"},
-        )
+            {
+                "addon_version", "protocol", "enabled", "mode", "interval_ms", "channel",
+                "bus_type", "app_min_version", "app_latest_version",
+            },
+        )  # fmt: skip
         self.assertEqual(info["channel"], f"possync:{self.config.id}")
+        self.assertEqual(info["app_min_version"], app_version.APP_MIN_VERSION)
+        self.assertEqual(info["app_latest_version"], app_version.APP_LATEST_VERSION)
+
+    # --- the app's version (docs/protocol.md, "Versioning") ----------------------------
+
+    def push_as_app(self, announced) -> tuple[dict, str]:
+        """A push of one new change announcing ``announced``; the answer and the order."""
+        order = self.new_uuid()
+        change = self.change(order, self.line_add("l1", self.coke))
+        params = {"config_id": self.config.id, "changes": [change], "app_version": announced}
+        return self.rpc("push", params), order
+
+    def test_a_current_app_and_a_browser_page_push_alike(self):
+        for announced in (app_version.APP_LATEST_VERSION, None):
+            answer, order = self.push_as_app(announced)
+            self.assertEqual(answer["result"]["acks"][0]["status"], "applied", announced)
+            self.assertEqual(self.pos_order(order).lines.uuid, "l1")
+
+    def test_an_app_too_old_for_this_server_is_refused_whole(self):
+        with patch.object(app_version, "APP_MIN_VERSION", "0.3.0"):
+            answer, order = self.push_as_app("0.2.9")
+        error = answer["error"]
+        self.assertEqual(error["data"]["context"]["possync_error"], "app_too_old")
+        self.assertIn("needs ≥ 0.3.0", error["data"]["message"])
+        self.assertFalse(self.log(order))
+
+    def test_an_administrator_raises_the_app_versions_with_system_parameters(self):
+        parameters = self.env["ir.config_parameter"].sudo()
+        min_name, latest_name = app_version.PARAMETERS
+        parameters.set_param(latest_name, "99.0")
+        parameters.set_param(min_name, "not a version")  # ignored
+        info = self.result("info", config_id=self.config.id)
+        self.assertEqual(info["app_latest_version"], "99.0")
+        self.assertEqual(info["app_min_version"], app_version.APP_MIN_VERSION)
+        parameters.set_param(min_name, "98.0")
+        answer, order = self.push_as_app(app_version.APP_LATEST_VERSION)
+        self.assertEqual(answer["error"]["data"]["context"]["possync_error"], "app_too_old")
+        self.assertIn("needs ≥ 98.0", answer["error"]["data"]["message"])
+        self.assertFalse(self.log(order))
+
+    def test_attack_a_forged_or_malformed_app_version_is_refused_and_stores_nothing(self):
+        forged = [
+            "", "latest", "0.1.0; DROP TABLE pos_order", "1!0.1.0", "0.1.0+local", "v0.1.0",
+            " 0.1.0", "0.1.0\n", "9" * 70, 10, 0.1, True, ["0.1.0"], {"v": "0.1.0"},
+        ]  # fmt: skip
+        for announced in forged:
+            answer, order = self.push_as_app(announced)
+            self.assertEqual(
+                answer["error"]["data"]["context"]["possync_error"], "bad_request", announced
+            )
+            self.assertFalse(self.log(order), announced)
 
     def test_push_then_pull(self):
         order = self.new_uuid()

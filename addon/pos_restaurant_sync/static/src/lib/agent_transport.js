@@ -98,8 +98,12 @@ export class AgentTransport {
             if (clock?.source) {
                 client.wall.adopt("agent", clock.offset_ms); // the agent's, on our device clock
             }
-            // What the server refused for good from the agent's outbox, for the indicator.
-            client.updateStatus({ agentRejected: message.status?.rejected ?? null });
+            // What the server refused for good from the agent's outbox, and whether the app
+            // is current for the server, for the indicator.
+            client.updateStatus({
+                agentRejected: message.status?.rejected ?? null,
+                appUpdate: appUpdate(message.status),
+            });
             client.linkError(agentProblem(message.status));
             this.resetIfPruned(message.status);
         } else if (message.type === "error") {
@@ -189,5 +193,20 @@ export function agentProblem(status) {
     if (!server.configured) {
         return "the possync app has no Odoo server configured";
     }
+    if (status.app?.state === "too_old") {
+        return status.app.cause; // nothing reaches the server until the app is updated
+    }
     return server.reachable ? null : `server unreachable: ${server.cause || "no answer"}`;
+}
+
+/**
+ * An update of the possync app the agent's status (agent/app_update.py) says is available,
+ * with what to do: `{version, latest, cause}`, or null. Not a failure: sync goes on.
+ */
+export function appUpdate(status) {
+    const app = status?.app;
+    if (app?.state !== "update_available") {
+        return null;
+    }
+    return { version: app.version, latest: app.latest_version, cause: app.cause };
 }

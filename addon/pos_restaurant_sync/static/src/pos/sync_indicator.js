@@ -1,9 +1,10 @@
 /**
  * The sync indicator in the POS navbar: a spinner while a push is in flight, the number of
  * changes not yet acknowledged, a green check when all is synced, red with the cause when
- * the server, the bus or the local agent is unreachable, and a clock icon when this
- * terminal's clock is far off the server's (possync corrects its stamps, but the tablet's
- * date and time should be set). Hover shows the details (last sync time first); a tap
+ * the server, the bus or the local agent is unreachable (or the possync app is too old for
+ * the server), a clock icon when this terminal's clock is far off the server's (possync
+ * corrects its stamps, but the tablet's date and time should be set), and an arrow when an
+ * update of the possync app is available. Hover shows the details (last sync time first); a tap
  * opens them in a popover, for touch screens.
  *
  * The popover reads the `possync` service itself, not a copy made when it opened: while it
@@ -45,6 +46,9 @@ export function syncDetails(sync, now = null) {
         lines.push(_t("%s change(s) waiting to be sent", pending));
     }
     lines.push(...clockLines(sync.status));
+    if (sync.status.appUpdate) {
+        lines.push(sync.status.appUpdate.cause);
+    }
     lines.push(
         sync.transport === "agent"
             ? _t("Through the possync app on this terminal")
@@ -140,6 +144,11 @@ export class SyncIndicator extends Component {
 
     get status() {
         return this.sync.status;
+    }
+
+    /** An update of the possync app is available (the details say which and how). */
+    get updateAvailable() {
+        return Boolean(this.status.appUpdate);
     }
 
     /** This terminal's clock is far off the server's (the details say how far). */
