@@ -101,13 +101,15 @@ class PosRestaurantSyncDevice(models.Model):
         for device in self.filtered("lan_address"):
             stored = device._possync_lan_address(device.lan_address)
             if stored != device.lan_address:
-                raise ValidationError(_("Write the fixed LAN address as %s", stored))
+                raise ValidationError(self.env._("Write the fixed LAN address as %s", stored))
 
     def write(self, vals):
         """Only the server changes a device, except for its fixed LAN address, which a POS
         manager of its company sets (the access rules decide who may write at all)."""
         if not self.env.su and set(vals) - MANAGER_FIELDS:
-            raise AccessError(_("Only the fixed LAN address of a sync device can be changed."))
+            raise AccessError(
+                self.env._("Only the fixed LAN address of a sync device can be changed.")
+            )
         if vals.get("lan_address"):
             vals = {**vals, "lan_address": self._possync_lan_address(vals["lan_address"])}
         return super().write(vals)
@@ -119,7 +121,7 @@ class PosRestaurantSyncDevice(models.Model):
         except ValueError as exc:
             address = str(value)[:80]
             raise ValidationError(
-                _("Fixed LAN address “%(address)s”: %(error)s", address=address, error=exc)
+                self.env._("Fixed LAN address “%(address)s”: %(error)s", address=address, error=exc)
             ) from exc
 
     # --- what the routes do (as superuser, after the route checked the user's access) --
