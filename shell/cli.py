@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from agent.version import describe as describe_version
+from shell.i18n import _
 
 AGENT_FLAG = "--agent"
 
@@ -20,28 +21,32 @@ AGENT_FLAG = "--agent"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="possync",
-        description="Live, loss-free sync for Odoo POS Restaurant: the terminal app.",
+        description=_("Live, loss-free sync for Odoo POS Restaurant: the terminal app."),
     )
     parser.add_argument(
         "command",
         nargs="?",
         default="run",
         choices=["run", "status", "doctor"],
-        help="run the app (default); status: the local agent's status; "
-        "doctor: check server, addon, websocket, keyring, disk, clock and the LAN "
-        "(exit code 0 when nothing failed)",
+        help=_(
+            "run the app (default); status: the local agent's status; "
+            "doctor: check server, addon, websocket, keyring, disk, clock and the LAN "
+            "(exit code 0 when nothing failed)"
+        ),
     )
-    parser.add_argument("--setup", action="store_true", help="open the settings screen first")
-    parser.add_argument("--fullscreen", action="store_true", help="full screen (kiosk) this time")
+    parser.add_argument("--setup", action="store_true", help=_("open the settings screen first"))
     parser.add_argument(
-        "--json", action="store_true", help="status, doctor: print JSON (doctor: for monitoring)"
+        "--fullscreen", action="store_true", help=_("full screen (kiosk) this time")
+    )
+    parser.add_argument(
+        "--json", action="store_true", help=_("status, doctor: print JSON (doctor: for monitoring)")
     )
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="start the agent and an offscreen window, check injection and a round trip",
+        help=_("start the agent and an offscreen window, check injection and a round trip"),
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log debug details"))
     parser.add_argument("--version", action="version", version=describe_version("possync"))
     return parser
 
@@ -57,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == [AGENT_FLAG]:
         return run_agent(argv[1:])
+    _use_language()
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose, to_file=args.command == "run" and not args.self_test)
     if args.self_test:
@@ -70,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return _print(*doctor.command(settings.load(), as_json=args.json))
     return _run_app(args.setup, args.fullscreen)
+
+
+def _use_language() -> None:
+    """The Odoo user's language when a login saved it, else the system's (shell/i18n.py)."""
+    from shell import i18n, settings
+
+    i18n.startup_language(settings.load().lang)
 
 
 def _setup_logging(verbose: bool, to_file: bool) -> None:

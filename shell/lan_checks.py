@@ -29,12 +29,13 @@ from agent.settings import SettingsError
 from agent.settings import load as load_agent_settings
 from shell import firewall, paths, status
 from shell.checks import Result, failed, passed, skipped, warned
+from shell.i18n import N_, _
 from shell.settings import Settings
 
 BROWSE_S = 3.0
 CONNECT_TIMEOUT_S = 2.0
-NAMES = ("Peer-port", "mDNS", "Peers")
-FIXED_PEERS_HINT = (
+NAMES = (N_("Peer-port"), N_("mDNS"), N_("Peers"))
+FIXED_PEERS_HINT = N_(
     "Give each tablet a fixed address (a DHCP reservation on the router) and list the "
     "others in the agent's `peers` setting (agent.toml, e.g. https://10.0.0.12:{port}); "
     "or turn off client (AP) isolation for the POS Wi-Fi."
@@ -74,10 +75,10 @@ def running_agent(data_dir: Path) -> RunningAgent | str:
     """The agent running on `data_dir`, or why there is none to check."""
     info = runtime.read(data_dir)
     if not info:
-        return "possync is not running (start it, then run doctor again)"
+        return _("possync is not running (start it, then run doctor again)")
     answer = status.fetch_status(int(info["page_port"]), str(info["token"]))
     if answer is None:
-        return f"the agent on port {info['page_port']} does not answer"
+        return _("the agent on port {port} does not answer").format(port=info["page_port"])
     settings = agent_settings(data_dir)
     if isinstance(settings, str):
         return settings
@@ -91,7 +92,7 @@ def agent_settings(data_dir: Path) -> AgentSettings | str:
     try:
         return load_agent_settings({"data_dir": data_dir})
     except SettingsError as exc:
-        return f"the agent's settings cannot be read: {exc}"
+        return _("the agent's settings cannot be read: {error}").format(error=exc)
 
 
 @dataclass
@@ -125,83 +126,109 @@ async def _browse(settings: Settings, agent: RunningAgent, lan: Lan) -> dict[str
 
 
 def _peer_port(agent: RunningAgent, lan: Lan) -> Result:
-    name, port = "Peer-port", agent.peer_port
+    name, port = N_("Peer-port"), agent.peer_port
     if port is None:
-        return skipped(name, "The agent opened no peer port (Peers says why).")
+        return skipped(name, _("The agent opened no peer port (Peers says why)."))
     addresses = discovery.lan_addresses(agent.settings.peer_host, agent.settings.mdns_interfaces)
     closed = [a for a in addresses if not lan.connect(a, port)]
     if closed:
         return failed(
             name,
-            f"The agent does not answer on {', '.join(closed)}:{port}.",
-            f"Set the agent's peer_host to 0.0.0.0 (agent.toml) or to this address, and "
-            f"restart possync. {firewall.open_port_hint(port, lan.platform)}",
+            _("The agent does not answer on {addresses}:{port}.").format(
+                addresses=", ".join(closed), port=port
+            ),
+            _(
+                "Set the agent's peer_host to 0.0.0.0 (agent.toml) or to this address, and "
+                "restart possync. {firewall}"
+            ).format(firewall=firewall.open_port_hint(port, lan.platform)),
         )
-    listening = f"The agent listens on {', '.join(addresses)}:{port} for the other tablets"
+    where = {"addresses": ", ".join(addresses), "port": port}
     if lan.platform == "win32" and not lan.rule_present():
         return warned(
             name,
-            f"{listening}, but Windows' firewall has no rule letting them in.",
+            _(
+                "The agent listens on {addresses}:{port} for the other tablets, but Windows' "
+                "firewall has no rule letting them in."
+            ).format(**where),
             firewall.open_port_hint(port, lan.platform),
         )
-    return passed(name, f"{listening}.")
+    return passed(
+        name, _("The agent listens on {addresses}:{port} for the other tablets.").format(**where)
+    )
 
 
 def _mdns(agent: RunningAgent, seen: dict[str, str] | None) -> Result:
     if seen is None:
         fixed = len(agent.settings.peers)
-        return skipped("mDNS", f"off in the agent's settings ({fixed} fixed peer address(es)).")
+        off = _("off in the agent's settings ({n} fixed peer address(es)).").format(n=fixed)
+        return skipped(N_("mDNS"), off)
     if not seen:
         return warned(
-            "mDNS",
-            "No other tablet of this POS answers on the LAN.",
-            "Other tablets show up here while possync runs on them, on the same network.",
+            N_("mDNS"),
+            _("No other tablet of this POS answers on the LAN."),
+            _("Other tablets show up here while possync runs on them, on the same network."),
         )
     # Anyone on the LAN can announce a tablet: only the server's list is named.
     named = set(seen) & set(agent.status.get("devices") or [])
     strangers = len(seen) - len(named)
     if not named:
         return warned(
-            "mDNS",
-            f"{strangers} unknown tablet(s) answer for this POS; none is on the server's list.",
-            "Register the tablets with the server (start possync on them while it is reachable).",
+            N_("mDNS"),
+            _(
+                "{n} unknown tablet(s) answer for this POS; none is on the server's list."
+            ).format(n=strangers),
+            _(
+                "Register the tablets with the server (start possync on them while it is "
+                "reachable)."
+            ),
         )
-    also = f" ({strangers} more not on the server's list)" if strangers else ""
-    return passed("mDNS", f"Sees {len(named)} other tablet(s) of this POS: {_list(named)}{also}.")
+    sees = {"n": len(named), "names": _list(named), "more": strangers}
+    if strangers:
+        found = _(
+            "Sees {n} other tablet(s) of this POS: {names} ({more} more not on the server's list)."
+        ).format(**sees)
+    else:
+        found = _("Sees {n} other tablet(s) of this POS: {names}.").format(**sees)
+    return passed(N_("mDNS"), found)
 
 
 def _peers(agent: RunningAgent, seen: dict[str, str] | None, platform: str) -> Result:
-    name, answer, port = "Peers", agent.status, agent.peer_port or agent.settings.peer_port
+    name, answer, port = N_("Peers"), agent.status, agent.peer_port or agent.settings.peer_port
     if answer.get("peer_cause"):
         return failed(
             name,
-            f"No LAN sync: {answer['peer_cause']}.",
-            "Read the agent's log (possync's logs folder) for the details.",
+            _("No LAN sync: {cause}.").format(cause=answer["peer_cause"]),
+            _("Read the agent's log (possync's logs folder) for the details."),
         )
     listed = set(answer.get("devices") or [])
     reached = {peer["terminal"] for peer in answer.get("peers") or []} & listed
     if not listed:
-        return passed(name, "The server lists no other tablet of this POS.")
+        return passed(name, _("The server lists no other tablet of this POS."))
     if reached:
         return passed(
             name,
-            f"Synced with {len(reached)} of the {len(listed)} other "
-            f"tablet(s) the server lists: {_list(reached)}.",
+            _("Synced with {n} of the {total} other tablet(s) the server lists: {names}.").format(
+                n=len(reached), total=len(listed), names=_list(reached)
+            ),
         )
     seen_listed = set(seen or {}) & listed
     if seen_listed:
         return warned(
             name,
-            f"The server lists {len(listed)} other tablet(s); mDNS sees "
-            f"{_list(seen_listed)}, but no exchange has worked yet.",
+            _(
+                "The server lists {total} other tablet(s); mDNS sees {names}, but no exchange "
+                "has worked yet."
+            ).format(total=len(listed), names=_list(seen_listed)),
             firewall.open_port_hint(port, platform),
         )
     return warned(
         name,
-        f"The server lists {len(listed)} other tablet(s) of this POS ({_list(listed)}), but "
-        "none is reachable or seen by mDNS: the Wi-Fi may keep its clients apart "
-        "(client isolation), or they are switched off.",
-        FIXED_PEERS_HINT.format(port=port),
+        _(
+            "The server lists {total} other tablet(s) of this POS ({names}), but none is "
+            "reachable or seen by mDNS: the Wi-Fi may keep its clients apart (client "
+            "isolation), or they are switched off."
+        ).format(total=len(listed), names=_list(listed)),
+        _(FIXED_PEERS_HINT).format(port=port),
     )
 
 
