@@ -188,6 +188,9 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
     assert next(internal.glob("PySide6/QtPrintSupport.*"), None)
     assert (internal / "PySide6/Qt/plugins/printsupport/libcupsprintersupport.so").is_file()
     assert (internal / "shell/static/possync.png").is_file()
+    # The app's translations, compiled (shell.i18n reads .mo files in a bundle).
+    for lang in ("fr", "es"):
+        assert (internal / f"shell/locale/{lang}/LC_MESSAGES/possync.mo").is_file()
     # keyring finds its backends through its metadata's entry points (field notes).
     entry_points = next(internal.glob("keyring-*.dist-info")) / "entry_points.txt"
     assert "keyring.backends" in entry_points.read_text()
