@@ -115,6 +115,7 @@ class Options:
     interval_ms: int = 300
     ws_version: str = ""  # the bus worker's version; "" means "<major>.0-7"
     clock_offset_s: float = 0.0  # this server's clock against the true time
+    user_lang: str = "en_US"  # the users' language (session user context, res.users)
     faults: Faults = field(default_factory=Faults)
 
     @classmethod
@@ -229,6 +230,8 @@ class StandIn:
     def _orm(self, model: str, method: str) -> Any:
         if (model, method) == ("pos.config", "search_read"):
             return self.options.configs
+        if (model, method) == ("res.users", "read"):
+            return [{"id": 2, "lang": self.options.user_lang}]
         if (model, method) == ("ir.module.module", "search_read"):
             if self.options.addon == "missing":
                 return [{"id": 9, "state": "uninstalled", "latest_version": False}]
@@ -260,7 +263,8 @@ class StandIn:
         session = secrets.token_hex(16)
         self.sessions[session] = db
         response["cookie"] = session
-        return {"uid": 2, "db": db, "name": login, "username": login}
+        context = {"lang": self.options.user_lang, "tz": "UTC", "uid": 2}
+        return {"uid": 2, "db": db, "name": login, "username": login, "user_context": context}
 
     def session_info(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_session(request)

@@ -34,14 +34,14 @@ SHELL = ROOT / "shell"
 LOCALE = SHELL / "locale"
 DOMAIN = "possync"
 TEMPLATE = LOCALE / f"{DOMAIN}.pot"
-PYTHON_KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+# _(), N_() and ngettext() in Python; t() in the pages' scripts.
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "t": None}
 METHOD_MAP = [
     ("static/selftest.*", "ignore"),
     ("static/**.html", "tools.i18n:extract_html"),
     ("static/**.js", "javascript"),
     ("**.py", "python"),
 ]
-OPTIONS_MAP = {"static/**.js": {"keywords": "t"}}
 # A text a person reads: two words, or one word and a sentence's end.
 PROSE = re.compile(r"[A-Za-z]{2,}[ \u00a0][A-Za-z(“'\"]|[A-Za-z]{3,}[.…:!?]$")
 PLACEHOLDER = re.compile(r"\{\w*(?:![rsa])?(?::[^}]*)?\}|%[sd]")
@@ -115,7 +115,7 @@ def extract_html(
 def extract() -> Catalog:
     catalog = Catalog(project="possync", domain=DOMAIN, fuzzy=False)
     found = extract_from_dir(
-        SHELL, METHOD_MAP, OPTIONS_MAP, keywords=PYTHON_KEYWORDS, strip_comment_tags=True
+        SHELL, METHOD_MAP, keywords=KEYWORDS, strip_comment_tags=True
     )
     for filename, lineno, message, comments, context in found:
         path = f"shell/{filename}"
@@ -261,20 +261,29 @@ def _literal_text(node: ast.AST) -> str | None:
     return " {} ".join(str(p) for p in parts)
 
 
-JS_STRING = re.compile(r"""(?P<call>\bt\(\s*)?(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
+JS_TOKEN = re.compile(
+    r"""//[^\n]*|/\*.*?\*/|(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)"""
+    r"""|(?P<call>\bt\s*)?(?P<open>\()|(?P<close>\))""",
+    re.DOTALL,
+)
 
 
 def unwrapped_js(path: Path) -> list[Problem]:
-    """Prose string literals of a page script that no ``t()`` wraps (comments and
+    """Prose string literals of a page script outside any ``t(...)`` (comments and
     lines marked ``// i18n: ignore`` aside)."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    calls: list[bool] = []  # one per open parenthesis: is it t(?
     problems = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        code = line.split("//", 1)[0] if not re.search(r"[\"'][^\"']*//", line) else line
-        if line.strip().startswith(("//", "*", "/*")) or NOQA in line:
-            continue
-        for match in JS_STRING.finditer(code):
+    for match in JS_TOKEN.finditer(source):
+        if match["open"]:
+            calls.append(bool(match["call"]))
+        elif match["close"]:
+            calls = calls[:-1]
+        elif match["q"] and not any(calls):
+            number = source.count("\n", 0, match.start()) + 1
             text = re.sub(r"<[^>]*>", " ", match["text"]).strip()
-            if not match["call"] and PROSE.search(text):
+            if PROSE.search(text) and NOQA not in lines[number - 1]:
                 where = f"{path.relative_to(ROOT)}:{number}"
                 problems.append(Problem(where, f"not in t(): {match['text']!r}"))
     return problems
