@@ -470,6 +470,26 @@ def test_removal_leaves_nothing_behind(build: dict, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ Windows
 
 
+def test_inno_setup_speaks_the_apps_languages() -> None:
+    """English, French and Spanish (Inno Setup's own files), and each of possync's own
+    messages in all three."""
+    iss = (INSTALLER / "possync.iss").read_text(encoding="utf-8")
+    languages = re.findall(r'^Name: "(\w+)"; MessagesFile: "compiler:(.+)"$', iss, re.M)
+    assert languages == [
+        ("english", "Default.isl"),
+        ("french", "Languages\\French.isl"),
+        ("spanish", "Languages\\Spanish.isl"),
+    ]
+    defined = re.findall(r"^(\w+)\.(\w+)=(.+)$", iss, re.M)
+    used = set(re.findall(r"\{cm:(\w+)\}", iss)) | set(re.findall(r"CustomMessage\('(\w+)'\)", iss))
+    used -= {"CreateDesktopIcon", "AdditionalIcons"}  # Inno Setup's own, translated by it
+    for lang, _ in languages:
+        assert used <= {name for language, name, _text in defined if language == lang}, lang
+    english = {name: text for language, name, text in defined if language == "english"}
+    for _language, name, text in defined:  # same arguments in every language
+        assert sorted(re.findall(r"%\d", text)) == sorted(re.findall(r"%\d", english[name]))
+
+
 def test_inno_setup_script_references() -> None:
     """The Windows installer cannot be compiled here: check what it points at."""
     iss = (INSTALLER / "possync.iss").read_text(encoding="utf-8")
