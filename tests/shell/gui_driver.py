@@ -356,6 +356,32 @@ def scenario_setup(d: Driver, server_url: str) -> None:
     d.app.window.destroy()
 
 
+def scenario_setup_french(d: Driver, server_url: str) -> None:
+    """A French system and a French Odoo user: the setup page, its messages from Python
+    and the check names all in French."""
+    d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
+    title = d.js("document.querySelector('h1').textContent")
+    d.check("the page is in French", title == "Connecter ce terminal à Odoo", title)
+    d.check("and says so", d.js("document.documentElement.lang") == "fr")
+    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
+         "document.getElementById('connect').click(); true")
+    d.check("databases listed", d.wait_js("document.getElementById('database').value"))
+    d.js("document.getElementById('login').value = 'waiter';"
+         "document.getElementById('password').value = 'waiter-pw';"
+         "document.getElementById('do_login').click(); true")
+    note = d.wait_js("document.getElementById('login_note').textContent")
+    d.check("the page's own messages are French", note == "Connecté en tant que waiter.", note)
+    d.check("POS configurations listed", d.wait_js("document.getElementById('config').value"))
+    d.js("document.getElementById('test').click(); true")
+    d.check("test connection passes", d.wait_js(
+        "document.querySelectorAll('#results li.pass').length === 5"))
+    results = d.js("document.getElementById('results').textContent")
+    d.check("the app's messages are French", "Serveur" in results and "répond" in results,
+            results)
+    d.shot("setup-fr")
+    d.app.window.destroy()
+
+
 def scenario_setup_errors(d: Driver) -> None:
     """For the screenshot: the setup screen telling a user what is wrong."""
     d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
@@ -669,7 +695,7 @@ def scenario_tls(d: Driver, trusted: bool) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=[
-        "pos", "print", "offline", "no-addon", "setup", "setup-errors",
+        "pos", "print", "offline", "no-addon", "setup", "setup-errors", "setup-french",
         "storage-write", "storage-read", "real-odoo",
         "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca",
     ])  # fmt: skip
@@ -698,6 +724,9 @@ def main() -> int:
     driver = Driver(args.shots)
     port = args.port or free_port()
     options = Options(addon_script=args.scenario != "no-addon")
+    if args.scenario == "setup-french":
+        os.environ["LANGUAGE"] = "fr_FR"  # the system's language (shell/i18n.py)
+        options.user_lang = "fr_FR"
     server = StandInServer(options, port, *tls_server(args))
     configured = settings_mod.Settings(
         server.url, "restaurant", "waiter", 2, "Restaurant",
@@ -708,7 +737,7 @@ def main() -> int:
     password = PASSWORD
     if args.scenario == "real-odoo":
         configured, password = real_odoo_settings(args), args.password
-    if args.scenario in ("setup", "setup-errors"):
+    if args.scenario in ("setup", "setup-errors", "setup-french"):
         configured = settings_mod.Settings()
     else:
         settings_mod.save(configured)
@@ -731,6 +760,7 @@ def main() -> int:
         "offline": lambda: scenario_offline(driver, server.start),
         "setup": lambda: scenario_setup(driver, server.url),
         "setup-errors": lambda: scenario_setup_errors(driver),
+        "setup-french": lambda: scenario_setup_french(driver, server.url),
         "storage-write": lambda: scenario_storage_write(driver),
         "storage-read": lambda: scenario_storage_read(driver),
         "real-odoo": lambda: scenario_real_odoo(driver),
