@@ -188,3 +188,21 @@ def test_the_users_language_is_kept_in_the_settings(tmp_path: Path, monkeypatch)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     settings_mod.save(settings_mod.Settings(server_url="https://odoo.test", lang="fr_FR"))
     assert settings_mod.load().lang == "fr_FR"
+
+
+def test_a_catalog_text_cannot_close_the_script_element(monkeypatch) -> None:
+    # A hostile or broken translation reaches the pages as data, never as markup: the
+    # catalog is JSON without "<", and i18n.js sets text nodes and attributes only.
+    hostile = {"lang": "fr", "texts": {"Log in": "</script><script>alert(1)</script>"}}
+    monkeypatch.setattr(i18n, "page_catalog", lambda: hostile)
+    local = LocalServer({})
+    local.start()
+    try:
+        with urllib.request.urlopen(f"{local.origin}/i18n.js", timeout=5) as response:
+            script = response.read().decode()
+    finally:
+        local.stop()
+    head = script.split("\n", 1)[0]
+    assert "<" not in head
+    assert json.loads(head.removeprefix("window.possyncCatalog = ").removesuffix(";")) == hostile
+    assert "innerHTML" not in (catalogs.SHELL / "static" / "i18n.js").read_text(encoding="utf-8")
