@@ -318,17 +318,27 @@ def scenario_storage_read(d: Driver) -> None:
     d.app.window.destroy()
 
 
+def setup_connect(d: Driver, server_url: str) -> None:
+    """The setup screen's step 1: the server's address, Connect, its databases listed."""
+    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
+         "document.getElementById('connect').click(); true")
+    d.check("databases listed", d.wait_js("document.getElementById('database').value"))
+
+
+def setup_log_in(d: Driver, password: str) -> Any:
+    """Step 2 as the waiter with ``password``; what the page then says under Login."""
+    d.js("document.getElementById('login').value = 'waiter';"
+         f"document.getElementById('password').value = {json.dumps(password)};"
+         "document.getElementById('do_login').click(); true")
+    return d.wait_js("document.getElementById('login_note').textContent")
+
+
 def scenario_setup(d: Driver, server_url: str) -> None:
     """First run: the setup screen, filled in as a user would, opens the POS."""
     d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
     d.check("the setup window shows the possync icon", d.has_icon())
-    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
-         "document.getElementById('connect').click(); true")
-    d.check("databases listed", d.wait_js("document.getElementById('database').value"))
-    d.js("document.getElementById('login').value = 'waiter';"
-         "document.getElementById('password').value = 'wrong';"
-         "document.getElementById('do_login').click(); true")
-    refused = d.wait_js("document.getElementById('login_note').textContent")
+    setup_connect(d, server_url)
+    refused = setup_log_in(d, "wrong")
     d.check("a wrong password is explained", refused and "refused" in refused, refused)
     d.js("document.getElementById('password').value = 'waiter-pw';"
          "document.getElementById('do_login').click(); true")
@@ -363,13 +373,8 @@ def scenario_setup_french(d: Driver, server_url: str) -> None:
     title = d.js("document.querySelector('h1').textContent")
     d.check("the page is in French", title == "Connecter ce terminal à Odoo", title)
     d.check("and says so", d.js("document.documentElement.lang") == "fr")
-    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
-         "document.getElementById('connect').click(); true")
-    d.check("databases listed", d.wait_js("document.getElementById('database').value"))
-    d.js("document.getElementById('login').value = 'waiter';"
-         "document.getElementById('password').value = 'waiter-pw';"
-         "document.getElementById('do_login').click(); true")
-    note = d.wait_js("document.getElementById('login_note').textContent")
+    setup_connect(d, server_url)
+    note = setup_log_in(d, "waiter-pw")
     d.check("the page's own messages are French", note == "Connecté en tant que waiter.", note)
     d.check("POS configurations listed", d.wait_js("document.getElementById('config').value"))
     d.js("document.getElementById('test').click(); true")

@@ -156,15 +156,20 @@ def test_plurals_follow_the_language() -> None:
     assert i18n.ngettext(one, many, 3).startswith("{n} modifications n'ont")
 
 
-def test_the_pages_get_the_catalog_of_the_apps_language() -> None:
-    i18n.use("fr_FR")
+def served_i18n_js() -> str:
+    """i18n.js as the local server hands it to the pages."""
     local = LocalServer({})
     local.start()
     try:
         with urllib.request.urlopen(f"{local.origin}/i18n.js", timeout=5) as response:
-            script = response.read().decode()
+            return response.read().decode()
     finally:
         local.stop()
+
+
+def test_the_pages_get_the_catalog_of_the_apps_language() -> None:
+    i18n.use("fr_FR")
+    script = served_i18n_js()
     head = re.match(r"window\.possyncCatalog = (.*);\n", script)
     assert head is not None
     catalog = json.loads(head.group(1))
@@ -195,14 +200,7 @@ def test_a_catalog_text_cannot_close_the_script_element(monkeypatch) -> None:
     # catalog is JSON without "<", and i18n.js sets text nodes and attributes only.
     hostile = {"lang": "fr", "texts": {"Log in": "</script><script>alert(1)</script>"}}
     monkeypatch.setattr(i18n, "page_catalog", lambda: hostile)
-    local = LocalServer({})
-    local.start()
-    try:
-        with urllib.request.urlopen(f"{local.origin}/i18n.js", timeout=5) as response:
-            script = response.read().decode()
-    finally:
-        local.stop()
-    head = script.split("\n", 1)[0]
+    head = served_i18n_js().split("\n", 1)[0]
     assert "<" not in head
     assert json.loads(head.removeprefix("window.possyncCatalog = ").removesuffix(";")) == hostile
     assert "innerHTML" not in (catalogs.SHELL / "static" / "i18n.js").read_text(encoding="utf-8")
