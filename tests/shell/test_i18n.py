@@ -33,38 +33,43 @@ def test_every_user_facing_text_is_translatable_and_translated() -> None:
     assert [str(p) for p in catalogs.check()] == []
 
 
-def test_a_prose_literal_outside_gettext_is_caught(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(catalogs, "ROOT", tmp_path)
-    module = tmp_path / "page.py"
-    module.write_text(
-        '"""Docstrings are not shown."""\n'
-        'log.info("logged, not shown")\n'
-        'shown = _("Wrapped text is fine.")\n'
-        'hint = "Check the address of the server."\n'
-        'message = f"Nothing answers at {url}."\n'
-        'result = passed("Server", _("Fine."))\n'
-        'query = "SELECT id FROM x"  # i18n: ignore\n'
-    )
-    found = [p.what for p in catalogs.unwrapped_python(module)]
-    assert found == [
-        "check name not in N_(): 'Server'",
-        "not in _(): 'Check the address of the server.'",
-        "not in _(): 'Nothing answers at  {} .'",  # an f-string: its fixed parts
-    ]
+PYTHON_MODULE = (
+    '"""Docstrings are not shown."""\n'
+    'log.info("logged, not shown")\n'
+    'shown = _("Wrapped text is fine.")\n'
+    'hint = "Check the address of the server."\n'
+    'message = f"Nothing answers at {url}."\n'
+    'result = passed("Server", _("Fine."))\n'
+    'query = "SELECT id FROM x"  # i18n: ignore\n'
+)
+PAGE_SCRIPT = (
+    '// "A comment is not shown"\n'
+    'el.textContent = t("Saved. Opening the POS…");\n'
+    'el.textContent = t("Insecure: with an http:// server " +\n'
+    '  "on another computer.");\n'
+    'el.textContent = "Fill in the form first.";\n'
+)
 
 
-def test_a_page_script_text_outside_t_is_caught(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("name", "source", "expected"),
+    [
+        ("page.py", PYTHON_MODULE, [
+            "check name not in N_(): 'Server'",
+            "not in _(): 'Check the address of the server.'",
+            "not in _(): 'Nothing answers at  {} .'",  # an f-string: its fixed parts
+        ]),
+        ("page.js", PAGE_SCRIPT, ["not in t(): 'Fill in the form first.'"]),
+    ],
+)  # fmt: skip
+def test_a_text_outside_the_translation_calls_is_caught(
+    tmp_path: Path, monkeypatch, name: str, source: str, expected: list[str]
+) -> None:
     monkeypatch.setattr(catalogs, "ROOT", tmp_path)
-    script = tmp_path / "page.js"
-    script.write_text(
-        '// "A comment is not shown"\n'
-        'el.textContent = t("Saved. Opening the POS…");\n'
-        'el.textContent = t("Insecure: with an http:// server " +\n'
-        '  "on another computer.");\n'
-        'el.textContent = "Fill in the form first.";\n'
-    )
-    found = [p.what for p in catalogs.unwrapped_js(script)]
-    assert found == ["not in t(): 'Fill in the form first.'"]
+    path = tmp_path / name
+    path.write_text(source, encoding="utf-8")
+    checker = catalogs.unwrapped_python if name.endswith(".py") else catalogs.unwrapped_js
+    assert [p.what for p in checker(path)] == expected
 
 
 @pytest.mark.parametrize("page", ["setup.html", "offline.html"])
