@@ -209,3 +209,16 @@ def test_a_catalog_text_cannot_close_the_script_element(monkeypatch) -> None:
     assert "<" not in head
     assert json.loads(head.removeprefix("window.possyncCatalog = ").removesuffix(";")) == hostile
     assert "innerHTML" not in (catalogs.SHELL / "static" / "i18n.js").read_text(encoding="utf-8")
+
+
+def test_a_bundle_reads_the_compiled_catalogs_without_babel(tmp_path: Path, monkeypatch) -> None:
+    # installer/possync.spec compiles every .po into shell/locale of the bundle, which has
+    # no Babel: shell.i18n must then read the .mo files alone.
+    compiled = catalogs.compile_all(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in compiled) == [
+        "es/LC_MESSAGES/possync.mo",
+        "fr/LC_MESSAGES/possync.mo",
+    ]
+    monkeypatch.setattr(i18n.paths, "locale_dir", lambda: tmp_path)
+    monkeypatch.setattr(i18n, "compile_po", lambda po: pytest.fail("compiled at run time"))
+    assert i18n.translations("es").gettext("Settings") == "Ajustes"
