@@ -58,7 +58,7 @@ NOT_USER_FACING = {
     "shell/i18n.py": "the translator itself",
 }
 LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
-NOQA = "i18n: ignore"
+IGNORE_MARK = "i18n: ignore"
 
 
 # ------------------------------------------------------------------------------ the pages
@@ -243,7 +243,7 @@ def unwrapped_python(path: Path) -> list[Problem]:
         text = _literal_text(node)
         if text is None or not PROSE.search(text):
             continue
-        if any(NOQA in lines[n - 1] for n in range(node.lineno, (node.end_lineno or 0) + 1)):
+        if any(IGNORE_MARK in lines[n - 1] for n in range(node.lineno, (node.end_lineno or 0) + 1)):
             continue
         problems.append(Problem(f"{path.relative_to(ROOT)}:{node.lineno}", f"not in _(): {text!r}"))
     return problems
@@ -283,7 +283,7 @@ def unwrapped_js(path: Path) -> list[Problem]:
         elif match["q"] and not any(calls):
             number = source.count("\n", 0, match.start()) + 1
             text = re.sub(r"<[^>]*>", " ", match["text"]).strip()
-            if PROSE.search(text) and NOQA not in lines[number - 1]:
+            if PROSE.search(text) and IGNORE_MARK not in lines[number - 1]:
                 where = f"{path.relative_to(ROOT)}:{number}"
                 problems.append(Problem(where, f"not in t(): {match['text']!r}"))
     return problems
