@@ -207,6 +207,8 @@ class WebSession:
 
     uid: int
     cookies: list[SessionCookie]
+    # The user's language in Odoo (``fr_FR``), from the session's user context.
+    lang: str = ""
 
 
 @dataclass
@@ -303,7 +305,9 @@ class OdooSession:
         uid = reply.result.get("uid") if isinstance(reply.result, dict) else None
         if not uid:
             raise AccessDenied(refused)
-        return WebSession(int(uid), [SessionCookie.from_morsel(m) for m in reply.cookies.values()])
+        cookies = [SessionCookie.from_morsel(m) for m in reply.cookies.values()]
+        lang = (reply.result.get("user_context") or {}).get("lang") or ""
+        return WebSession(int(uid), cookies, str(lang))
 
     async def open_websocket(
         self, version: str | None = None, heartbeat: float | None = None

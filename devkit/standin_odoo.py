@@ -122,6 +122,7 @@ class Options:
     # The app versions /info names (docs/protocol.md, "Versioning"); None leaves the key out.
     app_min_version: str | None = field(default_factory=version)
     app_latest_version: str | None = field(default_factory=version)
+    user_lang: str = "en_US"  # the users' language (session user context, res.users)
     faults: Faults = field(default_factory=Faults)
 
     @classmethod
@@ -243,6 +244,8 @@ class StandIn:
     def _orm(self, model: str, method: str) -> Any:
         if (model, method) == ("pos.config", "search_read"):
             return self.options.configs
+        if (model, method) == ("res.users", "read"):
+            return [{"id": 2, "lang": self.options.user_lang}]
         if (model, method) == ("ir.module.module", "search_read"):
             if self.options.addon == "missing":
                 return [{"id": 9, "state": "uninstalled", "latest_version": False}]
@@ -274,7 +277,8 @@ class StandIn:
         session = secrets.token_hex(16)
         self.sessions[session] = db
         response["cookie"] = session
-        return {"uid": 2, "db": db, "name": login, "username": login}
+        context = {"lang": self.options.user_lang, "tz": "UTC", "uid": 2}
+        return {"uid": 2, "db": db, "name": login, "username": login, "user_context": context}
 
     def session_info(self, params: dict, request: web.Request, response: dict) -> dict:
         self._require_session(request)

@@ -87,12 +87,35 @@ UsePreviousTasks=yes
 ; SignTool=signtool
 ; SignedUninstaller=yes
 
+; Setup speaks the languages of the app (shell/locale): Inno Setup's own translations
+; (shipped with it under Languages\) for its pages, [CustomMessages] below for possync's
+; (%n: a line break, %1 and %2: the data folders, filled in by FmtMessage).
+; The language dialog shows when Windows' display language is none of these.
 [Languages]
 Name: "english"; MessagesFile: "compiler:Default.isl"
+Name: "french"; MessagesFile: "compiler:Languages\French.isl"
+Name: "spanish"; MessagesFile: "compiler:Languages\Spanish.isl"
+
+[CustomMessages]
+english.AutostartTask=Start possync when a user signs in
+english.StartupGroup=Start-up:
+english.IconComment=Odoo POS with live sync
+english.WebView2Missing=The Microsoft Edge WebView2 Runtime is not installed on this computer.%n%npossync does not need it: it brings its own web engine (Qt WebEngine). WebView2 is only used as a fallback if that engine cannot be loaded on this tablet, for example when an antivirus blocks or damages its files; without WebView2 possync would then not open.%n%nWindows 10 and 11 normally include WebView2. To add it, install the "Evergreen WebView2 Runtime" from Microsoft (developer.microsoft.com/microsoft-edge/webview2), before or after possync.%n%nContinue installing possync?
+english.DataKept=possync was removed.%n%nEach user's possync data was kept: %1 (the local copy of orders, including any not yet received by the Odoo server) and %2 (settings); the saved password stays in Windows Credential Manager under "possync". Delete them once the Odoo server has every order.
+french.AutostartTask=Lancer possync à l'ouverture de session d'un utilisateur
+french.StartupGroup=Démarrage :
+french.IconComment=PdV Odoo synchronisé en direct
+french.WebView2Missing=Le runtime Microsoft Edge WebView2 n'est pas installé sur cet ordinateur.%n%npossync n'en a pas besoin : il apporte son propre moteur web (Qt WebEngine). WebView2 ne sert que de solution de secours si ce moteur ne peut pas être chargé sur cette tablette, par exemple quand un antivirus bloque ou endommage ses fichiers ; sans WebView2, possync ne s'ouvrirait alors pas.%n%nWindows 10 et 11 incluent normalement WebView2. Pour l'ajouter, installez le « Evergreen WebView2 Runtime » de Microsoft (developer.microsoft.com/microsoft-edge/webview2), avant ou après possync.%n%nContinuer l'installation de possync ?
+french.DataKept=possync a été désinstallé.%n%nLes données possync de chaque utilisateur ont été conservées : %1 (la copie locale des commandes, y compris celles que le serveur Odoo n'a pas encore reçues) et %2 (les paramètres) ; le mot de passe enregistré reste dans le Gestionnaire d'identification Windows sous « possync ». Supprimez-les une fois que le serveur Odoo a reçu toutes les commandes.
+spanish.AutostartTask=Iniciar possync cuando un usuario inicie sesión
+spanish.StartupGroup=Inicio:
+spanish.IconComment=TPV de Odoo sincronizado en directo
+spanish.WebView2Missing=El runtime Microsoft Edge WebView2 no está instalado en este equipo.%n%npossync no lo necesita: incluye su propio motor web (Qt WebEngine). WebView2 solo se usa como alternativa si ese motor no puede cargarse en esta tableta, por ejemplo cuando un antivirus bloquea o daña sus archivos; sin WebView2, possync no se abriría.%n%nWindows 10 y 11 suelen incluir WebView2. Para añadirlo, instale el «Evergreen WebView2 Runtime» de Microsoft (developer.microsoft.com/microsoft-edge/webview2), antes o después de possync.%n%n¿Continuar con la instalación de possync?
+spanish.DataKept=Se ha desinstalado possync.%n%nSe han conservado los datos de possync de cada usuario: %1 (la copia local de los pedidos, incluidos los que el servidor Odoo aún no ha recibido) y %2 (los ajustes); la contraseña guardada sigue en el Administrador de credenciales de Windows con el nombre «possync». Elimínelos cuando el servidor Odoo tenga todos los pedidos.
 
 [Tasks]
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"
-Name: "autostart"; Description: "Start possync when a user signs in"; GroupDescription: "Start-up:"; Flags: unchecked
+Name: "autostart"; Description: "{cm:AutostartTask}"; GroupDescription: "{cm:StartupGroup}"; Flags: unchecked
 
 [InstallDelete]
 ; The previous version's bundle, so the folder holds exactly the new one (a module or Qt
@@ -108,7 +131,7 @@ Type: filesandordirs; Name: "{app}\_internal"
 Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]
-Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"; Comment: "Odoo POS with live sync"
+Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"; Comment: "{cm:IconComment}"
 Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"; Tasks: desktopicon
 ; {autostartup} is the Startup folder of all users for a per-machine install, of the
 ; installing user otherwise.
@@ -168,16 +191,7 @@ begin
     Exit;
   end;
   Log('WebView2 Runtime not found; possync will use its bundled engine (no fallback).');
-  Result := SuppressibleMsgBox(
-    'The Microsoft Edge WebView2 Runtime is not installed on this computer.' + #13#10 + #13#10 +
-    'possync does not need it: it brings its own web engine (Qt WebEngine). ' +
-    'WebView2 is only used as a fallback if that engine cannot be loaded on this tablet, ' +
-    'for example when an antivirus blocks or damages its files; without WebView2 possync ' +
-    'would then not open.' + #13#10 + #13#10 +
-    'Windows 10 and 11 normally include WebView2. To add it, install the ' +
-    '"Evergreen WebView2 Runtime" from Microsoft (developer.microsoft.com/microsoft-edge/webview2), ' +
-    'before or after possync.' + #13#10 + #13#10 +
-    'Continue installing possync?',
+  Result := SuppressibleMsgBox(FmtMessage(CustomMessage('WebView2Missing'), ['']),
     mbConfirmation, MB_YESNO, IDYES) = IDYES;
 end;
 
@@ -211,10 +225,7 @@ end;
 procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
 begin
   if (CurUninstallStep = usPostUninstall) and not UninstallSilent() then
-    MsgBox('possync was removed.' + #13#10 + #13#10 +
-      'Each user''s possync data was kept: %LOCALAPPDATA%\possync (the local copy of orders, ' +
-      'including any not yet received by the Odoo server) and %APPDATA%\possync (settings); ' +
-      'the saved password stays in Windows Credential Manager under "possync". ' +
-      'Delete them once the Odoo server has every order.',
+    MsgBox(FmtMessage(CustomMessage('DataKept'),
+      [GetEnv('LOCALAPPDATA') + '\possync', GetEnv('APPDATA') + '\possync']),
       mbInformation, MB_OK);
 end;

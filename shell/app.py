@@ -19,10 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent import server_tls
-from shell import desktop_entry, odoo_probe, paths, printing, status
+from shell import desktop_entry, i18n, odoo_probe, paths, printing, status
 from shell import settings as settings_mod
 from shell.browser import CertificateTrust, NavigationPolicy
 from shell.credentials import Credentials, KeyringUnavailable
+from shell.i18n import N_, _
 from shell.injection import PENDING_JS, AgentAddress, agent_script, banner_script
 from shell.localserver import LocalServer
 from shell.settings import ServerTls, Settings, origin_of
@@ -36,11 +37,11 @@ AGENT_START_TIMEOUT_S = 15.0
 # At most this many automatic logins per minute: a POS that keeps sending the window
 # back to the login page must not loop.
 AUTO_LOGIN_PER_MINUTE = 2
-LOGIN_REFUSED = (
+LOGIN_REFUSED = N_(
     "possync could not log in with the saved password ({why}). Log in here once, or change "
     "the password in possync's Settings."
 )
-INSECURE_NOTICE = (
+INSECURE_NOTICE = N_(
     "INSECURE: {url} is plain http:// — the password, the session and every order cross "
     "the network unencrypted. Switch the server to https:// (possync → Settings…)."
 )
@@ -56,7 +57,7 @@ class ServerWatch:
         self._lock = threading.Lock()
         self._checked = 0.0
         self.reachable = False
-        self.message = "Not checked yet."
+        self.message = _("Not checked yet.")
 
     def check(self, max_age: float = 1.5) -> bool:
         with self._lock:
@@ -64,7 +65,7 @@ class ServerWatch:
                 return self.reachable
             try:
                 odoo_probe.run(self._probe())
-                self.reachable, self.message = True, "The server answers."
+                self.reachable, self.message = True, _("The server answers.")
             except odoo_probe.ProbeError as exc:
                 self.reachable, self.message = False, exc.message
             self._checked = time.monotonic()
@@ -123,6 +124,7 @@ class App:
         import webview
 
         paths.make_folders_private()  # before Qt's profile, the logs and the agent write there
+        i18n.startup_language(self.settings.lang)  # before the window, its menu and pages
         desktop_entry.create_once()
         self.local.start()
         if self._needs_setup():
@@ -202,8 +204,10 @@ class App:
         try:
             self.secret = self.credentials.get(self.settings)
         except KeyringUnavailable as exc:
-            return f"Could not read the saved password: {exc} Type it to continue."
-        return None if self.secret else "Type the password to start the POS."
+            return _("Could not read the saved password: {error} Type it to continue.").format(
+                error=exc
+            )
+        return None if self.secret else _("Type the password to start the POS.")
 
     # ------------------------------------------------------------------ navigation
 
@@ -273,9 +277,10 @@ class App:
             log.warning("automatic login refused: %s", exc.message)
             browser = self.window.browser
             if browser is not None:
-                notice = banner_script(LOGIN_REFUSED.format(why=exc.message))
+                notice = banner_script(_(LOGIN_REFUSED).format(why=exc.message))
                 browser.run_at(s.server_origin(), notice)
             return
+        self.follow_user_language(session.lang)
         browser = self.window.browser
         if browser is None or not browser.set_cookies(s.server_origin(), session.cookies):
             log.warning("the web view did not take the session cookie")
@@ -294,7 +299,7 @@ class App:
         s = self.settings
         insecure = bool(s.server_url) and s.allow_insecure_http and s.is_insecure()
         self.window.browser.show_insecure(
-            INSECURE_NOTICE.format(url=s.server_origin()) if insecure else None
+            _(INSECURE_NOTICE).format(url=s.server_origin()) if insecure else None
         )
 
     # ------------------------------------------------------------------ agent
@@ -380,11 +385,11 @@ class App:
             Menu(
                 "possync",
                 [
-                    MenuAction("Open POS", self._menu_open_pos),
-                    MenuAction("Settings…", lambda: self.show_setup()),
-                    MenuAction("Full screen", self.window.toggle_fullscreen),
+                    MenuAction(_("Open POS"), self._menu_open_pos),
+                    MenuAction(_("Settings…"), lambda: self.show_setup()),
+                    MenuAction(_("Full screen"), self.window.toggle_fullscreen),
                     MenuSeparator(),
-                    MenuAction("Quit", self.window.destroy),
+                    MenuAction(_("Quit"), self.window.destroy),
                 ],
             )
         ]
@@ -393,9 +398,20 @@ class App:
         if self.settings.is_complete() and self.secret:
             self.open_pos()
         else:
-            self.show_setup("Finish the setup first.")
+            self.show_setup(_("Finish the setup first."))
 
     # ------------------------------------------------------------------ settings
+
+    def follow_user_language(self, lang: str) -> None:
+        """The Odoo user's language, read at login: the app's from now on, and kept in the
+        settings for the next start (before any login)."""
+        if not lang:
+            return
+        i18n.use(lang)
+        if lang != self.settings.lang:
+            self.settings = replace(self.settings, lang=lang)
+            if self.settings.is_complete():
+                settings_mod.save(self.settings)
 
     def apply_settings(self, new: Settings, secret: str) -> None:
         """Settings saved on the setup page (their password already stored): keep them,

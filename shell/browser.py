@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from agent import server_tls
 from agent.timeout_call import Outcome
+from shell.i18n import _
 from shell.settings import origin_of
 
 log = logging.getLogger("possync.browser")
@@ -129,7 +130,7 @@ class GuiThread:
             return fn()
         outcome: Outcome[T] = Outcome()
         self._invoker.request.emit(lambda: outcome.run(fn))
-        return outcome.wait(timeout, "the GUI thread did not answer")
+        return outcome.wait(timeout, "the GUI thread did not answer")  # i18n: ignore (log)
 
 
 class Browser:
@@ -169,7 +170,7 @@ class Browser:
         if self.policy.allows(url):
             return
         request.reject()
-        self._refuse(url, "not the Odoo server of this POS")
+        self._refuse(url, _("not the Odoo server of this POS"))
 
     def _certificate_error(self, error: Any) -> None:
         url = error.url().toString()
@@ -181,7 +182,8 @@ class Browser:
             return
         error.rejectCertificate()
         if error.isMainFrame():
-            self._refuse(url, f"its certificate is not trusted ({error.description()})")
+            why = _("its certificate is not trusted ({error})").format(error=error.description())
+            self._refuse(url, why)
 
     def _loading(self, info: Any) -> None:
         from qtpy.QtWebEngineCore import QWebEngineLoadingInfo
@@ -200,7 +202,8 @@ class Browser:
     def _refuse(self, url: str, why: str) -> None:
         log.warning("refused to open %s: %s", url, why)
         self.state.refusals.append(Refusal(url, why))
-        self._show_refused(f"possync did not open {_shorten(url)}: {why}.")
+        refused = _("possync did not open {url}: {why}.")
+        self._show_refused(refused.format(url=_shorten(url), why=why))
 
     # ------------------------------------------------------------------ scripts
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shell.i18n import _
+
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 # `possync doctor --json`: each outcome in the words of a monitoring system.
 JSON_STATUS = {PASS: "ok", WARN: "warning", FAIL: "failed", SKIP: "skipped"}
@@ -11,13 +13,13 @@ JSON_STATUS = {PASS: "ok", WARN: "warning", FAIL: "failed", SKIP: "skipped"}
 
 @dataclass
 class Result:
-    name: str
+    name: str  # English (as in --json); shown in the app's language
     outcome: str  # PASS, WARN, FAIL or SKIP; only FAIL makes doctor exit non-zero
     message: str
     hint: str = ""
 
     def lines(self) -> list[str]:
-        head = f"{self.outcome:<5} {self.name:<11} {self.message}"
+        head = f"{self.outcome:<5} {_(self.name):<11} {self.message}"
         return [head, f"{'':17}→ {self.hint}"] if self.hint and self.outcome != PASS else [head]
 
     def as_json(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from agent.version import describe as describe_version
+from shell.i18n import _
 
 AGENT_FLAG = "--agent"
 
@@ -22,54 +23,62 @@ def _parser() -> argparse.ArgumentParser:
         prog="possync",
         # No abbreviations: `--password X` must not pass for `--password-file X`.
         allow_abbrev=False,
-        description="Live, loss-free sync for Odoo POS Restaurant: the terminal app.",
+        description=_("Live, loss-free sync for Odoo POS Restaurant: the terminal app."),
     )
     parser.add_argument(
         "command",
         nargs="?",
         default="run",
         choices=["run", "status", "doctor", "enroll"],
-        help="run the app (default); status: the local agent's status; "
-        "doctor: check server, addon, websocket, keyring, disk, clock and the LAN "
-        "(exit code 0 when nothing failed); enroll: set this tablet up from a code "
-        "issued in Odoo",
+        help=_(
+            "run the app (default); status: the local agent's status; "
+            "doctor: check server, addon, websocket, keyring, disk, clock and the LAN "
+            "(exit code 0 when nothing failed); enroll: set this tablet up from a code "
+            "issued in Odoo"
+        ),
     )
     parser.add_argument(
         "enrolment",
         nargs="*",
         metavar="ENROLMENT",
-        help="enroll: the line the QR code holds, or the server's URL and the code",
+        help=_("enroll: the line the QR code holds, or the server's URL and the code"),
     )
     enroll = parser.add_argument_group("enroll")
-    enroll.add_argument("--db", default="", help="the database (servers with several)")
+    enroll.add_argument("--db", default="", help=_("the database (servers with several)"))
     enroll.add_argument(
-        "--ca", default="", help="SHA-256 of the server's certificate authority (ca= of the QR)"
+        "--ca",
+        default="",
+        help=_("SHA-256 of the server's certificate authority (ca= of the QR)"),
     )
     enroll.add_argument(
-        "--login", default="", help="log in once now; the password from stdin or --password-file"
+        "--login",
+        default="",
+        help=_("log in once now; the password from stdin or --password-file"),
     )
     enroll.add_argument(
-        "--password-file", default="", help="a file whose first line is the password"
+        "--password-file", default="", help=_("a file whose first line is the password")
     )
     enroll.add_argument(
-        "--secret-store", help="where the password is kept: keyring (default), file or ask"
+        "--secret-store", help=_("where the password is kept: keyring (default), file or ask")
     )
     enroll.add_argument(
         "--allow-insecure-http",
         action="store_true",
-        help="accept a plain http:// server on another computer (test servers only)",
+        help=_("accept a plain http:// server on another computer (test servers only)"),
     )
-    parser.add_argument("--setup", action="store_true", help="open the settings screen first")
-    parser.add_argument("--fullscreen", action="store_true", help="full screen (kiosk) this time")
+    parser.add_argument("--setup", action="store_true", help=_("open the settings screen first"))
     parser.add_argument(
-        "--json", action="store_true", help="status, doctor: print JSON (doctor: for monitoring)"
+        "--fullscreen", action="store_true", help=_("full screen (kiosk) this time")
+    )
+    parser.add_argument(
+        "--json", action="store_true", help=_("status, doctor: print JSON (doctor: for monitoring)")
     )
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="start the agent and an offscreen window, check injection and a round trip",
+        help=_("start the agent and an offscreen window, check injection and a round trip"),
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log debug details"))
     parser.add_argument("--version", action="version", version=describe_version("possync"))
     return parser
 
@@ -85,10 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == [AGENT_FLAG]:
         return run_agent(argv[1:])
+    _use_language()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.enrolment and args.command != "enroll":
-        parser.error(f"{args.command} takes no ENROLMENT")
+        parser.error(_("{command} takes no ENROLMENT").format(command=args.command))
     _setup_logging(args.verbose, to_file=args.command == "run" and not args.self_test)
     if args.self_test:
         from shell import selftest
@@ -103,6 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return _print(*doctor.command(settings.load(), as_json=args.json))
     return _run_app(args.setup, args.fullscreen)
+
+
+def _use_language() -> None:
+    """The Odoo user's language when a login saved it, else the system's (shell/i18n.py)."""
+    from shell import i18n, settings
+
+    i18n.startup_language(settings.load().lang)
 
 
 def _setup_logging(verbose: bool, to_file: bool) -> None:

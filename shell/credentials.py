@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from agent.timeout_call import call_with_timeout
 from shell import paths
+from shell.i18n import _
 from shell.settings import Settings
 
 SERVICE = "possync"
@@ -50,15 +51,17 @@ def _keyring_call(fn: Callable[[], T], timeout: float) -> T:
         return call_with_timeout(fn, timeout)
     except TimeoutError as exc:
         raise KeyringUnavailable(
-            f"The system keyring did not answer within {timeout:g} s "
-            "(it may be locked and waiting for its password)."
+            _(
+                "The system keyring did not answer within {timeout:g} s "
+                "(it may be locked and waiting for its password)."
+            ).format(timeout=timeout)
         ) from exc
     except keyring.errors.NoKeyringError as exc:
-        raise KeyringUnavailable("No system keyring is available on this computer.") from exc
+        raise KeyringUnavailable(_("No system keyring is available on this computer.")) from exc
     except keyring.errors.KeyringLocked as exc:
-        raise KeyringUnavailable("The system keyring is locked.") from exc
+        raise KeyringUnavailable(_("The system keyring is locked.")) from exc
     except Exception as exc:  # dbus and backend errors come in many types
-        raise KeyringUnavailable(f"The system keyring failed: {exc}") from exc
+        raise KeyringUnavailable(_("The system keyring failed: {error}").format(error=exc)) from exc
 
 
 def keyring_state(timeout: float = DEFAULT_TIMEOUT_S) -> KeyringState:
@@ -68,7 +71,8 @@ def keyring_state(timeout: float = DEFAULT_TIMEOUT_S) -> KeyringState:
     try:
         backend = call_with_timeout(keyring.get_keyring, timeout)
     except Exception as exc:
-        return KeyringState(False, "none", f"The system keyring failed to load: {exc}")
+        failed = _("The system keyring failed to load: {error}").format(error=exc)
+        return KeyringState(False, "none", failed)
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     try:
         _keyring_call(lambda: backend.get_password(SERVICE, "possync-probe"), timeout)
@@ -100,8 +104,10 @@ class Credentials:
         # Checked for every store, so a set-up that works here also works on Windows.
         if utf16_units(secret) > MAX_SECRET_UNITS:
             raise SecretTooLong(
-                f"The password is too long: at most {MAX_SECRET_UNITS} characters "
-                "(fewer with emoji or other characters outside the basic range)."
+                _(
+                    "The password is too long: at most {n} characters "
+                    "(fewer with emoji or other characters outside the basic range)."
+                ).format(n=MAX_SECRET_UNITS)
             )
         key = settings.secret_key()
         if settings.secret_store == "keyring":

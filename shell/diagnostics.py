@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shell.odoo_probe import ADDON, OdooProbe, ProbeError
+from shell.i18n import N_, _
+from shell.odoo_probe import ADDON, AddonInfo, OdooProbe, ProbeError
 from shell.settings import ServerTls
 
 
@@ -21,7 +22,7 @@ class Check:
     hint: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "message": self.message, "hint": self.hint}
+        return {"name": _(self.name), "ok": self.ok, "message": self.message, "hint": self.hint}
 
 
 
@@ -38,11 +39,11 @@ async def check_connection(
     checks: list[Check] = []
     async with OdooProbe(server_url, tls=tls) as probe:
         steps = [
-            ("Server", lambda: _describe_server(probe)),
-            ("Login", lambda: _describe_login(probe, db, login, secret)),
-            ("POS", lambda: _describe_config(probe, config_id)),
-            ("Addon", lambda: _describe_addon(probe, config_id)),
-            ("Websocket", lambda: _describe_websocket(probe)),
+            (N_("Server"), lambda: _describe_server(probe)),
+            (N_("Login"), lambda: _describe_login(probe, db, login, secret)),
+            (N_("POS"), lambda: _describe_config(probe, config_id)),
+            (N_("Addon"), lambda: _describe_addon(probe, config_id)),
+            (N_("Websocket"), lambda: _describe_websocket(probe)),
         ]
         for name, step in steps:
             try:
@@ -60,17 +61,21 @@ async def _describe_server(probe: OdooProbe) -> str:
     if info.major not in (18, 19):
         raise ProbeError(
             "unsupported",
-            f"This is Odoo {info.version}; possync supports Odoo 18 and 19.",
-            "Use an Odoo 18.0 or 19.0 server.",
+            _("This is Odoo {version}; possync supports Odoo 18 and 19.").format(
+                version=info.version
+            ),
+            _("Use an Odoo 18.0 or 19.0 server."),
         )
-    return f"Odoo {info.version} answers at {probe.url}."
+    return server_answers(info.version, probe.url)
 
 
 async def _describe_login(probe: OdooProbe, db: str, login: str, secret: str) -> str:
     result = await probe.login(db, login, secret)
     if result.api_key:
-        return f"API key accepted for {login}. The POS window asks you to log in once."
-    return f"Logged in as {login} on {db}."
+        return _("API key accepted for {login}. The POS window asks you to log in once.").format(
+            login=login
+        )
+    return _("Logged in as {login} on {db}.").format(login=login, db=db)
 
 
 async def _describe_config(probe: OdooProbe, config_id: int | None) -> str:
@@ -78,18 +83,32 @@ async def _describe_config(probe: OdooProbe, config_id: int | None) -> str:
     if config_id not in configs:
         raise ProbeError(
             "no_config",
-            "The chosen POS does not exist or this user cannot open it.",
-            "Pick a POS from the list after logging in.",
+            _("The chosen POS does not exist or this user cannot open it."),
+            _("Pick a POS from the list after logging in."),
         )
-    return f"POS “{configs[config_id]['name']}” found."
+    return _("POS “{name}” found.").format(name=configs[config_id]["name"])
 
 
 async def _describe_addon(probe: OdooProbe, config_id: int | None) -> str:
-    info = await probe.addon(int(config_id or 0))
-    mode = f", {info.mode} mode" if info.mode else ""
-    return f"{ADDON} {info.version} is installed{mode}."
+    return addon_installed(await probe.addon(int(config_id or 0)))
 
 
 async def _describe_websocket(probe: OdooProbe) -> str:
     await probe.websocket()
-    return "The real-time channel (/websocket) is reachable."
+    return websocket_reachable()
+
+
+def server_answers(version: str, url: str) -> str:
+    return _("Odoo {version} answers at {url}.").format(version=version, url=url)
+
+
+def addon_installed(info: AddonInfo) -> str:
+    if info.mode:
+        return _("{addon} {version} is installed, {mode} mode.").format(
+            addon=ADDON, version=info.version, mode=info.mode
+        )
+    return _("{addon} {version} is installed.").format(addon=ADDON, version=info.version)
+
+
+def websocket_reachable() -> str:
+    return _("The real-time channel (/websocket) is reachable.")

@@ -10,9 +10,10 @@ from pathlib import Path
 from agent import app_update
 from agent.clock import FAR_OFF_MS
 from agent.version import version
-from shell import lan_checks, odoo_probe, paths
+from shell import diagnostics, lan_checks, odoo_probe, paths
 from shell.checks import FAIL, Result, failed, overall, passed, skipped, warned
 from shell.credentials import Credentials, KeyringUnavailable, keyring_state
+from shell.i18n import N_, _
 from shell.settings import Settings
 
 MIN_FREE_BYTES = 1 << 30  # Odoo's IndexedDB and the agent's SQLite grow with the day's orders
@@ -24,12 +25,12 @@ async def _server_checks(settings: Settings, secret: str | None | Result) -> lis
         try:
             info = await probe.server()
         except odoo_probe.ProbeError as exc:
-            unchecked = ("Clock", "Login", "Addon", "Update", "Websocket")
-            return [failed("Server", exc.message, exc.hint)] + [
-                skipped(name, "needs the server") for name in unchecked
+            unchecked = (N_("Clock"), N_("Login"), N_("Addon"), N_("Update"), N_("Websocket"))
+            return [failed(N_("Server"), exc.message, exc.hint)] + [
+                skipped(name, _("needs the server")) for name in unchecked
             ]
         return [
-            passed("Server", f"Odoo {info.version} answers at {probe.url}."),
+            passed(N_("Server"), diagnostics.server_answers(info.version, probe.url)),
             _clock(info.clock_skew_s),
             *await _login_and_addon(probe, settings, secret),
             await _websocket(probe),
@@ -39,22 +40,26 @@ async def _server_checks(settings: Settings, secret: str | None | Result) -> lis
 async def _login_and_addon(
     probe: odoo_probe.OdooProbe, settings: Settings, secret: str | None | Result
 ) -> list[Result]:
-    needs_login = [skipped("Addon", "needs a login"), skipped("Update", "needs a login")]
+    needs_login = [
+        skipped(N_("Addon"), _("needs a login")),
+        skipped(N_("Update"), _("needs a login")),
+    ]
     if isinstance(secret, Result):
         return [secret, *needs_login]
     if secret is None:
-        return [skipped("Login", "no stored password (typed at each start)"), *needs_login]
+        return [skipped(N_("Login"), _("no stored password (typed at each start)")), *needs_login]
     try:
         await probe.login(settings.database, settings.login, secret)
     except odoo_probe.ProbeError as exc:
-        return [failed("Login", exc.message, exc.hint), *needs_login]
-    login = passed("Login", f"{settings.login} on {settings.database}.")
+        return [failed(N_("Login"), exc.message, exc.hint), *needs_login]
+    who = _("{login} on {db}.").format(login=settings.login, db=settings.database)
+    login = passed(N_("Login"), who)
     try:
         addon = await probe.addon(int(settings.config_id or 0))
     except odoo_probe.ProbeError as exc:
-        return [login, failed("Addon", exc.message, exc.hint), skipped("Update", "needs the addon")]
-    mode = f", {addon.mode} mode" if addon.mode else ""
-    installed = passed("Addon", f"{odoo_probe.ADDON} {addon.version} installed{mode}.")
+        no_update = skipped(N_("Update"), _("needs the addon"))
+        return [login, failed(N_("Addon"), exc.message, exc.hint), no_update]
+    installed = passed(N_("Addon"), diagnostics.addon_installed(addon))
     return [login, installed, _update(addon.app_versions)]
 
 
@@ -63,21 +68,21 @@ def _update(app_versions: dict | None) -> Result:
     app = app_update.check(app_versions or {})
     advice = f"{(app.advice or '')[:1].upper()}{(app.advice or '')[1:]}."
     if app.state == app_update.TOO_OLD:
-        return failed("Update", f"{app.summary}.", advice)
+        return failed(N_("Update"), f"{app.summary}.", advice)
     if app.state == app_update.UPDATE_AVAILABLE:
-        return warned("Update", f"{app.summary}.", advice)
+        return warned(N_("Update"), f"{app.summary}.", advice)
     if app.state == app_update.CURRENT:
-        newest = f"newest it knows: {app.latest_version}"
-        return passed("Update", f"possync {app.version} is up to date for this server ({newest}).")
-    return skipped("Update", "the server names no app versions, or this possync has none")
+        current = _("possync {version} is up to date for this server (newest it knows: {latest}).")
+        return passed(N_("Update"), current.format(version=app.version, latest=app.latest_version))
+    return skipped(N_("Update"), _("the server names no app versions, or this possync has none"))
 
 
 async def _websocket(probe: odoo_probe.OdooProbe) -> Result:
     try:
         await probe.websocket()
     except odoo_probe.ProbeError as exc:
-        return failed("Websocket", exc.message, exc.hint)
-    return passed("Websocket", "The real-time channel (/websocket) is reachable.")
+        return failed(N_("Websocket"), exc.message, exc.hint)
+    return passed(N_("Websocket"), diagnostics.websocket_reachable())
 
 
 def _clock(skew: float | None) -> Result:
@@ -85,17 +90,23 @@ def _clock(skew: float | None) -> Result:
     by this offset (agent/clock.py), so sync works either way; far off still fails, as the
     rest of the tablet (Odoo's own times, receipts) goes by the device clock."""
     if skew is None:
-        return skipped("Clock", "the server sent no Date header")
+        return skipped(N_("Clock"), _("the server sent no Date header"))
     if abs(skew) <= CLOSE_S:
-        return passed("Clock", f"within {CLOSE_S:.0f} s of the server's.")
-    side = "behind" if skew > 0 else "ahead of"
-    offset = f"This terminal's clock is {abs(skew):.0f} s {side} the server's"
+        return passed(N_("Clock"), _("within {s:.0f} s of the server's.").format(s=CLOSE_S))
+    if skew > 0:
+        offset = _("This terminal's clock is {s:.0f} s behind the server's").format(s=skew)
+    else:
+        offset = _("This terminal's clock is {s:.0f} s ahead of the server's").format(s=-skew)
     if abs(skew) * 1000 <= FAR_OFF_MS:
-        return passed("Clock", f"{offset}; possync corrects its stamps for it.")
+        return passed(
+            N_("Clock"), _("{offset}; possync corrects its stamps for it.").format(offset=offset)
+        )
     return failed(
-        "Clock",
-        f"{offset}. possync corrects its own stamps for it; the rest of the tablet does not.",
-        "Turn on automatic date and time (NTP) on this terminal.",
+        N_("Clock"),
+        _(
+            "{offset}. possync corrects its own stamps for it; the rest of the tablet does not."
+        ).format(offset=offset),
+        _("Turn on automatic date and time (NTP) on this terminal."),
     )
 
 
@@ -103,25 +114,26 @@ def _keyring(settings: Settings, device_key_store: str) -> Result:
     """The keyring is needed for what is kept there: the password (secret_store) and the
     device key (the agent's device_key_store). Not used at all is not a failure."""
     kept = {
-        "keyring": "the password is kept in the keyring",
-        "file": "the password is kept in a private file, as chosen in setup",
-        "ask": "the password is asked at each start, as chosen in setup",
-    }.get(settings.secret_store, "the password cannot be stored")
+        "keyring": N_("the password is kept in the keyring"),
+        "file": N_("the password is kept in a private file, as chosen in setup"),
+        "ask": N_("the password is asked at each start, as chosen in setup"),
+    }.get(settings.secret_store, N_("the password cannot be stored"))
     device = (
-        "the device key in the keyring"
+        _("the device key in the keyring")
         if device_key_store == "keyring"
-        else "the device key in the data folder"
+        else _("the device key in the data folder")
     )
-    where = f"{kept}; {device}"
+    where = f"{_(kept)}; {device}"
     state = keyring_state()
     if state.ok:
-        return passed("Keyring", f"{state.backend}.")
+        return passed(N_("Keyring"), f"{state.backend}.")
     if settings.secret_store != "keyring" and device_key_store != "keyring":
-        return skipped("Keyring", f"Not used: {where} ({state.detail}).")
+        not_used = _("Not used: {where} ({detail}).").format(where=where, detail=state.detail)
+        return skipped(N_("Keyring"), not_used)
     return failed(
-        "Keyring",
+        N_("Keyring"),
         f"{state.detail} ({where}).",
-        "Install and unlock a keyring (GNOME Keyring, KWallet, Windows Credential Manager).",
+        _("Install and unlock a keyring (GNOME Keyring, KWallet, Windows Credential Manager)."),
     )
 
 
@@ -131,11 +143,12 @@ def _disk() -> Result:
         folder = folder.parent
     free = shutil.disk_usage(folder).free
     if free >= MIN_FREE_BYTES:
-        return passed("Disk", f"{free / (1 << 30):.1f} GiB free in {folder}.")
+        free_gib = _("{gib:.1f} GiB free in {folder}.").format(gib=free / (1 << 30), folder=folder)
+        return passed(N_("Disk"), free_gib)
     return failed(
-        "Disk",
-        f"Only {free / (1 << 20):.0f} MiB free in {folder}.",
-        "Free at least 1 GiB: unsent orders are kept on this disk.",
+        N_("Disk"),
+        _("Only {mib:.0f} MiB free in {folder}.").format(mib=free / (1 << 20), folder=folder),
+        _("Free at least 1 GiB: unsent orders are kept on this disk."),
     )
 
 
@@ -145,9 +158,9 @@ def _secret(settings: Settings, credentials: Credentials) -> str | None | Result
         return credentials.get(settings)
     except KeyringUnavailable as exc:
         return failed(
-            "Login",
-            f"Could not read the password: {exc}",
-            "Fix the keyring, or choose another storage in possync's Settings.",
+            N_("Login"),
+            _("Could not read the password: {error}").format(error=exc),
+            _("Fix the keyring, or choose another storage in possync's Settings."),
         )
 
 
@@ -161,9 +174,9 @@ def run(
     keyring = _keyring(settings, device_key_store)
     if not settings.is_complete():
         setup = failed(
-            "Settings",
-            "possync is not set up on this terminal.",
-            "Start possync and fill in the setup screen.",
+            N_("Settings"),
+            _("possync is not set up on this terminal."),
+            _("Start possync and fill in the setup screen."),
         )
         return [setup, keyring, _disk()]
     secret = _secret(settings, credentials or Credentials())
@@ -185,5 +198,9 @@ def command(settings: Settings, as_json: bool = False) -> tuple[int, list[str]]:
         }
         return code, [json.dumps(report, indent=2)]
     lines = [line for result in results for line in result.lines()]
-    lines.append("All checks passed." if not failures else f"{failures} check(s) failed.")
+    lines.append(
+        _("All checks passed.")
+        if not failures
+        else _("{n} check(s) failed.").format(n=failures)
+    )
     return code, lines

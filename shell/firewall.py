@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 
 from agent.settings import DEFAULT_PEER_PORT
+from shell.i18n import _
 
 RULE_NAME = "possync-peer-port"  # the Windows rule; no spaces, so no quoting anywhere
 UFW_APP = "possync"
@@ -37,9 +38,9 @@ def windows_delete_rule() -> list[str]:
 def ufw_profile(port: int = DEFAULT_PEER_PORT) -> str:
     return (
         f"[{UFW_APP}]\n"
-        "title=possync peer port\n"
+        "title=possync peer port\n"  # i18n: ignore (a ufw profile, not shown)
         "description=possync: the tablets of a POS sync orders with each other over the LAN"
-        " (TLS)\n"
+        " (TLS)\n"  # i18n: ignore
         f"ports={port}/tcp\n"
     )
 
@@ -50,17 +51,19 @@ def open_port_hint(port: int, platform: str | None = None) -> str:
     platform = platform or sys.platform
     if platform == "win32":
         command = " ".join(windows_add_rule(port))
-        return (
+        return _(
             "Allow it in Windows Defender Firewall for private networks: the installer does "
-            f"this when run as administrator, or run as administrator: {command} "
+            "this when run as administrator, or run as administrator: {command} "
             "(and set this Wi-Fi to a private network)."
-        )
+        ).format(command=command)
     if platform.startswith("linux"):
-        return (
-            f"If a firewall is on, allow it: sudo ufw allow {UFW_APP} "
-            f"(or open TCP port {port} from the LAN in your firewall)."
-        )
-    return f"Allow incoming TCP connections on port {port} from the LAN in the firewall."
+        return _(
+            "If a firewall is on, allow it: sudo ufw allow {app} "
+            "(or open TCP port {port} from the LAN in your firewall)."
+        ).format(app=UFW_APP, port=port)
+    return _("Allow incoming TCP connections on port {port} from the LAN in the firewall.").format(
+        port=port
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from functools import cache
 
 from shell import paths
+from shell.i18n import N_, _
 
 # The addon's own count of changes not yet acknowledged by the agent; null without it.
 PENDING_JS = (
-    "(window.possync && typeof window.possync.pendingCount === 'function')"
+    "(window.possync && typeof window.possync.pendingCount === 'function')"  # i18n: ignore
     " ? Number(window.possync.pendingCount()) : null"
+)
+# The notice on a POS whose server lacks the addon (inject.js; translated when injected).
+ADDON_MISSING = N_(
+    "pos_restaurant_sync addon not installed on the server: this terminal does not "
+    "sync live with the others. Ask your Odoo administrator to install it."
 )
 # Odoo's global POS handle (both 18 and 19 set it in Chrome.setup).
 POS_RUNNING_JS = "!!window.posmodel"
@@ -45,7 +51,7 @@ def agent_script(agent: AgentAddress, origin: str, addon_watch: bool) -> str:
         "__AGENT__", json.dumps({"url": agent.url, "token": agent.token})
     ).replace("__ORIGIN__", json.dumps(origin)).replace(
         "__ADDON_WATCH__", json.dumps(addon_watch)
-    )
+    ).replace("__ADDON_MISSING__", json.dumps(_(ADDON_MISSING)))
 
 
 def banner_script(text: str) -> str:

@@ -35,15 +35,16 @@ from agent.settings import SettingsError
 from agent.settings import load as load_agent_settings
 from shell import firewall, paths, status
 from shell.checks import Result, failed, passed, skipped, warned
+from shell.i18n import N_, _
 from shell.settings import Settings
 
 BROWSE_S = 3.0
 CONNECT_TIMEOUT_S = 2.0
-NAMES = ("Peer-port", "mDNS", "Peers", "Fixed-peers")
-SYNC_DEVICES_MENU = "Point of Sale > Configuration > Sync Devices"
-FIXED_PEERS_HINT = (
+NAMES = (N_("Peer-port"), N_("mDNS"), N_("Peers"), N_("Fixed-peers"))
+SYNC_DEVICES_MENU = N_("Point of Sale > Configuration > Sync Devices")
+FIXED_PEERS_HINT = N_(
     "Give each tablet a fixed address (a DHCP reservation on the router), then in Odoo, "
-    f"{SYNC_DEVICES_MENU} (a POS manager), type it in each tablet's Fixed LAN Address "
+    "{menu} (a POS manager), type it in each tablet's Fixed LAN Address "
     "(e.g. 10.0.0.12); or list the others in this tablet's `peers` setting (agent.toml, "
     "e.g. https://10.0.0.12:{port}); or turn off client (AP) isolation for the POS Wi-Fi."
 )
@@ -82,10 +83,10 @@ def running_agent(data_dir: Path) -> RunningAgent | str:
     """The agent running on `data_dir`, or why there is none to check."""
     info = runtime.read(data_dir)
     if not info:
-        return "possync is not running (start it, then run doctor again)"
+        return _("possync is not running (start it, then run doctor again)")
     answer = status.fetch_status(int(info["page_port"]), str(info["token"]))
     if answer is None:
-        return f"the agent on port {info['page_port']} does not answer"
+        return _("the agent on port {port} does not answer").format(port=info["page_port"])
     settings = agent_settings(data_dir)
     if isinstance(settings, str):
         return settings
@@ -99,7 +100,7 @@ def agent_settings(data_dir: Path) -> AgentSettings | str:
     try:
         return load_agent_settings({"data_dir": data_dir})
     except SettingsError as exc:
-        return f"the agent's settings cannot be read: {exc}"
+        return _("the agent's settings cannot be read: {error}").format(error=exc)
 
 
 @dataclass
@@ -138,112 +139,145 @@ async def _browse(settings: Settings, agent: RunningAgent, lan: Lan) -> dict[str
 
 
 def _peer_port(agent: RunningAgent, lan: Lan) -> Result:
-    name, port = "Peer-port", agent.peer_port
+    name, port = N_("Peer-port"), agent.peer_port
     if port is None:
-        return skipped(name, "The agent opened no peer port (Peers says why).")
+        return skipped(name, _("The agent opened no peer port (Peers says why)."))
     addresses = discovery.lan_addresses(agent.settings.peer_host, agent.settings.mdns_interfaces)
     closed = [a for a in addresses if not lan.connect(a, port)]
     if closed:
         return failed(
             name,
-            f"The agent does not answer on {', '.join(closed)}:{port}.",
-            f"Set the agent's peer_host to 0.0.0.0 (agent.toml) or to this address, and "
-            f"restart possync. {firewall.open_port_hint(port, lan.platform)}",
+            _("The agent does not answer on {addresses}:{port}.").format(
+                addresses=", ".join(closed), port=port
+            ),
+            _(
+                "Set the agent's peer_host to 0.0.0.0 (agent.toml) or to this address, and "
+                "restart possync. {firewall}"
+            ).format(firewall=firewall.open_port_hint(port, lan.platform)),
         )
-    listening = f"The agent listens on {', '.join(addresses)}:{port} for the other tablets"
+    where = {"addresses": ", ".join(addresses), "port": port}
     if lan.platform == "win32" and not lan.rule_present():
         return warned(
             name,
-            f"{listening}, but Windows' firewall has no rule letting them in.",
+            _(
+                "The agent listens on {addresses}:{port} for the other tablets, but Windows' "
+                "firewall has no rule letting them in."
+            ).format(**where),
             firewall.open_port_hint(port, lan.platform),
         )
-    return passed(name, f"{listening}.")
+    return passed(
+        name, _("The agent listens on {addresses}:{port} for the other tablets.").format(**where)
+    )
 
 
 def _mdns(agent: RunningAgent, seen: dict[str, str] | None) -> Result:
     if seen is None:
         static = len(agent.settings.peers)
         fixed = len(agent.status.get("fixed_addresses") or {})
-        return skipped(
-            "mDNS",
-            f"off in the agent's settings ({static} fixed peer address(es) there, "
-            f"{fixed} set on the server).",
-        )
+        off = _(
+            "off in the agent's settings ({static} fixed peer address(es) there, "
+            "{fixed} set on the server)."
+        ).format(static=static, fixed=fixed)
+        return skipped(N_("mDNS"), off)
     if not seen:
         return warned(
-            "mDNS",
-            "No other tablet of this POS answers on the LAN.",
-            "Other tablets show up here while possync runs on them, on the same network.",
+            N_("mDNS"),
+            _("No other tablet of this POS answers on the LAN."),
+            _("Other tablets show up here while possync runs on them, on the same network."),
         )
     # Anyone on the LAN can announce a tablet: only the server's list is named.
     named = set(seen) & set(agent.status.get("devices") or [])
     strangers = len(seen) - len(named)
     if not named:
         return warned(
-            "mDNS",
-            f"{strangers} unknown tablet(s) answer for this POS; none is on the server's list.",
-            "Register the tablets with the server (start possync on them while it is reachable).",
+            N_("mDNS"),
+            _(
+                "{n} unknown tablet(s) answer for this POS; none is on the server's list."
+            ).format(n=strangers),
+            _(
+                "Register the tablets with the server (start possync on them while it is "
+                "reachable)."
+            ),
         )
-    also = f" ({strangers} more not on the server's list)" if strangers else ""
-    return passed("mDNS", f"Sees {len(named)} other tablet(s) of this POS: {_list(named)}{also}.")
+    sees = {"n": len(named), "names": _list(named), "more": strangers}
+    if strangers:
+        found = _(
+            "Sees {n} other tablet(s) of this POS: {names} ({more} more not on the server's list)."
+        ).format(**sees)
+    else:
+        found = _("Sees {n} other tablet(s) of this POS: {names}.").format(**sees)
+    return passed(N_("mDNS"), found)
 
 
 def _peers(agent: RunningAgent, seen: dict[str, str] | None, platform: str) -> Result:
-    name, answer, port = "Peers", agent.status, agent.peer_port or agent.settings.peer_port
+    name, answer, port = N_("Peers"), agent.status, agent.peer_port or agent.settings.peer_port
     if answer.get("peer_cause"):
         return failed(
             name,
-            f"No LAN sync: {answer['peer_cause']}.",
-            "Read the agent's log (possync's logs folder) for the details.",
+            _("No LAN sync: {cause}.").format(cause=answer["peer_cause"]),
+            _("Read the agent's log (possync's logs folder) for the details."),
         )
     listed = set(answer.get("devices") or [])
     reached = {peer["terminal"] for peer in answer.get("peers") or []} & listed
     if not listed:
-        return passed(name, "The server lists no other tablet of this POS.")
+        return passed(name, _("The server lists no other tablet of this POS."))
     if reached:
         return passed(
             name,
-            f"Synced with {len(reached)} of the {len(listed)} other "
-            f"tablet(s) the server lists: {_list(reached)}.",
+            _("Synced with {n} of the {total} other tablet(s) the server lists: {names}.").format(
+                n=len(reached), total=len(listed), names=_list(reached)
+            ),
         )
     seen_listed = set(seen or {}) & listed
     if seen_listed:
         return warned(
             name,
-            f"The server lists {len(listed)} other tablet(s); mDNS sees "
-            f"{_list(seen_listed)}, but no exchange has worked yet.",
+            _(
+                "The server lists {total} other tablet(s); mDNS sees {names}, but no exchange "
+                "has worked yet."
+            ).format(total=len(listed), names=_list(seen_listed)),
             firewall.open_port_hint(port, platform),
         )
     return warned(
         name,
-        f"The server lists {len(listed)} other tablet(s) of this POS ({_list(listed)}), but "
-        "none is reachable or seen by mDNS: the Wi-Fi may keep its clients apart "
-        "(client isolation), or they are switched off.",
-        FIXED_PEERS_HINT.format(port=port),
+        _(
+            "The server lists {total} other tablet(s) of this POS ({names}), but none is "
+            "reachable or seen by mDNS: the Wi-Fi may keep its clients apart (client "
+            "isolation), or they are switched off."
+        ).format(total=len(listed), names=_list(listed)),
+        _(FIXED_PEERS_HINT).format(menu=_(SYNC_DEVICES_MENU), port=port),
     )
 
 
 def _fixed_addresses(agent: RunningAgent, lan: Lan) -> Result:
     """Each fixed address the server lists: reached as that tablet, open, or closed."""
-    name, fixed = "Fixed-peers", agent.status.get("fixed_addresses") or {}
+    name, fixed = N_("Fixed-peers"), agent.status.get("fixed_addresses") or {}
+    menu = _(SYNC_DEVICES_MENU)
     if not fixed:
-        return skipped(name, f"None set on the server ({SYNC_DEVICES_MENU}).")
+        return skipped(name, _("None set on the server ({menu}).").format(menu=menu))
     closed, unproven = _unreached(agent, fixed, lan)
     if not closed and not unproven:
-        return passed(name, f"Reached {_list(fixed)} at the address(es) set on the server.")
-    where = f"In Odoo, {SYNC_DEVICES_MENU}, check each tablet's Fixed LAN Address"
+        reached = _("Reached {names} at the address(es) set on the server.")
+        return passed(name, reached.format(names=_list(fixed)))
+    where = _("In Odoo, {menu}, check each tablet's Fixed LAN Address").format(menu=menu)
     if closed:
         port_hint = firewall.open_port_hint(agent.settings.peer_port, lan.platform)
         return warned(
             name,
-            f"Nothing answers at {', '.join(closed)}.",
-            f"{where} (a DHCP reservation keeps it from changing); possync must be running "
-            f"there, with its peer port open. {port_hint}",
+            _("Nothing answers at {addresses}.").format(addresses=", ".join(closed)),
+            _(
+                "{where} (a DHCP reservation keeps it from changing); possync must be running "
+                "there, with its peer port open. {port_hint}"
+            ).format(where=where, port_hint=port_hint),
         )
     return warned(
         name,
-        f"{', '.join(unproven)} answer(s), but not yet as that tablet.",
-        f"{where}: another machine may have that address. Wait a minute and run doctor again.",
+        _("{addresses} answer(s), but not yet as that tablet.").format(
+            addresses=", ".join(unproven)
+        ),
+        _(
+            "{where}: another machine may have that address. Wait a minute and run doctor again."
+        ).format(where=where),
     )
 
 

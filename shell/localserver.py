@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
-from shell import paths
+from shell import i18n, paths
 
 log = logging.getLogger("possync.localserver")
 
@@ -30,6 +30,8 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 TOKEN_HEADER = "X-Possync-Ui"
 MAX_BODY = 64 * 1024
 _STATIC_NAME = re.compile(r"^[a-z0-9_-]+\.(html|js|css|svg|png)$")
+# The pages' translator: served with the catalog of the app's language in front of it.
+I18N_SCRIPT = "i18n.js"
 
 
 class LocalServer:
@@ -68,6 +70,13 @@ class LocalServer:
         return f"{self.origin}/{page}{query}#" + urlencode({"token": self.token})
 
 
+def _with_catalog(script: bytes) -> bytes:
+    """i18n.js behind ``window.possyncCatalog = {...};`` (no ``<`` in it, so no text of
+    a catalog can close a script element)."""
+    catalog = json.dumps(i18n.page_catalog(), ensure_ascii=False).replace("<", "\\u003c")
+    return f"window.possyncCatalog = {catalog};\n".encode() + script
+
+
 def _make_request_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -76,6 +85,8 @@ def _make_request_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
                 return
             body = paths.resource_path(name).read_bytes()
+            if name == I18N_SCRIPT:
+                body = _with_catalog(body)
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             self._send(HTTPStatus.OK, body, mime)
 
@@ -83,14 +94,15 @@ def _make_request_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             name = self.path.removeprefix("/api/")
             handler = server.handlers.get(name)
             if handler is None or not self.path.startswith("/api/"):
-                self._json(HTTPStatus.NOT_FOUND, {"error": "unknown call"})
+                self._json(HTTPStatus.NOT_FOUND, {"error": "unknown call"})  # i18n: ignore
                 return
             if not secrets.compare_digest(self.headers.get(TOKEN_HEADER, ""), server.token):
-                self._json(HTTPStatus.FORBIDDEN, {"error": "bad token"})
+                self._json(HTTPStatus.FORBIDDEN, {"error": "bad token"})  # i18n: ignore
                 return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
-                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "too large"})
+                too_large = {"error": "too large"}  # i18n: ignore
+                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
                 return
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")

@@ -37,6 +37,7 @@ from agent.odoo_rpc import (
     WebSession,
 )
 from agent.protocol import PROTOCOL_VERSION
+from shell.i18n import N_, _
 from shell.settings import ServerTls
 
 ADDON = "pos_restaurant_sync"
@@ -78,6 +79,8 @@ class Login:
     # An API key is refused by Odoo's interactive login: the window then logs in once
     # by hand and keeps the session.
     api_key: bool = False
+    # The user's language in Odoo (``fr_FR``): the app follows it (shell/i18n.py).
+    lang: str = ""
 
 
 class OdooProbe:
@@ -140,16 +143,17 @@ class OdooProbe:
             if exc.code != "bad_credentials":
                 raise
         else:
-            self.login_info = Login(session.uid)
+            self.login_info = Login(session.uid, lang=session.lang)
             return self.login_info
         uid = await self._api_key_uid()
         if not uid:
             raise ProbeError(
                 "bad_credentials",
-                f"Odoo refused the login {login!r} with this password.",
-                "Check the login and password (or API key) of a user allowed on this POS.",
+                _("Odoo refused the login {login!r} with this password.").format(login=login),
+                _("Check the login and password (or API key) of a user allowed on this POS."),
             )
         self.login_info = Login(uid, api_key=True)
+        self.login_info.lang = await self._user_lang(uid)
         return self.login_info
 
     async def web_login(self, db: str, login: str, secret: str) -> WebSession:
@@ -160,7 +164,8 @@ class OdooProbe:
         except AccessDenied as exc:
             if exc.detail:
                 raise self._explain(exc) from exc
-            raise ProbeError("bad_credentials", f"Odoo refused the login {login!r}.") from exc
+            refused = _("Odoo refused the login {login!r}.").format(login=login)
+            raise ProbeError("bad_credentials", refused) from exc
         except OdooCallError as exc:
             problem = self._explain(exc)
             if problem.code == "server_error" and "database" in problem.message.lower():
@@ -227,6 +232,14 @@ class OdooProbe:
 
     # ------------------------------------------------------------------ helpers
 
+    async def _user_lang(self, uid: int) -> str:
+        """The user's language (an API-key login has no session to carry it)."""
+        try:
+            rows = await self.call_kw("res.users", "read", [[uid], ["lang"]], {})
+        except ProbeError:
+            return ""
+        return str(rows[0].get("lang") or "") if rows else ""
+
     async def _api_key_uid(self) -> int | None:
         args = [self.db, self._login, self._secret, {}]
         try:
@@ -282,18 +295,24 @@ class OdooProbe:
         except server_tls.InsecureServer as exc:
             raise ProbeError(
                 "insecure_http",
-                f"{self.url} is not encrypted (http://): possync does not send a password "
-                "or orders to another computer in clear.",
-                "Use the server's https:// address. For a test server only, tick "
-                "“Allow unencrypted http://” (a red notice then stays on the window).",
+                _(
+                    "{url} is not encrypted (http://): possync does not send a password "
+                    "or orders to another computer in clear."
+                ).format(url=self.url),
+                _(
+                    "Use the server's https:// address. For a test server only, tick "
+                    "“Allow unencrypted http://” (a red notice then stays on the window)."
+                ),
             ) from exc
         try:
             return server_tls.client_context(self.tls.ca_file or None, self.tls.ca_pem)
         except (OSError, ssl.SSLError) as exc:
             raise ProbeError(
                 "tls_ca_file",
-                f"The server certificate file {self.tls.ca_file} cannot be used ({exc}).",
-                "Choose the PEM file of the server's certificate authority again.",
+                _("The server certificate file {file} cannot be used ({error}).").format(
+                    file=self.tls.ca_file, error=exc
+                ),
+                _("Choose the PEM file of the server's certificate authority again."),
             ) from exc
 
     async def _rpc(self, path: str, params: dict) -> Any:
@@ -320,33 +339,35 @@ def _unreachable_problem(exc: OdooCallError, url: str, timeout: float) -> ProbeE
     if isinstance(exc, ServerFailing):
         return ProbeError(
             "server_error",
-            f"The server answered HTTP {exc.status}.",
-            "Odoo or a proxy in front of it is failing; look at the server's log.",
+            _("The server answered HTTP {status}.").format(status=exc.status),
+            _("Odoo or a proxy in front of it is failing; look at the server's log."),
         )
     if isinstance(cause, aiohttp.ClientSSLError):
         return _tls_error(cause)
     if isinstance(cause, aiohttp.ClientConnectorDNSError):
         return ProbeError(
             "wrong_url",
-            f"No server called {urlsplit(url).hostname!r} was found.",
-            "Check the spelling of the server address.",
+            _("No server called {host!r} was found.").format(host=urlsplit(url).hostname),
+            _("Check the spelling of the server address."),
         )
     if isinstance(cause, aiohttp.ClientConnectorError):
         refused = isinstance(cause.os_error, ConnectionRefusedError)
+        why = _("connection refused") if refused else cause.strerror or cause
         return ProbeError(
             "wrong_url",
-            f"Nothing answers at {url} "
-            f"({'connection refused' if refused else cause.strerror or cause}).",
-            "Check the address and port (Odoo's own port is 8069) and that Odoo is running.",
+            _("Nothing answers at {url} ({why}).").format(url=url, why=why),
+            _("Check the address and port (Odoo's own port is 8069) and that Odoo is running."),
         )
     if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError):
         return ProbeError(
             "timeout",
-            f"{url} did not answer within {timeout:g} s.",
-            "Check the network of this tablet; a firewall may be dropping the connection.",
+            _("{url} did not answer within {timeout:g} s.").format(url=url, timeout=timeout),
+            _("Check the network of this tablet; a firewall may be dropping the connection."),
         )
     return ProbeError(
-        "wrong_url", f"The connection to {url} failed: {cause}.", "Check the address."
+        "wrong_url",
+        _("The connection to {url} failed: {cause}.").format(url=url, cause=cause),
+        _("Check the address."),
     )
 
 
@@ -355,18 +376,20 @@ def _odoo_problem(exc: OdooError, url: str) -> ProbeError:
     if isinstance(exc, Redirected):
         return ProbeError(
             "wrong_url",
-            f"The server sends possync to {exc.location}.",
-            "Use that address (often the https:// form) as the server address.",
+            _("The server sends possync to {location}.").format(location=exc.location),
+            _("Use that address (often the https:// form) as the server address."),
         )
     if isinstance(exc, NotFound):
         path = urlsplit(url).path + exc.path
-        return ProbeError("not_found", f"{path} does not exist on this server.")
+        return ProbeError(
+            "not_found", _("{path} does not exist on this server.").format(path=path)
+        )
     if isinstance(exc, NotJsonRpc):
-        return ProbeError("not_odoo", "The server's answer is not JSON-RPC.")
+        return ProbeError("not_odoo", _("The server's answer is not JSON-RPC."))
     if isinstance(exc, SessionExpired | AccessDenied) and not isinstance(exc, NotAllowed):
-        return ProbeError("bad_credentials", exc.detail or "unknown error")
+        return ProbeError("bad_credentials", exc.detail or _("unknown error"))
     if exc.detail:
-        return ProbeError("server_error", f"Odoo answered: {exc.detail}")
+        return ProbeError("server_error", _("Odoo answered: {detail}").format(detail=exc.detail))
     return _failure("not_odoo", url=url)  # an HTTP status Odoo does not answer with
 
 
@@ -374,48 +397,57 @@ def _tls_error(exc: aiohttp.ClientSSLError) -> ProbeError:
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return ProbeError(
             "tls",
-            f"The server's TLS certificate is not trusted ({exc.certificate_error}).",
-            "Use the name the certificate was issued for. A server with its own (or a "
-            "self-signed) certificate: choose its certificate authority's PEM file under "
-            "“Server certificate”.",
+            _("The server's TLS certificate is not trusted ({error}).").format(
+                error=exc.certificate_error
+            ),
+            _(
+                "Use the name the certificate was issued for. A server with its own (or a "
+                "self-signed) certificate: choose its certificate authority's PEM file under "
+                "“Server certificate”."
+            ),
         )
     return ProbeError(
         "tls",
-        f"The secure (TLS) connection failed ({exc.os_error}).",
-        "Check the port: it must be the server's https port (a proxy's 443, not Odoo's "
-        "own 8069, which speaks plain http).",
+        _("The secure (TLS) connection failed ({error}).").format(error=exc.os_error),
+        _(
+            "Check the port: it must be the server's https port (a proxy's 443, not Odoo's "
+            "own 8069, which speaks plain http)."
+        ),
     )
 
 
-# The failures raised by code alone: code → (message, hint), filled in by _failure.
+# The failures raised by code alone: code → (message, hint), filled in and translated by
+# _failure.
 _FAILURES = {
     "not_odoo": (
-        "{url} answers, but not like an Odoo server.",
-        "Use the address of the Odoo server itself (what you open in a browser before /odoo).",
+        N_("{url} answers, but not like an Odoo server."),
+        N_("Use the address of the Odoo server itself (what you open in a browser before /odoo)."),
     ),
     "no_database": (
-        "The server has no database called {db!r}.",
-        "Pick the database from the list, or ask your administrator for its name.",
+        N_("The server has no database called {db!r}."),
+        N_("Pick the database from the list, or ask your administrator for its name."),
     ),
     "addon_missing": (
-        f"The {ADDON} addon is not installed on this database.",
-        "Install “POS Restaurant Real-Time Sync” from Odoo's Apps (see the README).",
+        N_("The {addon} addon is not installed on this database."),
+        N_("Install “POS Restaurant Real-Time Sync” from Odoo's Apps (see the README)."),
     ),
     "enrol_missing": (
         f"This server does not take enrolment codes (no {ADDON} addon, or an older one).",
         "Update the addon on the server, or set this tablet up by hand below.",
     ),
     "websocket_blocked": (
-        "The server's real-time channel (/websocket) cannot be reached ({detail}).",
-        "Behind a reverse proxy, route /websocket to Odoo's gevent port (8072) with the "
-        "Upgrade and Connection headers. Until then possync polls the server instead.",
+        N_("The server's real-time channel (/websocket) cannot be reached ({detail})."),
+        N_(
+            "Behind a reverse proxy, route /websocket to Odoo's gevent port (8072) with the "
+            "Upgrade and Connection headers. Until then possync polls the server instead."
+        ),
     ),
 }
 
 
 def _failure(code: str, **values: object) -> ProbeError:
     message, hint = _FAILURES[code]
-    return ProbeError(code, message.format(**values), hint)
+    return ProbeError(code, _(message).format(addon=ADDON, **values), _(hint))
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -429,21 +461,24 @@ def _check_addon(info: AddonInfo) -> None:
     if too_old or (info.protocol is not None and info.protocol < PROTOCOL_VERSION):
         raise ProbeError(
             "addon_old",
-            f"The {ADDON} addon on the server is too old (version {info.version}).",
-            "Update the addon on the server to the version shipped with this app.",
+            _("The {addon} addon on the server is too old (version {version}).").format(
+                addon=ADDON, version=info.version
+            ),
+            _("Update the addon on the server to the version shipped with this app."),
         )
     if info.protocol is not None and info.protocol > PROTOCOL_VERSION:
         raise ProbeError(
             "app_old",
-            f"The server's addon speaks protocol {info.protocol}; this app speaks "
-            f"{PROTOCOL_VERSION}.",
-            "Update possync on this tablet.",
+            _("The server's addon speaks protocol {server}; this app speaks {app}.").format(
+                server=info.protocol, app=PROTOCOL_VERSION
+            ),
+            _("Update possync on this tablet."),
         )
     if info.enabled is False:
         raise ProbeError(
             "addon_disabled",
-            "Real-time sync is switched off for this POS.",
-            "In Odoo: Settings → Point of Sale → Restaurant → switch on Real-Time Sync.",
+            _("Real-time sync is switched off for this POS."),
+            _("In Odoo: Settings → Point of Sale → Restaurant → switch on Real-Time Sync."),
         )
 
 

@@ -66,11 +66,19 @@ def resource_path(*parts: str) -> Path:
 
     The installer collects shell/static as ``shell/static`` inside the bundle.
     """
+    return _shell_dir().joinpath("static", *parts)
+
+
+def locale_dir() -> Path:
+    """The app's gettext catalogs (shell.i18n): ``shell/locale`` in a checkout and in a
+    bundle (there compiled to ``.mo`` by the installer)."""
+    return _shell_dir() / "locale"
+
+
+def _shell_dir() -> Path:
     if is_frozen():
-        base = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "shell"
-    else:
-        base = Path(__file__).resolve().parent
-    return base.joinpath("static", *parts)
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "shell"
+    return Path(__file__).resolve().parent
 
 
 def agent_command(args: list[str]) -> list[str]:

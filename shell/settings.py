@@ -50,6 +50,9 @@ class Settings:
     # http:// to another computer, which puts a permanent red notice on the window.
     server_ca_file: str = ""
     allow_insecure_http: bool = False
+    # The Odoo user's language (``fr_FR``), read at each login: the app's language
+    # (shell/i18n.py); empty until the first login, then the system's language is used.
+    lang: str = ""
 
     def is_complete(self) -> bool:
         return bool(self.server_url and self.database and self.login and self.config_id)
@@ -135,5 +138,5 @@ def load() -> Settings:
 
 def save(settings: Settings) -> None:
     if settings.secret_store not in SECRET_STORES:
-        raise ValueError(f"secret_store must be one of {SECRET_STORES}")
+        raise ValueError(f"secret_store must be one of {SECRET_STORES}")  # i18n: ignore (a bug)
     paths.write_private(settings_file(), json.dumps(asdict(settings), indent=2) + "\n")

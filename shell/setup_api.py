@@ -8,19 +8,21 @@ leave what the window and the agent do to the app (`App.apply_settings`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agent import server_tls
 from shell import diagnostics, enrolment, odoo_probe
 from shell import settings as settings_mod
 from shell.credentials import KeyringUnavailable, SecretTooLong, call_with_timeout, keyring_state
+from shell.i18n import N_, _
 from shell.localserver import Handler
 from shell.settings import ServerTls, Settings, normalize_server_url
 
 if TYPE_CHECKING:
     from shell.app import App
 
-SHORTER_SECRET = "Use a shorter password, or an API key (Odoo: your user → Account Security)."
+SHORTER_SECRET = N_("Use a shorter password, or an API key (Odoo: your user → Account Security).")
 CHOOSE_FILE_TIMEOUT_S = 600.0
 
 
@@ -29,6 +31,7 @@ class SetupApi:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        self.user_lang = ""  # the language of the user who logged in on the setup page
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -63,7 +66,7 @@ class SetupApi:
         chosen = call_with_timeout(
             lambda: window.native.create_file_dialog(
                 webview.FileDialog.OPEN,
-                file_types=("Certificates (*.pem;*.crt;*.cer)", "All files (*.*)"),
+                file_types=(_("Certificates (*.pem;*.crt;*.cer)"), _("All files (*.*)")),
             ),
             CHOOSE_FILE_TIMEOUT_S,
         )
@@ -106,6 +109,8 @@ class SetupApi:
             async with odoo_probe.OdooProbe(url, tls=_tls(body)) as probe:
                 result = await probe.login(body["database"], body["login"], body["password"])
                 configs = await probe.pos_configs()
+            self.app.follow_user_language(result.lang)
+            self.user_lang = result.lang
             return {"ok": True, "api_key": result.api_key, "configs": configs}
 
         return _probe_answer(go)
@@ -131,19 +136,19 @@ class SetupApi:
             error = {
                 "code": "tls_ca_file",
                 "message": str(exc),
-                "hint": "Choose the PEM file of the server's certificate authority.",
+                "hint": _("Choose the PEM file of the server's certificate authority."),
             }
             return {"ok": False, "error": error}
         insecure = _insecure_answer(normalize_server_url(str(body["server_url"])), body)
         if insecure:
             return insecure
-        new = _settings(body, ca_file)
+        new = replace(_settings(body, ca_file), lang=self.user_lang or self.app.settings.lang)
         try:
             self.app.credentials.put(new, str(body["password"]))
         except KeyringUnavailable as exc:
             return {"ok": False, "error": {"code": "keyring", "message": str(exc)}}
         except SecretTooLong as exc:
-            error = {"code": "password_too_long", "message": str(exc), "hint": SHORTER_SECRET}
+            error = {"code": "password_too_long", "message": str(exc), "hint": _(SHORTER_SECRET)}
             return {"ok": False, "error": error}
         self.app.apply_settings(new, str(body["password"]))
         return {"ok": True}
@@ -189,7 +194,7 @@ def _insecure_answer(url: str, body: dict) -> dict | None:
     try:
         server_tls.check_server_url(url, bool(body.get("allow_insecure_http")))
     except server_tls.InsecureServer as exc:
-        hint = "Use the server's https:// address (see “Server certificate and encryption”)."
+        hint = _("Use the server's https:// address (see “Server certificate and encryption”).")
         return {"ok": False, "error": {"code": "insecure_http", "message": str(exc), "hint": hint}}
     return None
 

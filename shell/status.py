@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.clock import describe_status
 from shell import paths
+from shell.i18n import _
 
 
 def write_runtime(page_port: int, token: str, agent_pid: int | None) -> None:
@@ -55,38 +56,39 @@ def describe(status: dict[str, Any]) -> list[str]:
     """The status in a few lines a person can read."""
     server = status.get("server") or {}
     if not server.get("configured", True):
-        link = "not configured"
+        link = _("not configured")
     elif server.get("reachable"):
-        link = f"reachable ({server.get('path') or 'connected'})"
+        link = _("reachable ({path})").format(path=server.get("path") or _("connected"))
     else:
-        link = f"unreachable ({server.get('cause') or 'no answer'})"
-    lines = [
-        f"terminal:     {status.get('terminal', '?')}",
-        f"server:       {link}",
-        f"last sync:    {server.get('last_sync') or 'never'}",
-        f"unsent:       {status.get('pending', 0)} change(s)",
-        f"peers:        {peer_count(status)}",
+        link = _("unreachable ({cause})").format(cause=server.get("cause") or _("no answer"))
+    rows = [
+        (_("terminal:"), status.get("terminal", "?")),
+        (_("server:"), link),
+        (_("last sync:"), server.get("last_sync") or _("never")),
+        (_("unsent:"), _("{n} change(s)").format(n=status.get("pending", 0))),
+        (_("peers:"), peer_count(status)),
     ]
     if isinstance(status.get("clock"), dict):
-        lines.append(f"clock:        {describe_status(status['clock'])}")
+        rows.append((_("clock:"), describe_status(status["clock"])))
     if isinstance(status.get("app"), dict) and status["app"].get("cause"):
-        lines.append(f"app:          {status['app']['cause']}")
+        rows.append((_("app:"), status["app"]["cause"]))
     rejected = status.get("rejected") or {}
     if rejected.get("count"):
         reason = (rejected.get("last") or {}).get("reason")
-        lines.append(f"refused:      {rejected['count']} change(s) by the server; last: {reason}")
-    return lines
+        refused = _("{n} change(s) by the server; last: {reason}")
+        rows.append((_("refused:"), refused.format(n=rejected["count"], reason=reason)))
+    return [f"{label:<13} {value}" for label, value in rows]
 
 
 def command() -> tuple[int, list[str]]:
     """`possync status`: exit code and lines to print."""
     runtime = read_runtime()
     if runtime is None:
-        return 1, ["possync is not running (no agent to ask)."]
+        return 1, [_("possync is not running (no agent to ask).")]
     status = fetch_status(int(runtime["page_port"]), str(runtime["token"]))
     if status is None:
         return 1, [
-            f"The agent on port {runtime['page_port']} does not answer.",
-            "If possync is running, it restarts the agent by itself; otherwise start possync.",
+            _("The agent on port {port} does not answer.").format(port=runtime["page_port"]),
+            _("If possync is running, it restarts the agent by itself; otherwise start possync."),
         ]
-    return 0, ["possync agent: running", *describe(status)]
+    return 0, [_("possync agent: running"), *describe(status)]

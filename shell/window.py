@@ -17,6 +17,7 @@ from typing import Any
 
 from shell.browser import Browser, CertificateTrust, NavigationPolicy, js_value
 from shell.credentials import call_with_timeout
+from shell.i18n import _, ngettext
 from shell.printing import PagePrinter, PrinterChoice
 
 log = logging.getLogger("possync.window")
@@ -39,7 +40,7 @@ def prepare_qt_env(offscreen: bool = False) -> None:
         or os.environ.get("WAYLAND_DISPLAY")
         or os.environ.get("QT_QPA_PLATFORM")
     ):
-        raise SystemExit("possync needs a display: no DISPLAY or WAYLAND_DISPLAY is set.")
+        raise SystemExit(_("possync needs a display: no DISPLAY or WAYLAND_DISPLAY is set."))
 
 
 class ShellWindow:
@@ -139,15 +140,19 @@ class Pending:
 
 def pending_message(pending: Pending) -> str:
     count = pending.total
-    noun = "change has" if count == 1 else "changes have"
     parts = []
     if pending.page:
-        parts.append(f"{pending.page} still on this screen, may be lost")
+        parts.append(_("{n} still on this screen, may be lost").format(n=pending.page))
     if pending.agent:
-        parts.append(f"{pending.agent} kept by the local agent, sent at the next start")
+        kept = _("{n} kept by the local agent, sent at the next start")
+        parts.append(kept.format(n=pending.agent))
     detail = f" ({'; '.join(parts)})" if parts else ""
-    return (
-        f"{count} {noun} not reached the Odoo server yet{detail}.\n\n"
+    unsent = ngettext(
+        "{n} change has not reached the Odoo server yet{detail}.",
+        "{n} changes have not reached the Odoo server yet{detail}.",
+        count,
+    ).format(n=count, detail=detail)
+    return unsent + "\n\n" + _(
         "Close possync anyway? Other terminals will not see these changes until they are sent."
     )
 
@@ -191,7 +196,8 @@ class CloseGuard:
     def _decide(self) -> None:
         try:
             pending = self._count()
-            agreed = pending.total == 0 or self._confirm("Unsent changes", pending_message(pending))
+            title = _("Unsent changes")
+            agreed = pending.total == 0 or self._confirm(title, pending_message(pending))
         except Exception:
             log.exception("could not count unsent changes; closing")
             agreed = True

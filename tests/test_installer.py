@@ -193,6 +193,9 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
     assert next(internal.glob("PySide6/QtPrintSupport.*"), None)
     assert (internal / "PySide6/Qt/plugins/printsupport/libcupsprintersupport.so").is_file()
     assert (internal / "shell/static/possync.png").is_file()
+    # The app's translations, compiled (shell.i18n reads .mo files in a bundle).
+    for lang in ("fr", "es"):
+        assert (internal / f"shell/locale/{lang}/LC_MESSAGES/possync.mo").is_file()
     # keyring finds its backends through its metadata's entry points (field notes).
     entry_points = next(internal.glob("keyring-*.dist-info")) / "entry_points.txt"
     assert "keyring.backends" in entry_points.read_text()
@@ -470,6 +473,26 @@ def test_removal_leaves_nothing_behind(build: dict, tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ Windows
+
+
+def test_inno_setup_speaks_the_apps_languages() -> None:
+    """English, French and Spanish (Inno Setup's own files), and each of possync's own
+    messages in all three."""
+    iss = (INSTALLER / "possync.iss").read_text(encoding="utf-8")
+    languages = re.findall(r'^Name: "(\w+)"; MessagesFile: "compiler:(.+)"$', iss, re.M)
+    assert languages == [
+        ("english", "Default.isl"),
+        ("french", "Languages\\French.isl"),
+        ("spanish", "Languages\\Spanish.isl"),
+    ]
+    defined = re.findall(r"^(\w+)\.(\w+)=(.+)$", iss, re.M)
+    used = set(re.findall(r"\{cm:(\w+)\}", iss)) | set(re.findall(r"CustomMessage\('(\w+)'\)", iss))
+    used -= {"CreateDesktopIcon", "AdditionalIcons"}  # Inno Setup's own, translated by it
+    for lang, _ in languages:
+        assert used <= {name for language, name, _text in defined if language == lang}, lang
+    english = {name: text for language, name, text in defined if language == "english"}
+    for _language, name, text in defined:  # same arguments in every language
+        assert sorted(re.findall(r"%\d", text)) == sorted(re.findall(r"%\d", english[name]))
 
 
 def test_inno_setup_script_references() -> None:

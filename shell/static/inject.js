@@ -2,7 +2,7 @@
 // local agent's address and per-launch token to the pos_restaurant_sync addon's script,
 // which then moves its transport to the agent. The guard keeps it to exactly once per
 // page load, however often the app runs it.
-(function (agent, origin, addonWatch) {
+(function (agent, origin, addonWatch, addonMissing) {
   // The app sends this only while the browser shows the server; this checks the document
   // it lands in, first and with nothing a page can replace (location is unforgeable, ===
   // calls no page code).
@@ -30,11 +30,8 @@
         window.clearInterval(timer);
       } else if (window.posmodel || tries > 120) {
         window.clearInterval(timer);
-        window.possyncBanner(
-          "pos_restaurant_sync addon not installed on the server: this terminal does not " +
-            "sync live with the others. Ask your Odoo administrator to install it."
-        );
+        window.possyncBanner(addonMissing);
       }
     }, 1000);
   }
-})(__AGENT__, __ORIGIN__, __ADDON_WATCH__);
+})(__AGENT__, __ORIGIN__, __ADDON_WATCH__, __ADDON_MISSING__);

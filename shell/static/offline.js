@@ -4,6 +4,7 @@
 (function () {
   var P = window.possyncPage;
   var $ = P.$;
+  var t = window.possyncT;
   var starting = P.params.get("mode") === "starting";
   var RETRY_MS = 3000;
   var timer = null;
@@ -13,6 +14,12 @@
     span.className = "pill " + (ok ? "ok" : "bad");
     span.textContent = text;
     el.replaceChildren(span);
+  }
+
+  function spinning(el, text) {
+    var spinner = document.createElement("span");
+    spinner.className = "spinner";
+    el.replaceChildren(spinner, document.createTextNode(text));
   }
 
   function peers(status) {
@@ -26,23 +33,23 @@
     var server = state.server;
     var agent = state.agent;
     var status = agent.status || {};
-    setPill($("server"), server.reachable, server.reachable ? "answers" : "does not answer");
+    setPill($("server"), server.reachable, server.reachable ? t("answers") : t("does not answer"));
     $("pos").textContent = state.config_name || "–";
     setPill($("agent"), agent.running, agent.running
-      ? "running" + (agent.restarts ? " (restarted " + agent.restarts + "×)" : "")
-      : "not running");
+      ? (agent.restarts ? t("running (restarted {n}×)", { n: agent.restarts }) : t("running"))
+      : t("not running"));
     $("pending").textContent = agent.status ? String(status.pending || 0) : "–";
     $("peers").textContent = agent.status ? String(peers(status)) : "–";
     $("last_sync").textContent = (status.server && status.server.last_sync) || "–";
     if (starting) return;
-    $("title").textContent = "The Odoo server does not answer";
+    $("title").textContent = t("The Odoo server does not answer");
     $("subtitle").textContent = server.url || "";
     if (server.reachable && state.pos_url) {
-      $("headline").innerHTML = '<span class="spinner"></span>The server is back. Opening the POS…';
+      spinning($("headline"), t("The server is back. Opening the POS…"));
       window.location.replace(state.pos_url);
       return;
     }
-    $("headline").innerHTML = '<span class="spinner"></span>Retrying every few seconds…';
+    spinning($("headline"), t("Retrying every few seconds…"));
     $("detail").textContent = server.message;
   }
 

@@ -2,6 +2,7 @@
 (function () {
   var P = window.possyncPage;
   var $ = P.$;
+  var t = window.possyncT;
   var state = { odooMajor: 19, keyringOk: true, configured: false };
 
   function fail(el, answer) {
@@ -54,8 +55,8 @@
     var on = $("allow_insecure_http").checked;
     if (on) $("tls").open = true;
     P.note($("insecure_note"), on ? "insecure" : "", on
-      ? "Insecure: with an http:// server on another computer, the password, the session " +
-        "and every order cross the network unencrypted. Use https:// in a restaurant."
+      ? t("Insecure: with an http:// server on another computer, the password, the session " +
+        "and every order cross the network unencrypted. Use https:// in a restaurant.")
       : "");
   }
 
@@ -85,8 +86,8 @@
 
   function showStorageChoice(why) {
     state.keyringOk = false;
-    $("storage_why").textContent = why +
-      " possync never writes your password in plain text without asking. Choose:";
+    $("storage_why").textContent = why + " " +
+      t("possync never writes your password in plain text without asking. Choose:");
     $("storage").classList.remove("hidden");
   }
 
@@ -134,7 +135,7 @@
   }
 
   function connect() {
-    var done = busy($("connect"), "Connecting…");
+    var done = busy($("connect"), t("Connecting…"));
     P.note($("server_note"), "", "");
     return P.api("databases", tls()).then(function (answer) {
       done();
@@ -146,14 +147,14 @@
       }
       $("server_url").value = answer.server_url;
       state.odooMajor = answer.odoo_major;
-      P.note($("server_note"), "ok", "Odoo " + answer.version + " answers.");
+      P.note($("server_note"), "ok", t("Odoo {version} answers.", { version: answer.version }));
       var listed = Array.isArray(answer.databases);
       $("database").classList.toggle("hidden", !listed);
       $("database_text").classList.toggle("hidden", listed);
       if (listed) {
         var current = state.database;
         fillSelect($("database"), answer.databases.map(function (db) { return { value: db, label: db }; }),
-          answer.databases.length ? "Choose a database" : "No database on this server");
+          answer.databases.length ? t("Choose a database") : t("No database on this server"));
         if (answer.databases.length === 1) $("database").value = answer.databases[0];
         if (current && answer.databases.indexOf(current) >= 0) $("database").value = current;
       }
@@ -161,20 +162,21 @@
   }
 
   function login() {
-    var done = busy($("do_login"), "Logging in…");
+    var done = busy($("do_login"), t("Logging in…"));
     P.note($("login_note"), "", "");
     var f = form();
     return P.api("login", f).then(function (answer) {
       done();
       if (!answer.ok) { fail($("login_note"), answer); return; }
       P.note($("login_note"), "ok", answer.api_key
-        ? "API key accepted. The POS window will ask you to log in once; the session is then kept."
-        : "Logged in as " + f.login + ".");
+        ? t("API key accepted. The POS window will ask you to log in once; the session is then kept.")
+        : t("Logged in as {login}.", { login: f.login }));
+      var notRestaurant = " " + t("(not a restaurant)");
       fillSelect($("config"), answer.configs.map(function (c) {
-        return { value: c.id, label: c.name + (c.restaurant ? "" : " (not a restaurant)") };
-      }), answer.configs.length ? "Choose a POS" : "This user cannot open any POS");
+        return { value: c.id, label: c.name + (c.restaurant ? "" : notRestaurant) };
+      }), answer.configs.length ? t("Choose a POS") : t("This user cannot open any POS"));
       Array.prototype.forEach.call($("config").options, function (option) {
-        option.dataset.name = option.textContent.replace(" (not a restaurant)", "");
+        option.dataset.name = option.textContent.replace(notRestaurant, "");
       });
       var restaurants = answer.configs.filter(function (c) { return c.restaurant; });
       if (state.configId) $("config").value = String(state.configId);
@@ -189,7 +191,7 @@
   }
 
   function test() {
-    var done = busy($("test"), "Testing…");
+    var done = busy($("test"), t("Testing…"));
     var list = $("results");
     list.innerHTML = "";
     return P.api("test", form()).then(function (answer) {
@@ -216,29 +218,29 @@
   function save() {
     var f = form();
     var missing = [];
-    if (!f.server_url) missing.push("server address");
-    if (!f.database) missing.push("database");
-    if (!f.login) missing.push("login");
-    if (!f.password) missing.push("password");
-    if (!f.config_id) missing.push("POS");
+    if (!f.server_url) missing.push(t("server address"));
+    if (!f.database) missing.push(t("database"));
+    if (!f.login) missing.push(t("login"));
+    if (!f.password) missing.push(t("password"));
+    if (!f.config_id) missing.push(t("POS"));
     if (missing.length) {
-      P.note($("save_note"), "bad", "Fill in: " + missing.join(", ") + ".");
+      P.note($("save_note"), "bad", t("Fill in: {fields}.", { fields: missing.join(", ") }));
       return;
     }
     if (!f.secret_store) {
-      P.note($("save_note"), "bad", "Choose where the password is kept (under Login).");
+      P.note($("save_note"), "bad", t("Choose where the password is kept (under Login)."));
       return;
     }
-    var done = busy($("save"), "Saving…");
+    var done = busy($("save"), t("Saving…"));
     P.note($("save_note"), "", "");
     P.api("save", f).then(function (answer) {
       done();
       if (answer.ok) {
-        P.note($("save_note"), "ok", "Saved. Opening the POS…");
+        P.note($("save_note"), "ok", t("Saved. Opening the POS…"));
       } else if (answer.error && answer.error.code === "keyring") {
         showStorageChoice(answer.error.message);
-        P.note($("save_note"), "bad", "The password could not be stored in the system keyring.",
-          "Choose where to keep it under Login, then save again.");
+        P.note($("save_note"), "bad", t("The password could not be stored in the system keyring."),
+          t("Choose where to keep it under Login, then save again."));
       } else {
         fail($("save_note"), answer);
       }
@@ -288,7 +290,8 @@
     }
     if (s.server_url) connect();
     if (s.config_id) {
-      fillSelect($("config"), [{ value: s.config_id, label: s.config_name || "POS " + s.config_id }], "Choose a POS");
+      var label = s.config_name || t("POS {id}", { id: s.config_id });
+      fillSelect($("config"), [{ value: s.config_id, label: label }], t("Choose a POS"));
       $("config").options[1].dataset.name = s.config_name;
       $("config").value = String(s.config_id);
     }

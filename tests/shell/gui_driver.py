@@ -320,17 +320,27 @@ def scenario_storage_read(d: Driver) -> None:
     d.app.window.destroy()
 
 
+def setup_connect(d: Driver, server_url: str) -> None:
+    """The setup screen's step 1: the server's address, Connect, its databases listed."""
+    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
+         "document.getElementById('connect').click(); true")
+    d.check("databases listed", d.wait_js("document.getElementById('database').value"))
+
+
+def setup_log_in(d: Driver, password: str) -> Any:
+    """Step 2 as the waiter with ``password``; what the page then says under Login."""
+    d.js("document.getElementById('login').value = 'waiter';"
+         f"document.getElementById('password').value = {json.dumps(password)};"
+         "document.getElementById('do_login').click(); true")
+    return d.wait_js("document.getElementById('login_note').textContent")
+
+
 def scenario_setup(d: Driver, server_url: str) -> None:
     """First run: the setup screen, filled in as a user would, opens the POS."""
     d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
     d.check("the setup window shows the possync icon", d.has_icon())
-    d.js(f"document.getElementById('server_url').value = {json.dumps(server_url)}; "
-         "document.getElementById('connect').click(); true")
-    d.check("databases listed", d.wait_js("document.getElementById('database').value"))
-    d.js("document.getElementById('login').value = 'waiter';"
-         "document.getElementById('password').value = 'wrong';"
-         "document.getElementById('do_login').click(); true")
-    refused = d.wait_js("document.getElementById('login_note').textContent")
+    setup_connect(d, server_url)
+    refused = setup_log_in(d, "wrong")
     d.check("a wrong password is explained", refused and "refused" in refused, refused)
     d.js("document.getElementById('password').value = 'waiter-pw';"
          "document.getElementById('do_login').click(); true")
@@ -355,6 +365,27 @@ def scenario_setup(d: Driver, server_url: str) -> None:
     d.check("password in the keyring, not in a file",
             d.app.credentials.get(saved) == "waiter-pw"
             and not (settings_mod.settings_file().parent / "password.json").exists())
+    d.app.window.destroy()
+
+
+def scenario_setup_french(d: Driver, server_url: str) -> None:
+    """A French system and a French Odoo user: the setup page, its messages from Python
+    and the check names all in French."""
+    d.check("setup screen shown", d.wait_js("document.body.dataset.ready === '1'"))
+    title = d.js("document.querySelector('h1').textContent")
+    d.check("the page is in French", title == "Connecter ce terminal à Odoo", title)
+    d.check("and says so", d.js("document.documentElement.lang") == "fr")
+    setup_connect(d, server_url)
+    note = setup_log_in(d, "waiter-pw")
+    d.check("the page's own messages are French", note == "Connecté en tant que waiter.", note)
+    d.check("POS configurations listed", d.wait_js("document.getElementById('config').value"))
+    d.js("document.getElementById('test').click(); true")
+    d.check("test connection passes", d.wait_js(
+        "document.querySelectorAll('#results li.pass').length === 5"))
+    results = d.js("document.getElementById('results').textContent")
+    d.check("the app's messages are French", "Serveur" in results and "répond" in results,
+            results)
+    d.shot("setup-fr")
     d.app.window.destroy()
 
 
@@ -723,7 +754,7 @@ def scenario_tls(d: Driver, trusted: bool) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=[
-        "pos", "print", "offline", "no-addon", "setup", "setup-errors",
+        "pos", "print", "offline", "no-addon", "setup", "setup-errors", "setup-french",
         "storage-write", "storage-read", "real-odoo", "enrol", "real-odoo-enrol",
         "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca",
     ])  # fmt: skip
@@ -753,6 +784,9 @@ def main() -> int:
     driver = Driver(args.shots)
     port = args.port or free_port()
     options = Options(addon_script=args.scenario != "no-addon")
+    if args.scenario == "setup-french":
+        os.environ["LANGUAGE"] = "fr_FR"  # the system's language (shell/i18n.py)
+        options.user_lang = "fr_FR"
     server = StandInServer(options, port, *tls_server(args))
     configured = settings_mod.Settings(
         server.url, "restaurant", "waiter", 2, "Restaurant",
@@ -763,7 +797,7 @@ def main() -> int:
     password = PASSWORD
     if args.scenario == "real-odoo":
         configured, password = real_odoo_settings(args), args.password
-    if args.scenario in ("setup", "setup-errors", "enrol", "real-odoo-enrol"):
+    if args.scenario in ("setup", "setup-errors", "setup-french", "enrol", "real-odoo-enrol"):
         configured = settings_mod.Settings()
     else:
         settings_mod.save(configured)
@@ -786,6 +820,7 @@ def main() -> int:
         "offline": lambda: scenario_offline(driver, server.start),
         "setup": lambda: scenario_setup(driver, server.url),
         "setup-errors": lambda: scenario_setup_errors(driver),
+        "setup-french": lambda: scenario_setup_french(driver, server.url),
         "storage-write": lambda: scenario_storage_write(driver),
         "storage-read": lambda: scenario_storage_read(driver),
         "real-odoo": lambda: scenario_real_odoo(driver),

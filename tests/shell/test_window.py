@@ -65,6 +65,10 @@ def test_server_down_at_start_waits_on_the_local_page_then_opens_the_pos(home: P
     run_scenario("offline", home)
 
 
+def test_setup_speaks_the_systems_language(home: Path) -> None:
+    run_scenario("setup-french", home)
+
+
 def test_first_run_setup_to_pos(home: Path) -> None:
     run_scenario("setup", home)
 

@@ -7,6 +7,7 @@
  */
 import { Backoff } from "./backoff.js";
 import { PROTOCOL_VERSION } from "./protocol.js";
+import { CAUSE } from "./causes.js";
 
 /** How long a push waits for its acknowledgement before it counts as failed. */
 export const ACK_TIMEOUT_MS = 15000;
@@ -65,8 +66,8 @@ export class AgentTransport {
             return;
         }
         this.socket = null;
-        this.settle(new Error("local agent unreachable"));
-        this.client.linkError("local agent unreachable");
+        this.settle(new Error(CAUSE.agentUnreachable));
+        this.client.linkError(CAUSE.agentUnreachable);
         this.reconnectTimer = this.timers.setTimeout(
             () => this.client && this.connect(),
             this.reconnects.next()
@@ -129,7 +130,7 @@ export class AgentTransport {
 
     push(changes) {
         if (!this.socket || this.socket.readyState !== 1) {
-            return Promise.reject(new Error("local agent unreachable"));
+            return Promise.reject(new Error(CAUSE.agentUnreachable));
         }
         return new Promise((resolve, reject) => {
             const timer = this.timers.setTimeout(
@@ -161,7 +162,7 @@ export class AgentTransport {
         } else if (error === "version") {
             this.settle(new Error("protocol version mismatch: update possync or the addon"));
         } else {
-            this.client.linkError(`local agent: ${error} ${detail || ""}`.trim());
+            this.client.linkError(`${CAUSE.agentError}${error} ${detail || ""}`.trim());
         }
     }
 
@@ -191,12 +192,14 @@ export function agentProblem(status) {
         return null;
     }
     if (!server.configured) {
-        return "the possync app has no Odoo server configured";
+        return CAUSE.agentNoServer;
     }
     if (status.app?.state === "too_old") {
         return status.app.cause; // nothing reaches the server until the app is updated
     }
-    return server.reachable ? null : `server unreachable: ${server.cause || "no answer"}`;
+    return server.reachable
+        ? null
+        : `${CAUSE.serverUnreachableBecause}${server.cause || CAUSE.noAnswer}`;
 }
 
 /**

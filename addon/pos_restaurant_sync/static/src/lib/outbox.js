@@ -5,6 +5,7 @@
  * crash or a closed tab loses nothing: the next page pushes them again, and every receiver
  * de-duplicates by change id. No Odoo imports: `node --test` loads it.
  */
+import { CAUSE } from "./causes.js";
 
 // One push carries at most this many changes and about this much JSON (the server and the
 // agent refuse more than 500 changes or 1 MiB).
@@ -59,7 +60,7 @@ export class Outbox {
             this.storage.setItem(this.key, JSON.stringify(this.changes));
             this.saveError = null;
         } catch (error) {
-            this.saveError = `cannot save unsent changes in the browser: ${error.message}`;
+            this.saveError = `${CAUSE.cannotSave}${error.message}`;
         }
     }
 }

@@ -6,6 +6,7 @@
  * Odoo is reached only through the functions it is given, so `node --test` can drive it.
  */
 import { Backoff } from "./backoff.js";
+import { CAUSE } from "./causes.js";
 
 export const PULL_LIMIT = 500;
 /**
@@ -13,7 +14,7 @@ export const PULL_LIMIT = 500;
  * are retried sooner at first, then this often.
  */
 export const FALLBACK_PULL_MS = 5000;
-const VERSION_MISMATCH = "protocol version mismatch: update possync or the addon";
+const VERSION_MISMATCH = CAUSE.versionMismatch;
 
 export class ServerTransport {
     kind = "server";
@@ -143,10 +144,10 @@ export class ServerTransport {
         try {
             await this.pull();
             this.retries.reset();
-            this.client?.linkError(this.busUp ? null : "live updates (Odoo bus) unreachable");
+            this.client?.linkError(this.busUp ? null : CAUSE.busUnreachable);
             return this.busUp ? null : FALLBACK_PULL_MS;
         } catch (error) {
-            this.client?.linkError(`cannot receive changes: ${error.message || error}`);
+            this.client?.linkError(`${CAUSE.cannotReceive}${error.message || error}`);
             return this.retries.next();
         }
     }

@@ -13,6 +13,7 @@ import { ConnectionLostError, rpc } from "@web/core/network/rpc";
 import { SyncClient } from "@pos_restaurant_sync/lib/sync_client";
 import { ServerTransport } from "@pos_restaurant_sync/lib/server_transport";
 import { AgentTransport } from "@pos_restaurant_sync/lib/agent_transport";
+import { CAUSE } from "@pos_restaurant_sync/lib/causes";
 import { BUS_EVENTS } from "./compat";
 import { PosOrderSync } from "./order_sync";
 
@@ -90,7 +91,9 @@ async function callServer(route, params) {
         return await rpc(route, params, { silent: true });
     } catch (error) {
         const unreachable = error instanceof ConnectionLostError;
-        throw new Error(unreachable ? "server unreachable" : error.data?.message || error.message);
+        throw new Error(
+            unreachable ? CAUSE.serverUnreachable : error.data?.message || error.message
+        );
     }
 }
 

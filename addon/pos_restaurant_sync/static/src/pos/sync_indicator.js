@@ -15,6 +15,7 @@ import { Component, useEffect, useState } from "@odoo/owl";
 import { usePopover } from "@web/core/popover/popover_hook";
 import { useService } from "@web/core/utils/hooks";
 import { _t } from "@web/core/l10n/translation";
+import { causeText } from "./sync_cause";
 
 const TICK_MS = 1000;
 
@@ -39,7 +40,7 @@ export function timeAgo(ms) {
 export function syncDetails(sync, now = null) {
     const { cause, pending, lastSyncAt } = sync.status;
     const lines = [
-        cause ? _t("Not synced: %s", cause) : _t("All changes synced"),
+        cause ? _t("Not synced: %s", causeText(cause)) : _t("All changes synced"),
         lastSyncLine(lastSyncAt, now),
     ];
     if (pending) {
@@ -85,7 +86,9 @@ export function clockLines({ clock, refused, rejected, agentRejected }) {
 
 function lastSyncLine(lastSyncAt, now) {
     if (!lastSyncAt) {
-        return _t("Last sync: %s", _t("never"));
+        // Not nested in the other _t: Odoo's term export only sees the outer call.
+        const never = _t("never");
+        return _t("Last sync: %s", never);
     }
     const time = new Date(lastSyncAt).toLocaleTimeString();
     if (!now) {
