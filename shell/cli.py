@@ -32,7 +32,13 @@ def _parser() -> argparse.ArgumentParser:
         "(exit code 0 when nothing failed)",
     )
     parser.add_argument("--setup", action="store_true", help="open the settings screen first")
-    parser.add_argument("--fullscreen", action="store_true", help="full screen (kiosk) this time")
+    parser.add_argument("--fullscreen", action="store_true", help="full screen this time")
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="run as a kiosk this time (how the kiosk session starts it): full screen, no "
+        "window controls, only the POS, Settings and Quit behind the manager PIN",
+    )
     parser.add_argument(
         "--json", action="store_true", help="status, doctor: print JSON (doctor: for monitoring)"
     )
@@ -69,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shell import doctor, settings
 
         return _print(*doctor.command(settings.load(), as_json=args.json))
-    return _run_app(args.setup, args.fullscreen)
+    return _run_app(args.setup, args.fullscreen, args.kiosk)
 
 
 def _setup_logging(verbose: bool, to_file: bool) -> None:
@@ -99,7 +105,7 @@ def _status(raw: bool) -> int:
     return _print(*status.command())
 
 
-def _run_app(open_setup: bool, fullscreen: bool) -> int:
+def _run_app(open_setup: bool, fullscreen: bool, kiosk: bool) -> int:
     from dataclasses import replace
 
     from shell import settings
@@ -111,7 +117,7 @@ def _run_app(open_setup: bool, fullscreen: bool) -> int:
     current = settings.load()
     if fullscreen:
         current = replace(current, fullscreen=True)
-    return App(current, open_setup=open_setup).run()
+    return App(current, open_setup=open_setup, kiosk_mode=kiosk).run()
 
 
 def _print(code: int, lines: list[str]) -> int:

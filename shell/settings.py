@@ -48,6 +48,10 @@ class Settings:
     # http:// to another computer, which puts a permanent red notice on the window.
     server_ca_file: str = ""
     allow_insecure_http: bool = False
+    # Kiosk (shell/kiosk.py): full screen without window controls, only the POS, and
+    # Settings and Quit behind the manager PIN, kept here only as its scrypt hash.
+    kiosk: bool = False
+    manager_pin_hash: str = ""
 
     def is_complete(self) -> bool:
         return bool(self.server_url and self.database and self.login and self.config_id)

@@ -663,6 +663,80 @@ def scenario_tls(d: Driver, trusted: bool) -> None:
     app.window.destroy()
 
 
+KIOSK_PIN = "2468"
+ON_PIN = "location.pathname === '/pin.html' && document.body.dataset.ready === '1'"
+
+
+def type_pin(d: Driver, pin: str) -> None:
+    """Tap the PIN page's keypad, as a manager's finger would."""
+    keys = [*pin, "ok"]
+    d.js("var keys = " + json.dumps(keys) + "; keys.forEach(function (k) {"
+         " document.querySelector('[data-key=\"' + k + '\"]').click(); }); true")
+
+
+def kiosk_window(d: Driver) -> dict[str, Any]:
+    """The Qt window's own record: its flags, full screen, and the screen it covers."""
+    from qtpy.QtCore import Qt
+
+    native = d.app.window.native.native
+
+    def read() -> dict[str, Any]:
+        geometry, screen = native.geometry(), native.screen().geometry()
+        tops = [top.menu() for top in native.menuBar().actions() if top.menu()]
+        menus = [action.text() for menu in tops for action in menu.actions()]
+        return {
+            "frameless": bool(native.windowFlags() & Qt.WindowType.FramelessWindowHint),
+            "fullscreen": native.isFullScreen(),
+            "covers_screen": geometry == screen,
+            "geometry": geometry.getRect(), "screen": screen.getRect(),
+            "menu": menus,
+        }
+
+    return d.app.window.browser.gui.call(read)
+
+
+def scenario_kiosk(d: Driver) -> None:
+    """A kiosk (started as `possync --kiosk` is): full screen without a frame, only the
+    POS, and Settings and Quit only after the manager PIN."""
+    app = d.app
+    d.check("POS page loads", d.wait_js(ON_POS, 30))
+    window = d.wait(lambda: (w := kiosk_window(d))["covers_screen"] and w, 10) or kiosk_window(d)
+    d.check("the window is full screen without a frame",
+            window["frameless"] and window["fullscreen"] and window["covers_screen"], window)
+    d.check("the menu cannot leave full screen",
+            "Full screen" not in window["menu"] and "Quit" in window["menu"], window["menu"])
+    d.shot("kiosk-pos")
+    refusals = app.window.browser.state.refusals
+    d.js("location.href = '/odoo/action-point_of_sale.action_client_pos_menu'; true")
+    d.check("the back office is refused",
+            d.wait(lambda: refusals and "kiosk" in refusals[-1].why, 10), refusals)
+    d.js("window.open('/odoo', '_blank'); true")
+    d.check("a new window is refused",
+            d.wait(lambda: len(refusals) >= 2 and "new windows" in refusals[-1].why, 10),
+            refusals)
+    d.check("still on the POS", d.wait_js(ON_POS, 5), browser_url(d))
+
+    app.window.destroy()  # the menu's Quit, Alt+F4 or the window manager
+    d.check("closing is refused and the PIN asked for",
+            d.wait_js(ON_PIN, 15) and "then=quit" in browser_url(d), browser_url(d))
+    type_pin(d, "1357")
+    wrong = d.wait_js("document.getElementById('pin_note').textContent === 'Wrong PIN.'", 10)
+    d.check("a wrong PIN is refused on the page", wrong and d.js(ON_PIN))
+    d.shot("kiosk-pin")
+    d.js("document.getElementById('back').click(); true")
+    d.check("back to the POS without the PIN", d.wait_js(ON_POS, 20), browser_url(d))
+
+    app.show_setup()  # the menu's Settings…, the offline page's Settings button
+    d.check("settings ask for the PIN", d.wait_js(ON_PIN, 15) and "then=settings" in browser_url(d))
+    type_pin(d, KIOSK_PIN)
+    d.check("the right PIN opens the settings",
+            d.wait_js("location.pathname === '/setup.html' && document.body.dataset.ready === '1'"),
+            browser_url(d))
+    app.window.destroy()
+    d.wait_js(ON_PIN, 15)
+    type_pin(d, KIOSK_PIN)  # closes the window: "the right PIN quits" is checked after
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -671,7 +745,7 @@ def main() -> int:
     parser.add_argument("scenario", choices=[
         "pos", "print", "offline", "no-addon", "setup", "setup-errors",
         "storage-write", "storage-read", "real-odoo",
-        "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca",
+        "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca", "kiosk",
     ])  # fmt: skip
     parser.add_argument("--shots", type=Path)
     parser.add_argument("--port", type=int, help="the stand-in Odoo's port (default: a free one)")
@@ -704,6 +778,10 @@ def main() -> int:
         allow_insecure_http=args.scenario == "insecure",
         server_ca_file=str(args.ca_file or ""),
     )
+    if args.scenario == "kiosk":
+        from shell.kiosk import hash_pin
+
+        configured.manager_pin_hash = hash_pin(KIOSK_PIN)
     hostile = HostileSite(configured.server_origin())
     password = PASSWORD
     if args.scenario == "real-odoo":
@@ -723,6 +801,7 @@ def main() -> int:
         confirm=driver.confirm,
         agent_options=["--peer-port", "0", "--no-mdns"],
         print_to=driver.print_to_pdf,
+        kiosk_mode=args.scenario == "kiosk",  # as `possync --kiosk` starts it
     )
     scenarios: dict[str, Callable[[], None]] = {
         "pos": lambda: scenario_pos(driver),
@@ -740,6 +819,7 @@ def main() -> int:
         "insecure": lambda: scenario_insecure(driver),
         "tls": lambda: scenario_tls(driver, trusted=True),
         "tls-wrong-ca": lambda: scenario_tls(driver, trusted=False),
+        "kiosk": lambda: scenario_kiosk(driver),
     }
     timeout = REAL_ODOO_TIMEOUT_S if args.scenario == "real-odoo" else SCENARIO_TIMEOUT_S
     scenario = _guarded(driver, scenarios[args.scenario], timeout)
@@ -747,6 +827,9 @@ def main() -> int:
     driver.app.run()
     if args.scenario == "pos":
         driver.check("the agent stops with the app", not alive(driver.agent_pid))  # type: ignore[attr-defined]
+    if args.scenario == "kiosk":
+        driver.check("the right PIN quits",
+                     driver.app._unlocked == "quit" and driver.app.guard.allowed)
     print("DONE", flush=True)
     return 1 if driver.failed else 0
 
