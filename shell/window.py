@@ -52,8 +52,11 @@ class ShellWindow:
         self.browser: Browser | None = None
         self.browser_ready = threading.Event()
         # A POS owns the tablet's screen: maximized, or full screen. A kiosk also has no
-        # frame: no title bar, so no close, minimize or restore button to press.
+        # frame: no title bar, so no close, minimize or restore button to press; and it is
+        # placed at the screen's corner, as pywebview otherwise centres a window, which
+        # without a window manager (a kiosk session) leaves it off the screen's edges.
         full = fullscreen or kiosk
+        corner = 0 if kiosk else None
         self.native = webview.create_window(
             title,
             url,
@@ -61,6 +64,8 @@ class ShellWindow:
             maximized=not full,
             frameless=kiosk,
             easy_drag=False,
+            x=corner,
+            y=corner,
             width=1280,
             height=800,
             min_size=(800, 600),

@@ -677,11 +677,14 @@ def type_pin(d: Driver, pin: str) -> None:
 def kiosk_window(d: Driver) -> dict[str, Any]:
     """The Qt window's own record: its flags, full screen, and the screen it covers."""
     from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QMainWindow
 
     native = d.app.window.native.native
 
     def read() -> dict[str, Any]:
-        geometry, screen = native.geometry(), native.screen().geometry()
+        # pywebview's window shadows some QMainWindow names (geometry): ask Qt's own.
+        geometry = QMainWindow.geometry(native)
+        screen = QMainWindow.screen(native).geometry()
         tops = [top.menu() for top in native.menuBar().actions() if top.menu()]
         menus = [action.text() for menu in tops for action in menu.actions()]
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,3 +237,19 @@ def test_kiosk_window_has_no_frame_and_guards_quit_settings_and_the_back_office(
         "the right PIN opens the settings",
         "the right PIN quits",
     } <= checks
+
+
+XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24"]
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (Debian's xvfb)")
+def test_kiosk_session_under_xvfb_covers_the_screen_and_quit_needs_the_pin(
+    home: Path, tmp_path: Path
+) -> None:
+    # As the kiosk session (installer/linux/possync-kiosk.desktop) runs it: a bare X
+    # server, no window manager to make the window full screen or take its frame away.
+    shots = tmp_path / "shots"
+    results = run_scenario("kiosk", home, "--shots", str(shots), under=XVFB)
+    window = next(r for r in results if r["check"] == "the window is full screen without a frame")
+    assert "'geometry': (0, 0, 1280, 800)" in window["detail"], window
+    assert (shots / "kiosk-pos.png").stat().st_size and (shots / "kiosk-pin.png").stat().st_size
