@@ -106,6 +106,11 @@ def save_attempts(attempts: Attempts) -> None:
     paths.write_private(attempts_file(), json.dumps(asdict(attempts)) + "\n")
 
 
+def clear_attempts() -> None:
+    """A new PIN was chosen: the wrong guesses at the old one no longer count."""
+    attempts_file().unlink(missing_ok=True)
+
+
 def wait_after(failures: int) -> int:
     """Seconds the prompt stays locked after ``failures`` wrong PINs in a row."""
     if failures < FREE_TRIES:

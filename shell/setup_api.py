@@ -151,6 +151,8 @@ class SetupApi:
         except SecretTooLong as exc:
             error = {"code": "password_too_long", "message": str(exc), "hint": SHORTER_SECRET}
             return {"ok": False, "error": error}
+        if body.get("manager_pin"):
+            kiosk.clear_attempts()
         self.app.apply_settings(new, str(body["password"]))
         return {"ok": True}
 
