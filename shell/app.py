@@ -111,8 +111,8 @@ class App:
         # Fixed for the run: the window's frame cannot change once it is shown.
         self.kiosk = kiosk_mode or settings.kiosk
         self.pin = kiosk.PinGate(lambda: self.settings.manager_pin_hash)
-        # The action the manager PIN was given for, until the POS shows again.
-        self._unlocked: str | None = None
+        # What the manager PIN was given for, until the POS shows again (or it expires).
+        self.unlocked = kiosk.Unlock()
         self.credentials = credentials or Credentials()
         self.agent_options = list(agent_options)
         self._confirm = confirm
@@ -236,7 +236,7 @@ class App:
 
     def show_offline(self) -> None:
         assert self.window is not None
-        self._unlocked = None
+        self.unlocked = kiosk.Unlock()
         self.window.load(self.local.url("offline.html"))
 
     def open_pos(self, reachable: bool | None = None) -> None:
@@ -247,7 +247,7 @@ class App:
             reachable = self.watch.check()
         offline_start = self.settings.odoo_major >= 19 and self.settings.pos_loaded_once
         if reachable or offline_start:
-            self._unlocked = None
+            self.unlocked = kiosk.Unlock()
             self.window.load(self.settings.pos_url())
         else:
             self.show_offline()
@@ -443,7 +443,8 @@ class App:
 
     def pin_needed(self, action: str) -> bool:
         """Does ``action`` (settings, quit) wait for the manager PIN now?"""
-        return self.kiosk and bool(self.settings.manager_pin_hash) and self._unlocked != action
+        locked = self.kiosk and bool(self.settings.manager_pin_hash)
+        return locked and not self.unlocked.allows(action)
 
     def ask_pin(self, action: str, message: str = "") -> None:
         assert self.window is not None
@@ -458,7 +459,7 @@ class App:
             log.warning("kiosk: wrong manager PIN for %s (locked %d s)", action, answer.wait_s)
             return answer
         log.info("kiosk: manager PIN given for %s", action)
-        self._unlocked = action
+        self.unlocked = kiosk.Unlock.now_for(action)
         assert self.window is not None
         if action == "settings":
             self.show_setup()

@@ -5,7 +5,9 @@ PIN is 4 to 8 digits and is kept only as an scrypt hash with a random salt
 (`Settings.manager_pin_hash`); a PIN typed is compared with it in constant time. Wrong
 PINs are counted in a file next to the settings, so restarting the app does not reset the
 count: the first `FREE_TRIES` are free, then each wrong PIN locks the prompt for
-`FIRST_WAIT_S`, doubling up to `MAX_WAIT_S`; the right PIN clears the count.
+`FIRST_WAIT_S`, doubling up to `MAX_WAIT_S`; the right PIN clears the count. The right
+PIN unlocks one action (Settings or Quit) for `UNLOCK_S`: a setup screen left open is
+locked again by then.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SALT_BYTES = 16
 HASH_BYTES = 32
 PIN_RULE = "The manager PIN is 4 to 8 digits."
+UNLOCK_S = 600.0
 
 
 class PinFormatError(ValueError):
@@ -116,6 +119,21 @@ def wait_after(failures: int) -> int:
     if failures < FREE_TRIES:
         return 0
     return min(FIRST_WAIT_S * 2 ** (failures - FREE_TRIES), MAX_WAIT_S)
+
+
+@dataclass(frozen=True)
+class Unlock:
+    """What the right PIN was given for, and until when (monotonic seconds)."""
+
+    action: str = ""
+    until: float = 0.0
+
+    @classmethod
+    def now_for(cls, action: str) -> Unlock:
+        return cls(action, time.monotonic() + UNLOCK_S)
+
+    def allows(self, action: str) -> bool:
+        return self.action == action and time.monotonic() < self.until
 
 
 @dataclass

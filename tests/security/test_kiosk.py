@@ -136,6 +136,7 @@ def test_settings_and_quit_are_reachable_only_after_the_pin(kiosk_app: App) -> N
     assert all("/setup.html" not in url for url in window.loads)
     answer = kiosk_app.api.handlers()["unlock"]({"pin": PIN, "then": "settings"})
     assert answer["ok"] and "/setup.html" in window.loads[-1]
+    assert kiosk_app.pin_needed("quit"), "the PIN given for Settings does not also quit"
 
     assert kiosk_app._on_closing() is False  # the menu's Quit, Alt+F4: refused…
     assert window.destroyed == 0
@@ -252,3 +253,17 @@ def test_kiosk_window_has_no_frame_and_guards_quit_settings_and_the_back_office(
         "the right PIN opens the settings",
         "the right PIN quits",
     } <= checks
+
+
+def test_a_setup_screen_left_open_locks_again(
+    kiosk_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = kiosk_app.api.handlers()
+    assert api["unlock"]({"pin": PIN, "then": "settings"})["ok"]
+    assert not kiosk_app.pin_needed("settings")
+    later = time.monotonic() + kiosk.UNLOCK_S + 1
+    monkeypatch.setattr(kiosk.time, "monotonic", lambda: later)
+    assert kiosk_app.pin_needed("settings")
+    body = {"server_url": "https://evil.test", "database": "x", "login": "x",
+            "config_id": 1, "password": "x"}
+    assert api["save"](body)["error"]["code"] == "kiosk_locked"

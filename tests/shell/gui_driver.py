@@ -832,7 +832,7 @@ def main() -> int:
         driver.check("the agent stops with the app", not alive(driver.agent_pid))  # type: ignore[attr-defined]
     if args.scenario == "kiosk":
         driver.check("the right PIN quits",
-                     driver.app._unlocked == "quit" and driver.app.guard.allowed)
+                     driver.app.unlocked.action == "quit" and driver.app.guard.allowed)
     print("DONE", flush=True)
     return 1 if driver.failed else 0
 
