@@ -252,6 +252,8 @@ def test_kiosk_window_has_no_frame_and_guards_quit_settings_and_the_back_office(
         "a new window is refused",
         "the right PIN opens the settings",
         "the right PIN quits",
+        "keyboard escapes change nothing",
+        "history cannot bring the setup screen back",
     } <= checks
 
 

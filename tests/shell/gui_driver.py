@@ -698,6 +698,25 @@ def kiosk_window(d: Driver) -> dict[str, Any]:
     return d.app.window.browser.gui.call(read)
 
 
+def press_escape_keys(d: Driver) -> None:
+    """The keys people try to leave a full-screen app with, sent to the web view."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    view = d.app.window.native.native.webview
+    none, ctrl, alt = (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier,
+                       Qt.KeyboardModifier.AltModifier)
+    keys = [(Qt.Key.Key_F11, none), (Qt.Key.Key_Escape, none), (Qt.Key.Key_Q, ctrl),
+            (Qt.Key.Key_W, ctrl), (Qt.Key.Key_F4, alt), (Qt.Key.Key_F4, ctrl)]
+
+    def press() -> None:
+        target = view.focusProxy() or view
+        for key, modifier in keys:
+            QTest.keyClick(target, key, modifier)
+
+    d.app.window.browser.gui.call(press)
+
+
 def scenario_kiosk(d: Driver) -> None:
     """A kiosk (started as `possync --kiosk` is): full screen without a frame, only the
     POS, and Settings and Quit only after the manager PIN."""
@@ -718,6 +737,10 @@ def scenario_kiosk(d: Driver) -> None:
             d.wait(lambda: len(refusals) >= 2 and "new windows" in refusals[-1].why, 10),
             refusals)
     d.check("still on the POS", d.wait_js(ON_POS, 5), browser_url(d))
+    press_escape_keys(d)
+    time.sleep(1.0)
+    d.check("keyboard escapes change nothing",
+            d.js(ON_POS) is True and kiosk_window(d)["fullscreen"], browser_url(d))
 
     app.window.destroy()  # the menu's Quit, Alt+F4 or the window manager
     d.check("closing is refused and the PIN asked for",
@@ -735,6 +758,13 @@ def scenario_kiosk(d: Driver) -> None:
     d.check("the right PIN opens the settings",
             d.wait_js("location.pathname === '/setup.html' && document.body.dataset.ready === '1'"),
             browser_url(d))
+    app.open_pos()  # the menu's Open POS: the PIN counts no more
+    d.check("the POS again", d.wait_js(ON_POS, 20), browser_url(d))
+    before = len(refusals)
+    d.js("history.back(); true")  # the setup page, its UI token in its address
+    d.check("history cannot bring the setup screen back",
+            d.wait(lambda: len(refusals) > before and "/setup.html" in refusals[-1].url, 10)
+            and d.wait_js(ON_POS, 5), refusals[before:])
     app.window.destroy()
     d.wait_js(ON_PIN, 15)
     type_pin(d, KIOSK_PIN)  # closes the window: "the right PIN quits" is checked after
