@@ -109,7 +109,9 @@ class App:
         kiosk this time whatever the settings say."""
         self.settings = settings
         # Fixed for the run: the window's frame cannot change once it is shown.
-        self.kiosk = kiosk_mode or settings.kiosk
+        self.kiosk = kiosk_mode or settings.kiosk or settings.server_kiosk
+        # Set once the POS's kiosk setting was read from the server at this start.
+        self.server_kiosk_read = threading.Event()
         self.pin = kiosk.PinGate(lambda: self.settings.manager_pin_hash)
         # What the manager PIN was given for, until the POS shows again (or it expires).
         self.unlocked = kiosk.Unlock()
@@ -197,6 +199,7 @@ class App:
         reachable = False
         if problem is None:
             self.start_agent()
+            threading.Thread(target=self._read_server_kiosk, daemon=True).start()
             reachable = self.watch.check()
         # A load asked for before the first page has loaded is lost to that first load.
         assert self.window is not None
@@ -438,6 +441,27 @@ class App:
 
     # ------------------------------------------------------------------ kiosk
 
+    def _read_server_kiosk(self) -> None:
+        """Read the POS's Kiosk Terminals setting and keep it for the next start (this
+        run's window is already shown, with or without its frame)."""
+        s = self.settings
+        assert self.secret is not None and s.config_id is not None
+        try:
+            kiosk_now = odoo_probe.run(
+                odoo_probe.pos_kiosk(
+                    s.server_url, s.tls(), s.database, s.login, self.secret, s.config_id
+                )
+            )
+        except odoo_probe.ProbeError as exc:
+            log.info("kiosk: the POS's setting was not read (%s)", exc.message)
+            kiosk_now = None
+        if kiosk_now is not None and kiosk_now != self.settings.server_kiosk:
+            log.info("kiosk: the server turned kiosk %s for this POS, from the next start",
+                     "on" if kiosk_now else "off")
+            self.settings = replace(self.settings, server_kiosk=kiosk_now)
+            settings_mod.save(self.settings)
+        self.server_kiosk_read.set()
+
     def _kiosk_without_pin(self) -> bool:
         return self.kiosk and not self.settings.manager_pin_hash
 
@@ -486,6 +510,8 @@ class App:
             self.settings.database,
         )
         new.pos_loaded_once = same_server and self.settings.pos_loaded_once
+        same_pos = same_server and new.config_id == self.settings.config_id
+        new.server_kiosk = same_pos and self.settings.server_kiosk
         settings_mod.save(new)
         self.settings, self.secret = new, secret
         self.watch = ServerWatch(new.server_url, new.tls())

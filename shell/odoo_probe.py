@@ -67,6 +67,7 @@ class AddonInfo:
     protocol: int | None = None
     enabled: bool | None = None
     mode: str | None = None
+    kiosk: bool | None = None  # the POS's Kiosk Terminals (None: the addon does not say)
 
 
 @dataclass
@@ -227,6 +228,7 @@ class OdooProbe:
             info.get("protocol"),
             info.get("enabled"),
             info.get("mode"),
+            info.get("kiosk"),
         )
 
     async def _addon_module(self) -> AddonInfo:
@@ -422,6 +424,17 @@ async def web_session(
     """Log in for the POS window: the session cookies to put in its cookie store."""
     async with OdooProbe(server_url, tls=tls) as probe:
         return await probe.web_login(db, login, secret)
+
+
+async def pos_kiosk(
+    server_url: str, tls: ServerTls, db: str, login: str, secret: str, config_id: int
+) -> bool | None:
+    """Are this POS's terminals kiosks (its addon's /info)? None when the server does not
+    say: an API key reads no addon route, an older addon has no such setting."""
+    async with OdooProbe(server_url, tls=tls) as probe:
+        if (await probe.login(db, login, secret)).api_key:
+            return None
+        return (await probe._addon_route(config_id)).kiosk
 
 
 def run(coro: Any) -> Any:

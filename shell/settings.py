@@ -52,6 +52,9 @@ class Settings:
     # Settings and Quit behind the manager PIN, kept here only as its scrypt hash.
     kiosk: bool = False
     manager_pin_hash: str = ""
+    # The POS's Kiosk Terminals setting on the server, as last read (at each start, for
+    # the next one): a kiosk also when the server is unreachable at start.
+    server_kiosk: bool = False
 
     def is_complete(self) -> bool:
         return bool(self.server_url and self.database and self.login and self.config_id)

@@ -479,6 +479,9 @@ def scenario_real_odoo(d: Driver) -> None:
     d.check("possync doctor passes server, login, addon and websocket",
             all(outcomes.get(n) == "PASS" for n in ("Server", "Login", "Addon", "Websocket")),
             " | ".join(line for result in results for line in result.lines()))
+    d.check("the POS's kiosk setting was read from the server",
+            app.server_kiosk_read.wait(30),
+            json.dumps({"server_kiosk": settings_mod.load().server_kiosk}))
     app.window.destroy()  # nothing unsent: closes without asking
     d.wait(lambda: d.confirm_messages, timeout=3)
     d.check("closing asked nothing (nothing unsent)", not d.confirm_messages, d.confirm_messages)

@@ -81,3 +81,57 @@ def test_saving_a_new_pin_clears_the_count_of_wrong_ones(home: Path) -> None:
             "config_id": 2, "password": "pw", "kiosk": True, "manager_pin": "9876"}
     assert app.api.handlers()["save"](body)["ok"]
     assert kiosk.PinGate(lambda: kiosk.hash_pin("9876")).locked_for() == 0
+
+
+def test_the_pos_kiosk_setting_on_the_server_makes_the_next_start_a_kiosk(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shell import odoo_probe
+    from shell import settings as settings_mod
+    from shell.app import App
+
+    answers: list[object] = [True]
+
+    async def pos_kiosk(*_args: object) -> bool | None:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    monkeypatch.setattr(odoo_probe, "pos_kiosk", pos_kiosk)
+    configured = Settings("https://odoo.lan", "prod", "anna", 2, "Bar")
+    settings_mod.save(configured)
+    app = App(configured)
+    app.secret = "pw"
+    assert not app.kiosk
+    app._read_server_kiosk()
+    assert app.server_kiosk_read.is_set() and not app.kiosk, "this run keeps its window"
+    assert settings_mod.load().server_kiosk is True
+    assert App(settings_mod.load()).kiosk, "the next start is a kiosk"
+
+    # Unreachable, or an addon that does not say: the last answer stands.
+    for answer in (odoo_probe.ProbeError("unreachable", "down"), None):
+        answers.append(answer)
+        again = App(settings_mod.load())
+        again.secret = "pw"
+        again._read_server_kiosk()
+        assert settings_mod.load().server_kiosk is True
+    # Turned off on the server: the next start is not a kiosk (unless the tablet says so).
+    answers.append(False)
+    later = App(settings_mod.load())
+    later.secret = "pw"
+    later._read_server_kiosk()
+    assert not App(settings_mod.load()).kiosk
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_app_reads_the_pos_kiosk_setting_from_the_addon(on: bool) -> None:
+    from devkit.standin_odoo import API_KEY, PASSWORD, Options, running
+    from shell import odoo_probe
+    from shell.settings import ServerTls
+
+    with running(Options(kiosk=on)) as server:
+        args = (server.url, ServerTls(), "restaurant", "waiter")
+        assert odoo_probe.run(odoo_probe.pos_kiosk(*args, PASSWORD, 2)) is on
+        # An API key reads no addon route: the server's answer is unknown, not "off".
+        assert odoo_probe.run(odoo_probe.pos_kiosk(*args, API_KEY, 2)) is None

@@ -9,3 +9,4 @@ class ResConfigSettings(models.TransientModel):
     pos_possync_interval_ms = fields.Integer(
         related="pos_config_id.possync_interval_ms", readonly=False
     )
+    pos_possync_kiosk = fields.Boolean(related="pos_config_id.possync_kiosk", readonly=False)

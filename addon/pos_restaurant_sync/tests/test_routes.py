@@ -55,8 +55,12 @@ class TestRoutes(PossyncCommon, HttpCase):
         info = self.result("info", config_id=self.config.id)
         self.assertEqual(
             set(info),
-            {"addon_version", "protocol", "enabled", "mode", "interval_ms", "channel", "bus_type"},
+            {
+                "addon_version", "protocol", "enabled", "mode", "interval_ms", "channel",
+                "bus_type", "kiosk",
+            },
         )
+        self.assertIs(info["kiosk"], False)
         self.assertEqual(info["channel"], f"possync:{self.config.id}")
 
     def test_push_then_pull(self):
