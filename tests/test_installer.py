@@ -181,6 +181,7 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
     # shell.paths.resource_path and the addon's JS at the checkout's relative place.
     assert (internal / "shell/static/selftest.html").is_file()
     assert (internal / "shell/static/inject.js").is_file()
+    assert (internal / "shell/static/pin.html").is_file()  # a kiosk's manager PIN prompt
     assert (internal / "addon/pos_restaurant_sync/static/src/lib/protocol.js").is_file()
     # pywebview reads its scripts from disk.
     assert (internal / "webview/js/api.js").is_file()
@@ -198,6 +199,7 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
         "agent.discovery",
         "shell.cli",
         "shell.selftest",
+        "shell.kiosk",
         "webview.platforms.qt",
         "keyring.backends.SecretService",
         "secretstorage",
