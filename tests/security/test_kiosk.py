@@ -23,6 +23,15 @@ from tests.shell.test_window import run_scenario
 
 PIN = "482913"
 CONFIGURED = Settings("https://odoo.lan", "prod", "anna", 2, "Bar", kiosk=True)
+# The setup screen's form for a kiosk, as it posts it to `save`.
+KIOSK_FORM = {
+    "server_url": "https://odoo.lan",
+    "database": "prod",
+    "login": "anna",
+    "config_id": 2,
+    "password": "pw",
+    "kiosk": True,
+}
 
 
 class Clock:
@@ -162,15 +171,7 @@ def test_the_pin_is_not_stored_or_logged_in_clear(
     api = kiosk_app.api.handlers()
     api["unlock"]({"pin": "771199", "then": "settings"})
     api["unlock"]({"pin": PIN, "then": "settings"})
-    body = {
-        "server_url": "https://odoo.lan",
-        "database": "prod",
-        "login": "anna",
-        "config_id": 2,
-        "password": "pw",
-        "kiosk": True,
-        "manager_pin": "55443322",
-    }
+    body = {**KIOSK_FORM, "manager_pin": "55443322"}
     kiosk_app.apply_settings = lambda new, secret: settings_mod.save(new)  # no agent here
     assert api["save"](body)["ok"]
     saved = settings_mod.settings_file().read_text(encoding="utf-8")
@@ -185,13 +186,7 @@ def test_the_pin_is_not_stored_or_logged_in_clear(
 
 
 def test_settings_cannot_be_saved_on_a_locked_kiosk(kiosk_app: App) -> None:
-    body = {
-        "server_url": "https://evil.test",
-        "database": "x",
-        "login": "x",
-        "config_id": 1,
-        "password": "x",
-    }
+    body = {**KIOSK_FORM, "server_url": "https://evil.test"}
     answer = kiosk_app.api.handlers()["save"](body)
     assert answer["ok"] is False and answer["error"]["code"] == "kiosk_locked"
     assert settings_mod.load().server_url == "https://odoo.lan"
@@ -201,16 +196,8 @@ def test_a_kiosk_cannot_be_saved_without_a_pin_nor_with_a_malformed_one(
     home: Path, memory_keyring: object
 ) -> None:
     app = App(Settings())
-    body = {
-        "server_url": "https://odoo.lan",
-        "database": "prod",
-        "login": "anna",
-        "config_id": 2,
-        "password": "pw",
-        "kiosk": True,
-    }
     for pin in ("", "12", "abcd", "123456789"):
-        answer = app.api.handlers()["save"]({**body, "manager_pin": pin})
+        answer = app.api.handlers()["save"]({**KIOSK_FORM, "manager_pin": pin})
         assert answer["ok"] is False and answer["error"]["code"] == "manager_pin", pin
     assert not settings_mod.settings_file().exists()
 
@@ -266,6 +253,5 @@ def test_a_setup_screen_left_open_locks_again(
     later = time.monotonic() + kiosk.UNLOCK_S + 1
     monkeypatch.setattr(kiosk.time, "monotonic", lambda: later)
     assert kiosk_app.pin_needed("settings")
-    body = {"server_url": "https://evil.test", "database": "x", "login": "x",
-            "config_id": 1, "password": "x"}
+    body = {**KIOSK_FORM, "server_url": "https://evil.test"}
     assert api["save"](body)["error"]["code"] == "kiosk_locked"

@@ -10,6 +10,7 @@ import pytest
 
 from shell import kiosk
 from shell.settings import Settings
+from tests.security.test_kiosk import KIOSK_FORM
 from tests.shell.test_window import run_scenario
 
 PIN = "482913"
@@ -77,9 +78,7 @@ def test_saving_a_new_pin_clears_the_count_of_wrong_ones(home: Path) -> None:
         kiosk.PinGate(lambda: kiosk.hash_pin(PIN)).try_pin("0000")
     app = App(Settings())
     app.apply_settings = lambda new, secret: None  # no agent, no window here
-    body = {"server_url": "https://odoo.lan", "database": "prod", "login": "anna",
-            "config_id": 2, "password": "pw", "kiosk": True, "manager_pin": "9876"}
-    assert app.api.handlers()["save"](body)["ok"]
+    assert app.api.handlers()["save"]({**KIOSK_FORM, "manager_pin": "9876"})["ok"]
     assert kiosk.PinGate(lambda: kiosk.hash_pin("9876")).locked_for() == 0
 
 
