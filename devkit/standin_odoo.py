@@ -117,6 +117,7 @@ class Options:
     addon_script: bool = True  # the POS page carries the stand-in addon script
     mode: str = "bus"
     interval_ms: int = 300
+    kiosk: bool = False  # the POS's Kiosk Terminals
     ws_version: str = ""  # the bus worker's version; "" means "<major>.0-7"
     clock_offset_s: float = 0.0  # this server's clock against the true time
     # The app versions /info names (docs/protocol.md, "Versioning"); None leaves the key out.
@@ -296,6 +297,7 @@ class StandIn:
             "enabled": self.enabled,
             "mode": self.mode,
             "interval_ms": self.interval_ms,
+            "kiosk": self.options.kiosk,
             "channel": self.channel,
             "bus_type": BUS_TYPE,
             **self._app_versions(),

@@ -95,7 +95,7 @@ if [ "$bundle_only" = no ]; then
     STAGE="$WORK/debian/possync"
     rm -rf "$WORK"
     mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" \
-        "$STAGE/usr/share/applications" "$STAGE/usr/share/doc/possync" \
+        "$STAGE/usr/share/applications" "$STAGE/usr/share/xsessions" "$STAGE/usr/share/doc/possync" \
         "$STAGE/usr/share/icons/hicolor/scalable/apps" "$STAGE/usr/share/icons/hicolor/256x256/apps" \
         "$STAGE/etc/ufw/applications.d"
     printf 'Source: possync\n\nPackage: possync\nArchitecture: any\n' >"$WORK/debian/control"
@@ -109,6 +109,8 @@ if [ "$bundle_only" = no ]; then
     ln -s /opt/possync/possync "$STAGE/usr/bin/possync"
     ln -s /opt/possync/bin/possync-shortcuts "$STAGE/usr/bin/possync-shortcuts"
     install -m 0644 "$HERE/linux/possync.desktop" "$STAGE/usr/share/applications/possync.desktop"
+    # A login-screen session whose only app is possync in kiosk mode (docs/deploy.md).
+    install -m 0644 "$HERE/linux/possync-kiosk.desktop" "$STAGE/usr/share/xsessions/possync-kiosk.desktop"
     install -m 0644 "$HERE/icons/possync.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/possync.svg"
     install -m 0644 "$ROOT/shell/static/possync.png" "$STAGE/usr/share/icons/hicolor/256x256/apps/possync.png"
     install -m 0644 "$HERE/linux/debian/copyright" "$STAGE/usr/share/doc/possync/copyright"

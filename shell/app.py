@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent import server_tls
-from shell import desktop_entry, i18n, odoo_probe, paths, printing, status
+from shell import desktop_entry, i18n, kiosk, odoo_probe, paths, printing, status
 from shell import settings as settings_mod
 from shell.browser import CertificateTrust, NavigationPolicy
 from shell.credentials import Credentials, KeyringUnavailable
@@ -40,6 +40,14 @@ AUTO_LOGIN_PER_MINUTE = 2
 LOGIN_REFUSED = N_(
     "possync could not log in with the saved password ({why}). Log in here once, or change "
     "the password in possync's Settings."
+)
+# Kiosk: where the window may go on the server (the POS and its login page; not the back
+# office), and which of the app's own pages it may show without the manager PIN.
+KIOSK_SERVER_PATHS = ("/pos", "/web/login")
+KIOSK_LOCAL_PAGES = ("/offline.html", "/pin.html")
+PIN_ACTIONS = ("settings", "quit")
+SET_A_PIN = N_(
+    "This tablet is a kiosk: choose a manager PIN (4 to 8 digits) to finish the setup."
 )
 INSECURE_NOTICE = N_(
     "INSECURE: {url} is plain http:// — the password, the session and every order cross "
@@ -96,11 +104,20 @@ class App:
         confirm: Callable[[str, str], bool] | None = None,
         agent_options: Sequence[str] = (),
         print_to: printing.PrinterChoice | None = None,
+        kiosk_mode: bool = False,
     ) -> None:
         """``confirm`` replaces the close dialog (default: a native one);
         ``agent_options`` are added to the agent's command line (e.g. ``--no-mdns``);
-        ``print_to`` replaces the printer the settings choose."""
+        ``print_to`` replaces the printer the settings choose; ``kiosk_mode`` runs as a
+        kiosk this time whatever the settings say."""
         self.settings = settings
+        # Fixed for the run: the window's frame cannot change once it is shown.
+        self.kiosk = kiosk_mode or settings.kiosk or settings.server_kiosk
+        # Set once the POS's kiosk setting was read from the server at this start.
+        self.server_kiosk_read = threading.Event()
+        self.pin = kiosk.PinGate(lambda: self.settings.manager_pin_hash)
+        # What the manager PIN was given for, until the POS shows again (or it expires).
+        self.unlocked = kiosk.Unlock()
         self.credentials = credentials or Credentials()
         self.agent_options = list(agent_options)
         self._confirm = confirm
@@ -127,20 +144,17 @@ class App:
         i18n.startup_language(self.settings.lang)  # before the window, its menu and pages
         desktop_entry.create_once()
         self.local.start()
-        if self._needs_setup():
-            first_page = self.local.url("setup.html")
-        else:
-            first_page = self.local.url("offline.html", mode="starting")
-        self.window = ShellWindow("possync", first_page, self.settings.fullscreen)
+        self.window = ShellWindow(
+            "possync", self._first_page(), self.settings.fullscreen, self.kiosk
+        )
         self.guard = CloseGuard(
             self.count_pending, self._confirm or self.window.confirm, self.window.destroy
         )
-        self.window.guard_browser(
-            NavigationPolicy(self._allowed_origins), self._certificate_trust, self._show_tls
-        )
+        policy = NavigationPolicy(self._allowed_origins, self._kiosk_paths)
+        self.window.guard_browser(policy, self._certificate_trust, self._show_tls)
         self.window.on_loaded(self._on_loaded)
         self.window.on_print(self._choose_printer)
-        self.window.on_closing(self.guard.on_closing)
+        self.window.on_closing(self._on_closing)
         signal.signal(signal.SIGTERM, lambda *_: self.guard and self.guard.force())
         try:
             webview.start(
@@ -171,7 +185,14 @@ class App:
         return printing.ask(parent)
 
     def _needs_setup(self) -> bool:
-        return self._open_setup or not self.settings.is_complete()
+        return self._open_setup or not self.settings.is_complete() or self._kiosk_without_pin()
+
+    def _first_page(self) -> str:
+        if self._kiosk_without_pin():
+            return self.local.url("setup.html", message=_(SET_A_PIN))
+        if self._needs_setup():
+            return self._setup_or_pin_url("")
+        return self.local.url("offline.html", mode="starting")
 
     def _after_start(self) -> None:
         """Runs on pywebview's worker thread while the window starts: reads the password
@@ -182,6 +203,7 @@ class App:
         reachable = False
         if problem is None:
             self.start_agent()
+            threading.Thread(target=self._read_server_kiosk, daemon=True).start()
             reachable = self.watch.check()
         # A load asked for before the first page has loaded is lost to that first load.
         assert self.window is not None
@@ -212,11 +234,18 @@ class App:
     # ------------------------------------------------------------------ navigation
 
     def show_setup(self, message: str = "") -> None:
+        """The setup screen; on a kiosk, the manager PIN prompt first."""
         assert self.window is not None
-        self.window.load(self.local.url("setup.html", message=message))
+        self.window.load(self._setup_or_pin_url(message))
+
+    def _setup_or_pin_url(self, message: str) -> str:
+        if self.pin_needed("settings"):
+            return self.local.url("pin.html", then="settings", message=message)
+        return self.local.url("setup.html", message=message)
 
     def show_offline(self) -> None:
         assert self.window is not None
+        self.unlocked = kiosk.Unlock()
         self.window.load(self.local.url("offline.html"))
 
     def open_pos(self, reachable: bool | None = None) -> None:
@@ -227,6 +256,7 @@ class App:
             reachable = self.watch.check()
         offline_start = self.settings.odoo_major >= 19 and self.settings.pos_loaded_once
         if reachable or offline_start:
+            self.unlocked = kiosk.Unlock()
             self.window.load(self.settings.pos_url())
         else:
             self.show_offline()
@@ -304,6 +334,19 @@ class App:
 
     # ------------------------------------------------------------------ agent
 
+    def _kiosk_paths(self) -> dict[str, tuple[str, ...]] | None:
+        """Kiosk: the POS on the server, and the app's pages the PIN does not guard
+        (the setup screen too once the PIN was given for it, or while no PIN is set)."""
+        if not self.kiosk:
+            return None
+        local = KIOSK_LOCAL_PAGES
+        if not self.pin_needed("settings"):
+            local += ("/setup.html",)
+        paths = {self.local.origin: local}
+        if self.settings.server_url:
+            paths[self.settings.server_origin()] = KIOSK_SERVER_PATHS
+        return paths
+
     def _allowed_origins(self) -> list[str]:
         """The server and the app's own pages: where the window may go, and where the
         agent accepts a page from."""
@@ -378,16 +421,20 @@ class App:
     # ------------------------------------------------------------------ menu
 
     def _menu(self) -> list[Any]:
+        """The app menu. On a kiosk, Settings… and Quit ask for the manager PIN first
+        (show_setup, _on_closing) and there is no leaving full screen."""
         from webview.menu import Menu, MenuAction, MenuSeparator
 
         assert self.window is not None and self.guard is not None
+        full_screen = MenuAction(_("Full screen"), self.window.toggle_fullscreen)
+        screen = [] if self.kiosk else [full_screen]
         return [
             Menu(
                 "possync",
                 [
                     MenuAction(_("Open POS"), self._menu_open_pos),
                     MenuAction(_("Settings…"), lambda: self.show_setup()),
-                    MenuAction(_("Full screen"), self.window.toggle_fullscreen),
+                    *screen,
                     MenuSeparator(),
                     MenuAction(_("Quit"), self.window.destroy),
                 ],
@@ -399,6 +446,67 @@ class App:
             self.open_pos()
         else:
             self.show_setup(_("Finish the setup first."))
+
+    # ------------------------------------------------------------------ kiosk
+
+    def _read_server_kiosk(self) -> None:
+        """Read the POS's Kiosk Terminals setting and keep it for the next start (this
+        run's window is already shown, with or without its frame)."""
+        s = self.settings
+        assert self.secret is not None and s.config_id is not None
+        try:
+            kiosk_now = odoo_probe.run(
+                odoo_probe.pos_kiosk(
+                    s.server_url, s.tls(), s.database, s.login, self.secret, s.config_id
+                )
+            )
+        except odoo_probe.ProbeError as exc:
+            log.info("kiosk: the POS's setting was not read (%s)", exc.message)
+            kiosk_now = None
+        if kiosk_now is not None and kiosk_now != self.settings.server_kiosk:
+            log.info("kiosk: the server turned kiosk %s for this POS, from the next start",
+                     "on" if kiosk_now else "off")
+            self.settings = replace(self.settings, server_kiosk=kiosk_now)
+            settings_mod.save(self.settings)
+        self.server_kiosk_read.set()
+
+    def _kiosk_without_pin(self) -> bool:
+        return self.kiosk and not self.settings.manager_pin_hash
+
+    def pin_needed(self, action: str) -> bool:
+        """Does ``action`` (settings, quit) wait for the manager PIN now?"""
+        locked = self.kiosk and bool(self.settings.manager_pin_hash)
+        return locked and not self.unlocked.allows(action)
+
+    def ask_pin(self, action: str, message: str = "") -> None:
+        assert self.window is not None
+        self.window.load(self.local.url("pin.html", then=action, message=message))
+
+    def unlock(self, pin: str, action: str) -> kiosk.PinAnswer:
+        """The manager PIN typed on the PIN page: when right, do ``action``."""
+        if action not in PIN_ACTIONS:
+            return kiosk.PinAnswer(False, message="Nothing to unlock.")
+        answer = self.pin.try_pin(pin)
+        if not answer.ok:
+            log.warning("kiosk: wrong manager PIN for %s (locked %d s)", action, answer.wait_s)
+            return answer
+        log.info("kiosk: manager PIN given for %s", action)
+        self.unlocked = kiosk.Unlock.now_for(action)
+        assert self.window is not None
+        if action == "settings":
+            self.show_setup()
+        else:
+            self.window.destroy()
+        return answer
+
+    def _on_closing(self) -> bool:
+        """A close (the menu's Quit, Alt+F4, the window manager) on a kiosk waits for the
+        manager PIN; then, as everywhere, for the unsent changes check."""
+        assert self.guard is not None
+        if self.guard.allowed or not self.pin_needed("quit"):
+            return self.guard.on_closing()
+        threading.Thread(target=self.ask_pin, args=("quit",), daemon=True).start()
+        return False
 
     # ------------------------------------------------------------------ settings
 
@@ -421,6 +529,8 @@ class App:
             self.settings.database,
         )
         new.pos_loaded_once = same_server and self.settings.pos_loaded_once
+        same_pos = same_server and new.config_id == self.settings.config_id
+        new.server_kiosk = same_pos and self.settings.server_kiosk
         settings_mod.save(new)
         self.settings, self.secret = new, secret
         self.watch = ServerWatch(new.server_url, new.tls())

@@ -3,7 +3,10 @@ page, reached through pywebview's Qt window (``window.native``: its ``webview`` 
 view's ``page()``), hooked through Qt's own signals, without changing pywebview.
 
 - **Top-level navigation** (``QWebEnginePage.navigationRequested``): only to the origins
-  `NavigationPolicy` allows; anything else is refused and said in a notice.
+  `NavigationPolicy` allows (in kiosk mode only to the paths it allows there); anything
+  else is refused and said in a notice.
+- **New windows** (a link with ``target=_blank``, ``window.open``): in kiosk mode refused
+  with the same notice, instead of pywebview's default of opening the system browser.
 - **Certificate errors** (``certificateError``): accepted only for the server's origin,
   when the chain the server presented verifies against the CA file chosen at setup
   (agent/server_tls.py); anything else is refused, as Chromium would.
@@ -21,14 +24,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from agent import server_tls
 from agent.timeout_call import Outcome
-from shell.i18n import _
+from shell.i18n import N_, _
 from shell.settings import origin_of
 
 log = logging.getLogger("possync.browser")
@@ -42,19 +45,48 @@ RED = "background:#b42318;color:#fff;font-weight:600;padding:3px 10px"
 AMBER = "background:#b54708;color:#fff;font-weight:600;padding:3px 10px"
 
 
+NOT_THE_SERVER = N_("not the Odoo server of this POS")
+OUTSIDE_THE_POS = N_("outside the POS (this tablet is a kiosk)")
+
+
 @dataclass
 class NavigationPolicy:
-    """Where the window may go: the server's origin and the app's own local pages."""
+    """Where the window may go: the server's origin and the app's own local pages.
+
+    ``kiosk_paths`` (kiosk mode): per origin, the only paths the window may open there;
+    a path is allowed when it is one of them or below one (``/pos`` allows ``/pos/ui/2``,
+    not ``/posx``). An origin it does not name is open at every path; ``None``: no limits.
+    """
 
     allowed_origins: Callable[[], Sequence[str]]
+    kiosk_paths: Callable[[], Mapping[str, Sequence[str]] | None] = lambda: None
 
-    def allows(self, url: str) -> bool:
+    @property
+    def kiosk(self) -> bool:
+        return self.kiosk_paths() is not None
+
+    def refusal(self, url: str) -> str | None:
+        """Why the window may not open ``url``, or None when it may."""
         if url == "about:blank":
-            return True
+            return None
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            return False
-        return origin_of(url) in self.allowed_origins()
+            return NOT_THE_SERVER
+        origin = origin_of(url)
+        if origin not in self.allowed_origins():
+            return NOT_THE_SERVER
+        allowed = (self.kiosk_paths() or {}).get(origin)
+        path = parts.path or "/"
+        if allowed is not None and not any(_under(path, p) for p in allowed):
+            return OUTSIDE_THE_POS
+        return None
+
+    def allows(self, url: str) -> bool:
+        return self.refusal(url) is None
+
+
+def _under(path: str, allowed: str) -> bool:
+    return path == allowed or path.startswith(allowed.rstrip("/") + "/")
 
 
 @dataclass
@@ -162,15 +194,20 @@ class Browser:
         page.navigationRequested.connect(self._navigation, direct)
         page.certificateError.connect(self._certificate_error, direct)
         page.loadingChanged.connect(self._loading, direct)
+        if self.policy.kiosk:
+            # pywebview's page hands new windows to ``nav_handler``, which opens the
+            # system browser: a way out of a kiosk.
+            page.nav_handler = _refusing_new_window(page, self._refuse)
 
     def _navigation(self, request: Any) -> None:
         if not request.isMainFrame():
             return  # frames are the page's own business; only where the window goes counts
         url = request.url().toString()
-        if self.policy.allows(url):
+        why = self.policy.refusal(url)
+        if why is None:
             return
         request.reject()
-        self._refuse(url, _("not the Odoo server of this POS"))
+        self._refuse(url, why)
 
     def _certificate_error(self, error: Any) -> None:
         url = error.url().toString()
@@ -203,7 +240,7 @@ class Browser:
         log.warning("refused to open %s: %s", url, why)
         self.state.refusals.append(Refusal(url, why))
         refused = _("possync did not open {url}: {why}.")
-        self._show_refused(refused.format(url=_shorten(url), why=why))
+        self._show_refused(refused.format(url=_shorten(url), why=_(why)))
 
     # ------------------------------------------------------------------ scripts
 
@@ -305,6 +342,18 @@ class Browser:
 
         self.gui.call(disconnect)
         return ok
+
+
+def _refusing_new_window(page: Any, refuse: Callable[[str, str], None]) -> Any:
+    """A page that takes any new window the POS page asks for and opens nothing."""
+    from qtpy.QtWebEngineCore import QWebEnginePage
+
+    class RefusingPage(QWebEnginePage):
+        def acceptNavigationRequest(self, url: Any, _kind: Any, _main: bool) -> bool:  # noqa: N802
+            refuse(url.toString(), "new windows are not opened on a kiosk")
+            return False
+
+    return RefusingPage(page.profile(), page)
 
 
 def js_value(value: Any) -> Any:

@@ -67,8 +67,14 @@ def _parser() -> argparse.ArgumentParser:
         help=_("accept a plain http:// server on another computer (test servers only)"),
     )
     parser.add_argument("--setup", action="store_true", help=_("open the settings screen first"))
+    parser.add_argument("--fullscreen", action="store_true", help=_("full screen this time"))
     parser.add_argument(
-        "--fullscreen", action="store_true", help=_("full screen (kiosk) this time")
+        "--kiosk",
+        action="store_true",
+        help=_(
+            "run as a kiosk this time (how the kiosk session starts it): full screen, no "
+            "window controls, only the POS, Settings and Quit behind the manager PIN"
+        ),
     )
     parser.add_argument(
         "--json", action="store_true", help=_("status, doctor: print JSON (doctor: for monitoring)")
@@ -112,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shell import doctor, settings
 
         return _print(*doctor.command(settings.load(), as_json=args.json))
-    return _run_app(args.setup, args.fullscreen)
+    return _run_app(args.setup, args.fullscreen, args.kiosk)
 
 
 def _use_language() -> None:
@@ -164,7 +170,7 @@ def _enroll(args: argparse.Namespace) -> int:
     return _print(*enrolment.command(request))
 
 
-def _run_app(open_setup: bool, fullscreen: bool) -> int:
+def _run_app(open_setup: bool, fullscreen: bool, kiosk: bool) -> int:
     from dataclasses import replace
 
     from shell import settings
@@ -176,7 +182,7 @@ def _run_app(open_setup: bool, fullscreen: bool) -> int:
     current = settings.load()
     if fullscreen:
         current = replace(current, fullscreen=True)
-    return App(current, open_setup=open_setup).run()
+    return App(current, open_setup=open_setup, kiosk_mode=kiosk).run()
 
 
 def _print(code: int, lines: list[str]) -> int:

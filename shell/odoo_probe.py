@@ -71,6 +71,7 @@ class AddonInfo:
     # /info's app_min_version and app_latest_version (agent/app_update.py reads them);
     # None when read without /info (an API key) or from an addon that names none.
     app_versions: dict | None = None
+    kiosk: bool | None = None  # the POS's Kiosk Terminals (None: the addon does not say)
 
 
 @dataclass
@@ -267,6 +268,7 @@ class OdooProbe:
             info.get("enabled"),
             info.get("mode"),
             {key: info.get(key) for key in ("app_min_version", "app_latest_version")},
+            info.get("kiosk"),
         )
 
     async def _addon_module(self) -> AddonInfo:
@@ -488,6 +490,17 @@ async def web_session(
     """Log in for the POS window: the session cookies to put in its cookie store."""
     async with OdooProbe(server_url, tls=tls) as probe:
         return await probe.web_login(db, login, secret)
+
+
+async def pos_kiosk(
+    server_url: str, tls: ServerTls, db: str, login: str, secret: str, config_id: int
+) -> bool | None:
+    """Are this POS's terminals kiosks (its addon's /info)? None when the server does not
+    say: an API key reads no addon route, an older addon has no such setting."""
+    async with OdooProbe(server_url, tls=tls) as probe:
+        if (await probe.login(db, login, secret)).api_key:
+            return None
+        return (await probe._addon_route(config_id)).kiosk
 
 
 def run(coro: Any) -> Any:

@@ -53,6 +53,13 @@ class Settings:
     # The Odoo user's language (``fr_FR``), read at each login: the app's language
     # (shell/i18n.py); empty until the first login, then the system's language is used.
     lang: str = ""
+    # Kiosk (shell/kiosk.py): full screen without window controls, only the POS, and
+    # Settings and Quit behind the manager PIN, kept here only as its scrypt hash.
+    kiosk: bool = False
+    manager_pin_hash: str = ""
+    # The POS's Kiosk Terminals setting on the server, as last read (at each start, for
+    # the next one): a kiosk also when the server is unreachable at start.
+    server_kiosk: bool = False
 
     def is_complete(self) -> bool:
         return bool(self.server_url and self.database and self.login and self.config_id)

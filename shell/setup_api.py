@@ -8,11 +8,12 @@ leave what the window and the agent do to the app (`App.apply_settings`).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agent import server_tls
-from shell import diagnostics, enrolment, odoo_probe
+from shell import diagnostics, enrolment, kiosk, odoo_probe
 from shell import settings as settings_mod
 from shell.credentials import KeyringUnavailable, SecretTooLong, call_with_timeout, keyring_state
 from shell.i18n import N_, _
@@ -44,16 +45,34 @@ class SetupApi:
             "settings": self.settings,
             "choose_ca_file": self.choose_ca_file,
             "enrol": self.enrol,
+            "pin_state": self.pin_state,
+            "unlock": self.unlock,
+            "pin_back": self.pin_back,
         }
 
     def settings(self, _body: dict) -> dict:
         self.app.show_setup()
         return {"ok": True}
 
+    def pin_state(self, _body: dict) -> dict:
+        return {"wait_s": self.app.pin.locked_for()}
+
+    def unlock(self, body: dict) -> dict:
+        answer = self.app.unlock(str(body.get("pin", "")), str(body.get("then", "")))
+        return {"ok": answer.ok, "wait_s": answer.wait_s, "message": answer.message}
+
+    def pin_back(self, _body: dict) -> dict:
+        """The PIN page's "Back to the POS"."""
+        threading.Thread(target=self.app.open_pos, daemon=True).start()
+        return {"ok": True}
+
     def setup_state(self, _body: dict) -> dict:
         state = keyring_state(self.app.credentials.timeout)
+        shown = {**vars(self.app.settings)}
+        # Not even the hash goes to a page: only whether a PIN is set.
+        shown["manager_pin_set"] = bool(shown.pop("manager_pin_hash"))
         return {
-            "settings": {**vars(self.app.settings)},
+            "settings": shown,
             "keyring": {"ok": state.ok, "backend": state.backend, "detail": state.detail},
             "configured": self.app.settings.is_complete(),
         }
@@ -130,6 +149,13 @@ class SetupApi:
         return {"checks": [c.as_dict() for c in checks]}
 
     def save(self, body: dict) -> dict:
+        if self.app.pin_needed("settings"):
+            error = {"code": "kiosk_locked", "message": "Give the manager PIN first."}
+            return {"ok": False, "error": error}
+        try:
+            pin_hash = _manager_pin_hash(body, self.app.settings.manager_pin_hash, self.app.kiosk)
+        except kiosk.PinFormatError as exc:
+            return {"ok": False, "error": {"code": "manager_pin", "message": str(exc)}}
         try:
             ca_file = settings_mod.keep_ca_file(str(body.get("server_ca_file") or ""))
         except ValueError as exc:
@@ -142,7 +168,9 @@ class SetupApi:
         insecure = _insecure_answer(normalize_server_url(str(body["server_url"])), body)
         if insecure:
             return insecure
-        new = replace(_settings(body, ca_file), lang=self.user_lang or self.app.settings.lang)
+        new = replace(
+            _settings(body, ca_file, pin_hash), lang=self.user_lang or self.app.settings.lang
+        )
         try:
             self.app.credentials.put(new, str(body["password"]))
         except KeyringUnavailable as exc:
@@ -150,6 +178,8 @@ class SetupApi:
         except SecretTooLong as exc:
             error = {"code": "password_too_long", "message": str(exc), "hint": _(SHORTER_SECRET)}
             return {"ok": False, "error": error}
+        if body.get("manager_pin"):
+            kiosk.clear_attempts()
         self.app.apply_settings(new, str(body["password"]))
         return {"ok": True}
 
@@ -173,7 +203,18 @@ class SetupApi:
         }
 
 
-def _settings(body: dict, ca_file: str) -> Settings:
+def _manager_pin_hash(body: dict, current: str, kiosk_now: bool) -> str:
+    """The manager PIN's hash the form asks for: a new PIN typed, else the one set.
+    Raises PinFormatError for a malformed PIN, or a kiosk (now or from the form) without
+    any PIN."""
+    pin = str(body.get("manager_pin") or "")
+    new = kiosk.hash_pin(pin) if pin else current
+    if (kiosk_now or body.get("kiosk")) and not new:
+        raise kiosk.PinFormatError(f"A kiosk needs a manager PIN. {kiosk.PIN_RULE}")
+    return new
+
+
+def _settings(body: dict, ca_file: str, pin_hash: str) -> Settings:
     """The settings the setup form describes."""
     return Settings(
         server_url=normalize_server_url(str(body["server_url"])),
@@ -187,6 +228,8 @@ def _settings(body: dict, ca_file: str) -> Settings:
         secret_store=str(body.get("secret_store") or "keyring"),
         server_ca_file=ca_file,
         allow_insecure_http=bool(body.get("allow_insecure_http")),
+        kiosk=bool(body.get("kiosk")),
+        manager_pin_hash=pin_hash,
     )
 
 

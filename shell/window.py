@@ -46,18 +46,27 @@ def prepare_qt_env(offscreen: bool = False) -> None:
 class ShellWindow:
     """One pywebview window; the app tells it what to load and reacts to its events."""
 
-    def __init__(self, title: str, url: str, fullscreen: bool = False) -> None:
+    def __init__(self, title: str, url: str, fullscreen: bool = False, kiosk: bool = False) -> None:
         import webview
 
         self.printer: PagePrinter | None = None
         self.browser: Browser | None = None
         self.browser_ready = threading.Event()
-        # A POS owns the tablet's screen: maximized, or full screen in kiosk mode.
+        # A POS owns the tablet's screen: maximized, or full screen. A kiosk also has no
+        # frame: no title bar, so no close, minimize or restore button to press; and it is
+        # placed at the screen's corner, as pywebview otherwise centres a window, which
+        # without a window manager (a kiosk session) leaves it off the screen's edges.
+        full = fullscreen or kiosk
+        corner = 0 if kiosk else None
         self.native = webview.create_window(
             title,
             url,
-            fullscreen=fullscreen,
-            maximized=not fullscreen,
+            fullscreen=full,
+            maximized=not full,
+            frameless=kiosk,
+            easy_drag=False,
+            x=corner,
+            y=corner,
             width=1280,
             height=800,
             min_size=(800, 600),

@@ -186,6 +186,7 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
     # shell.paths.resource_path and the addon's JS at the checkout's relative place.
     assert (internal / "shell/static/selftest.html").is_file()
     assert (internal / "shell/static/inject.js").is_file()
+    assert (internal / "shell/static/pin.html").is_file()  # a kiosk's manager PIN prompt
     assert (internal / "addon/pos_restaurant_sync/static/src/lib/protocol.js").is_file()
     # pywebview reads its scripts from disk.
     assert (internal / "webview/js/api.js").is_file()
@@ -206,6 +207,7 @@ def test_bundle_holds_the_app_the_agent_and_their_resources(build: dict) -> None
         "agent.discovery",
         "shell.cli",
         "shell.selftest",
+        "shell.kiosk",
         "webview.platforms.qt",
         "keyring.backends.SecretService",
         "secretstorage",
@@ -344,6 +346,7 @@ def test_deb_layout_and_desktop_entries(build: dict, tmp_path: Path) -> None:
         "/opt/possync/bin/possync-shortcuts",
         "/opt/possync/share/possync-autostart.desktop",
         "/usr/share/applications/possync.desktop",
+        "/usr/share/xsessions/possync-kiosk.desktop",
         "/usr/share/icons/hicolor/scalable/apps/possync.svg",
         "/usr/share/icons/hicolor/256x256/apps/possync.png",
         "/usr/share/doc/possync/copyright",
@@ -370,9 +373,14 @@ def test_deb_layout_and_desktop_entries(build: dict, tmp_path: Path) -> None:
     for desktop in desktop_files:
         text = desktop.read_text()
         assert "Exec=/opt/possync/possync" in text and "Icon=possync" in text
+    # The kiosk session's only app (docs/deploy.md): possync started as a kiosk.
+    session = tmp_path / "usr/share/xsessions/possync-kiosk.desktop"
+    assert "Exec=/opt/possync/possync --kiosk\n" in session.read_text()
     if shutil.which("desktop-file-validate"):
         proc = subprocess.run(
-            ["desktop-file-validate", *map(str, desktop_files)], capture_output=True, text=True
+            ["desktop-file-validate", *map(str, [*desktop_files, session])],
+            capture_output=True,
+            text=True,
         )
         assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
 

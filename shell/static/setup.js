@@ -80,6 +80,8 @@
       odoo_major: state.odooMajor,
       fullscreen: $("fullscreen").checked,
       silent_print: $("silent_print").checked,
+      kiosk: $("kiosk").checked,
+      manager_pin: $("manager_pin").value,
       secret_store: secretStore(),
     };
   }
@@ -273,6 +275,8 @@
     $("login").value = s.login;
     $("fullscreen").checked = s.fullscreen;
     $("silent_print").checked = s.silent_print;
+    $("kiosk").checked = !!s.kiosk;
+    if (s.manager_pin_set) $("manager_pin_hint").textContent = "(set; type a new one to change it)";
     $("server_ca_file").value = s.server_ca_file || "";
     $("allow_insecure_http").checked = !!s.allow_insecure_http;
     if (s.server_ca_file) $("tls").open = true;

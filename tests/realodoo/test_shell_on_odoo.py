@@ -52,8 +52,9 @@ def wait_for_line(odoo: OdooInstance, order_uuid: str, line_uuid: str) -> dict:
 def test_the_app_opens_the_pos_and_syncs_through_its_agent(
     odoo: OdooInstance, tmp_path: Path
 ) -> None:
-    # What the POS manager does first: switch Real-Time Sync on for this POS.
-    values = {"possync_enabled": True, "possync_mode": "bus"}
+    # What the POS manager does first: switch Real-Time Sync on for this POS, and make its
+    # terminals kiosks.
+    values = {"possync_enabled": True, "possync_mode": "bus", "possync_kiosk": True}
     odoo.jsonrpc("pos.config", "write", [[odoo.config_id], values])
     # ... and, having published a newer app to the tablets, says so (docs/protocol.md,
     # "The desktop app's version").
@@ -112,3 +113,7 @@ def test_the_app_opens_the_pos_and_syncs_through_its_agent(
     )
     assert changes and {c["terminal"] for c in changes} == {terminal}, changes
     print(f"odoo {odoo.version}: pos.order {edit['order']} = {order}; changes {changes}")
+
+    # 4. The POS's Kiosk Terminals reached the app, kept for its next start.
+    kiosk = json.loads(detail(results, "the POS's kiosk setting was read from the server"))
+    assert kiosk == {"server_kiosk": True}, kiosk

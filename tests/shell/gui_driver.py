@@ -527,6 +527,9 @@ def scenario_real_odoo(d: Driver) -> None:
             outcomes.get("Update") == "WARN",
             " | ".join(line for result in results if result.name == "Update"
                        for line in result.lines()))
+    d.check("the POS's kiosk setting was read from the server",
+            app.server_kiosk_read.wait(30),
+            json.dumps({"server_kiosk": settings_mod.load().server_kiosk}))
     app.window.destroy()  # nothing unsent: closes without asking
     d.wait(lambda: d.confirm_messages, timeout=3)
     d.check("closing asked nothing (nothing unsent)", not d.confirm_messages, d.confirm_messages)
@@ -748,6 +751,113 @@ def scenario_tls(d: Driver, trusted: bool) -> None:
     app.window.destroy()
 
 
+KIOSK_PIN = "2468"
+ON_PIN = "location.pathname === '/pin.html' && document.body.dataset.ready === '1'"
+
+
+def type_pin(d: Driver, pin: str) -> None:
+    """Tap the PIN page's keypad, as a manager's finger would."""
+    keys = [*pin, "ok"]
+    d.js("var keys = " + json.dumps(keys) + "; keys.forEach(function (k) {"
+         " document.querySelector('[data-key=\"' + k + '\"]').click(); }); true")
+
+
+def kiosk_window(d: Driver) -> dict[str, Any]:
+    """The Qt window's own record: its flags, full screen, and the screen it covers."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QMainWindow
+
+    native = d.app.window.native.native
+
+    def read() -> dict[str, Any]:
+        # pywebview's window shadows some QMainWindow names (geometry): ask Qt's own.
+        geometry = QMainWindow.geometry(native)
+        screen = QMainWindow.screen(native).geometry()
+        tops = [top.menu() for top in native.menuBar().actions() if top.menu()]
+        menus = [action.text() for menu in tops for action in menu.actions()]
+        return {
+            "frameless": bool(native.windowFlags() & Qt.WindowType.FramelessWindowHint),
+            "fullscreen": native.isFullScreen(),
+            "covers_screen": geometry == screen,
+            "geometry": geometry.getRect(), "screen": screen.getRect(),
+            "menu": menus,
+        }
+
+    return d.app.window.browser.gui.call(read)
+
+
+def press_escape_keys(d: Driver) -> None:
+    """The keys people try to leave a full-screen app with, sent to the web view."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    view = d.app.window.native.native.webview
+    none, ctrl, alt = (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier,
+                       Qt.KeyboardModifier.AltModifier)
+    keys = [(Qt.Key.Key_F11, none), (Qt.Key.Key_Escape, none), (Qt.Key.Key_Q, ctrl),
+            (Qt.Key.Key_W, ctrl), (Qt.Key.Key_F4, alt), (Qt.Key.Key_F4, ctrl)]
+
+    def press() -> None:
+        target = view.focusProxy() or view
+        for key, modifier in keys:
+            QTest.keyClick(target, key, modifier)
+
+    d.app.window.browser.gui.call(press)
+
+
+def scenario_kiosk(d: Driver) -> None:
+    """A kiosk (started as `possync --kiosk` is): full screen without a frame, only the
+    POS, and Settings and Quit only after the manager PIN."""
+    app = d.app
+    d.check("POS page loads", d.wait_js(ON_POS, 30))
+    window = d.wait(lambda: (w := kiosk_window(d))["covers_screen"] and w, 10) or kiosk_window(d)
+    d.check("the window is full screen without a frame",
+            window["frameless"] and window["fullscreen"] and window["covers_screen"], window)
+    d.check("the menu cannot leave full screen",
+            "Full screen" not in window["menu"] and "Quit" in window["menu"], window["menu"])
+    d.shot("kiosk-pos")
+    refusals = app.window.browser.state.refusals
+    d.js("location.href = '/odoo/action-point_of_sale.action_client_pos_menu'; true")
+    d.check("the back office is refused",
+            d.wait(lambda: refusals and "kiosk" in refusals[-1].why, 10), refusals)
+    d.js("window.open('/odoo', '_blank'); true")
+    d.check("a new window is refused",
+            d.wait(lambda: len(refusals) >= 2 and "new windows" in refusals[-1].why, 10),
+            refusals)
+    d.check("still on the POS", d.wait_js(ON_POS, 5), browser_url(d))
+    press_escape_keys(d)
+    time.sleep(1.0)
+    d.check("keyboard escapes change nothing",
+            d.js(ON_POS) is True and kiosk_window(d)["fullscreen"], browser_url(d))
+
+    app.window.destroy()  # the menu's Quit, Alt+F4 or the window manager
+    d.check("closing is refused and the PIN asked for",
+            d.wait_js(ON_PIN, 15) and "then=quit" in browser_url(d), browser_url(d))
+    type_pin(d, "1357")
+    wrong = d.wait_js("document.getElementById('pin_note').textContent === 'Wrong PIN.'", 10)
+    d.check("a wrong PIN is refused on the page", wrong and d.js(ON_PIN))
+    d.shot("kiosk-pin")
+    d.js("document.getElementById('back').click(); true")
+    d.check("back to the POS without the PIN", d.wait_js(ON_POS, 20), browser_url(d))
+
+    app.show_setup()  # the menu's Settings…, the offline page's Settings button
+    d.check("settings ask for the PIN", d.wait_js(ON_PIN, 15) and "then=settings" in browser_url(d))
+    type_pin(d, KIOSK_PIN)
+    d.check("the right PIN opens the settings",
+            d.wait_js("location.pathname === '/setup.html' && document.body.dataset.ready === '1'"),
+            browser_url(d))
+    app.open_pos()  # the menu's Open POS: the PIN counts no more
+    d.check("the POS again", d.wait_js(ON_POS, 20), browser_url(d))
+    before = len(refusals)
+    d.js("history.back(); true")  # the setup page, its UI token in its address
+    d.check("history cannot bring the setup screen back",
+            d.wait(lambda: len(refusals) > before and "/setup.html" in refusals[-1].url, 10)
+            and d.wait_js(ON_POS, 5), refusals[before:])
+    app.window.destroy()
+    d.wait_js(ON_PIN, 15)
+    type_pin(d, KIOSK_PIN)  # closes the window: "the right PIN quits" is checked after
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -756,7 +866,7 @@ def main() -> int:
     parser.add_argument("scenario", choices=[
         "pos", "print", "offline", "no-addon", "setup", "setup-errors", "setup-french",
         "storage-write", "storage-read", "real-odoo", "enrol", "real-odoo-enrol",
-        "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca",
+        "cookie-login", "navigation", "hostile", "insecure", "tls", "tls-wrong-ca", "kiosk",
     ])  # fmt: skip
     parser.add_argument("--shots", type=Path)
     parser.add_argument("--port", type=int, help="the stand-in Odoo's port (default: a free one)")
@@ -793,6 +903,10 @@ def main() -> int:
         allow_insecure_http=args.scenario == "insecure",
         server_ca_file=str(args.ca_file or ""),
     )
+    if args.scenario == "kiosk":
+        from shell.kiosk import hash_pin
+
+        configured.manager_pin_hash = hash_pin(KIOSK_PIN)
     hostile = HostileSite(configured.server_origin())
     password = PASSWORD
     if args.scenario == "real-odoo":
@@ -812,6 +926,7 @@ def main() -> int:
         confirm=driver.confirm,
         agent_options=["--peer-port", "0", "--no-mdns"],
         print_to=driver.print_to_pdf,
+        kiosk_mode=args.scenario == "kiosk",  # as `possync --kiosk` starts it
     )
     scenarios: dict[str, Callable[[], None]] = {
         "pos": lambda: scenario_pos(driver),
@@ -836,6 +951,7 @@ def main() -> int:
         "insecure": lambda: scenario_insecure(driver),
         "tls": lambda: scenario_tls(driver, trusted=True),
         "tls-wrong-ca": lambda: scenario_tls(driver, trusted=False),
+        "kiosk": lambda: scenario_kiosk(driver),
     }
     real_odoo = args.scenario.startswith("real-odoo")
     timeout = REAL_ODOO_TIMEOUT_S if real_odoo else SCENARIO_TIMEOUT_S
@@ -844,6 +960,9 @@ def main() -> int:
     driver.app.run()
     if args.scenario == "pos":
         driver.check("the agent stops with the app", not alive(driver.agent_pid))  # type: ignore[attr-defined]
+    if args.scenario == "kiosk":
+        driver.check("the right PIN quits",
+                     driver.app.unlocked.action == "quit" and driver.app.guard.allowed)
     print("DONE", flush=True)
     return 1 if driver.failed else 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,17 @@ from tests.shell.conftest import gui_env
 TIMEOUT_S = 150
 
 
-def run_scenario(name: str, home: Path, *options: str, timeout: float = TIMEOUT_S) -> list[dict]:
+def run_scenario(
+    name: str, home: Path, *options: str, timeout: float = TIMEOUT_S, under: Sequence[str] = ()
+) -> list[dict]:
+    """``under``: a command to run the driver in (xvfb-run: a real X display, no offscreen)."""
+    env = gui_env(home)
+    if under:
+        env.pop("QT_QPA_PLATFORM", None)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "tests.shell.gui_driver", name, *options],
-            env=gui_env(home),
+            [*under, sys.executable, "-m", "tests.shell.gui_driver", name, *options],
+            env=env,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -42,6 +42,11 @@ class PosConfig(models.Model):
         help=f"How often terminals ask for changes in Interval mode "
         f"({INTERVAL_MIN_MS}-{INTERVAL_MAX_MS} ms).",
     )
+    possync_kiosk = fields.Boolean(
+        string="Kiosk Terminals",
+        help="The possync desktop app runs this POS's terminals as kiosks from their next "
+        "start: full screen, only the POS, Settings and Quit behind each tablet's manager PIN.",
+    )
     # The newest log position pruned for this POS (pos_restaurant_sync.change._prune): a
     # pull from before it may have missed changes, and says so.
     possync_pruned_seq = fields.Integer(string="Sync Log Pruned Up To", readonly=True, copy=False)
@@ -94,6 +99,7 @@ class PosConfig(models.Model):
             "enabled": self.possync_enabled,
             "mode": self.possync_mode,
             "interval_ms": self.possync_interval_ms,
+            "kiosk": self.possync_kiosk,
             "channel": f"{BUS_CHANNEL_PREFIX}{self.id}",
             "bus_type": BUS_TYPE,
             **self._possync_app_versions(),

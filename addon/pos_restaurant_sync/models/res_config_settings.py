@@ -10,3 +10,4 @@ class ResConfigSettings(models.TransientModel):
         related="pos_config_id.possync_interval_ms", readonly=False
     )
     possync_server_ca_pem = fields.Text(related="company_id.possync_server_ca_pem", readonly=False)
+    pos_possync_kiosk = fields.Boolean(related="pos_config_id.possync_kiosk", readonly=False)

@@ -58,9 +58,10 @@ class TestRoutes(PossyncCommon, HttpCase):
             set(info),
             {
                 "addon_version", "protocol", "enabled", "mode", "interval_ms", "channel",
-                "bus_type", "app_min_version", "app_latest_version",
+                "bus_type", "kiosk", "app_min_version", "app_latest_version",
             },
         )  # fmt: skip
+        self.assertIs(info["kiosk"], False)
         self.assertEqual(info["channel"], f"possync:{self.config.id}")
         self.assertEqual(info["app_min_version"], app_version.APP_MIN_VERSION)
         self.assertEqual(info["app_latest_version"], app_version.APP_LATEST_VERSION)

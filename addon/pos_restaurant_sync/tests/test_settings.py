@@ -35,6 +35,16 @@ class TestSettings(PossyncCommon):
         self.assertEqual(self.config.possync_mode, "interval")
         self.assertEqual(self.config.possync_interval_ms, 750)
 
+    def test_kiosk_terminals_are_set_on_the_settings_page_and_told_to_the_app(self):
+        # The desktop app reads it from /info at each start (docs/shell.md, "Kiosk").
+        self.assertFalse(self.config.possync_kiosk)
+        settings = self.env["res.config.settings"].create(
+            {"pos_config_id": self.config.id, "pos_possync_kiosk": True}
+        )
+        settings.execute()
+        self.assertTrue(self.config.possync_kiosk)
+        self.assertIs(self.config._possync_info()["kiosk"], True)
+
     def test_the_settings_page_refuses_a_bad_interval(self):
         with self.assertRaisesRegex(ValidationError, r"between 300 and 1000 ms"):
             settings = self.env["res.config.settings"].create(
@@ -44,7 +54,9 @@ class TestSettings(PossyncCommon):
 
     def test_the_settings_sit_in_the_restaurant_block(self):
         arch = self.env["res.config.settings"].get_views([(False, "form")])["views"]["form"]
-        for name in ("pos_possync_enabled", "pos_possync_mode", "pos_possync_interval_ms"):
+        names = ("pos_possync_enabled", "pos_possync_mode", "pos_possync_interval_ms",
+                 "pos_possync_kiosk")  # fmt: skip
+        for name in names:
             self.assertIn(f'name="{name}"', arch["arch"])
 
     def test_the_pos_loads_the_sync_settings(self):

@@ -1,0 +1,257 @@
+"""Attacks on a kiosk tablet (shell/kiosk.py, shell/app.py): what a waiter or a passer-by
+can try at the screen — guess the manager PIN, close the window, open Settings, reach
+Odoo's back office — and what a copy of the settings file would give away."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from shell import kiosk
+from shell import settings as settings_mod
+from shell.app import App
+from shell.browser import OUTSIDE_THE_POS, NavigationPolicy
+from shell.settings import Settings
+from shell.window import CloseGuard, Pending
+from tests.shell.test_window import run_scenario
+
+PIN = "482913"
+CONFIGURED = Settings("https://odoo.lan", "prod", "anna", 2, "Bar", kiosk=True)
+# The setup screen's form for a kiosk, as it posts it to `save`.
+KIOSK_FORM = {
+    "server_url": "https://odoo.lan",
+    "database": "prod",
+    "login": "anna",
+    "config_id": 2,
+    "password": "pw",
+    "kiosk": True,
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class FakeWindow:
+    """What the app asks of its window, recorded."""
+
+    loads: list[str] = field(default_factory=list)
+    destroyed: int = 0
+
+    def load(self, url: str) -> None:
+        self.loads.append(url)
+
+    def destroy(self) -> None:
+        self.destroyed += 1
+
+
+@pytest.fixture
+def kiosk_app(home: Path, memory_keyring: object) -> Iterator[App]:
+    settings = Settings(**{**vars(CONFIGURED), "manager_pin_hash": kiosk.hash_pin(PIN)})
+    settings_mod.save(settings)
+    app = App(settings)
+    app.local.start()
+    app.window = FakeWindow()  # type: ignore[assignment]
+    app.guard = CloseGuard(lambda: Pending(0, 0), lambda *_: True, app.window.destroy)
+    yield app
+    app.local.stop()
+
+
+# ---------------------------------------------------------------------------- the PIN
+
+
+def test_a_wrong_pin_does_not_match() -> None:
+    stored = kiosk.hash_pin(PIN)
+    for wrong in ("482914", "48291", "4829130", "", "x" * 10_000):
+        assert not kiosk.pin_matches(wrong, stored)
+
+
+def test_a_forged_or_damaged_hash_matches_nothing_and_cannot_stall_the_app() -> None:
+    good = kiosk.hash_pin(PIN)
+    _, n, r, p, salt, digest = good.split("$")
+    for forged in (
+        "",
+        "plain$1234",
+        PIN,
+        good.replace("scrypt", "md5"),
+        f"scrypt$1048576$8$1${salt}${digest}",  # a cost far above ours
+        f"scrypt${n}$64$1${salt}${digest}",
+        f"scrypt${n}$8$1$!!${digest}",
+    ):
+        assert not kiosk.pin_matches(PIN, forged), forged
+
+
+def test_brute_force_backs_off_after_five_wrong_pins_doubling(home: Path) -> None:
+    clock = Clock()
+    gate = kiosk.PinGate(lambda: kiosk.hash_pin(PIN), clock)
+    for _ in range(kiosk.FREE_TRIES - 1):
+        assert gate.try_pin("0000") == kiosk.PinAnswer(False, 0, "Wrong PIN.")
+    fifth = gate.try_pin("0000")
+    assert not fifth.ok and fifth.wait_s == 30
+    # While locked even the right PIN is not checked.
+    locked = kiosk.PinAnswer(False, 30, "Too many wrong PINs. Try again in 30 s.")
+    assert gate.try_pin(PIN) == locked
+    clock.now += 30
+    assert gate.try_pin("0000").wait_s == 60
+    clock.now += 60
+    assert gate.try_pin("0000").wait_s == 120
+    clock.now += 120
+    assert gate.try_pin(PIN).ok, "the right PIN once the lock has passed"
+    assert gate.try_pin("0000").wait_s == 0, "and it clears the count"
+
+
+def test_the_back_off_is_capped_and_survives_a_clock_set_back(home: Path) -> None:
+    clock = Clock()
+    gate = kiosk.PinGate(lambda: kiosk.hash_pin(PIN), clock)
+    for _ in range(20):
+        answer = gate.try_pin("0000")
+        clock.now += answer.wait_s
+    assert answer.wait_s == kiosk.MAX_WAIT_S
+    clock.now -= 10 * kiosk.MAX_WAIT_S
+    assert gate.locked_for() == kiosk.MAX_WAIT_S
+
+
+def test_brute_force_count_survives_a_restart_of_the_app(home: Path) -> None:
+    clock = Clock()
+    stored = kiosk.hash_pin(PIN)
+    for _ in range(kiosk.FREE_TRIES):
+        kiosk.PinGate(lambda: stored, clock).try_pin("1111")  # a new gate: a new app
+    restarted = kiosk.PinGate(lambda: stored, clock)
+    assert restarted.locked_for() == 30
+    assert not restarted.try_pin(PIN).ok
+    # A damaged count file does not give the free tries back.
+    kiosk.attempts_file().write_text("{not json", encoding="utf-8")
+    clock.now += 30
+    assert kiosk.PinGate(lambda: stored, clock).try_pin("1111").wait_s >= 30
+
+
+def test_settings_and_quit_are_reachable_only_after_the_pin(kiosk_app: App) -> None:
+    window = kiosk_app.window
+    kiosk_app.show_setup()  # the menu's Settings…, the offline page's Settings button
+    assert "/pin.html?then=settings" in window.loads[-1]
+    answer = kiosk_app.api.handlers()["unlock"]({"pin": "000000", "then": "settings"})
+    assert answer == {"ok": False, "wait_s": 0, "message": "Wrong PIN."}
+    assert all("/setup.html" not in url for url in window.loads)
+    answer = kiosk_app.api.handlers()["unlock"]({"pin": PIN, "then": "settings"})
+    assert answer["ok"] and "/setup.html" in window.loads[-1]
+    assert kiosk_app.pin_needed("quit"), "the PIN given for Settings does not also quit"
+
+    assert kiosk_app._on_closing() is False  # the menu's Quit, Alt+F4: refused…
+    assert window.destroyed == 0
+    assert kiosk_app.api.handlers()["unlock"]({"pin": PIN, "then": "reboot"})["ok"] is False
+    assert kiosk_app.api.handlers()["unlock"]({"pin": PIN, "then": "quit"})["ok"]
+    assert window.destroyed == 1, "the right PIN closes the window"
+
+
+def test_close_event_is_refused_without_the_pin(kiosk_app: App) -> None:
+    assert kiosk_app._on_closing() is False
+    deadline = time.monotonic() + 5
+    while not kiosk_app.window.loads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "/pin.html?then=quit" in kiosk_app.window.loads[-1], "…and the PIN asked for"
+    kiosk_app.guard.force()  # a shutdown signal still closes
+    assert kiosk_app._on_closing() is True
+
+
+def test_the_pin_is_not_stored_or_logged_in_clear(
+    kiosk_app: App, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    api = kiosk_app.api.handlers()
+    api["unlock"]({"pin": "771199", "then": "settings"})
+    api["unlock"]({"pin": PIN, "then": "settings"})
+    body = {**KIOSK_FORM, "manager_pin": "55443322"}
+    kiosk_app.apply_settings = lambda new, secret: settings_mod.save(new)  # no agent here
+    assert api["save"](body)["ok"]
+    saved = settings_mod.settings_file().read_text(encoding="utf-8")
+    assert "55443322" not in saved
+    assert kiosk.pin_matches("55443322", json.loads(saved)["manager_pin_hash"])
+    everything = "\n".join(p.read_text(errors="replace") for p in home.rglob("*") if p.is_file())
+    for pin in ("771199", PIN, "55443322"):
+        assert pin not in caplog.text and pin not in everything
+    state = api["setup_state"]({})
+    assert state["settings"]["manager_pin_set"] is True
+    assert "manager_pin_hash" not in state["settings"], "not even the hash reaches a page"
+
+
+def test_settings_cannot_be_saved_on_a_locked_kiosk(kiosk_app: App) -> None:
+    body = {**KIOSK_FORM, "server_url": "https://evil.test"}
+    answer = kiosk_app.api.handlers()["save"](body)
+    assert answer["ok"] is False and answer["error"]["code"] == "kiosk_locked"
+    assert settings_mod.load().server_url == "https://odoo.lan"
+
+
+def test_a_kiosk_cannot_be_saved_without_a_pin_nor_with_a_malformed_one(
+    home: Path, memory_keyring: object
+) -> None:
+    app = App(Settings())
+    for pin in ("", "12", "abcd", "123456789"):
+        answer = app.api.handlers()["save"]({**KIOSK_FORM, "manager_pin": pin})
+        assert answer["ok"] is False and answer["error"]["code"] == "manager_pin", pin
+    assert not settings_mod.settings_file().exists()
+
+
+def test_navigation_to_the_back_office_is_refused_in_kiosk() -> None:
+    server, local = "https://odoo.lan", "http://127.0.0.1:4444"
+    paths = {server: ("/pos", "/web/login"), local: ("/offline.html", "/pin.html")}
+    policy = NavigationPolicy(lambda: [server, local], lambda: paths)
+    for url in ("/pos/ui/2", "/pos/ui?config_id=2", "/web/login?redirect=/pos/ui/2"):
+        assert policy.allows(server + url), url
+    assert policy.allows(local + "/pin.html?then=quit#token=x")
+    for url in (
+        "/odoo",
+        "/odoo/action-point_of_sale.action_client_pos_menu",
+        "/web",
+        "/web#action=1",
+        "/web/database/manager",
+        "/web/loginx",
+        "/posx",
+        "/",
+        "/report/pdf/x",
+        "/web/content/1?download=true",
+        "/my/invoices",
+    ):
+        assert policy.refusal(server + url) == OUTSIDE_THE_POS, url
+    assert policy.refusal(local + "/setup.html#token=x") == OUTSIDE_THE_POS
+    assert NavigationPolicy(lambda: [server]).allows(server + "/odoo"), "no limits off kiosk"
+
+
+def test_kiosk_window_has_no_frame_and_guards_quit_settings_and_the_back_office(
+    home: Path,
+) -> None:
+    checks = {r["check"] for r in run_scenario("kiosk", home)}
+    assert {
+        "the window is full screen without a frame",
+        "closing is refused and the PIN asked for",
+        "a wrong PIN is refused on the page",
+        "the back office is refused",
+        "a new window is refused",
+        "the right PIN opens the settings",
+        "the right PIN quits",
+        "keyboard escapes change nothing",
+        "history cannot bring the setup screen back",
+    } <= checks
+
+
+def test_a_setup_screen_left_open_locks_again(
+    kiosk_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = kiosk_app.api.handlers()
+    assert api["unlock"]({"pin": PIN, "then": "settings"})["ok"]
+    assert not kiosk_app.pin_needed("settings")
+    later = time.monotonic() + kiosk.UNLOCK_S + 1
+    monkeypatch.setattr(kiosk.time, "monotonic", lambda: later)
+    assert kiosk_app.pin_needed("settings")
+    body = {**KIOSK_FORM, "server_url": "https://evil.test"}
+    assert api["save"](body)["error"]["code"] == "kiosk_locked"
