@@ -132,15 +132,20 @@ def assert_no_possync(terminal: PosPage, traffic: Traffic) -> None:
 # --- the scenarios where possync differs ---------------------------------------------------
 
 
-def test_a_line_added_on_a_reaches_b_only_once_a_leaves_the_table(two, native_tables):
-    a, b, a_sent, b_sent = two
-    table = native_tables.take()
+def both_on_table_through_odoo(a: PosPage, b: PosPage, table: int) -> None:
+    """A starts an order on ``table`` and leaves it (Odoo syncs it); B opens it."""
     a.open_table(table)
     a.add_product("Coca-Cola")
     a.back_to_floor()
     wait_until(lambda: b.table_occupied(table), NATIVE_S, f"B sees table {table} occupied")
     b.open_table(table)
     seen_within(b.line("Coca-Cola"), NATIVE_S)
+
+
+def test_a_line_added_on_a_reaches_b_only_once_a_leaves_the_table(two, native_tables):
+    a, b, a_sent, b_sent = two
+    table = native_tables.take()
+    both_on_table_through_odoo(a, b, table)
 
     a.open_table(table)
     a.add_product("Fanta")
@@ -159,12 +164,7 @@ def test_a_line_added_on_a_reaches_b_only_once_a_leaves_the_table(two, native_ta
 def test_a_payment_on_a_is_odoos_and_b_gets_no_possync_notice(two, native_tables):
     a, b, a_sent, b_sent = two
     table = native_tables.take()
-    a.open_table(table)
-    a.add_product("Coca-Cola")
-    a.back_to_floor()
-    wait_until(lambda: b.table_occupied(table), NATIVE_S, f"B sees table {table} occupied")
-    b.open_table(table)
-    seen_within(b.line("Coca-Cola"), NATIVE_S)
+    both_on_table_through_odoo(a, b, table)
 
     a.open_table(table)
     order = a.current_order()

@@ -4,11 +4,10 @@ Odoo's own models changes what they do for it (the page's side: tests/realodoo).
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields, sql_db
+from odoo import fields
 from odoo.tests import tagged
 
 from ..models.pos_config import POS_LOADED_FIELDS, PosConfig
-from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 from .common import PossyncCommon
 
 
@@ -47,13 +46,6 @@ class TestSyncOff(PossyncCommon):
             data["state"] = "draft"
         self.env["pos.order"].sync_from_ui([data])
         self.env.cr.flush()  # the pre-commit hooks: a close would be logged here
-
-    def apply_lock_is_free(self, order_row) -> bool:
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
-            other.execute(
-                "SELECT pg_try_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, order_row.id)
-            )
-            return other.fetchone()[0]
 
     def test_an_explicit_field_list_of_a_pos_with_sync_off_is_left_as_odoo_gives_it(self):
         configs = self.env["pos.config"]
