@@ -2,8 +2,8 @@
 patches only where asked for).
 
 The addon is installed and the POS has the setting off. Two terminals drive the scenarios
-where possync differs from Odoo, and each shows Odoo's own behaviour (the native baselines of
-/work/shared field notes, measured without the addon):
+where possync differs from Odoo, and each shows Odoo's own behaviour (as measured on plain
+Odoo 18 and 19):
 
 - a line A adds while B is on the same table reaches B only once A leaves the table;
 - Odoo's payment validation is answered as Odoo answers it, and B gets no possync notice;
@@ -12,7 +12,7 @@ where possync differs from Odoo, and each shows Odoo's own behaviour (the native
 and on every page: no sync indicator in the navbar, no subscription to a possync bus
 channel (Odoo's own subscriptions are seen), not one request to ``/pos_restaurant_sync/``,
 no model loading a possync field besides pos.config's own columns, a record turned into
-JSON as Odoo's own, and on 19 the customer display's RPC on every change.
+JSON as Odoo's own, and on 19 Odoo's customer display RPC, also without a paired display.
 
 The same module passes on plain Odoo (``POSSYNC_WITHOUT_ADDON=1``): what it expects is what
 Odoo does without possync.
@@ -36,7 +36,7 @@ from .test_pos_scenarios import Tables, seen_within, terminals_a_and_b, wait_unt
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, WebSocket
 
-# Odoo's own sync brings a change 0.2-0.75 s after A leaves the table (field notes); the
+# Odoo's own sync brings a change 0.2-0.75 s after A leaves the table (plain Odoo); the
 # bound leaves room for two busy cores.
 NATIVE_S = 10.0
 # How long B watches for a line that natively never comes while A stays on the table.
