@@ -9,8 +9,9 @@
     const is19 = () => odoo.loader.modules.has("@point_of_sale/app/services/pos_store");
     const call = (record, name18, name19, ...args) =>
         record[is19() ? name19 : name18](...args);
+    // Undefined on plain Odoo (no addon), where only the store's own actions are used.
     const readOrderView = () =>
-        odoo.loader.modules.get("@pos_restaurant_sync/pos/order_view").readOrderView;
+        odoo.loader.modules.get("@pos_restaurant_sync/pos/order_view")?.readOrderView;
     const find = (uuid) =>
         pos().models["pos.order"].find((o) => o.uuid === uuid && o.state === "draft");
     const order = (uuid) => {
@@ -240,7 +241,7 @@
             target.date_order = luxon.DateTime.now().toFormat("yyyy-MM-dd HH:mm:ss");
             pos().addPendingOrder([target.id]);
             target.state = "paid";
-            const view = readOrderView()(target);
+            const view = readOrderView()?.(target) ?? null;
             let answer;
             try {
                 answer = await paymentAnswer(target);

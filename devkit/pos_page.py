@@ -293,7 +293,8 @@ class PosPage:
 
     def pay(self, order: str, method_id: int) -> dict:
         """Odoo's own payment validation: ``{"view", "answer"}``, the answer "accepted",
-        "refused", "deferred" (Odoo's offline mode sends it later) or "error: …"."""
+        "refused", "deferred" (Odoo's offline mode sends it later) or "error: …"; the view
+        is None on plain Odoo."""
         return self._call("pay", order, method_id)
 
     def split(self, order: str, quantities: dict[str, float]) -> dict | None:

@@ -20,7 +20,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,16 +123,23 @@ def free_tables(synced_odoo: OdooInstance) -> Iterator[Tables]:
 
 @contextmanager
 def terminals_a_and_b(
-    request: pytest.FixtureRequest, browser: Browser, odoo: OdooInstance, a_script: str = ""
+    request: pytest.FixtureRequest,
+    browser: Browser,
+    odoo: OdooInstance,
+    a_script: str = "",
+    setup: Callable[[PosPage], None] | None = None,
 ) -> Iterator[tuple[PosPage, PosPage]]:
     """Terminals A and B: two browser profiles on the floor plan of the same POS (A's with
-    ``a_script`` as an init script); screenshots of both if the test fails."""
+    ``a_script`` as an init script; ``setup`` called on each before it loads the POS);
+    screenshots of both if the test fails."""
     contexts = [browser.new_context(viewport={"width": 1366, "height": 900}) for _ in "AB"]
     if a_script:
         contexts[0].add_init_script(a_script)
     terminals = []
     for context in contexts:
         terminal = PosPage(context.new_page(), odoo.tree.major)
+        if setup:
+            setup(terminal)
         terminal.stand_in_kitchen_printer()
         terminal.open(odoo)
         terminals.append(terminal)

@@ -4,8 +4,9 @@ Odoo subscribes a websocket to every string channel its client names, so order d
 goes out on a string channel. A client asks for ``possync:<config id>``; the string is
 dropped, and only a user allowed on that POS (``pos.config._possync_config_for_user``, run
 as that user) gets the record channel ``(config, "possync")`` instead, the one
-``pos.config._possync_broadcast`` sends to. Anything else is dropped without an error, as
-Odoo does for channels a user may not join: an exception here would close the socket.
+``pos.config._possync_broadcast`` sends to, and only while the POS has Real-Time Sync on.
+Anything else is dropped without an error, as Odoo does for channels a user may not join:
+an exception here would close the socket.
 """
 
 from __future__ import annotations
@@ -45,5 +46,6 @@ class IrWebsocket(models.AbstractModel):
                 config = self.env["pos.config"]._possync_config_for_user(int(match[1]))
             except AccessError:
                 continue
-            granted.append((config, BUS_SUBCHANNEL))
+            if config.possync_enabled:  # with sync off, nothing is sent there
+                granted.append((config, BUS_SUBCHANNEL))
         return granted

@@ -70,10 +70,17 @@ class PosConfig(models.Model):
     def _load_pos_data_fields(self, config):
         loaded = super()._load_pos_data_fields(config)
         # An empty list means "every field" (18 and 19 alike): only an explicit list, from
-        # some other module, needs ours added.
-        if loaded:
+        # some other module, needs ours added, and only for a POS with sync on (the page
+        # reads a missing possync_enabled as off).
+        if loaded and self._possync_enabled_for(config):
             loaded = loaded + [name for name in POS_LOADED_FIELDS if name not in loaded]
         return loaded
+
+    @api.model
+    def _possync_enabled_for(self, config) -> bool:
+        """Whether Real-Time Sync is on for ``config``: a pos.config (19) or its id (18)."""
+        record = config if isinstance(config, models.BaseModel) else self.browse(config)
+        return bool(record.sudo().possync_enabled)
 
     # --- the sync endpoints' view of a config ------------------------------------------
 

@@ -60,14 +60,19 @@ class PosRestaurantSyncChange(models.Model):
     @api.model
     def _apply_pending(self, limit: int = 100, grace: timedelta = APPLY_GRACE) -> None:
         """Apply the orders whose Odoo side is behind the log (the cron): a failed or
-        interrupted application, or a request that ended between commit and apply."""
+        interrupted application, or a request that ended between commit and apply.
+
+        Only orders of a POS with sync on: a POS switched off keeps its orders as Odoo's
+        own flow leaves them."""
         self.flush_model()
         self.env["pos_restaurant_sync.order"].flush_model()
+        self.env["pos.config"].flush_model(["possync_enabled"])
         # An order without a merged state was last pushed before the addon kept one.
         self.env.cr.execute(
             """
             SELECT o.id
               FROM pos_restaurant_sync_order o
+              JOIN pos_config p ON p.id = o.config_id AND p.possync_enabled
              WHERE o.write_date < %s
                AND (o.merged_seq > coalesce(o.applied_seq, 0)
                     OR o.merged_state IS NULL AND EXISTS (

@@ -117,8 +117,13 @@ class PosRestaurantSyncOrder(models.Model):
     @api.model
     def _lock_for_odoo(self, order_uuids: set[str]) -> None:
         """Lock the orders the log knows among ``order_uuids`` (1 and 2 of the lock order)
-        before Odoo's own flow writes them, so their pushes wait for this transaction."""
-        order_rows = self.sudo().search([("order_uuid", "in", list(order_uuids))])
+        before Odoo's own flow writes them, so their pushes wait for this transaction.
+
+        Only orders of a POS with sync on: with it off nothing pushes or applies them (the
+        push refuses, the cron skips them), and Odoo's flow takes no lock of possync's.
+        """
+        domain = [("order_uuid", "in", list(order_uuids)), ("config_id.possync_enabled", "=", True)]
+        order_rows = self.sudo().search(domain)
         for order_row in order_rows.sorted("order_uuid"):
             order_row._lock_apply()
             order_row._lock(order_row.config_id, order_row.order_uuid)

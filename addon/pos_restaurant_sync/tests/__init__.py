@@ -15,4 +15,5 @@ from . import (
     test_routes,
     test_security_scope,
     test_settings,
+    test_sync_off,
 )

@@ -6,9 +6,11 @@ import itertools
 import time
 import uuid
 
+from odoo import sql_db
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
 
 from ..lib import protocol
+from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 
 # Changes are stamped "now" so the server's own closes, stamped later, sort after them.
 START_MS = int(time.time() * 1000)
@@ -119,3 +121,12 @@ class PossyncCommon(TestPoSCommon):
     def commit_hooks(self) -> None:
         """Run what Odoo runs just before a commit (the server's closes, bus messages)."""
         self.env.cr.flush()
+
+    def apply_lock_is_free(self, order_row) -> bool:
+        """Whether another connection could take the order's apply lock now: False while
+        this transaction holds it (a push of the order would wait)."""
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            other.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, order_row.id)
+            )
+            return other.fetchone()[0]

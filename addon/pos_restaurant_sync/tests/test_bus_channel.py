@@ -82,6 +82,11 @@ class TestBusChannel(PossyncCommon):
         channels = self.channels_for(self.waiter, [self.request, f"possync:{other.id}"])
         self.assertEqual(self.possync_channels(channels), [(self.config, "possync")])
 
+    def test_a_pos_user_gets_no_possync_channel_of_a_pos_with_sync_off(self):
+        # Nothing is sent there with sync off: the websocket stays as Odoo alone makes it.
+        self.config.possync_enabled = False
+        self.assertEqual(self.possync_channels(self.channels_for(self.waiter, [self.request])), [])
+
     def test_garbage_channel_names_are_dropped_without_an_error(self):
         garbage = [
             "possync:",

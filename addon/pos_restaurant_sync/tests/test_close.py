@@ -1,9 +1,7 @@
 import json
 
-from odoo import sql_db
 from odoo.tests import tagged
 
-from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 from .common import PossyncCommon
 
 
@@ -79,13 +77,6 @@ class TestClose(PossyncCommon):
         # A push of the order, in another connection, would wait for this transaction.
         self.assertFalse(self.apply_lock_is_free(order_row))
         self.assertEqual(self.pos_order(self.order).state, "paid")
-
-    def apply_lock_is_free(self, order_row) -> bool:
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
-            other.execute(
-                "SELECT pg_try_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, order_row.id)
-            )
-            return other.fetchone()[0]
 
     def test_a_paid_order_is_never_reopened_or_edited(self):
         # odoo/odoo#208448: a paid order must never go back to draft.

@@ -15,6 +15,7 @@ import { ServerTransport } from "@pos_restaurant_sync/lib/server_transport";
 import { AgentTransport } from "@pos_restaurant_sync/lib/agent_transport";
 import { CAUSE } from "@pos_restaurant_sync/lib/causes";
 import { BUS_EVENTS } from "./compat";
+import { possyncEnabled } from "./enabled";
 import { PosOrderSync } from "./order_sync";
 
 const DEFAULT_INTERVAL_MS = 500;
@@ -27,7 +28,7 @@ const BUS_TYPE = "POSSYNC_CHANGES";
 /** The sync settings the manager chose for this POS (fields the addon adds to pos.config). */
 function possyncSettings(config) {
     return {
-        enabled: config.possync_enabled === true,
+        enabled: possyncEnabled(config),
         mode: config.possync_mode === "interval" ? "interval" : "bus",
         intervalMs: config.possync_interval_ms || DEFAULT_INTERVAL_MS,
     };
