@@ -46,6 +46,9 @@ LOGIN_REFUSED = N_(
 KIOSK_SERVER_PATHS = ("/pos", "/web/login")
 KIOSK_LOCAL_PAGES = ("/offline.html", "/pin.html")
 PIN_ACTIONS = ("settings", "quit")
+NO_PRINTER = N_(
+    "Nothing was printed: this tablet has no default printer. Ask a manager to set one."
+)
 SET_A_PIN = N_(
     "This tablet is a kiosk: choose a manager PIN (4 to 8 digits) to finish the setup."
 )
@@ -180,9 +183,20 @@ class App:
         # Read at each print: the setup screen may have changed the setting meanwhile.
         if self._print_to is not None:
             return self._print_to(parent)
+        if self.kiosk:
+            return self._kiosk_printer(parent)
         if self.settings.silent_print:
-            return printing.default_printer(parent)
+            return printing.default_printer(parent) or printing.ask(parent)
         return printing.ask(parent)
+
+    def _kiosk_printer(self, parent: Any) -> Any:
+        """The default printer; never the print dialog, whose "print to file" opens the
+        tablet's files. With no default printer, nothing is printed and the window says so."""
+        printer = printing.default_printer(parent)
+        if printer is None:
+            log.warning("kiosk: nothing printed, this tablet has no default printer")
+            printing.show_notice(parent, _(NO_PRINTER))
+        return printer
 
     def _needs_setup(self) -> bool:
         return self._open_setup or not self.settings.is_complete() or self._kiosk_without_pin()

@@ -7,6 +7,8 @@ view's ``page()``), hooked through Qt's own signals, without changing pywebview.
   else is refused and said in a notice.
 - **New windows** (a link with ``target=_blank``, ``window.open``): in kiosk mode refused
   with the same notice, instead of pywebview's default of opening the system browser.
+- **File choosers** (``<input type=file>``, ``QWebEnginePage.chooseFiles``): in kiosk
+  mode answered with no file, so no file dialog opens.
 - **Certificate errors** (``certificateError``): accepted only for the server's origin,
   when the chain the server presented verifies against the CA file chosen at setup
   (agent/server_tls.py); anything else is refused, as Chromium would.
@@ -354,6 +356,18 @@ def _refusing_new_window(page: Any, refuse: Callable[[str, str], None]) -> Any:
             return False
 
     return RefusingPage(page.profile(), page)
+
+
+def refuse_file_choosers(page_class: type) -> None:
+    """A kiosk's page opens no file dialog: an ``<input type=file>`` would show the
+    system's file dialog, a way to the tablet's files. Qt asks the page class's
+    ``chooseFiles`` for the files; here it answers none, before any page exists."""
+
+    def no_files(_page: Any, _mode: Any, _old: Any, _accepted: Any) -> list[str]:
+        log.warning("refused a file chooser: files are not chosen on a kiosk")
+        return []
+
+    page_class.chooseFiles = no_files  # type: ignore[attr-defined]
 
 
 def js_value(value: Any) -> Any:

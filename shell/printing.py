@@ -4,7 +4,10 @@ With no IoT box or ePOS printer configured, Odoo 18 and 19 print a receipt by ca
 ``window.print()`` on the POS page itself, whose print CSS shows only the receipt
 (point_of_sale's ``printer_service.printWeb``). A Qt WebEngine view ignores that call
 unless the app answers ``printRequested``; this module does, with the print dialog or,
-when the settings say so (kiosk terminals), straight to the system's default printer.
+when the settings say so, straight to the system's default printer. A kiosk never shows
+the dialog: its "print to file" opens a file dialog (Linux) or Explorer (Windows "Print to
+PDF"), a way out of the kiosk to the tablet's files; it prints to the default printer or
+not at all.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ log = logging.getLogger("possync.printing")
 
 # Given the window, returns the printer to print on, or None to print nothing.
 PrinterChoice = Callable[[Any], Any]
+NOTICE_MS = 15_000
 
 
 def ask(parent: Any) -> Any:
@@ -29,15 +33,20 @@ def ask(parent: Any) -> Any:
     return printer if accepted else None
 
 
-def default_printer(parent: Any) -> Any:
-    """The system's default printer, without a dialog; the dialog when there is none."""
+def default_printer(_parent: Any) -> Any:
+    """The system's default printer, without a dialog; None when none is set."""
     from qtpy.QtPrintSupport import QPrinter, QPrinterInfo
 
     info = QPrinterInfo.defaultPrinter()
     if info.isNull():
-        log.warning("no default printer is set; asking instead")
-        return ask(parent)
+        log.warning("no default printer is set")
+        return None
     return QPrinter(info, QPrinter.PrinterMode.HighResolution)
+
+
+def show_notice(parent: Any, text: str) -> None:
+    """A line in the window's status bar for a while (``parent`` is the Qt main window)."""
+    parent.statusBar().showMessage(text, NOTICE_MS)
 
 
 class PagePrinter:

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shell.browser import Browser, CertificateTrust, NavigationPolicy, js_value
+from shell.browser import (
+    Browser,
+    CertificateTrust,
+    NavigationPolicy,
+    js_value,
+    refuse_file_choosers,
+)
 from shell.credentials import call_with_timeout
 from shell.i18n import _, ngettext
 from shell.printing import PagePrinter, PrinterChoice
@@ -58,6 +64,10 @@ class ShellWindow:
         # without a window manager (a kiosk session) leaves it off the screen's edges.
         full = fullscreen or kiosk
         corner = 0 if kiosk else None
+        if kiosk:
+            from webview.platforms import qt
+
+            refuse_file_choosers(qt.BrowserView.WebPage)
         self.native = webview.create_window(
             title,
             url,

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
-from shell import kiosk
+from shell import kiosk, printing
 from shell import settings as settings_mod
 from shell.app import App
 from shell.browser import OUTSIDE_THE_POS, NavigationPolicy
 from shell.settings import Settings
 from shell.window import CloseGuard, Pending
+from tests.shell.conftest import gui_env
 from tests.shell.test_window import run_scenario
 
 PIN = "482913"
@@ -255,3 +258,86 @@ def test_a_setup_screen_left_open_locks_again(
     assert kiosk_app.pin_needed("settings")
     body = {**KIOSK_FORM, "server_url": "https://evil.test"}
     assert api["save"](body)["error"]["code"] == "kiosk_locked"
+
+
+# ---------------------------------------------------------------------------- dialogs
+
+
+@dataclass
+class FakeStatusBar:
+    shown: list[str] = field(default_factory=list)
+
+    def showMessage(self, text: str, _ms: int) -> None:  # noqa: N802 (Qt's name)
+        self.shown.append(text)
+
+
+@dataclass
+class FakeQtWindow:
+    bar: FakeStatusBar = field(default_factory=FakeStatusBar)
+
+    def statusBar(self) -> FakeStatusBar:  # noqa: N802 (Qt's name)
+        return self.bar
+
+
+def test_a_receipt_print_on_a_kiosk_never_opens_a_dialog(
+    kiosk_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The print dialog's "print to file" opens a file dialog (Linux) or Explorer
+    (Windows "Print to PDF"): from there a waiter could delete the settings."""
+
+    def no_dialog(_parent: object) -> None:
+        raise AssertionError("a print dialog was opened on a kiosk")
+
+    monkeypatch.setattr(printing, "ask", no_dialog)
+    parent = FakeQtWindow()
+    monkeypatch.setattr(printing, "default_printer", lambda _parent: "default")
+    kiosk_app.settings = replace(kiosk_app.settings, silent_print=False)
+    assert kiosk_app._choose_printer(parent) == "default", "silent, whatever the setting"
+    monkeypatch.setattr(printing, "default_printer", lambda _parent: None)
+    assert kiosk_app._choose_printer(parent) is None, "no default printer: nothing printed"
+    assert parent.bar.shown and "no default printer" in parent.bar.shown[-1]
+
+
+FILE_CHOOSER = """
+import sys
+from qtpy.QtCore import QPoint, Qt, QTimer
+from qtpy.QtTest import QTest
+from qtpy.QtWebEngineCore import QWebEnginePage
+from qtpy.QtWebEngineWidgets import QWebEngineView
+from qtpy.QtWidgets import QApplication, QFileDialog
+
+from shell.browser import refuse_file_choosers
+
+app = QApplication(sys.argv)
+class Page(QWebEnginePage):
+    pass
+refuse_file_choosers(Page)
+view = QWebEngineView()
+view.setPage(Page(view))
+view.resize(400, 300)
+view.show()
+view.setHtml('<input type=file style="position:fixed;inset:0;width:100%;height:100%">')
+def dialogs():
+    print("DIALOGS", sum(isinstance(w, QFileDialog) for w in app.topLevelWidgets()))
+    app.quit()
+def click():
+    QTest.mouseClick(view.focusProxy(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, QPoint(100, 100))
+    QTimer.singleShot(1500, dialogs)
+view.loadFinished.connect(lambda _ok: QTimer.singleShot(500, click))
+QTimer.singleShot(30_000, app.quit)
+app.exec()
+"""
+
+
+def test_a_file_input_on_a_kiosk_opens_no_file_dialog(home: Path) -> None:
+    """An ``<input type=file>`` would open the system's file dialog: the tablet's files."""
+    done = subprocess.run(
+        [sys.executable, "-c", FILE_CHOOSER],
+        env=gui_env(home),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert "refused a file chooser" in done.stderr, done.stderr[-2000:]
+    assert "DIALOGS 0" in done.stdout, done.stderr[-2000:]
