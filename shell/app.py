@@ -508,10 +508,20 @@ class App:
         self.unlocked = kiosk.Unlock.now_for(action)
         assert self.window is not None
         if action == "settings":
+            expiry = threading.Timer(kiosk.UNLOCK_S, self._unlock_expired, (self.unlocked,))
+            expiry.daemon = True
+            expiry.start()
             self.show_setup()
         else:
             self.window.destroy()
         return answer
+
+    def _unlock_expired(self, unlocked: kiosk.Unlock) -> None:
+        """A setup screen left open after the PIN goes back to the POS when the unlock
+        expires (unless the POS showed meanwhile, which ended that unlock already)."""
+        if self.unlocked is unlocked:
+            log.info("kiosk: the manager PIN's unlock expired; back to the POS")
+            self.open_pos()
 
     def _on_closing(self) -> bool:
         """A close (the menu's Quit, Alt+F4, the window manager) on a kiosk waits for the

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 SHORTER_SECRET = N_("Use a shorter password, or an API key (Odoo: your user → Account Security).")
 CHOOSE_FILE_TIMEOUT_S = 600.0
+KIOSK_LOCKED = N_("Give the manager PIN first.")
 
 
 class SetupApi:
@@ -35,20 +36,33 @@ class SetupApi:
         self.user_lang = ""  # the language of the user who logged in on the setup page
 
     def handlers(self) -> dict[str, Handler]:
-        return {
-            "setup_state": self.setup_state,
+        """Every handler that reads or changes the set-up waits for the manager PIN on a
+        locked kiosk, so a setup screen left open is useless once the unlock expired."""
+        gated = {
             "databases": self.databases,
             "login": self.login,
             "test": self.test,
             "save": self.save,
-            "state": self.state,
-            "settings": self.settings,
             "choose_ca_file": self.choose_ca_file,
             "enrol": self.enrol,
+        }
+        return {
+            "setup_state": self.setup_state,
+            "state": self.state,
+            "settings": self.settings,
             "pin_state": self.pin_state,
             "unlock": self.unlock,
             "pin_back": self.pin_back,
+            **{name: self._after_pin(handler) for name, handler in gated.items()},
         }
+
+    def _after_pin(self, handler: Handler) -> Handler:
+        def gated(body: dict) -> dict:
+            if self.app.pin_needed("settings"):
+                return {"ok": False, "error": {"code": "kiosk_locked", "message": _(KIOSK_LOCKED)}}
+            return handler(body)
+
+        return gated
 
     def settings(self, _body: dict) -> dict:
         self.app.show_setup()
@@ -149,9 +163,6 @@ class SetupApi:
         return {"checks": [c.as_dict() for c in checks]}
 
     def save(self, body: dict) -> dict:
-        if self.app.pin_needed("settings"):
-            error = {"code": "kiosk_locked", "message": "Give the manager PIN first."}
-            return {"ok": False, "error": error}
         try:
             pin_hash = _manager_pin_hash(body, self.app.settings.manager_pin_hash, self.app.kiosk)
         except kiosk.PinFormatError as exc:

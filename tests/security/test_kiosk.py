@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shell import kiosk, printing
+from shell import diagnostics, enrolment, kiosk, odoo_probe, printing
 from shell import settings as settings_mod
 from shell.app import App
 from shell.browser import OUTSIDE_THE_POS, NavigationPolicy
@@ -258,6 +258,59 @@ def test_a_setup_screen_left_open_locks_again(
     assert kiosk_app.pin_needed("settings")
     body = {**KIOSK_FORM, "server_url": "https://evil.test"}
     assert api["save"](body)["error"]["code"] == "kiosk_locked"
+
+
+# Every setup-screen call that reads or changes the set-up.
+GATED_CALLS = ("databases", "login", "test", "save", "choose_ca_file", "enrol")
+
+
+@pytest.fixture
+def nothing_reaches_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any probe, enrolment, connection test or file dialog fails the test."""
+
+    def reached(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a locked kiosk's setup call went through")
+
+    monkeypatch.setattr(odoo_probe, "OdooProbe", reached)
+    monkeypatch.setattr(odoo_probe, "run", reached)
+    monkeypatch.setattr(enrolment, "run", reached)
+    monkeypatch.setattr(diagnostics, "check_connection", reached)
+
+
+@pytest.mark.parametrize("call", GATED_CALLS)
+def test_a_setup_screen_left_open_refuses_every_call(
+    kiosk_app: App, monkeypatch: pytest.MonkeyPatch, nothing_reaches_out: None, call: str
+) -> None:
+    api = kiosk_app.api.handlers()
+    assert api["unlock"]({"pin": PIN, "then": "settings"})["ok"]
+    later = time.monotonic() + kiosk.UNLOCK_S + 1
+    monkeypatch.setattr(kiosk.time, "monotonic", lambda: later)
+    before = settings_mod.settings_file().read_bytes()
+    answer = api[call]({**KIOSK_FORM, "code": "ABCD-EFGH", "server_url": "https://evil.test"})
+    assert answer["ok"] is False and answer["error"]["code"] == "kiosk_locked"
+    assert settings_mod.settings_file().read_bytes() == before
+
+
+def test_enrol_on_a_locked_kiosk_changes_nothing(
+    kiosk_app: App, nothing_reaches_out: None
+) -> None:
+    before = settings_mod.settings_file().read_bytes()
+    answer = kiosk_app.api.handlers()["enrol"]({"code": "ABCD-EFGH"})
+    assert answer["ok"] is False and answer["error"]["code"] == "kiosk_locked"
+    assert settings_mod.settings_file().read_bytes() == before
+
+
+def test_a_setup_screen_left_open_goes_back_to_the_pos_when_the_unlock_expires(
+    kiosk_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kiosk_app.watch, "check", lambda: False)
+    assert kiosk_app.api.handlers()["unlock"]({"pin": PIN, "then": "settings"})["ok"]
+    shown = len(kiosk_app.window.loads)
+    kiosk_app._unlock_expired(kiosk.Unlock.now_for("settings"))  # an older unlock's timer
+    assert len(kiosk_app.window.loads) == shown, "a later unlock is not cut short"
+    kiosk_app._unlock_expired(kiosk_app.unlocked)
+    assert "/offline.html" in kiosk_app.window.loads[-1]
+    assert kiosk_app.pin_needed("settings")
 
 
 # ---------------------------------------------------------------------------- dialogs
