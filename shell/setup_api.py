@@ -82,11 +82,8 @@ class SetupApi:
 
     def setup_state(self, _body: dict) -> dict:
         state = keyring_state(self.app.credentials.timeout)
-        shown = {**vars(self.app.settings)}
-        # Not even the hash goes to a page: only whether a PIN is set.
-        shown["manager_pin_set"] = bool(shown.pop("manager_pin_hash"))
         return {
-            "settings": shown,
+            "settings": page_settings(self.app.settings),
             "keyring": {"ok": state.ok, "backend": state.backend, "detail": state.detail},
             "configured": self.app.settings.is_complete(),
         }
@@ -116,7 +113,7 @@ class SetupApi:
             return {"ok": False, "error": exc.as_dict()}
         new = enrolment.settings_for(enrolled, self.app.settings, insecure)
         settings_mod.save(new)
-        return {"ok": True, "settings": {**vars(new)}}
+        return {"ok": True, "settings": page_settings(new)}
 
     def databases(self, body: dict) -> dict:
         url = normalize_server_url(str(body.get("server_url", "")))
@@ -212,6 +209,14 @@ class SetupApi:
             "pos_url": app.settings.pos_url() if app.settings.is_complete() else None,
             "config_name": app.settings.config_name,
         }
+
+
+def page_settings(settings: Settings) -> dict:
+    """The settings as a page may see them: not even the PIN's hash goes to a page,
+    only whether a PIN is set."""
+    shown = {**vars(settings)}
+    shown["manager_pin_set"] = bool(shown.pop("manager_pin_hash"))
+    return shown
 
 
 def _manager_pin_hash(body: dict, current: str, kiosk_now: bool) -> str:

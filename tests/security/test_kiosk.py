@@ -313,6 +313,21 @@ def test_a_setup_screen_left_open_goes_back_to_the_pos_when_the_unlock_expires(
     assert kiosk_app.pin_needed("settings")
 
 
+def test_the_enrol_answer_carries_no_pin_hash(
+    kiosk_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hash is an offline guess away from a 4 to 8 digit PIN: no page gets it."""
+    api = kiosk_app.api.handlers()
+    assert api["unlock"]({"pin": PIN, "then": "settings"})["ok"]
+    monkeypatch.setattr(enrolment, "parse", lambda *_args: None)
+    monkeypatch.setattr(enrolment, "run", lambda *_args: None)
+    monkeypatch.setattr(enrolment, "settings_for", lambda _got, current, _insecure: current)
+    answer = api["enrol"]({"code": "ABCD-EFGH"})
+    assert answer["ok"] and answer["settings"]["manager_pin_set"] is True
+    assert "manager_pin_hash" not in answer["settings"]
+    assert kiosk_app.settings.manager_pin_hash not in json.dumps(answer)
+
+
 # ---------------------------------------------------------------------------- dialogs
 
 
