@@ -118,6 +118,7 @@ class Options:
     mode: str = "bus"
     interval_ms: int = 300
     kiosk: bool = False  # the POS's Kiosk Terminals
+    pos_manager: bool = True  # the user is in point_of_sale.group_pos_manager
     ws_version: str = ""  # the bus worker's version; "" means "<major>.0-7"
     clock_offset_s: float = 0.0  # this server's clock against the true time
     # The app versions /info names (docs/protocol.md, "Versioning"); None leaves the key out.
@@ -247,6 +248,8 @@ class StandIn:
             return self.options.configs
         if (model, method) == ("res.users", "read"):
             return [{"id": 2, "lang": self.options.user_lang}]
+        if (model, method) == ("res.users", "has_group"):
+            return self.options.pos_manager
         if (model, method) == ("ir.module.module", "search_read"):
             if self.options.addon == "missing":
                 return [{"id": 9, "state": "uninstalled", "latest_version": False}]

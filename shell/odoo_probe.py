@@ -44,6 +44,7 @@ ADDON = "pos_restaurant_sync"
 # The oldest addon (module version after the Odoo series) this app works with.
 MIN_ADDON_VERSION = (1, 2, 0)  # 1.1: pull answers `reset`; 1.2: lines carry attribute values
 DEFAULT_TIMEOUT_S = 8.0
+POS_MANAGER_GROUP = "point_of_sale.group_pos_manager"
 
 
 class ProbeError(Exception):
@@ -183,6 +184,15 @@ class OdooProbe:
             for r in rows
         ]
         return sorted(configs, key=lambda c: (not c["restaurant"], c["name"].lower()))
+
+    async def is_pos_manager(self, config_id: int) -> bool:
+        """Is the logged-in user a POS manager (``point_of_sale.group_pos_manager``) who
+        can open this POS?"""
+        assert self.login_info is not None
+        manager = await self.call_kw(
+            "res.users", "has_group", [[self.login_info.uid], POS_MANAGER_GROUP], {}
+        )
+        return bool(manager) and config_id in {c["id"] for c in await self.pos_configs()}
 
     async def addon(self, config_id: int) -> AddonInfo:
         """The addon's version and whether it is on for this POS; raises when unusable."""
@@ -501,6 +511,15 @@ async def pos_kiosk(
         if (await probe.login(db, login, secret)).api_key:
             return None
         return (await probe._addon_route(config_id)).kiosk
+
+
+async def pos_manager(
+    server_url: str, tls: ServerTls, db: str, login: str, secret: str, config_id: int
+) -> bool:
+    """Does this login belong to a POS manager allowed on this POS?"""
+    async with OdooProbe(server_url, tls=tls) as probe:
+        await probe.login(db, login, secret)
+        return await probe.is_pos_manager(config_id)
 
 
 def run(coro: Any) -> Any:

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 SHORTER_SECRET = N_("Use a shorter password, or an API key (Odoo: your user → Account Security).")
 CHOOSE_FILE_TIMEOUT_S = 600.0
 KIOSK_LOCKED = N_("Give the manager PIN first.")
+FIRST_PIN_BY_MANAGER = N_(
+    "Only a POS manager allowed on this POS can set a kiosk's first manager PIN: "
+    "log in as one."
+)
 
 
 class SetupApi:
@@ -164,6 +168,9 @@ class SetupApi:
             pin_hash = _manager_pin_hash(body, self.app.settings.manager_pin_hash, self.app.kiosk)
         except kiosk.PinFormatError as exc:
             return {"ok": False, "error": {"code": "manager_pin", "message": str(exc)}}
+        refused = self._first_pin_refusal(body)
+        if refused:
+            return refused
         try:
             ca_file = settings_mod.keep_ca_file(str(body.get("server_ca_file") or ""))
         except ValueError as exc:
@@ -190,6 +197,30 @@ class SetupApi:
             kiosk.clear_attempts()
         self.app.apply_settings(new, str(body["password"]))
         return {"ok": True}
+
+    def _first_pin_refusal(self, body: dict) -> dict | None:
+        """A kiosk with no PIN yet (the server turned kiosk on, ``--kiosk``, the settings
+        lost) would take its first PIN from whoever touches it first: only a POS manager
+        allowed on that POS may set it. None when the save may go on."""
+        if not self.app.kiosk or self.app.settings.manager_pin_hash:
+            return None
+        try:
+            manager = odoo_probe.run(
+                odoo_probe.pos_manager(
+                    normalize_server_url(str(body["server_url"])),
+                    _tls(body),
+                    str(body["database"]),
+                    str(body["login"]),
+                    str(body["password"]),
+                    int(body["config_id"]),
+                )
+            )
+        except odoo_probe.ProbeError as exc:
+            return {"ok": False, "error": exc.as_dict()}
+        if manager:
+            return None
+        error = {"code": "pin_needs_manager", "message": _(FIRST_PIN_BY_MANAGER)}
+        return {"ok": False, "error": error}
 
     def state(self, _body: dict) -> dict:
         app = self.app

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.standin_odoo import PASSWORD as STANDIN_PASSWORD
+from devkit.standin_odoo import Options, running
 from shell import diagnostics, enrolment, kiosk, odoo_probe, printing
 from shell import settings as settings_mod
 from shell.app import App
@@ -326,6 +328,33 @@ def test_the_enrol_answer_carries_no_pin_hash(
     assert answer["ok"] and answer["settings"]["manager_pin_set"] is True
     assert "manager_pin_hash" not in answer["settings"]
     assert kiosk_app.settings.manager_pin_hash not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("manager", [False, True])
+def test_a_waiter_cannot_set_the_first_pin_of_a_kiosk(
+    home: Path, memory_keyring: object, manager: bool
+) -> None:
+    """The server turned kiosk on (or ``--kiosk``, or the settings were lost): the tablet
+    has no PIN yet, and whoever touches it first would set one."""
+    with running(Options(pos_manager=manager)) as server:
+        app = App(Settings(server_url=server.url, server_kiosk=True))
+        app.apply_settings = lambda new, secret: settings_mod.save(new)  # no agent here
+        form = {
+            **KIOSK_FORM,
+            "server_url": server.url,
+            "database": "restaurant",
+            "login": "waiter",
+            "password": STANDIN_PASSWORD,
+            "manager_pin": "2468",
+        }
+        answer = app.api.handlers()["save"](form)
+    if manager:
+        assert answer["ok"], answer
+        assert kiosk.pin_matches("2468", settings_mod.load().manager_pin_hash)
+        return
+    assert answer["ok"] is False and answer["error"]["code"] == "pin_needs_manager"
+    assert not settings_mod.settings_file().exists()
+    assert not memory_keyring.store  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------- dialogs
