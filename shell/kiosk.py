@@ -4,7 +4,8 @@ In kiosk mode (`Settings.kiosk`) Settings and Quit open only after the manager P
 PIN is 4 to 8 digits and is kept only as an scrypt hash with a random salt
 (`Settings.manager_pin_hash`); a PIN typed is compared with it in constant time. Wrong
 PINs are counted in a file next to the settings, so restarting the app does not reset the
-count: the first `FREE_TRIES` are free, then each wrong PIN locks the prompt for
+count, nor does deleting the file while a PIN is set (it then counts as the free tries
+used; setting a PIN writes a zero count): the first `FREE_TRIES` are free, then each wrong PIN locks the prompt for
 `FIRST_WAIT_S`, doubling up to `MAX_WAIT_S`; the right PIN clears the count. The right
 PIN unlocks one action (Settings or Quit) for `UNLOCK_S`: a setup screen left open is
 locked again by then.
@@ -95,14 +96,17 @@ def attempts_file() -> Path:
     return paths.config_dir() / "pin-attempts.json"
 
 
-def load_attempts() -> Attempts:
+def load_attempts(pin_set: bool) -> Attempts:
+    """The count of wrong PINs. Setting a PIN writes a zero count (`clear_attempts`), so
+    while a PIN is set the file is there: a missing or damaged one means someone removed
+    it to get the free tries back, and counts as the free tries used."""
     try:
         raw = json.loads(attempts_file().read_text(encoding="utf-8"))
         return Attempts(int(raw["failures"]), float(raw["locked_until"]))
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        # A missing or damaged file: start counting again, but never from zero locks
-        # when the file was there (someone deleting it to reset the count is not served).
-        return Attempts(FREE_TRIES if attempts_file().exists() else 0)
+    except FileNotFoundError:
+        return Attempts(FREE_TRIES if pin_set else 0)
+    except (ValueError, KeyError, TypeError):
+        return Attempts(FREE_TRIES)
 
 
 def save_attempts(attempts: Attempts) -> None:
@@ -110,8 +114,9 @@ def save_attempts(attempts: Attempts) -> None:
 
 
 def clear_attempts() -> None:
-    """A new PIN was chosen: the wrong guesses at the old one no longer count."""
-    attempts_file().unlink(missing_ok=True)
+    """A new PIN was chosen: the wrong guesses at the old one no longer count, and its
+    free tries start."""
+    save_attempts(Attempts())
 
 
 def wait_after(failures: int) -> int:
@@ -153,11 +158,11 @@ class PinGate:
 
     def locked_for(self) -> int:
         """Seconds before the next PIN is checked (0: now)."""
-        return self._remaining(load_attempts())
+        return self._remaining(load_attempts(bool(self._stored_hash())))
 
     def try_pin(self, pin: str) -> PinAnswer:
         with self._lock:
-            attempts = load_attempts()
+            attempts = load_attempts(bool(self._stored_hash()))
             wait = self._remaining(attempts)
             if wait:
                 return PinAnswer(False, wait, _locked_message(wait))

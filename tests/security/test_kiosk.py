@@ -65,6 +65,7 @@ class FakeWindow:
 def kiosk_app(home: Path, memory_keyring: object) -> Iterator[App]:
     settings = Settings(**{**vars(CONFIGURED), "manager_pin_hash": kiosk.hash_pin(PIN)})
     settings_mod.save(settings)
+    kiosk.clear_attempts()  # as saving a new PIN on the setup screen does
     app = App(settings)
     app.local.start()
     app.window = FakeWindow()  # type: ignore[assignment]
@@ -98,6 +99,7 @@ def test_a_forged_or_damaged_hash_matches_nothing_and_cannot_stall_the_app() -> 
 
 
 def test_brute_force_backs_off_after_five_wrong_pins_doubling(home: Path) -> None:
+    kiosk.clear_attempts()  # a PIN just set
     clock = Clock()
     gate = kiosk.PinGate(lambda: kiosk.hash_pin(PIN), clock)
     for _ in range(kiosk.FREE_TRIES - 1):
@@ -117,6 +119,7 @@ def test_brute_force_backs_off_after_five_wrong_pins_doubling(home: Path) -> Non
 
 
 def test_the_back_off_is_capped_and_survives_a_clock_set_back(home: Path) -> None:
+    kiosk.clear_attempts()  # a PIN just set
     clock = Clock()
     gate = kiosk.PinGate(lambda: kiosk.hash_pin(PIN), clock)
     for _ in range(20):
@@ -128,6 +131,7 @@ def test_the_back_off_is_capped_and_survives_a_clock_set_back(home: Path) -> Non
 
 
 def test_brute_force_count_survives_a_restart_of_the_app(home: Path) -> None:
+    kiosk.clear_attempts()  # a PIN just set
     clock = Clock()
     stored = kiosk.hash_pin(PIN)
     for _ in range(kiosk.FREE_TRIES):
@@ -139,6 +143,25 @@ def test_brute_force_count_survives_a_restart_of_the_app(home: Path) -> None:
     kiosk.attempts_file().write_text("{not json", encoding="utf-8")
     clock.now += 30
     assert kiosk.PinGate(lambda: stored, clock).try_pin("1111").wait_s >= 30
+
+
+def test_deleting_the_attempts_file_does_not_reset_the_back_off(home: Path) -> None:
+    """Someone with the tablet's files (the file dialog a kiosk no longer opens, another
+    account) deletes the count to get the free tries back."""
+    clock = Clock()
+    stored = kiosk.hash_pin(PIN)
+    kiosk.clear_attempts()
+    gate = kiosk.PinGate(lambda: stored, clock)
+    for _ in range(kiosk.FREE_TRIES):
+        gate.try_pin("1111")
+    clock.now += kiosk.FIRST_WAIT_S
+    kiosk.attempts_file().unlink()
+    answer = gate.try_pin("1111")
+    assert not answer.ok and answer.wait_s > 0, "the free tries are not given back"
+    assert gate.try_pin(PIN) == kiosk.PinAnswer(False, answer.wait_s, answer.message)
+    # With no PIN set there is nothing to guess: the setup screen asks for a first one.
+    kiosk.attempts_file().unlink()
+    assert kiosk.PinGate(lambda: "").locked_for() == 0
 
 
 def test_settings_and_quit_are_reachable_only_after_the_pin(kiosk_app: App) -> None:

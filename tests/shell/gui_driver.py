@@ -904,9 +904,10 @@ def main() -> int:
         server_ca_file=str(args.ca_file or ""),
     )
     if args.scenario == "kiosk":
-        from shell.kiosk import hash_pin
+        from shell.kiosk import clear_attempts, hash_pin
 
         configured.manager_pin_hash = hash_pin(KIOSK_PIN)
+        clear_attempts()  # as saving a new PIN on the setup screen does
     hostile = HostileSite(configured.server_origin())
     password = PASSWORD
     if args.scenario == "real-odoo":
