@@ -5,10 +5,10 @@ PIN is 4 to 8 digits and is kept only as an scrypt hash with a random salt
 (`Settings.manager_pin_hash`); a PIN typed is compared with it in constant time. Wrong
 PINs are counted in a file next to the settings, so restarting the app does not reset the
 count, nor does deleting the file while a PIN is set (it then counts as the free tries
-used; setting a PIN writes a zero count): the first `FREE_TRIES` are free, then each wrong PIN locks the prompt for
-`FIRST_WAIT_S`, doubling up to `MAX_WAIT_S`; the right PIN clears the count. The right
-PIN unlocks one action (Settings or Quit) for `UNLOCK_S`: a setup screen left open is
-locked again by then.
+used; setting a PIN writes a zero count): the first `FREE_TRIES` are free, then each
+wrong PIN locks the prompt for `FIRST_WAIT_S`, doubling up to `MAX_WAIT_S`; the right
+PIN clears the count. The right PIN unlocks one action (Settings or Quit) for
+`UNLOCK_S`: a setup screen left open goes back to the POS by then.
 """
 
 from __future__ import annotations
