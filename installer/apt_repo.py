@@ -1,7 +1,8 @@
 """An apt repository folder for possync's .deb, to publish on any static web server, so the
 tablets update with `apt upgrade` (docs/installer.md, "Updates").
 
-    python installer/apt_repo.py add possync_0.1.0_amd64.deb [more.deb ...] --repo DIR
+    python installer/apt_repo.py add possync_0.1.0_amd64.deb [more.deb ...] --repo DIR \
+        (--key KEYID | --unsigned)
 
 Copies (hard-links when it can) each .deb into ``DIR/pool/main/p/<package>/`` next to
 those already there, then writes the indexes from every .deb in the pool:
@@ -14,7 +15,13 @@ those already there, then writes the indexes from every .deb in the pool:
 The indexes are written here, in the format of Debian's repository specification, so no
 tool beyond dpkg-deb (part of dpkg) and, for signing, gpg is needed: apt-ftparchive
 (apt-utils) is not on every build machine. tests/test_apt_repo.py has real apt-get read
-the result. Signing uses gpg's default home or $GNUPGHOME and the key id given.
+the result. Signing uses gpg's default home or $GNUPGHOME and the key id given; an
+unsigned repository is written only when asked (``--unsigned`` or POSSYNC_APT_UNSIGNED=1).
+
+A .deb's control file is not trusted: its ``Package`` and ``Architecture`` name folders
+here, so they must be plain Debian names (a ``../`` would write outside the repository),
+and the fields this script writes itself (``Filename``, ``Size``, the hashes) are dropped
+from the copied control text, so a .deb cannot point apt at another file.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import argparse
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +44,11 @@ COMPONENT = "main"
 ORIGIN = "possync"
 KEYRING = "possync-archive-keyring.gpg"
 HASHES = (("MD5Sum", "md5"), ("SHA256", "sha256"))
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+ARCHITECTURE = re.compile(r"[a-z0-9-]+")
+# Fields of a Packages entry that say where the file is and what it hashes to: written
+# here from the file itself, never copied from a .deb's control.
+LOCATING_FIELDS = ("Filename", "Size", "MD5sum")
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,11 @@ class Deb:
 
     @property
     def architecture(self) -> str:
-        return field(self.control, "Architecture")
+        return checked(field(self.control, "Architecture"), ARCHITECTURE, "Architecture")
+
+    @property
+    def package(self) -> str:
+        return checked(field(self.control, "Package"), PACKAGE_NAME, "Package")
 
     def stanza(self) -> str:
         """The Packages entry: the package's control fields, then where and what it is."""
@@ -69,13 +86,31 @@ def field(control: str, name: str) -> str:
     raise ValueError(f"the control file has no {name} field")
 
 
+def checked(value: str, pattern: re.Pattern[str], name: str) -> str:
+    """``value`` when it is a plain Debian name; ValueError otherwise."""
+    if not pattern.fullmatch(value):
+        raise ValueError(f"the control file's {name} {value!r} is not a plain Debian name")
+    return value
+
+
+def without_locating_fields(control: str) -> str:
+    """The control text without the fields a Packages entry gets from the file itself."""
+    kept = []
+    for line in control.splitlines(keepends=True):
+        key = line.partition(":")[0]
+        if key in LOCATING_FIELDS or key.upper().startswith("SHA"):
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
 def read_deb(path: Path, root: Path) -> Deb:
     control = subprocess.run(
         ["dpkg-deb", "--field", str(path)], capture_output=True, text=True, check=True
     ).stdout
     data = path.read_bytes()
     return Deb(
-        control,
+        without_locating_fields(control),
         path.relative_to(root).as_posix(),
         len(data),
         hashlib.md5(data).hexdigest(),
@@ -84,10 +119,15 @@ def read_deb(path: Path, root: Path) -> Deb:
 
 
 def add_to_pool(debs: list[Path], repo: Path) -> None:
-    """Each .deb into pool/main/<initial>/<package>/, hard-linked when on one file system."""
+    """Each .deb into pool/main/<initial>/<package>/, hard-linked when on one file system.
+    Nothing is written for a .deb whose name or architecture is not a plain Debian name."""
+    pool = (repo / "pool").resolve()
     for deb in debs:
-        package = field(read_deb(deb, deb.parent).control, "Package")
-        folder = repo / "pool" / COMPONENT / package[0] / package
+        read = read_deb(deb, deb.parent)
+        package, _ = read.package, read.architecture  # both checked before any write
+        folder = (pool / COMPONENT / package[0] / package).resolve()
+        if not folder.is_relative_to(pool):
+            raise ValueError(f"{deb.name} would be written outside {pool}")
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / deb.name
         target.unlink(missing_ok=True)
@@ -160,9 +200,22 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument(
         "--key",
         default=os.environ.get("POSSYNC_APT_KEY") or None,
-        help="gpg key id to sign with (default: $POSSYNC_APT_KEY; none: unsigned)",
+        help="gpg key id to sign with (default: $POSSYNC_APT_KEY)",
+    )
+    add.add_argument(
+        "--unsigned",
+        action="store_true",
+        default=os.environ.get("POSSYNC_APT_UNSIGNED") == "1",
+        help="write an unsigned repository when no key is given ($POSSYNC_APT_UNSIGNED=1)",
     )
     args = parser.parse_args(argv)
+    if not args.key and not args.unsigned:
+        print(
+            "apt_repo: no signing key: give --key (or POSSYNC_APT_KEY), "
+            "or --unsigned (POSSYNC_APT_UNSIGNED=1) for an unsigned repository",
+            file=sys.stderr,
+        )
+        return 2
     try:
         add_to_pool(args.debs, args.repo)
         write_indexes(args.repo, args.key)

@@ -15,7 +15,9 @@
 #   POSSYNC_DEB_XZ_LEVEL   xz level of the .deb (default 6: about 3 min here; 1: 30 s, +15 MB)
 #   POSSYNC_MAINTAINER     the .deb's Maintainer field
 #   POSSYNC_LOCALES        Chromium UI languages kept in the bundle (see possync.spec)
-#   POSSYNC_APT_KEY        gpg key id that signs the apt repository (none: unsigned)
+#   POSSYNC_APT_KEY        gpg key id that signs the apt repository
+#   POSSYNC_APT_UNSIGNED   1: write the apt repository unsigned when there is no key
+#                          (neither: no apt repository is written)
 #
 # Needs: dpkg-dev (dpkg-shlibdeps), binutils (PyInstaller's strip), tar, gzip, xz; gpg to sign.
 # Its last line is JSON: paths and sizes (MB = 2^20 bytes, as `du -m`), seconds taken.
@@ -165,10 +167,16 @@ if [ "$bundle_only" = no ]; then
 
     # The apt repository: this .deb joins the pool (earlier ones stay), the indexes are
     # written again; publish the folder on any static web server (docs/installer.md).
-    APT_REPO="$OUT/apt"
-    say "apt repository: $APT_REPO${POSSYNC_APT_KEY:+ (signed by $POSSYNC_APT_KEY)}"
-    "$PYTHON" "$HERE/apt_repo.py" add "$DEB" --repo "$APT_REPO" --key "${POSSYNC_APT_KEY:-}" ||
-        fail "apt repository"
+    # Signed with POSSYNC_APT_KEY; unsigned only when POSSYNC_APT_UNSIGNED=1 asks for it
+    # (tablets then need [trusted=yes]); with neither, no apt folder is written.
+    if [ -n "${POSSYNC_APT_KEY:-}" ] || [ "${POSSYNC_APT_UNSIGNED:-}" = 1 ]; then
+        APT_REPO="$OUT/apt"
+        say "apt repository: $APT_REPO${POSSYNC_APT_KEY:+ (signed by $POSSYNC_APT_KEY)}"
+        "$PYTHON" "$HERE/apt_repo.py" add "$DEB" --repo "$APT_REPO" ||
+            fail "apt repository"
+    else
+        say "apt repository: skipped (no POSSYNC_APT_KEY; POSSYNC_APT_UNSIGNED=1 writes it unsigned)"
+    fi
 fi
 
 [ "$bundle_only" = yes ] && start_tarball

@@ -39,21 +39,24 @@ def _apt_repo():
 apt_repo = _apt_repo()
 
 
-def fake_deb(folder: Path, version: str) -> Path:
-    """A possync package with one file and the real package's name."""
+def fake_deb(
+    folder: Path, version: str, package: str = "possync", arch: str = "amd64", extra: str = ""
+) -> Path:
+    """A possync package with one file and the real package's name (or the fields given,
+    unchecked by dpkg-deb: what a hostile .deb carries)."""
     stage = folder / f"stage-{version}"
     (stage / "DEBIAN").mkdir(parents=True)
     (stage / "opt/possync").mkdir(parents=True)
     (stage / "opt/possync/VERSION").write_text(version + "\n")
     (stage / "DEBIAN/control").write_text(
-        f"Package: possync\nVersion: {version}\nArchitecture: amd64\n"
+        f"Package: {package}\nVersion: {version}\nArchitecture: {arch}\n"
         "Maintainer: possync developers <packages@possync.invalid>\nSection: misc\n"
-        "Priority: optional\nDescription: stand-in of the possync app\n"
+        f"Priority: optional\n{extra}Description: stand-in of the possync app\n"
         " Two lines, as the real description has.\n"
     )
     deb = folder / f"possync_{version}_amd64.deb"
     subprocess.run(
-        ["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(stage), str(deb)],
+        ["dpkg-deb", "--nocheck", "--root-owner-group", "-Zgzip", "--build", str(stage), str(deb)],
         check=True,
         capture_output=True,
     )
@@ -125,7 +128,7 @@ class Tablet:
 
 def test_apt_sees_the_package_and_upgrades_an_older_possync(served, tmp_path):
     repo, url = served
-    apt_repo.main(["add", str(fake_deb(tmp_path, "0.1.0")), "--repo", str(repo)])
+    apt_repo.main(["add", str(fake_deb(tmp_path, "0.1.0")), "--repo", str(repo), "--unsigned"])
     tablet = Tablet(tmp_path / "tablet", f"deb [trusted=yes] {url} stable main")
     updated = tablet.update()
     assert updated.returncode == 0, updated.stderr
@@ -136,7 +139,7 @@ def test_apt_sees_the_package_and_upgrades_an_older_possync(served, tmp_path):
 def test_a_new_release_joins_the_pool_and_apt_picks_the_newest(served, tmp_path):
     repo, url = served
     for version in ("0.1.0", "0.2.0"):
-        apt_repo.main(["add", str(fake_deb(tmp_path, version)), "--repo", str(repo)])
+        apt_repo.main(["add", str(fake_deb(tmp_path, version)), "--repo", str(repo), "--unsigned"])
     packages = (repo / "dists/stable/main/binary-amd64/Packages").read_text()
     assert packages.count("Package: possync") == 2  # both kept: a tablet can go back
     assert gzip.decompress((repo / "dists/stable/main/binary-amd64/Packages.gz").read_bytes()) \
@@ -212,3 +215,51 @@ def test_attack_a_repository_changed_after_signing_is_refused_by_apt(
     refused = stranger.update()
     assert refused.returncode != 0 and "NO_PUBKEY" in refused.stderr, refused.stderr
     assert stranger.candidate() == "0.0.9"
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*")}
+
+
+@pytest.mark.parametrize(
+    ("package", "arch"),
+    [("../../../../escaped", "amd64"), ("possync", "../../../../escaped"), ("p/../..", "amd64")],
+)
+def test_attack_a_deb_whose_control_names_a_path_writes_nothing_outside_the_repo(
+    tmp_path, package, arch
+):
+    repo = tmp_path / "site" / "apt"
+    repo.mkdir(parents=True)
+    hostile = fake_deb(tmp_path, "0.1.0", package=package, arch=arch)
+    before = files_under(tmp_path)
+    assert apt_repo.main(["add", str(hostile), "--repo", str(repo), "--unsigned"]) == 1
+    assert files_under(tmp_path) == before, "nothing written, inside the repository or out"
+
+
+def test_attack_a_deb_whose_control_names_another_file_and_hash_is_listed_as_itself(tmp_path):
+    repo = tmp_path / "apt"
+    lies = (
+        "Filename: pool/main/e/evil/evil.deb\nSize: 1\nMD5sum: 00\n"
+        "SHA256: 0000\nSHA1: 00\nSHA512: 00\n"
+    )
+    deb = fake_deb(tmp_path, "0.1.0", extra=lies)
+    assert apt_repo.main(["add", str(deb), "--repo", str(repo), "--unsigned"]) == 0
+    packages = (repo / "dists/stable/main/binary-amd64/Packages").read_text()
+    data = deb.read_bytes()
+    assert packages.count("Filename:") == 1
+    assert f"Filename: pool/main/p/possync/{deb.name}\n" in packages
+    assert f"Size: {len(data)}\n" in packages and "Size: 1\n" not in packages
+    assert packages.count("SHA256:") == 1 and "SHA1:" not in packages and "SHA512:" not in packages
+    assert "MD5sum: 00\n" not in packages
+
+
+def test_an_unsigned_repository_is_written_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("POSSYNC_APT_KEY", raising=False)
+    monkeypatch.delenv("POSSYNC_APT_UNSIGNED", raising=False)
+    repo = tmp_path / "apt"
+    assert apt_repo.main(["add", str(fake_deb(tmp_path, "0.1.0")), "--repo", str(repo)]) == 2
+    assert not repo.exists()
+    monkeypatch.setenv("POSSYNC_APT_UNSIGNED", "1")
+    assert apt_repo.main(["add", str(fake_deb(tmp_path / "b", "0.1.0")), "--repo", str(repo)]) == 0
+    assert (repo / "dists/stable/Release").is_file()
+    assert not (repo / "dists/stable/InRelease").exists()
