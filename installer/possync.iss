@@ -201,17 +201,33 @@ begin
 end;
 
 // An unattended upgrade has nobody to answer possync's close guard, and the agent runs
-// without a window, which the Restart Manager cannot ask to close: stop every possync
-// process before the files are replaced. Nothing is lost: the agent acknowledges a change
-// only once it is committed to its database, which survives being stopped at any moment,
-// and the page sends what was not acknowledged again at the next start.
+// without a window, which the Restart Manager cannot ask to close: stop the possync
+// processes of this install before its files are replaced. Only those whose executable
+// is under {app}: another install's possync, or another program of the same name, is
+// left alone. Each is first asked to close (its main window's close: the close guard, a
+// kiosk's PIN prompt), then stopped after 10 s. Nothing is lost: the agent acknowledges
+// a change only once it is committed to its database, which survives being stopped at
+// any moment, and the page sends what was not acknowledged again at the next start.
 procedure StopRunningPossync();
 var
+  Script: String;
   ResultCode: Integer;
 begin
-  Exec(ExpandConstant('{sys}\taskkill.exe'), '/F /T /IM possync.exe /IM possync-console.exe',
-    '', SW_HIDE, ewWaitUntilTerminated, ResultCode);
-  Log(Format('taskkill possync: exit code %d (128: none was running)', [ResultCode]));
+  Script := ExpandConstant('{tmp}\stop-possync.ps1');
+  SaveStringToFile(Script,
+    'param([string]$App)' + #13#10 +
+    '$under = $App.TrimEnd(''\'') + ''\''' + #13#10 +
+    '$mine = @(Get-CimInstance Win32_Process | Where-Object { $_.ExecutablePath -and ' +
+      '$_.ExecutablePath.StartsWith($under, [StringComparison]::OrdinalIgnoreCase) })' + #13#10 +
+    'foreach ($p in $mine) { $g = Get-Process -Id $p.ProcessId -ErrorAction SilentlyContinue; ' +
+      'if ($g) { [void]$g.CloseMainWindow() } }' + #13#10 +
+    'if ($mine) { Wait-Process -Id $mine.ProcessId -Timeout 10 -ErrorAction SilentlyContinue }' + #13#10 +
+    'foreach ($p in $mine) { Stop-Process -Id $p.ProcessId -Force -ErrorAction SilentlyContinue }' + #13#10,
+    False);
+  Exec(ExpandConstant('{sys}\WindowsPowerShell\v1.0\powershell.exe'),
+    '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "' + Script + '" -App "' +
+    ExpandConstant('{app}') + '"', '', SW_HIDE, ewWaitUntilTerminated, ResultCode);
+  Log(Format('stop possync under %s: exit code %d', [ExpandConstant('{app}'), ResultCode]));
   Sleep(1000); // let Windows release the files of the stopped processes
 end;
 

@@ -83,8 +83,19 @@ def test_setup_closes_a_running_possync_first_and_does_not_restart_it():
     prepare = re.search(r"function PrepareToInstall\(.*?\nend;", ISS, re.S)[0]
     assert "WizardSilent()" in prepare and "StopRunningPossync()" in prepare
     stop = re.search(r"procedure StopRunningPossync\(\);.*?\nend;", ISS, re.S)[0]
-    assert "{sys}\\taskkill.exe" in stop
-    assert "/IM possync.exe" in stop and "/IM possync-console.exe" in stop
+    assert "Stop-Process" in stop and "-Force" in stop  # the app and its agent
+
+
+def test_a_silent_upgrade_stops_only_possync_of_this_install():
+    """A taskkill by image name stopped every possync.exe on the machine: every signed-in
+    user's, and any other install's. Windows never runs here: the script is checked by
+    what it says; .github/workflows/windows.yml runs the upgrade for real."""
+    stop = re.search(r"procedure StopRunningPossync\(\);.*?\nend;", ISS, re.S)[0]
+    assert "taskkill" not in stop.lower() and "/IM" not in stop
+    assert "Win32_Process" in stop and "ExecutablePath" in stop
+    assert "StartsWith($under" in stop and "ExpandConstant('{app}')" in stop
+    # Asked to close first, stopped only after.
+    assert stop.index("CloseMainWindow()") < stop.index("Wait-Process") < stop.index("Stop-Process")
 
 
 def test_setup_replaces_only_the_program_folder_and_never_deletes_data():
