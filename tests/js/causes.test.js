@@ -2,9 +2,13 @@
 // (pos/sync_cause.js): a cause with a detail (ending in ": ") as "<cause>%s".
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { register } from "node:module";
 import { test } from "node:test";
 
 import { CAUSE } from "../../addon/pos_restaurant_sync/static/src/lib/causes.js";
+
+register("./odoo_loader.js", import.meta.url);
+const { causeText } = await import("@pos_restaurant_sync/pos/sync_cause");
 
 const POS_CAUSES = new URL(
     "../../addon/pos_restaurant_sync/static/src/pos/sync_cause.js",
@@ -20,4 +24,20 @@ test("every cause of the sync library is translated in the POS", () => {
             `${name}: no _t(${JSON.stringify(english)}) in sync_cause.js`
         );
     }
+});
+
+test("attack: a cause named like an object's own property is shown as text", () => {
+    for (const cause of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+        assert.equal(causeText(cause), cause);
+    }
+    assert.equal(causeText(`${CAUSE.serverUnreachableBecause}constructor`),
+        "server unreachable: constructor");
+});
+
+test("attack: a detail with $& or $' is inserted as it is", () => {
+    const detail = "$& $' $` $$ $1";
+    assert.equal(causeText(CAUSE.serverUnreachableBecause + detail),
+        `server unreachable: ${detail}`);
+    assert.equal(causeText(CAUSE.serverUnreachableBecause + CAUSE.noAnswer),
+        "server unreachable: no answer", "a known detail is still translated");
 });

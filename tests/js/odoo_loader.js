@@ -7,6 +7,7 @@ const STUBS = {
     "@web/core/utils/patch": "patch.js",
     "@point_of_sale/app/models/related_models": "related_models.js",
     "@point_of_sale/app/pos_app": "pos_app.js",
+    "@web/core/l10n/translation": "translation.js",
 };
 
 export async function resolve(specifier, context, nextResolve) {

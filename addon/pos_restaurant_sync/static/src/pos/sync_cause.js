@@ -22,9 +22,14 @@ function translations() {
     };
 }
 
+// Own keys only: a cause named "constructor" or "__proto__" is text, not the object's.
+function has(table, key) {
+    return Object.prototype.hasOwnProperty.call(table, key);
+}
+
 export function causeText(cause) {
     const known = translations();
-    if (cause in known) {
+    if (has(known, cause)) {
         return String(known[cause]);
     }
     const prefix = Object.values(CAUSE).find((c) => c.endsWith(": ") && cause.startsWith(c));
@@ -32,5 +37,7 @@ export function causeText(cause) {
         return cause;
     }
     const detail = cause.slice(prefix.length);
-    return String(known[prefix]).replace("%s", detail in known ? String(known[detail]) : detail);
+    const shown = has(known, detail) ? String(known[detail]) : detail;
+    // A function: the detail is inserted as it is, "$&" or "$'" in it included.
+    return String(known[prefix]).replace("%s", () => shown);
 }
