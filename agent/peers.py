@@ -22,7 +22,10 @@ Nothing goes to an address before it is known to be a device of this POS:
   server's list of devices.
 * A fixed address (set by a POS manager on the server, for a Wi-Fi where mDNS does not
   reach) wins over any other address of that terminal, and mDNS cannot move it; it is
-  still only a proposal: the TLS pin and the signed hello decide, as for any address.
+  still only a proposal: the TLS pin and the signed hello decide, as for any address. A
+  route already working to that terminal is kept until the fixed address proves to be
+  it (a mistyped address costs nothing), and a host name is resolved here and must lie
+  on the LAN (agent/lan_range.py) before anything is sent there.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from agent.core import Agent
 from agent.devices import Device, fixed_url
 from agent.feed import Subscription
 from agent.incoming import valid_changes
+from agent.lan_range import host_on_the_lan
 from agent.peer_auth import NONCE, answer_is_signed, sign_request
 from agent.peer_server import MAX_BODY, PAGE_LIMIT
 from agent.settings import Settings
@@ -128,7 +132,7 @@ class Peers:
             return  # a manager fixed this terminal's address: announcements cannot move it
         same = [p for p in self.known.values() if terminal and terminal in (p.terminal, p.claimed)]
         if same:
-            self._move(same[0], url)
+            self._move(same[0], url, limited=source == "mdns")
             return
         if len(self.known) >= MAX_PEERS:
             log.warning("peer table full (%d): not adding %s", MAX_PEERS, url)
@@ -165,9 +169,10 @@ class Peers:
             if here is not None and terminal in (here.terminal, here.claimed):
                 here.source = "fixed"
                 continue
-            for other in list(self.known.values()):
-                if other.url == url or terminal in (other.terminal, other.claimed):
-                    self._retire(other)
+            if here is not None:
+                self._retire(here)  # the address is this terminal's now, not another's
+            # A route already working to this terminal moves there only once the fixed
+            # address proves to be it: a mistyped address must not cut the LAN sync.
             self.add(url, terminal, "fixed")
 
     async def _adopt_candidates(self) -> None:
@@ -182,14 +187,15 @@ class Peers:
                     del self.candidates[terminal]
                     self.add(url, terminal, "mdns")
 
-    def _move(self, peer: Peer, url: str) -> None:
-        """A known terminal announced at a new address: move only if it answers there.
-        One challenge at a time, every CHALLENGE_EVERY_S at most: a flood of false
-        announcements costs one connection attempt every few seconds."""
+    def _move(self, peer: Peer, url: str, limited: bool = True) -> None:
+        """A known terminal at a new address (announced, or fixed on the server): move
+        only if it answers there. One challenge at a time and, for announcements
+        (``limited``), every CHALLENGE_EVERY_S at most: a flood of false announcements
+        costs one connection attempt every few seconds."""
         now = asyncio.get_running_loop().time()
         if peer.moving is not None and not peer.moving.done():
             return
-        if now - peer.challenged_at < CHALLENGE_EVERY_S:
+        if limited and now - peer.challenged_at < CHALLENGE_EVERY_S:
             return
         peer.challenged_at = now
         peer.moving = asyncio.create_task(self._challenge_new_address(peer, url))
@@ -197,16 +203,22 @@ class Peers:
     async def _challenge_new_address(self, peer: Peer, url: str) -> None:
         terminal = peer.terminal or peer.claimed
         assert terminal is not None
+        fixed = url == self.fixed_url(terminal)
         try:
+            if fixed:
+                await self._check_on_the_lan(url)
             await self.hello(url, terminal)
         except PeerError as exc:
-            log.warning("%s announced at %s but did not prove it there: %s", terminal, url, exc)
+            log.warning(
+                "%s at %s did not prove it there (kept at %s): %s", terminal, url, peer.url, exc
+            )
             return
         if url in self.known or self.known.get(peer.url) is not peer:
             return
         log.info("peer %s moved from %s to %s", terminal, peer.url, url)
         del self.known[peer.url]
         peer.url = url
+        peer.source = "fixed" if fixed else peer.source
         self.known[url] = peer
 
     # --- running --------------------------------------------------------------------------
@@ -285,6 +297,8 @@ class Peers:
         if terminal == self.agent.terminal or (others and not fixed):
             self._retire(peer)  # ourselves, or a second address of a peer we reach
             return
+        if fixed:
+            await self._check_on_the_lan(peer.url)
         await self.hello(peer.url, terminal)
         for other in others:  # the fixed address, proven, wins over any other
             self._retire(other)
@@ -319,6 +333,12 @@ class Peers:
             self.agent.devices_wanted.set()
             raise PeerRejected(f"{url} serves a certificate of no active device of this POS")
         return device.terminal
+
+    async def _check_on_the_lan(self, url: str) -> None:
+        """A fixed address's host (a name is resolved here) must be on the LAN."""
+        host = urlsplit(url).hostname or ""
+        if not await host_on_the_lan(host):
+            raise PeerRejected(f"{url}: {host} is not an address of the restaurant's network")
 
     async def hello(self, url: str, terminal: str) -> None:
         """The signed challenge: `terminal`'s key must sign its answer over our nonce."""

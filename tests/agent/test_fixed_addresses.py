@@ -10,6 +10,7 @@ import logging
 
 import pytest
 
+from agent import lan_range
 from agent.app import PEERS
 from agent.devices import Device, DeviceList, fixed_url
 from devkit.changes import change
@@ -121,3 +122,63 @@ async def test_a_fixed_address_wins_over_any_other_and_mdns_cannot_move_it(start
     await (await a.page()).push([c := change()])
     await page_b.wait_for({c["id"]}, timeout=5)
     await relay.close()
+
+
+async def test_an_unproven_fixed_address_does_not_cut_a_working_peer(start, caplog):
+    """A manager mistypes B's fixed address: A keeps syncing with B where it reached it."""
+    a, b = await start(), await start()
+    await introduce(a, b)
+    a.meet(b)  # B reached at its own address (as mDNS or a static peer would find it)
+    await eventually(lambda: known(a) == {b.peer_url: b.terminal}, timeout=5)
+    nobody = FaultProxy(b.port)
+    await nobody.start()
+    typo = f"127.0.0.1:{nobody.port}"
+    await nobody.close()  # nothing answers there
+    caplog.set_level(logging.WARNING, logger="agent.peers")
+    await a.agent.set_devices(DeviceList([device(a.identity), at(b, typo)]))
+    await eventually(lambda: "did not prove it there" in caplog.text, timeout=10)
+    assert known(a) == {b.peer_url: b.terminal}, "the working route is kept"
+    page_b = await b.page()
+    await (await a.page()).push([c := change()])
+    await page_b.wait_for({c["id"]}, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("resolved", "on_lan"),
+    [({"192.168.1.21"}, True), ({"fd00::21"}, True), ({"8.8.8.8"}, False),
+     ({"10.0.0.5", "203.0.113.9"}, False), (set(), False)],
+)  # fmt: skip
+async def test_attack_a_fixed_host_name_resolving_off_the_lan_is_refused(
+    monkeypatch, resolved, on_lan
+):
+    """The server takes a host name as typed; where it resolves, it must be the LAN."""
+
+    async def resolve(_host: str) -> set[str]:
+        return resolved
+
+    monkeypatch.setattr(lan_range, "resolve", resolve)
+    assert await lan_range.host_on_the_lan("till-2.restaurant.lan") is on_lan
+
+
+async def test_attack_a_fixed_host_name_off_the_lan_gets_no_connection(start, monkeypatch):
+    a, b = await start(), await start()
+    await introduce(a, b)
+    knocks: list[int] = []
+
+    async def knocked(_reader, writer) -> None:
+        knocks.append(1)
+        writer.close()
+
+    listener = await asyncio.start_server(knocked, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+
+    async def resolve(_host: str) -> set[str]:
+        return {"8.8.8.8"}  # what the name resolves to here, says the attacker's DNS
+
+    monkeypatch.setattr(lan_range, "resolve", resolve)
+    await a.agent.set_devices(DeviceList([device(a.identity), at(b, f"localhost:{port}")]))
+    await asyncio.sleep(1.0)
+    assert knocks == [], "nothing, not even a TLS handshake, went to that host"
+    assert all(peer.terminal is None for peer in a.app[PEERS].known.values())
+    listener.close()
+    await listener.wait_closed()

@@ -10,7 +10,8 @@ unicast address without a zone (IPv6 LANs use global addresses too); a host name
 (letters, digits, hyphens, dots). A public IPv4 address is refused: a restaurant's tablets
 share a LAN, and such an address is most likely the server's. Whatever the address, the
 other tablets send nothing to it before it serves the certificate registered for that
-tablet (agent/peers.py), so a wrong address costs a connection attempt, never data.
+tablet (agent/peers.py), so a wrong address costs a connection attempt, never data; a
+host name is resolved by the agents, which apply the same ranges (agent/lan_range.py).
 """
 
 from __future__ import annotations
