@@ -185,9 +185,8 @@ class App:
             return self._print_to(parent)
         if self.kiosk:
             return self._kiosk_printer(parent)
-        if self.settings.silent_print:
-            return printing.default_printer(parent) or printing.ask(parent)
-        return printing.ask(parent)
+        printer = printing.default_printer(parent) if self.settings.silent_print else None
+        return printing.ask(parent) if printer is None else printer
 
     def _kiosk_printer(self, parent: Any) -> Any:
         """The default printer; never the print dialog, whose "print to file" opens the
