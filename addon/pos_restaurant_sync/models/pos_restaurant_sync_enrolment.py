@@ -138,9 +138,13 @@ class PosRestaurantSyncEnrolment(models.Model):
             enrolment.qr_code = png and base64.b64encode(png)
 
     def action_cancel(self) -> None:
-        """The form's Cancel button: the code stops working at once."""
-        self.check_access("write")
-        self.filtered(lambda e: e.state == "valid").write({"cancelled": True, "code": False})
+        """The form's Cancel button: the code stops working at once. Nobody writes these
+        rows but the superuser (a written row could be re-armed, extended or moved to
+        another company's POS): the button checks that the user may see them (a POS
+        manager of their company), then writes as superuser."""
+        self.check_access("read")
+        valid = self.filtered(lambda e: e.state == "valid")
+        valid.sudo().write({"cancelled": True, "code": False})
 
     @api.autovacuum
     def _gc_expired_codes(self) -> None:

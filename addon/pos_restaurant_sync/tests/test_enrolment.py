@@ -124,6 +124,30 @@ class TestEnrolment(PossyncCommon):
         with self.assertRaises(AccessError):
             enrolment.with_user(self.other_manager).read(["code"])
 
+    def test_a_manager_cannot_rearm_extend_or_move_a_code(self):
+        enrolment = self.issue()
+        self.claim(enrolment.code)
+        before = self.snapshot(enrolment)
+        far = fields.Datetime.now() + timedelta(days=365)
+        other_pos = self.env["pos.config"].sudo().search([("id", "!=", self.config.id)], limit=1)
+        for values in (
+            {"used_at": False, "expires_at": far},
+            {"cancelled": False, "valid_minutes": 60},
+            {"config_id": (other_pos or self.config).id},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                enrolment.with_user(self.manager).write(values)
+        self.assertEqual(self.snapshot(enrolment), before)
+        self.assertEqual(enrolment.state, "used")
+
+    def test_a_manager_of_another_company_cannot_cancel_a_code(self):
+        enrolment = self.issue()
+        with self.assertRaises(AccessError):
+            enrolment.with_user(self.other_manager).action_cancel()
+        with self.assertRaises(AccessError):
+            enrolment.with_user(self.waiter).action_cancel()
+        self.assertEqual(enrolment.state, "valid")
+
     def test_a_validity_outside_one_minute_to_one_day_is_refused(self):
         for minutes in (-5, 24 * 60 + 1):
             with self.subTest(minutes=minutes), self.assertRaises(ValidationError):
