@@ -5,7 +5,7 @@
     "summary": "Live, loss-free order sync across every terminal of a restaurant POS",
     # The source's x.y.z: Odoo prefixes it with 18.0 or 19.0 itself, so one folder installs
     # on both series; each release zip carries <series>.x.y.z (tools/release_addon.py).
-    "version": "1.3.0",
+    "version": "1.4.0",
     "category": "Sales/Point of Sale",
     "website": "https://github.com/possync/possync",
     "author": "possync",

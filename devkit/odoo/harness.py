@@ -36,7 +36,7 @@ KEEP_LOGS = 40
 @dataclass(frozen=True)
 class ModuleInstall:
     """What ``odoo-bin --init`` left: its exit code, and the module's state and version as
-    the database records them (``installed``, ``19.0.1.3.0``)."""
+    the database records them (``installed``, ``19.0.1.4.0``)."""
 
     returncode: int
     state: str
