@@ -150,7 +150,7 @@ class SetupApi:
 
     def save(self, body: dict) -> dict:
         if self.app.pin_needed("settings"):
-            error = {"code": "kiosk_locked", "message": "Give the manager PIN first."}
+            error = {"code": "kiosk_locked", "message": _("Give the manager PIN first.")}
             return {"ok": False, "error": error}
         try:
             pin_hash = _manager_pin_hash(body, self.app.settings.manager_pin_hash, self.app.kiosk)
@@ -210,7 +210,8 @@ def _manager_pin_hash(body: dict, current: str, kiosk_now: bool) -> str:
     pin = str(body.get("manager_pin") or "")
     new = kiosk.hash_pin(pin) if pin else current
     if (kiosk_now or body.get("kiosk")) and not new:
-        raise kiosk.PinFormatError(f"A kiosk needs a manager PIN. {kiosk.PIN_RULE}")
+        needs_pin = _("A kiosk needs a manager PIN. {rule}").format(rule=_(kiosk.PIN_RULE))
+        raise kiosk.PinFormatError(needs_pin)
     return new
 
 
