@@ -52,9 +52,13 @@ class AppCompat:
         }
 
 
+def on_windows(platform: str | None = None) -> bool:
+    return (platform or sys.platform).startswith("win")
+
+
 def how_to_update(platform: str | None = None) -> str:
     """What to do on this tablet, in the words of its system."""
-    if (platform or sys.platform).startswith("win"):
+    if on_windows(platform):
         return "run the new possync setup on this tablet (it keeps the data and unsent orders)"
     return "update possync on this tablet: sudo apt update && sudo apt upgrade"
 

@@ -477,8 +477,10 @@ class App:
             log.info("kiosk: the POS's setting was not read (%s)", exc.message)
             kiosk_now = None
         if kiosk_now is not None and kiosk_now != self.settings.server_kiosk:
-            log.info("kiosk: the server turned kiosk %s for this POS, from the next start",
-                     "on" if kiosk_now else "off")
+            log.info(
+                "kiosk: the server turned kiosk %s for this POS, from the next start",
+                "on" if kiosk_now else "off",
+            )
             self.settings = replace(self.settings, server_kiosk=kiosk_now)
             settings_mod.save(self.settings)
         self.server_kiosk_read.set()
@@ -498,7 +500,7 @@ class App:
     def unlock(self, pin: str, action: str) -> kiosk.PinAnswer:
         """The manager PIN typed on the PIN page: when right, do ``action``."""
         if action not in PIN_ACTIONS:
-            return kiosk.PinAnswer(False, message="Nothing to unlock.")
+            return kiosk.PinAnswer(False, message=_("Nothing to unlock."))
         answer = self.pin.try_pin(pin)
         if not answer.ok:
             log.warning("kiosk: wrong manager PIN for %s (locked %d s)", action, answer.wait_s)

@@ -352,7 +352,7 @@ def _refusing_new_window(page: Any, refuse: Callable[[str, str], None]) -> Any:
 
     class RefusingPage(QWebEnginePage):
         def acceptNavigationRequest(self, url: Any, _kind: Any, _main: bool) -> bool:  # noqa: N802
-            refuse(url.toString(), "new windows are not opened on a kiosk")
+            refuse(url.toString(), N_("new windows are not opened on a kiosk"))
             return False
 
     return RefusingPage(page.profile(), page)

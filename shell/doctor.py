@@ -18,6 +18,17 @@ from shell.settings import Settings
 
 MIN_FREE_BYTES = 1 << 30  # Odoo's IndexedDB and the agent's SQLite grow with the day's orders
 CLOSE_S = 2.0  # the Date header counts whole seconds: closer than this is "in step"
+# The Update check's words, from agent/app_update.py's verdict in the app's language (the
+# agent's status keeps its own English cause for `possync status` and the log).
+APP_TOO_OLD = N_(
+    "too old for this server (needs ≥ {min}): possync {version} syncs nothing with it "
+    "and keeps its changes until then."
+)
+APP_UPDATE_AVAILABLE = N_("update available ({version} → {latest}): this version keeps working.")
+HOW_TO_UPDATE_WINDOWS = N_(
+    "Run the new possync setup on this tablet (it keeps the data and unsent orders)."
+)
+HOW_TO_UPDATE_DEBIAN = N_("Update possync on this tablet: sudo apt update && sudo apt upgrade.")
 
 
 async def _server_checks(settings: Settings, secret: str | None | Result) -> list[Result]:
@@ -66,11 +77,12 @@ async def _login_and_addon(
 def _update(app_versions: dict | None) -> Result:
     """This app against the versions the server's addon works with (agent/app_update.py)."""
     app = app_update.check(app_versions or {})
-    advice = f"{(app.advice or '')[:1].upper()}{(app.advice or '')[1:]}."
+    versions = {"version": app.version, "min": app.min_version, "latest": app.latest_version}
+    advice = _(HOW_TO_UPDATE_WINDOWS if app_update.on_windows() else HOW_TO_UPDATE_DEBIAN)
     if app.state == app_update.TOO_OLD:
-        return failed(N_("Update"), f"{app.summary}.", advice)
+        return failed(N_("Update"), _(APP_TOO_OLD).format(**versions), advice)
     if app.state == app_update.UPDATE_AVAILABLE:
-        return warned(N_("Update"), f"{app.summary}.", advice)
+        return warned(N_("Update"), _(APP_UPDATE_AVAILABLE).format(**versions), advice)
     if app.state == app_update.CURRENT:
         current = _("possync {version} is up to date for this server (newest it knows: {latest}).")
         return passed(N_("Update"), current.format(version=app.version, latest=app.latest_version))
@@ -199,8 +211,6 @@ def command(settings: Settings, as_json: bool = False) -> tuple[int, list[str]]:
         return code, [json.dumps(report, indent=2)]
     lines = [line for result in results for line in result.lines()]
     lines.append(
-        _("All checks passed.")
-        if not failures
-        else _("{n} check(s) failed.").format(n=failures)
+        _("All checks passed.") if not failures else _("{n} check(s) failed.").format(n=failures)
     )
     return code, lines

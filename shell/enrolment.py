@@ -28,13 +28,14 @@ from agent import server_tls
 from shell import odoo_probe
 from shell import settings as settings_mod
 from shell.credentials import Credentials, KeyringUnavailable
+from shell.i18n import N_, _
 from shell.odoo_probe import OdooProbe, ProbeError
 from shell.settings import ServerTls, Settings
 
-PREFIX = "possync:enroll?"
+PREFIX = "possync:enroll?"  # i18n: ignore (the QR code's scheme)
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_INPUT_CHARS = 2048
-UNPINNED_HINT = (
+UNPINNED_HINT = N_(
     "This server's certificate is not publicly trusted and the code names no authority "
     "(ca=). In Odoo, set Settings > Point of Sale > Tablets' Server Certificate, then "
     "scan the QR code of a new code: it carries the certificate's fingerprint."
@@ -70,7 +71,7 @@ def parse(
     server's address. Raises ProbeError ``enrol_input`` with what is missing."""
     text = (text or "").strip()
     if len(text) > MAX_INPUT_CHARS:
-        raise _input_error("The code field holds too much text.")
+        raise _input_error(_("The code field holds too much text."))
     if text.lower().startswith(PREFIX):
         values = {k: v[-1] for k, v in parse_qs(text[len(PREFIX) :]).items()}
         server_url = values.get("url", "")
@@ -78,11 +79,11 @@ def parse(
         text = values.get("code", "")
     ca_sha256 = ca_sha256.strip().lower().replace(":", "")
     if not text:
-        raise _input_error("Type the enrolment code (or scan its QR code).")
+        raise _input_error(_("Type the enrolment code (or scan its QR code)."))
     if not server_url.strip():
-        raise _input_error("Type the server's address next to the code.")
+        raise _input_error(_("Type the server's address next to the code."))
     if ca_sha256 and not SHA256_HEX.fullmatch(ca_sha256):
-        raise _input_error("The certificate fingerprint (ca=) is not a SHA-256.")
+        raise _input_error(_("The certificate fingerprint (ca=) is not a SHA-256."))
     url = settings_mod.normalize_server_url(server_url)
     return EnrolmentRequest(url, text, database.strip(), ca_sha256)
 
@@ -100,7 +101,7 @@ async def enrol(request: EnrolmentRequest, allow_insecure_http: bool = False) ->
             answer = await probe.enrol(request.code)
     except ProbeError as exc:
         if exc.code == "tls" and not request.ca_sha256:
-            exc.hint = UNPINNED_HINT
+            exc.hint = _(UNPINNED_HINT)
         raise
     return _enrolled(request, answer, authority)
 
@@ -115,8 +116,8 @@ async def _pinned_authority(request: EnrolmentRequest, allow_insecure_http: bool
     if not pem or _fingerprint(pem) != request.ca_sha256:
         raise ProbeError(
             "enrol_ca",
-            "The server does not have the certificate authority the code names (ca=).",
-            "Scan the QR code again, or check the certificate set in Odoo's settings.",
+            _("The server does not have the certificate authority the code names (ca=)."),
+            _("Scan the QR code again, or check the certificate set in Odoo's settings."),
         )
     return pem
 
@@ -132,17 +133,15 @@ class _FetchOnlyProbe(OdooProbe):
 def _enrolled(request: EnrolmentRequest, answer: dict[str, Any], authority: str) -> Enrolled:
     error = answer.get("error")
     if isinstance(error, dict):
-        raise ProbeError(
-            str(error.get("code")),
-            str(error.get("message")),
-            _HINTS.get(str(error.get("code")), ""),
-        )
+        code = str(error.get("code"))
+        hint = _HINTS.get(code)
+        raise ProbeError(code, str(error.get("message")), _(hint) if hint else "")
     ca_pem = str(answer.get("ca_pem") or "")
     if request.ca_sha256 and _fingerprint(ca_pem) != request.ca_sha256:
         raise ProbeError(
             "enrol_ca",
-            "The server answered another certificate authority than the code names.",
-            "Ask the manager to check the certificate in Odoo's settings.",
+            _("The server answered another certificate authority than the code names."),
+            _("Ask the manager to check the certificate in Odoo's settings."),
         )
     try:
         return Enrolled(
@@ -155,7 +154,8 @@ def _enrolled(request: EnrolmentRequest, answer: dict[str, Any], authority: str)
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProbeError(
-            "not_odoo", f"The server's enrolment answer is incomplete ({exc})."
+            "not_odoo",
+            _("The server's enrolment answer is incomplete ({error}).").format(error=exc),
         ) from exc
 
 
@@ -167,12 +167,13 @@ def _fingerprint(pem: str) -> str:
 
 
 _HINTS = {
-    "enrol_code_wrong": "Check the code (letters and digits, no 0, O, 1, I or L), or scan it.",
-    "enrol_code_used": "Each code enrols one tablet: create a new one in Odoo.",
-    "enrol_code_expired": "Create a new code in Odoo (Point of Sale > Configuration > "
-    "Tablet Enrolments).",
-    "enrol_code_cancelled": "Create a new code in Odoo.",
-    "enrol_locked": "Wait 15 minutes before trying again.",
+    "enrol_code_wrong": N_("Check the code (letters and digits, no 0, O, 1, I or L), or scan it."),
+    "enrol_code_used": N_("Each code enrols one tablet: create a new one in Odoo."),
+    "enrol_code_expired": N_(
+        "Create a new code in Odoo (Point of Sale > Configuration > Tablet Enrolments)."
+    ),
+    "enrol_code_cancelled": N_("Create a new code in Odoo."),
+    "enrol_locked": N_("Wait 15 minutes before trying again."),
 }
 
 
@@ -180,7 +181,7 @@ def _input_error(message: str) -> ProbeError:
     return ProbeError(
         "enrol_input",
         message,
-        "Scan the QR code shown in Odoo, or type the server address and the code.",
+        _("Scan the QR code shown in Odoo, or type the server address and the code."),
     )
 
 
@@ -230,21 +231,24 @@ def command(args: EnrolCommand) -> tuple[int, list[str]]:
     """Enrol, save the settings, then (with a login) check and keep the password."""
     try:
         if args.secret_store and args.secret_store not in settings_mod.SECRET_STORES:
-            raise _input_error(f"--secret-store is one of {', '.join(settings_mod.SECRET_STORES)}.")
+            choices = ", ".join(settings_mod.SECRET_STORES)
+            raise _input_error(_("--secret-store is one of {choices}.").format(choices=choices))
         request = parse(*_code_and_url(args.target), args.database, args.ca_sha256)
         enrolled = run(request, args.allow_insecure_http)
     except ProbeError as exc:
-        return 1, [f"Not enrolled: {exc.message}", *([exc.hint] if exc.hint else [])]
+        not_enrolled = _("Not enrolled: {reason}").format(reason=exc.message)
+        return 1, [not_enrolled, *([exc.hint] if exc.hint else [])]
     new = settings_for(enrolled, settings_mod.load(), args.allow_insecure_http)
     if args.secret_store:
         new = replace(new, secret_store=args.secret_store)
     settings_mod.save(new)
     lines = [
-        f"Enrolled for {enrolled.config_name} (database {enrolled.database}) "
-        f"on {enrolled.server_url}."
+        _("Enrolled for {pos} (database {database}) on {url}.").format(
+            pos=enrolled.config_name, database=enrolled.database, url=enrolled.server_url
+        )
     ]
     if not args.login:
-        return 0, [*lines, "Start possync and log in once: it asks only the login and password."]
+        return 0, [*lines, _("Start possync and log in once: it asks only the login and password.")]
     try:
         password = read_password(args.password_file)
         new = replace(new, login=args.login)
@@ -254,11 +258,12 @@ def command(args: EnrolCommand) -> tuple[int, list[str]]:
         message = exc.message if isinstance(exc, ProbeError) else str(exc)
         return 1, [
             *lines,
-            f"The login was not saved: {message}",
-            "Start possync and log in there, or run possync enroll again with a new code.",
+            _("The login was not saved: {reason}").format(reason=message),
+            _("Start possync and log in there, or run possync enroll again with a new code."),
         ]
     settings_mod.save(new)
-    return 0, [*lines, f"Logged in as {args.login}: start possync to open the POS."]
+    logged_in = _("Logged in as {login}: start possync to open the POS.").format(login=args.login)
+    return 0, [*lines, logged_in]
 
 
 def _code_and_url(target: list[str]) -> tuple[str, str]:
@@ -267,7 +272,9 @@ def _code_and_url(target: list[str]) -> tuple[str, str]:
         return target[0], ""
     if len(target) == 2:
         return target[1], target[0]
-    raise _input_error("possync enroll takes the scanned line, or the server's URL and the code.")
+    raise _input_error(
+        _("possync enroll takes the scanned line, or the server's URL and the code.")
+    )
 
 
 def read_password(password_file: str) -> str:
@@ -280,12 +287,12 @@ def read_password(password_file: str) -> str:
     elif sys.stdin.isatty():
         import getpass
 
-        text = getpass.getpass("Password: ")
+        text = getpass.getpass(_("Password: "))
     else:
         text = sys.stdin.readline()
     password = text.splitlines()[0] if text else ""
     if not password:
-        raise ValueError("no password given (standard input or --password-file)")
+        raise ValueError(_("no password given (standard input or --password-file)"))
     return password
 
 
@@ -297,6 +304,6 @@ async def check_login(settings: Settings, password: str) -> None:
     if settings.config_id not in {config["id"] for config in configs}:
         raise ProbeError(
             "enrol_pos_denied",
-            f"{settings.login} may not open {settings.config_name}.",
-            "Log in with a user of this POS (Point of Sale > Configuration > Settings).",
+            _("{login} may not open {pos}.").format(login=settings.login, pos=settings.config_name),
+            _("Log in with a user of this POS (Point of Sale > Configuration > Settings)."),
         )

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shell import paths
+from shell.i18n import N_, _
 
 PIN_FORMAT = re.compile(r"[0-9]{4,8}")
 FREE_TRIES = 5
@@ -35,7 +36,7 @@ MAX_WAIT_S = 3600
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SALT_BYTES = 16
 HASH_BYTES = 32
-PIN_RULE = "The manager PIN is 4 to 8 digits."
+PIN_RULE = N_("The manager PIN is 4 to 8 digits.")
 UNLOCK_S = 600.0
 
 
@@ -50,7 +51,7 @@ def is_pin(text: str) -> bool:
 def hash_pin(pin: str) -> str:
     """The stored form of a new PIN: ``scrypt$N$r$p$salt$hash`` (base64 parts)."""
     if not is_pin(pin):
-        raise PinFormatError(PIN_RULE)
+        raise PinFormatError(_(PIN_RULE))
     salt = secrets.token_bytes(SALT_BYTES)
     digest = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     parts = ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)]
@@ -73,7 +74,7 @@ def pin_matches(pin: str, stored: str) -> bool:
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # A hash claiming a huge cost must not freeze the app: at most the cost hash_pin uses.
     if not (1 < n <= SCRYPT_N and 0 < r <= SCRYPT_R and 0 < p <= SCRYPT_P):
-        raise ValueError("scrypt parameters out of range")
+        raise ValueError("scrypt parameters out of range")  # i18n: ignore (caught)
     return hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=HASH_BYTES)
 
 
@@ -174,7 +175,7 @@ class PinGate:
             wait = wait_after(attempts.failures)
             attempts.locked_until = self._clock() + wait
             save_attempts(attempts)
-            message = _locked_message(wait) if wait else "Wrong PIN."
+            message = _locked_message(wait) if wait else _("Wrong PIN.")
             return PinAnswer(False, wait, message)
 
     def _remaining(self, attempts: Attempts) -> int:
@@ -184,4 +185,4 @@ class PinGate:
 
 
 def _locked_message(wait_s: int) -> str:
-    return f"Too many wrong PINs. Try again in {wait_s} s."
+    return _("Too many wrong PINs. Try again in {seconds} s.").format(seconds=wait_s)

@@ -393,9 +393,7 @@ def _odoo_problem(exc: OdooError, url: str) -> ProbeError:
         )
     if isinstance(exc, NotFound):
         path = urlsplit(url).path + exc.path
-        return ProbeError(
-            "not_found", _("{path} does not exist on this server.").format(path=path)
-        )
+        return ProbeError("not_found", _("{path} does not exist on this server.").format(path=path))
     if isinstance(exc, NotJsonRpc):
         return ProbeError("not_odoo", _("The server's answer is not JSON-RPC."))
     if isinstance(exc, SessionExpired | AccessDenied) and not isinstance(exc, NotAllowed):
@@ -444,8 +442,8 @@ _FAILURES = {
         N_("Install “POS Restaurant Real-Time Sync” from Odoo's Apps (see the README)."),
     ),
     "enrol_missing": (
-        f"This server does not take enrolment codes (no {ADDON} addon, or an older one).",
-        "Update the addon on the server, or set this tablet up by hand below.",
+        N_("This server does not take enrolment codes (no {addon} addon, or an older one)."),
+        N_("Update the addon on the server, or set this tablet up by hand below."),
     ),
     "websocket_blocked": (
         N_("The server's real-time channel (/websocket) cannot be reached ({detail})."),

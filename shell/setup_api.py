@@ -257,7 +257,8 @@ def _manager_pin_hash(body: dict, current: str, kiosk_now: bool) -> str:
     pin = str(body.get("manager_pin") or "")
     new = kiosk.hash_pin(pin) if pin else current
     if (kiosk_now or body.get("kiosk")) and not new:
-        raise kiosk.PinFormatError(f"A kiosk needs a manager PIN. {kiosk.PIN_RULE}")
+        needs_pin = _("A kiosk needs a manager PIN. {rule}").format(rule=_(kiosk.PIN_RULE))
+        raise kiosk.PinFormatError(needs_pin)
     return new
 
 

@@ -109,7 +109,8 @@ def update() -> None:
 
 def code_terms() -> set[str]:
     """The terms the addon's code marks for translation, found without Odoo: ``_("…")``
-    and the ``string``/``help`` of fields in Python, ``_t("…")`` in the POS scripts."""
+    or ``self.env._("…")`` and the ``string``/``help`` of fields in Python, ``_t("…")`` in
+    the POS scripts."""
     terms = set()
     for path in ADDON.rglob("*.py"):
         if "tests" in path.parts:
@@ -117,7 +118,8 @@ def code_terms() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
-            if getattr(node.func, "id", "") == "_" and node.args:
+            called = getattr(node.func, "id", "") or getattr(node.func, "attr", "")
+            if called == "_" and node.args:
                 terms.add(node.args[0])
             terms.update(k.value for k in node.keywords if k.arg in ("string", "help"))
     found = {t.value for t in terms if isinstance(t, ast.Constant) and isinstance(t.value, str)}

@@ -4,12 +4,13 @@
 (function () {
   var P = window.possyncPage;
   var $ = P.$;
+  var t = window.possyncT;
   var then = P.params.get("then") || "settings";
   var timer = null;
 
   $("why").textContent = then === "quit"
-    ? "Give the manager PIN to quit possync."
-    : "Give the manager PIN to open the settings.";
+    ? t("Give the manager PIN to quit possync.")
+    : t("Give the manager PIN to open the settings.");
   var message = P.params.get("message");
   if (message) P.note($("message"), "warn", message);
 
@@ -20,7 +21,7 @@
       var locked = left > 0;
       $("ok").disabled = locked;
       $("pin").disabled = locked;
-      if (locked) P.note($("pin_note"), "bad", "Too many wrong PINs. Try again in " + left + " s.");
+      if (locked) P.note($("pin_note"), "bad", t("Too many wrong PINs. Try again in {seconds} s.", { seconds: left }));
       else if ($("pin_note").classList.contains("bad")) P.note($("pin_note"), "", "");
       if (!locked) window.clearInterval(timer);
       left -= 1;
@@ -37,11 +38,11 @@
     P.api("unlock", { pin: pin, then: then }).then(function (answer) {
       $("ok").disabled = false;
       if (answer.ok) {
-        P.note($("pin_note"), "ok", then === "quit" ? "Closing possync…" : "Opening the settings…");
+        P.note($("pin_note"), "ok", then === "quit" ? t("Closing possync…") : t("Opening the settings…"));
         return;
       }
       if (answer.wait_s) lockFor(answer.wait_s);
-      else P.note($("pin_note"), "bad", answer.message || "Wrong PIN.");
+      else P.note($("pin_note"), "bad", answer.message || t("Wrong PIN."));
     });
   }
 

@@ -94,7 +94,7 @@
   }
 
   // A 2D scanner types the QR code's one line into the code field (and often Enter).
-  var ENROL_PREFIX = "possync:enroll?";
+  var ENROL_PREFIX = "possync:enroll?"; // i18n: ignore (the QR code's scheme)
 
   function scannedUrl() {
     var text = $("enrol_code").value.trim();
@@ -112,18 +112,20 @@
     $("database").classList.add("hidden");
     $("database_text").classList.remove("hidden");
     $("database_text").value = s.database;
-    fillSelect($("config"), [{ value: s.config_id, label: s.config_name }], "Choose a POS");
+    fillSelect($("config"), [{ value: s.config_id, label: s.config_name }], t("Choose a POS"));
     $("config").options[1].dataset.name = s.config_name;
     $("config").value = String(s.config_id);
     document.body.classList.add("enrolled");
-    P.note($("enrol_note"), "ok", "This terminal is enrolled for " + s.config_name +
-      " (database " + s.database + " on " + s.server_url + ").", "Now log in once below.");
+    P.note($("enrol_note"), "ok",
+      t("This terminal is enrolled for {pos} (database {database} on {url}).",
+        { pos: s.config_name, database: s.database, url: s.server_url }),
+      t("Now log in once below."));
     $("login").focus();
   }
 
   function enrol() {
     scannedUrl();
-    var done = busy($("enrol"), "Enrolling…");
+    var done = busy($("enrol"), t("Enrolling…"));
     P.note($("enrol_note"), "", "");
     return P.api("enrol", {
       server_url: $("enrol_server_url").value,
@@ -186,8 +188,8 @@
       if (state.enrolled) {
         // Enrolled: the POS is set, so a login that may open it is all that is needed.
         if ($("config").value) { save(); return; }
-        P.note($("login_note"), "bad", f.login + " may not open this POS.",
-          "Log in with a user of this POS.");
+        P.note($("login_note"), "bad", t("{login} may not open this POS.", { login: f.login }),
+          t("Log in with a user of this POS."));
       }
     });
   }
@@ -276,7 +278,7 @@
     $("fullscreen").checked = s.fullscreen;
     $("silent_print").checked = s.silent_print;
     $("kiosk").checked = !!s.kiosk;
-    if (s.manager_pin_set) $("manager_pin_hint").textContent = "(set; type a new one to change it)";
+    if (s.manager_pin_set) $("manager_pin_hint").textContent = t("(set; type a new one to change it)");
     $("server_ca_file").value = s.server_ca_file || "";
     $("allow_insecure_http").checked = !!s.allow_insecure_http;
     if (s.server_ca_file) $("tls").open = true;

@@ -302,6 +302,8 @@ test("an app too old for the server turns the indicator red with what to do", ()
     assert.equal(client.status.state, "error");
     assert.equal(client.status.cause, cause);
     assert.equal(client.status.appUpdate, null);
+    // The versions, for the POS to word the cause in its user's language.
+    assert.deepEqual(client.status.appTooOld, { version: "0.2.0", min: "0.3.0", cause });
 });
 
 test("an update of the app is shown with what to do, and sync stays green", () => {
@@ -317,6 +319,7 @@ test("an update of the app is shown with what to do, and sync stays green", () =
     const current = { ...app, state: "current", cause: null };
     socket.reply({ type: "status", status: { terminal: "t-agent", server, app: current } });
     assert.equal(client.status.appUpdate, null);
+    assert.equal(client.status.appTooOld, null);
 });
 
 test("a reset seen by the agent re-reads the orders once, keeping the agent's cursor", () => {

@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.release import version_info
 
@@ -65,7 +65,7 @@ class PosRestaurantSyncEnrolment(models.Model):
     valid_minutes = fields.Integer(string="Valid For (minutes)", default=DEFAULT_MINUTES)
     expires_at = fields.Datetime(string="Expires", readonly=True, copy=False)
     used_at = fields.Datetime(string="Used", readonly=True, copy=False)
-    used_from = fields.Char(string="Used From", readonly=True, copy=False)
+    used_from = fields.Char(readonly=True, copy=False)
     cancelled = fields.Boolean(readonly=True, copy=False)
     state = fields.Selection(
         [("valid", "Valid"), ("used", "Used"), ("expired", "Expired"), ("cancelled", "Cancelled")],
@@ -83,13 +83,15 @@ class PosRestaurantSyncEnrolment(models.Model):
         for enrolment in self:
             if not 1 <= enrolment.valid_minutes <= MAX_MINUTES:
                 raise ValidationError(
-                    _("An enrolment code is valid for 1 to %(max)s minutes.", max=MAX_MINUTES)
+                    self.env._(
+                        "An enrolment code is valid for 1 to %(max)s minutes.", max=MAX_MINUTES
+                    )
                 )
 
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su and not self.env.user.has_group("point_of_sale.group_pos_manager"):
-            raise AccessError(_("Only a Point of Sale manager can enrol a tablet."))
+            raise AccessError(self.env._("Only a Point of Sale manager can enrol a tablet."))
         now = fields.Datetime.now()
         for vals in vals_list:
             code = enrolment_code.new_code()
@@ -175,7 +177,8 @@ class PosRestaurantSyncEnrolment(models.Model):
     def _possync_take(self, code: object, address: str) -> PosRestaurantSyncEnrolment:
         issued = enrolment_code.normalized(code)
         wrong = EnrolmentRefused(
-            "enrol_code_wrong", _("This enrolment code does not exist: check what was typed.")
+            "enrol_code_wrong",
+            self.env._("This enrolment code does not exist: check what was typed."),
         )
         if not issued:
             raise wrong
@@ -199,7 +202,7 @@ class PosRestaurantSyncEnrolment(models.Model):
         if state == "used":
             raise EnrolmentRefused(
                 "enrol_code_used",
-                _(
+                self.env._(
                     "This enrolment code was used already: each code enrols one tablet. "
                     "Ask the manager for a new one."
                 ),
@@ -207,12 +210,12 @@ class PosRestaurantSyncEnrolment(models.Model):
         if state == "expired":
             raise EnrolmentRefused(
                 "enrol_code_expired",
-                _("This enrolment code has expired. Ask the manager for a new one."),
+                self.env._("This enrolment code has expired. Ask the manager for a new one."),
             )
         if state == "cancelled" or not self.config_id.active:
             raise EnrolmentRefused(
                 "enrol_code_cancelled",
-                _("This enrolment code was cancelled. Ask the manager for a new one."),
+                self.env._("This enrolment code was cancelled. Ask the manager for a new one."),
             )
 
     def _possync_answer(self) -> dict:
@@ -243,7 +246,7 @@ class PosRestaurantSyncEnrolmentAttempt(models.Model):
             (
                 recent,
                 MAX_FAILURES_PER_DATABASE,
-                _(
+                self.env._(
                     "Too many wrong enrolment codes were tried on this server: enrolment is "
                     "paused for up to 15 minutes."
                 ),
@@ -251,7 +254,7 @@ class PosRestaurantSyncEnrolmentAttempt(models.Model):
             (
                 [*recent, ("address", "=", address)],
                 MAX_FAILURES_PER_ADDRESS,
-                _(
+                self.env._(
                     "Too many wrong enrolment codes from this address: wait 15 minutes, "
                     "then type the code again."
                 ),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..lib import enrolment_code
@@ -24,7 +24,7 @@ class ResCompany(models.Model):
                 company._possync_authority_sha256()
             except ValueError as exc:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The server certificate authority must be PEM certificates: %(error)s",
                         error=exc,
                     )

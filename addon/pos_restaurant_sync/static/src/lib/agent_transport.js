@@ -104,6 +104,7 @@ export class AgentTransport {
             client.updateStatus({
                 agentRejected: message.status?.rejected ?? null,
                 appUpdate: appUpdate(message.status),
+                appTooOld: appTooOld(message.status),
             });
             client.linkError(agentProblem(message.status));
             this.resetIfPruned(message.status);
@@ -204,7 +205,9 @@ export function agentProblem(status) {
 
 /**
  * An update of the possync app the agent's status (agent/app_update.py) says is available,
- * with what to do: `{version, latest, cause}`, or null. Not a failure: sync goes on.
+ * with what to do: `{version, latest, cause}`, or null. Not a failure: sync goes on. The
+ * POS words it from the versions, in its user's language (pos/sync_cause.js); `cause` is
+ * the agent's English.
  */
 export function appUpdate(status) {
     const app = status?.app;
@@ -212,4 +215,17 @@ export function appUpdate(status) {
         return null;
     }
     return { version: app.version, latest: app.latest_version, cause: app.cause };
+}
+
+/**
+ * The possync app is too old for the server (the agent's status, agent/app_update.py):
+ * `{version, min, cause}`, or null. `cause` is the indicator's cause (`agentProblem`), in
+ * the agent's English; the POS words it from the versions (pos/sync_cause.js).
+ */
+export function appTooOld(status) {
+    const app = status?.app;
+    if (app?.state !== "too_old") {
+        return null;
+    }
+    return { version: app.version, min: app.min_version, cause: app.cause };
 }

@@ -1,8 +1,9 @@
 /**
  * The indicator's causes (lib/causes.js) in the POS user's language. A cause with a
  * detail ("server unreachable: connection refused") is translated up to its detail, and
- * a known detail too; anything else (a message the server or the agent wrote) is shown
- * as it came.
+ * a known detail too; an app too old for the server is worded from its versions (the
+ * agent's cause is English); anything else (a message the server or the agent wrote) is
+ * shown as it came.
  */
 import { _t } from "@web/core/l10n/translation";
 import { CAUSE } from "@pos_restaurant_sync/lib/causes";
@@ -27,7 +28,31 @@ function has(table, key) {
     return Object.prototype.hasOwnProperty.call(table, key);
 }
 
-export function causeText(cause) {
+/** `status.appTooOld` (lib/agent_transport.js) in the POS user's language. */
+export function appTooOldText({ version, min }) {
+    return String(
+        _t(
+            "too old for this server (needs ≥ %(min)s): possync %(version)s syncs nothing with it and keeps its changes until you update possync on this tablet",
+            { version, min }
+        )
+    );
+}
+
+/** `status.appUpdate` (lib/agent_transport.js) in the POS user's language. */
+export function appUpdateText({ version, latest }) {
+    return String(
+        _t(
+            "update available (%(version)s → %(latest)s): this version keeps working; update possync on this tablet when you can",
+            { version, latest }
+        )
+    );
+}
+
+/** `cause` in the POS user's language; `status`: the sync status it comes from. */
+export function causeText(cause, status = {}) {
+    if (status.appTooOld && cause === status.appTooOld.cause) {
+        return appTooOldText(status.appTooOld);
+    }
     const known = translations();
     if (has(known, cause)) {
         return String(known[cause]);

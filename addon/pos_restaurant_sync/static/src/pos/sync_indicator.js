@@ -15,7 +15,7 @@ import { Component, useEffect, useState } from "@odoo/owl";
 import { usePopover } from "@web/core/popover/popover_hook";
 import { useService } from "@web/core/utils/hooks";
 import { _t } from "@web/core/l10n/translation";
-import { causeText } from "./sync_cause";
+import { appUpdateText, causeText } from "./sync_cause";
 
 const TICK_MS = 1000;
 
@@ -40,7 +40,7 @@ export function timeAgo(ms) {
 export function syncDetails(sync, now = null) {
     const { cause, pending, lastSyncAt } = sync.status;
     const lines = [
-        cause ? _t("Not synced: %s", causeText(cause)) : _t("All changes synced"),
+        cause ? _t("Not synced: %s", causeText(cause, sync.status)) : _t("All changes synced"),
         lastSyncLine(lastSyncAt, now),
     ];
     if (pending) {
@@ -48,7 +48,7 @@ export function syncDetails(sync, now = null) {
     }
     lines.push(...clockLines(sync.status));
     if (sync.status.appUpdate) {
-        lines.push(sync.status.appUpdate.cause);
+        lines.push(appUpdateText(sync.status.appUpdate));
     }
     lines.push(
         sync.transport === "agent"
