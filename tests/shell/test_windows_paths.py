@@ -278,14 +278,14 @@ def test_a_kiosk_prints_to_the_windows_default_printer_without_a_dialog(
 ) -> None:
     FakePrinterInfo.default = FakePrinterInfo("EPSON TM-T20III Receipt")
     monkeypatch.setattr(printing, "ask", lambda parent: pytest.fail("no dialog in a kiosk"))
-    printer = printing.default_printer(parent=None)
+    printer = printing.default_printer(None)
     assert printer.info.name == "EPSON TM-T20III Receipt" and printer.mode == "high"
 
 
-def test_without_a_default_printer_the_dialog_is_shown(
+def test_without_a_windows_default_printer_nothing_is_chosen_and_no_dialog_shown(
     windows: Path, qt_print: types.SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[Any] = []
-    monkeypatch.setattr(printing, "ask", lambda parent: asked.append(parent) or "chosen")
-    assert printing.default_printer(parent="window") == "chosen"
-    assert asked == ["window"]
+    # The app decides what follows (shell/app.py _choose_printer): the dialog off a
+    # kiosk, a notice and no print on one.
+    monkeypatch.setattr(printing, "ask", lambda parent: pytest.fail("no dialog here"))
+    assert printing.default_printer("window") is None
