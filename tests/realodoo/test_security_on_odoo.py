@@ -92,6 +92,10 @@ def access_token(odoo: OdooInstance) -> str:
     return row["access_token"]
 
 
+def kitchen_notes(text: str) -> str:
+    return json.dumps([{"text": text, "colorIndex": 0}])
+
+
 def change_with_note(note: str) -> dict:
     return {
         "v": 1,
@@ -99,7 +103,10 @@ def change_with_note(note: str) -> dict:
         "terminal": "t-security",
         "hlc": f"{int(time.time() * 1000):015d}-00000",
         "order": uuid.uuid4().hex,
-        "ops": [{"op": "order.set", "field": "internal_note", "value": note}],
+        # Odoo 19 keeps an order's kitchen notes as a JSON list and its POS parses it
+        # (18's general_note is plain text, where this is just text): a plain string
+        # left on an open order would break Odoo's own order display for later tests.
+        "ops": [{"op": "order.set", "field": "internal_note", "value": kitchen_notes(note)}],
     }
 
 
