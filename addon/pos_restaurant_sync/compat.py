@@ -23,6 +23,10 @@ ORDER_FIELDS: dict[str, str | None] = {
     "internal_note": "internal_note" if ODOO_MAJOR >= 19 else "general_note",
 }
 
+# 19 keeps the kitchen notes of an order and of a line (the protocol's internal_note) as
+# the text of a JSON list its screens parse (lib/kitchen_notes.py); 18 keeps plain text.
+KITCHEN_NOTES_AS_JSON: bool = ODOO_MAJOR >= 19
+
 # 19's pos.order.create gives a new order its pos_reference, tracking_number and
 # sequence_number; on 18 the POS draws them in the browser and the server sets none.
 ORDER_REFS_FROM_CREATE: bool = ODOO_MAJOR >= 19

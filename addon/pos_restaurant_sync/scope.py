@@ -13,6 +13,10 @@ reason this module gives. The rules (docs/protocol.md, "What the server accepts"
   split or a merge can move a line whose product left the menu meanwhile); a payment method
   of the POS;
 - the attribute values of a line belong to its product's template;
+- on Odoo 19, a kitchen note (the ``internal_note`` of the order or of a line) is ``""`` or
+  the JSON list of notes that 19's POS writes and parses (``lib/kitchen_notes.py``): a
+  note of any other shape would blank the screen of every 19 terminal showing the order.
+  18 keeps plain text there;
 - under *Restrict Price Modifications to Managers* (``restrict_price_control``), a user who
   is not a manager of the POS may only give a line a price the POS computes itself: the
   product's sales price or its price in one of the POS's pricelists, for the line's quantity
@@ -35,6 +39,7 @@ from odoo.exceptions import AccessError, MissingError
 from odoo.tools import float_compare
 
 from . import compat
+from .lib.kitchen_notes import check_kitchen_notes
 
 
 @dataclass
@@ -64,6 +69,8 @@ class Scope:
         """The ids an operation names, on their own."""
         kind = op["op"]
         values = op.get("values") or {op.get("field"): op.get("value")}
+        if "internal_note" in values and (reason := self._kitchen_note_refusal(op, values)):
+            return reason
         if kind == "order.set":
             if op["field"] == "partner_id" and op["value"] is not None:
                 return self._checked("partner", int(op["value"]), self._partner_ok)
@@ -75,6 +82,17 @@ class Scope:
             return self._checked(
                 "payment method", int(values["payment_method_id"]), self._payment_method_ok
             )
+        return None
+
+    def _kitchen_note_refusal(self, op: dict, values: dict) -> str | None:
+        """A kitchen note this Odoo's POS cannot draw (19: not a JSON list of notes)."""
+        if not compat.KITCHEN_NOTES_AS_JSON:
+            return None
+        try:
+            check_kitchen_notes(values["internal_note"])
+        except ValueError as exc:
+            where = f"line {op['line']}" if "line" in op else "the order"
+            return f"the kitchen note of {where} {exc}"
         return None
 
     def _line_refusal(self, state: dict, line_id: str, change_id: str) -> str | None:

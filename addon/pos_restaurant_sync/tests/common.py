@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 
 from odoo import sql_db
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
 
+from .. import compat
 from ..lib import protocol
 from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 
@@ -87,6 +89,13 @@ class PossyncCommon(TestPoSCommon):
     @staticmethod
     def order_set(field: str, value) -> dict:
         return {"op": "order.set", "field": field, "value": value}
+
+    @staticmethod
+    def kitchen_note(text: str) -> str:
+        """A kitchen note as this Odoo's note button writes it (lib/kitchen_notes.py)."""
+        if compat.KITCHEN_NOTES_AS_JSON:
+            return json.dumps([{"text": text, "colorIndex": 0}])
+        return text
 
     # --- the server --------------------------------------------------------------------
 

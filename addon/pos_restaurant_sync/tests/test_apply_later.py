@@ -69,7 +69,8 @@ class TestApplyAfterBroadcast(PossyncCommon):
         ) as compute:
             self.push(self.change(self.order, self.order_set("customer_count", 3), at=10))
             self.assertEqual(compute.call_count, 0)
-            self.push(self.change(self.order, self.line_set("l1", "internal_note", "x"), at=20))
+            note = self.line_set("l1", "internal_note", self.kitchen_note("x"))
+            self.push(self.change(self.order, note, at=20))
             self.assertEqual(compute.call_count, 0)
             self.push(self.change(self.order, self.line_set("l1", "qty", 3), at=30))
             self.assertEqual(compute.call_count, 1)

@@ -5,12 +5,14 @@ no payload in the log, nothing in a pull, nothing on the Odoo order.
 """
 
 import json
+from unittest import skipIf, skipUnless
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tests.common import new_test_user
 
+from .. import compat
 from ..models import pos_restaurant_sync_change as change_module
 from ..models import pos_restaurant_sync_change_push as push_module
 from .common import POS_MANAGER, POS_USER, PossyncCommon
@@ -257,6 +259,75 @@ class TestSecurityScope(PossyncCommon):
             self.waiter, self.change(self.order, self.line_add("l1", self.burger, price=0.01))
         )
         self.assertEqual(ack["status"], "applied")
+
+    # --- kitchen notes ------------------------------------------------------------------
+
+    @skipUnless(compat.KITCHEN_NOTES_AS_JSON, "19 keeps kitchen notes as a JSON list")
+    def test_plain_text_kitchen_note_on_19_is_rejected(self):
+        # 19's order display JSON.parses the note: plain text blanks every 19 terminal
+        # showing the order, sync on or off.
+        self.push_as(self.waiter, self.change(self.order, self.line_add("l1", self.coke)))
+        acks = self.push_as(
+            self.waiter,
+            self.change(self.order, self.order_set("internal_note", "No ice please"), at=10),
+            self.change(self.order, self.line_add("l2", self.coke, internal_note="Ice"), at=20),
+            self.change(self.order, self.line_set("l1", "internal_note", "No ice"), at=30),
+        )
+        self.assert_refused(acks[0], "kitchen note of the order", "not JSON")
+        self.assert_refused(acks[1], "kitchen note of line l2")
+        self.assert_refused(acks[2], "kitchen note of line l1")
+        order = self.pos_order(self.order)
+        self.assertFalse(order.internal_note)
+        self.assertEqual(set(self.lines_by_uuid(order)), {"l1"})
+        self.assertFalse(order.lines.note)
+
+    @skipUnless(compat.KITCHEN_NOTES_AS_JSON, "19 keeps kitchen notes as a JSON list")
+    def test_forged_kitchen_note_list_on_19_is_rejected(self):
+        # An extra key would reach 19's tag list as it is (an "img" is drawn as an image).
+        forged = [
+            json.dumps([{"text": "x", "colorIndex": 0, "img": "https://evil.example/p.png"}]),
+            json.dumps(["No ice"]),
+            json.dumps({"text": "x", "colorIndex": 0}),
+            json.dumps([{"text": "x", "colorIndex": "0"}]),
+        ]
+        acks = self.push_as(
+            self.waiter,
+            *[
+                self.change(self.order, self.order_set("internal_note", note), at=i)
+                for i, note in enumerate(forged)
+            ],
+        )
+        for ack in acks:
+            self.assert_refused(ack, "kitchen note of the order")
+        self.assertFalse(self.pos_order(self.order))
+
+    @skipUnless(compat.KITCHEN_NOTES_AS_JSON, "19 keeps kitchen notes as a JSON list")
+    def test_kitchen_notes_as_odoo_19_writes_them_are_accepted(self):
+        notes = json.dumps([{"text": "No ice", "colorIndex": 0}, {"text": "Wait", "colorIndex": 3}])
+        acks = self.push_as(
+            self.waiter,
+            self.change(self.order, self.order_set("internal_note", notes)),
+            self.change(self.order, self.line_add("l1", self.coke, internal_note=notes), at=1),
+            self.change(self.order, self.line_add("l2", self.coke, internal_note=""), at=2),
+            # 19's note button leaves "[]" on a line whose notes were all cleared.
+            self.change(self.order, self.line_set("l1", "internal_note", "[]"), at=3),
+            self.change(self.order, self.order_set("internal_note", ""), at=4),
+        )
+        self.assertEqual([ack["status"] for ack in acks], ["applied"] * 5)
+        order = self.pos_order(self.order)
+        self.assertFalse(order.internal_note)
+        self.assertEqual(self.lines_by_uuid(order)["l1"].note, "[]")
+
+    @skipIf(compat.KITCHEN_NOTES_AS_JSON, "18 keeps kitchen notes as plain text")
+    def test_plain_text_kitchen_note_on_18_is_accepted(self):
+        acks = self.push_as(
+            self.waiter,
+            self.change(self.order, self.order_set("internal_note", "No ice please")),
+            self.change(self.order, self.line_add("l1", self.coke, internal_note="[ice"), at=1),
+        )
+        self.assertEqual([ack["status"] for ack in acks], ["applied"] * 2)
+        order = self.pos_order(self.order)
+        self.assertEqual((order.general_note, order.lines.note), ("No ice please", "[ice"))
 
     # --- change ids ---------------------------------------------------------------------
 
