@@ -9,6 +9,7 @@ import uuid
 
 from odoo import sql_db
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
+from odoo.tests.common import new_test_user
 
 from .. import compat
 from ..lib import protocol
@@ -16,9 +17,13 @@ from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 
 # Changes are stamped "now" so the server's own closes, stamped later, sort after them.
 START_MS = int(time.time() * 1000)
-# The groups of a waiter and of a POS manager, for new_test_user.
-POS_USER = "base.group_user,point_of_sale.group_pos_user"
-POS_MANAGER = "base.group_user,point_of_sale.group_pos_manager"
+# The kinds of user the tests make (PossyncCommon.new_user), as their groups.
+USER_GROUPS = {
+    "waiter": "base.group_user,point_of_sale.group_pos_user",
+    "manager": "base.group_user,point_of_sale.group_pos_manager",
+    "employee": "base.group_user",  # an internal user who may not run the POS
+    "portal": "base.group_portal",
+}
 _numbers = itertools.count(1)
 
 
@@ -57,6 +62,15 @@ class PossyncCommon(TestPoSCommon):
         elif not cls.registry.in_test_mode():  # 18
             cls.registry.enter_test_mode(cls.cr)
             cls.addClassCleanup(cls.registry.leave_test_mode)
+
+    # --- users -------------------------------------------------------------------------
+
+    @classmethod
+    def new_user(cls, login: str, kind: str = "waiter", company=None):
+        """A user of ``kind`` (``USER_GROUPS``), its password its login; of ``company``
+        alone when one is given, else of the test's company."""
+        values = {"company_id": company.id} if company else {}
+        return new_test_user(cls.env, login, USER_GROUPS[kind], **values)
 
     # --- changes -----------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
-from odoo.tests.common import new_test_user
 
-from .common import POS_USER, PossyncCommon
+from .common import PossyncCommon
 
 
 @tagged("post_install", "-at_install")
@@ -10,10 +9,10 @@ class TestAccess(PossyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.waiter = new_test_user(cls.env, "possync_waiter", POS_USER)
-        cls.accountant = new_test_user(cls.env, "possync_accountant", "base.group_user")
+        cls.waiter = cls.new_user("possync_waiter")
+        cls.accountant = cls.new_user("possync_accountant", "employee")
         elsewhere = cls.env["res.company"].create({"name": "Another Restaurant"})
-        cls.stranger = new_test_user(cls.env, "possync_stranger", POS_USER, company_id=elsewhere.id)
+        cls.stranger = cls.new_user("possync_stranger", company=elsewhere)
 
     def config_as(self, user):
         return self.env["pos.config"].with_user(user)._possync_config_for_user(self.config.id)

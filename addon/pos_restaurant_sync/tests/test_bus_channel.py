@@ -4,9 +4,8 @@ from unittest.mock import patch
 
 from odoo.addons.bus.websocket import _wsrequest_stack
 from odoo.tests import tagged
-from odoo.tests.common import new_test_user
 
-from .common import POS_USER, PossyncCommon
+from .common import PossyncCommon
 
 
 @contextmanager
@@ -30,13 +29,11 @@ class TestBusChannel(PossyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.waiter = new_test_user(cls.env, "possync_bus_waiter", POS_USER)
-        cls.accountant = new_test_user(cls.env, "possync_bus_accountant", "base.group_user")
-        cls.customer = new_test_user(cls.env, "possync_bus_customer", "base.group_portal")
+        cls.waiter = cls.new_user("possync_bus_waiter")
+        cls.accountant = cls.new_user("possync_bus_accountant", "employee")
+        cls.customer = cls.new_user("possync_bus_customer", "portal")
         elsewhere = cls.env["res.company"].create({"name": "Another Bus Restaurant"})
-        cls.stranger = new_test_user(
-            cls.env, "possync_bus_stranger", POS_USER, company_id=elsewhere.id
-        )
+        cls.stranger = cls.new_user("possync_bus_stranger", company=elsewhere)
         cls.public = cls.env.ref("base.public_user")
         cls.request = f"possync:{cls.config.id}"
 

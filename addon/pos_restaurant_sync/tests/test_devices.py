@@ -5,10 +5,9 @@ from unittest.mock import patch
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
-from odoo.tests.common import new_test_user
 
 from ..models.pos_restaurant_sync_change import SyncRequestError
-from .common import POS_MANAGER, POS_USER, PossyncCommon
+from .common import PossyncCommon
 
 DEVICE_MODULE = "odoo.addons.pos_restaurant_sync.models.pos_restaurant_sync_device"
 
@@ -28,13 +27,11 @@ class TestDevices(PossyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.waiter = new_test_user(cls.env, "possync_dev_waiter", POS_USER)
-        cls.other_waiter = new_test_user(cls.env, "possync_dev_waiter2", POS_USER)
-        cls.manager = new_test_user(cls.env, "possync_dev_manager", POS_MANAGER)
+        cls.waiter = cls.new_user("possync_dev_waiter")
+        cls.other_waiter = cls.new_user("possync_dev_waiter2")
+        cls.manager = cls.new_user("possync_dev_manager", "manager")
         elsewhere = cls.env["res.company"].create({"name": "Another Device Restaurant"})
-        cls.other_manager = new_test_user(
-            cls.env, "possync_dev_manager2", POS_MANAGER, company_id=elsewhere.id
-        )
+        cls.other_manager = cls.new_user("possync_dev_manager2", "manager", company=elsewhere)
         cls.Device = cls.env["pos_restaurant_sync.device"].sudo()
 
     def register(self, terminal="t1", key=None, cert=None, user=None):
@@ -96,7 +93,7 @@ class TestDevices(PossyncCommon):
         self.assertEqual(sorted(d["terminal"] for d in self.listed()), ["t1", "t2"])
 
     def test_archiving_a_user_revokes_their_devices(self):
-        user = new_test_user(self.env, "possync_dev_leaver", POS_USER)
+        user = self.new_user("possync_dev_leaver")
         leaving = self.register("t1", user=user)
         staying = self.register("t2")
         user.action_archive()
@@ -105,7 +102,7 @@ class TestDevices(PossyncCommon):
         self.assertEqual([d["terminal"] for d in self.listed()], ["t2"])
 
     def test_a_user_who_lost_the_pos_hides_their_devices(self):
-        user = new_test_user(self.env, "possync_dev_moved", POS_USER)
+        user = self.new_user("possync_dev_moved")
         device = self.register(user=user)
         self.config.group_pos_user_id = self.env.ref("point_of_sale.group_pos_manager")
         self.assertEqual(self.listed(), [])
@@ -117,7 +114,7 @@ class TestDevices(PossyncCommon):
         self.assertFalse(device.revoked)
 
     def test_archiving_a_user_by_write_revokes_their_devices(self):
-        user = new_test_user(self.env, "possync_dev_leaver2", POS_USER)
+        user = self.new_user("possync_dev_leaver2")
         device = self.register(user=user)
         user.write({"active": False})
         self.assertTrue(device.revoked)

@@ -6,14 +6,13 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import new_test_user
 
 from ..lib import enrolment_code
 from ..models.pos_restaurant_sync_enrolment import (
     MAX_FAILURES_PER_ADDRESS,
     MAX_FAILURES_PER_DATABASE,
 )
-from .common import POS_MANAGER, POS_USER, PossyncCommon
+from .common import PossyncCommon
 
 ENROLMENT_MODULE = "odoo.addons.pos_restaurant_sync.models.pos_restaurant_sync_enrolment"
 TABLET = "192.0.2.10"
@@ -53,12 +52,10 @@ class TestEnrolment(PossyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(cls.env, "possync_enrol_manager", POS_MANAGER)
-        cls.waiter = new_test_user(cls.env, "possync_enrol_waiter", POS_USER)
+        cls.manager = cls.new_user("possync_enrol_manager", "manager")
+        cls.waiter = cls.new_user("possync_enrol_waiter")
         cls.elsewhere = cls.env["res.company"].create({"name": "Another Enrolment Restaurant"})
-        cls.other_manager = new_test_user(
-            cls.env, "possync_enrol_manager2", POS_MANAGER, company_id=cls.elsewhere.id
-        )
+        cls.other_manager = cls.new_user("possync_enrol_manager2", "manager", company=cls.elsewhere)
         cls.Enrolment = cls.env["pos_restaurant_sync.enrolment"]
         cls.Attempt = cls.env["pos_restaurant_sync.enrolment.attempt"].sudo()
 
@@ -272,7 +269,7 @@ class TestEnrolmentRoute(PossyncCommon, HttpCase):
         return response.json()["result"]
 
     def test_a_tablet_without_a_login_trades_its_code_for_the_set_up(self):
-        manager = new_test_user(self.env, "possync_enrol_route_manager", POS_MANAGER)
+        manager = self.new_user("possync_enrol_route_manager", "manager")
         enrolment = (
             self.env["pos_restaurant_sync.enrolment"]
             .with_user(manager)

@@ -2,9 +2,8 @@ import json
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import new_test_user
 
-from .common import POS_MANAGER, POS_USER, PossyncCommon
+from .common import PossyncCommon
 from .test_devices import certificate_hash, new_key
 
 
@@ -16,12 +15,10 @@ class TestLanAddress(PossyncCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.waiter = new_test_user(cls.env, "possync_lan_waiter", POS_USER)
-        cls.manager = new_test_user(cls.env, "possync_lan_manager", POS_MANAGER)
+        cls.waiter = cls.new_user("possync_lan_waiter")
+        cls.manager = cls.new_user("possync_lan_manager", "manager")
         elsewhere = cls.env["res.company"].create({"name": "Another LAN Restaurant"})
-        cls.other_manager = new_test_user(
-            cls.env, "possync_lan_manager2", POS_MANAGER, company_id=elsewhere.id
-        )
+        cls.other_manager = cls.new_user("possync_lan_manager2", "manager", company=elsewhere)
 
     def setUp(self):
         super().setUp()

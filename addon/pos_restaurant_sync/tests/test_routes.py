@@ -5,7 +5,6 @@ import time
 from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import new_test_user
 from psycopg2.errors import LockNotAvailable
 
 from ..lib import app_version
@@ -19,10 +18,8 @@ class TestRoutes(PossyncCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        new_test_user(
-            cls.env, "possync_http_waiter", "base.group_user,point_of_sale.group_pos_user"
-        )
-        new_test_user(cls.env, "possync_http_outsider", "base.group_user")
+        cls.new_user("possync_http_waiter")
+        cls.new_user("possync_http_outsider", "employee")
 
     def setUp(self):
         super().setUp()

@@ -10,12 +10,11 @@ from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
-from odoo.tests.common import new_test_user
 
 from .. import compat
 from ..models import pos_restaurant_sync_change as change_module
 from ..models import pos_restaurant_sync_change_push as push_module
-from .common import POS_MANAGER, POS_USER, PossyncCommon
+from .common import PossyncCommon
 
 
 @tagged("post_install", "-at_install")
@@ -23,8 +22,8 @@ class TestSecurityScope(PossyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.waiter = new_test_user(cls.env, "possync_scope_waiter", POS_USER)
-        cls.manager = new_test_user(cls.env, "possync_scope_manager", POS_MANAGER)
+        cls.waiter = cls.new_user("possync_scope_waiter")
+        cls.manager = cls.new_user("possync_scope_manager", "manager")
         cls.elsewhere = cls.env["res.company"].create({"name": "Another Restaurant"})
         cooking = cls.env["product.attribute"].create(
             {
@@ -436,13 +435,7 @@ class TestSecurityScope(PossyncCommon):
 
     def test_user_of_another_company_cannot_read_the_log(self):
         self.push(self.change(self.order, self.line_add("l1", self.coke)))
-        stranger = new_test_user(
-            self.env,
-            "possync_scope_stranger",
-            POS_MANAGER,
-            company_id=self.elsewhere.id,
-            company_ids=[(6, 0, self.elsewhere.ids)],
-        )
+        stranger = self.new_user("possync_scope_stranger", "manager", company=self.elsewhere)
         Log = self.env["pos_restaurant_sync.change"]
         Orders = self.env["pos_restaurant_sync.order"]
         self.assertFalse(Log.with_user(stranger).search([("order_uuid", "=", self.order)]))

@@ -1,6 +1,5 @@
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
-from odoo.tests.common import new_test_user
 
 from .. import compat
 from .common import PossyncCommon
@@ -60,9 +59,7 @@ class TestSettings(PossyncCommon):
             self.assertIn(f'name="{name}"', arch["arch"])
 
     def test_the_pos_loads_the_sync_settings(self):
-        waiter = new_test_user(
-            self.env, "possync_settings_waiter", "base.group_user,point_of_sale.group_pos_user"
-        )
+        waiter = self.new_user("possync_settings_waiter")
         loaded = compat.read_pos_config_data(self.config.with_user(waiter))
         self.assertTrue(loaded["possync_enabled"])
         self.assertEqual(loaded["possync_mode"], "bus")
