@@ -18,17 +18,6 @@ from shell.settings import Settings
 
 MIN_FREE_BYTES = 1 << 30  # Odoo's IndexedDB and the agent's SQLite grow with the day's orders
 CLOSE_S = 2.0  # the Date header counts whole seconds: closer than this is "in step"
-# The Update check's words, from agent/app_update.py's verdict in the app's language (the
-# agent's status keeps its own English cause for `possync status` and the log).
-APP_TOO_OLD = N_(
-    "too old for this server (needs ≥ {min}): possync {version} syncs nothing with it "
-    "and keeps its changes until then."
-)
-APP_UPDATE_AVAILABLE = N_("update available ({version} → {latest}): this version keeps working.")
-HOW_TO_UPDATE_WINDOWS = N_(
-    "Run the new possync setup on this tablet (it keeps the data and unsent orders)."
-)
-HOW_TO_UPDATE_DEBIAN = N_("Update possync on this tablet: sudo apt update && sudo apt upgrade.")
 
 
 async def _server_checks(settings: Settings, secret: str | None | Result) -> list[Result]:
@@ -75,18 +64,30 @@ async def _login_and_addon(
 
 
 def _update(app_versions: dict | None) -> Result:
-    """This app against the versions the server's addon works with (agent/app_update.py)."""
+    """This app against the versions the server's addon works with (agent/app_update.py),
+    worded here in the app's language (the agent's status keeps its own English cause for
+    `possync status` and the log)."""
     app = app_update.check(app_versions or {})
     versions = {"version": app.version, "min": app.min_version, "latest": app.latest_version}
-    advice = _(HOW_TO_UPDATE_WINDOWS if app_update.on_windows() else HOW_TO_UPDATE_DEBIAN)
     if app.state == app_update.TOO_OLD:
-        return failed(N_("Update"), _(APP_TOO_OLD).format(**versions), advice)
+        too_old = _(
+            "too old for this server (needs ≥ {min}): possync {version} syncs nothing with it "
+            "and keeps its changes until then."
+        )
+        return failed(N_("Update"), too_old.format(**versions), _how_to_update())
     if app.state == app_update.UPDATE_AVAILABLE:
-        return warned(N_("Update"), _(APP_UPDATE_AVAILABLE).format(**versions), advice)
+        available = _("update available ({version} → {latest}): this version keeps working.")
+        return warned(N_("Update"), available.format(**versions), _how_to_update())
     if app.state == app_update.CURRENT:
         current = _("possync {version} is up to date for this server (newest it knows: {latest}).")
         return passed(N_("Update"), current.format(version=app.version, latest=app.latest_version))
     return skipped(N_("Update"), _("the server names no app versions, or this possync has none"))
+
+
+def _how_to_update() -> str:
+    if app_update.on_windows():
+        return _("Run the new possync setup on this tablet (it keeps the data and unsent orders).")
+    return _("Update possync on this tablet: sudo apt update && sudo apt upgrade.")
 
 
 async def _websocket(probe: odoo_probe.OdooProbe) -> Result:
