@@ -24,7 +24,7 @@ from shell.browser import OUTSIDE_THE_POS, NavigationPolicy
 from shell.settings import Settings
 from shell.window import CloseGuard, Pending
 from tests.shell.conftest import gui_env
-from tests.shell.test_window import run_scenario
+from tests.shell.test_window import assert_scenario_checked
 
 PIN = "482913"
 CONFIGURED = Settings("https://odoo.lan", "prod", "anna", 2, "Bar", kiosk=True)
@@ -258,18 +258,21 @@ def test_navigation_to_the_back_office_is_refused_in_kiosk() -> None:
 def test_kiosk_window_has_no_frame_and_guards_quit_settings_and_the_back_office(
     home: Path,
 ) -> None:
-    checks = {r["check"] for r in run_scenario("kiosk", home)}
-    assert {
-        "the window is full screen without a frame",
-        "closing is refused and the PIN asked for",
-        "a wrong PIN is refused on the page",
-        "the back office is refused",
-        "a new window is refused",
-        "the right PIN opens the settings",
-        "the right PIN quits",
-        "keyboard escapes change nothing",
-        "history cannot bring the setup screen back",
-    } <= checks
+    assert_scenario_checked(
+        "kiosk",
+        home,
+        {
+            "the window is full screen without a frame",
+            "closing is refused and the PIN asked for",
+            "a wrong PIN is refused on the page",
+            "the back office is refused",
+            "a new window is refused",
+            "the right PIN opens the settings",
+            "the right PIN quits",
+            "keyboard escapes change nothing",
+            "history cannot bring the setup screen back",
+        },
+    )
 
 
 def test_a_setup_screen_left_open_locks_again(

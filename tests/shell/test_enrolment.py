@@ -163,12 +163,15 @@ def test_the_setup_page_api_enrols_and_saves_at_once(
 def test_the_setup_page_enrols_from_a_scanned_line_then_asks_only_the_login(
     home: Path,
 ) -> None:
-    from tests.shell.test_window import run_scenario
+    from tests.shell.test_window import assert_scenario_checked
 
-    checks = {r["check"] for r in run_scenario("enrol", home)}
-    assert {
-        "the code enrolled this terminal",
-        "the server, database and POS are saved before the login",
-        "the POS runs in the app",
-        "settings complete, the password in the keyring",
-    } <= checks
+    assert_scenario_checked(
+        "enrol",
+        home,
+        {
+            "the code enrolled this terminal",
+            "the server, database and POS are saved before the login",
+            "the POS runs in the app",
+            "settings complete, the password in the keyring",
+        },
+    )

@@ -48,15 +48,24 @@ def run_scenario(
     return results
 
 
+def assert_scenario_checked(name: str, home: Path, expected: set[str]) -> None:
+    """Run scenario ``name``: every check passes, and the ``expected`` ones ran."""
+    checks = {r["check"] for r in run_scenario(name, home)}
+    assert expected <= checks, f"scenario {name} never checked {sorted(expected - checks)}"
+
+
 def test_pos_injection_reload_supervision_and_close_guard(home: Path) -> None:
-    checks = {r["check"] for r in run_scenario("pos", home)}
-    assert {
-        "injected exactly once per page load",
-        "reload: injected again, once",
-        "a killed agent comes back on the same port",
-        "closing with unsent changes asks first",
-        "the agent stops with the app",
-    } <= checks
+    assert_scenario_checked(
+        "pos",
+        home,
+        {
+            "injected exactly once per page load",
+            "reload: injected again, once",
+            "a killed agent comes back on the same port",
+            "closing with unsent changes asks first",
+            "the agent stops with the app",
+        },
+    )
 
 
 def test_window_print_prints_the_receipt_and_the_window_has_its_icon(home: Path) -> None:
