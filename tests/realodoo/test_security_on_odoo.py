@@ -103,9 +103,9 @@ def change_with_note(note: str) -> dict:
         "terminal": "t-security",
         "hlc": f"{int(time.time() * 1000):015d}-00000",
         "order": uuid.uuid4().hex,
-        # Odoo 19 keeps an order's kitchen notes as a JSON list and its POS parses it
-        # (18's general_note is plain text, where this is just text): a plain string
-        # left on an open order would break Odoo's own order display for later tests.
+        # Odoo 19 keeps an order's kitchen notes as a JSON list that its POS parses, and a
+        # 19 server refuses a note of any other shape (docs/protocol.md); 18's
+        # general_note takes any text, this list included.
         "ops": [{"op": "order.set", "field": "internal_note", "value": kitchen_notes(note)}],
     }
 
