@@ -1,7 +1,8 @@
 """Kitchen notes as Odoo 19 draws them (addon lib/kitchen_notes.py), without a database.
 
 The addon's tests/test_security_scope.py pushes notes through a real push on 18 and 19;
-these pin every shape the check takes or refuses.
+these pin every shape the check takes or refuses. tests/vectors/kitchen_notes.json holds the
+server and the 19 page (tests/js/kitchen_notes.test.js) to the same cases.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from agent import protocol
 
 from .addon_lib import load
+from .vectors import kitchen_note_cases
 
 kitchen_notes = load("kitchen_notes")
 
@@ -71,3 +73,19 @@ def test_a_kitchen_note_at_the_protocols_length_cap_parses():
     value = json.dumps([note(text)])
     assert len(value) == protocol.MAX_TEXT_LENGTH
     assert kitchen_notes.check_kitchen_notes(value) == [note(text)]
+
+
+@pytest.mark.parametrize("case", kitchen_note_cases(), ids=lambda case: case["name"])
+def test_the_server_takes_a_kitchen_note_as_the_shared_cases_say(case):
+    try:
+        kitchen_notes.check_kitchen_notes(case["value"])
+    except ValueError:
+        taken = False
+    else:
+        taken = True
+    assert taken == case["server_takes"]
+
+
+@pytest.mark.parametrize("case", kitchen_note_cases(), ids=lambda case: case["name"])
+def test_the_server_takes_every_kitchen_note_a_19_page_draws(case):
+    kitchen_notes.check_kitchen_notes(case["page_draws"])

@@ -22,3 +22,8 @@ def diff_cases() -> list[dict]:
 def clock_cases() -> list[dict]:
     """Changes and a receiver's clock (`now_ms`): `accepted` or refused as from the future."""
     return json.loads((VECTORS_DIR / "clock.json").read_text())
+
+
+def kitchen_note_cases() -> list[dict]:
+    """Odoo 19 kitchen notes: whether the server takes `value`, and what a 19 page draws."""
+    return json.loads((VECTORS_DIR / "kitchen_notes.json").read_text())["cases"]

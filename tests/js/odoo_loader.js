@@ -1,7 +1,8 @@
-// Module resolution for the node tests of the page's patches (overrides/*.js): the addon's
-// own modules by their Odoo name (`@pos_restaurant_sync/...`), and the few Odoo modules they
-// import replaced by the small stand-ins in odoo_stubs/. Registered by a test file with
-// `register("./odoo_loader.js", import.meta.url)` before it imports a patch.
+// Module resolution for the node tests of the page's Odoo modules (overrides/*.js, pos/*.js):
+// the addon's own modules by their Odoo name (`@pos_restaurant_sync/...`) or by a relative
+// name without ".js", and the few Odoo modules they import replaced by the small stand-ins in
+// odoo_stubs/. Registered by a test file with `register("./odoo_loader.js", import.meta.url)`
+// before it imports a patch.
 const ADDON = new URL("../../addon/pos_restaurant_sync/static/src/", import.meta.url);
 const STUBS = {
     "@web/core/utils/patch": "patch.js",
@@ -19,5 +20,13 @@ export async function resolve(specifier, context, nextResolve) {
         const path = specifier.slice("@pos_restaurant_sync/".length);
         return { url: new URL(`${path}.js`, ADDON).href, shortCircuit: true };
     }
+    if (specifier.startsWith(".") && !specifier.endsWith(".js") && inAddon(context.parentURL)) {
+        // Odoo's module names drop ".js", also in an addon module's relative imports.
+        return { url: new URL(`${specifier}.js`, context.parentURL).href, shortCircuit: true };
+    }
     return nextResolve(specifier, context);
+}
+
+function inAddon(url) {
+    return Boolean(url) && url.startsWith(ADDON.href);
 }

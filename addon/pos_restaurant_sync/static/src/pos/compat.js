@@ -46,6 +46,12 @@ export const ORDER_FIELDS = IS_19
     : { internal_note: "general_note" };
 export const LINE_NOTE_FIELDS = { customer_note: "customer_note", internal_note: "note" };
 
+/**
+ * 19 keeps the kitchen notes of an order and of a line (the protocol's `internal_note`) as the
+ * text of a JSON list its screens parse (lib/kitchen_notes.js); 18 keeps plain text.
+ */
+export const KITCHEN_NOTES_AS_JSON = IS_19;
+
 /** Bus service events when its websocket goes up or down. */
 export const BUS_EVENTS = IS_19
     ? { up: ["BUS:CONNECT", "BUS:RECONNECT"], down: ["BUS:DISCONNECT", "BUS:RECONNECTING"] }

@@ -5,7 +5,8 @@
  * syncs: a change to any of them re-runs the effect.
  */
 import { MAX_ATTRIBUTE_VALUES, MAX_TEXT_LENGTH } from "@pos_restaurant_sync/lib/protocol";
-import { LINE_NOTE_FIELDS, ORDER_FIELDS } from "./compat";
+import { drawableKitchenNotes, fitKitchenNotes } from "@pos_restaurant_sync/lib/kitchen_notes";
+import { KITCHEN_NOTES_AS_JSON, LINE_NOTE_FIELDS, ORDER_FIELDS } from "./compat";
 
 // Odoo's order states beyond draft all mean the money was taken.
 const CLOSED_STATES = { cancel: "cancel", paid: "paid", done: "paid", invoiced: "paid" };
@@ -21,7 +22,7 @@ export function readOrderView(order) {
         payments: {},
     };
     for (const [field, odooField] of Object.entries(ORDER_FIELDS)) {
-        view[field] = text(order[odooField]);
+        view[field] = note(field, order[odooField]);
     }
     for (const line of order.lines) {
         view.lines[line.uuid] = readLine(line);
@@ -44,7 +45,7 @@ function readLine(line) {
         attribute_value_ids: ids(line.attribute_value_ids),
     };
     for (const [field, odooField] of Object.entries(LINE_NOTE_FIELDS)) {
-        values[field] = text(line[odooField]);
+        values[field] = note(field, line[odooField]);
     }
     return values;
 }
@@ -57,6 +58,17 @@ function ids(records) {
 
 function number(value) {
     return Number.isFinite(value) ? value : 0;
+}
+
+/**
+ * A note as a change may carry it: at most MAX_TEXT_LENGTH characters, and on 19 a kitchen
+ * note a list of notes the server takes, cut between notes rather than inside its JSON.
+ */
+function note(field, value) {
+    if (field === "internal_note" && KITCHEN_NOTES_AS_JSON) {
+        return fitKitchenNotes(drawableKitchenNotes(value), MAX_TEXT_LENGTH);
+    }
+    return text(value);
 }
 
 function text(value) {

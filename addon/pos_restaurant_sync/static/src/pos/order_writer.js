@@ -6,7 +6,9 @@
  * setters, which would re-derive other fields (prices from a pricelist, a fiscal position
  * from a customer) and so make edits the other terminal never made.
  */
+import { drawableKitchenNotes } from "@pos_restaurant_sync/lib/kitchen_notes";
 import {
+    KITCHEN_NOTES_AS_JSON,
     LINE_NOTE_FIELDS,
     ORDER_FIELDS,
     productTaxes,
@@ -132,9 +134,13 @@ function writePayment(models, order, action, op) {
 /**
  * The record an id field refers to (false for none), the records of a set of ids (as
  * commands both versions' create and update take; ids this terminal lacks are left out),
- * or the plain value.
+ * on 19 a kitchen note its screens can draw (a change from the LAN or stored before the
+ * server checked notes may hold any text), or the plain value.
  */
 function value(models, field, val) {
+    if (field === "internal_note" && KITCHEN_NOTES_AS_JSON) {
+        return drawableKitchenNotes(val);
+    }
     const model = RELATIONS[field];
     if (!model) {
         return val;
