@@ -1,6 +1,10 @@
+from unittest import skipUnless
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
 from .. import compat
+from ..scope import Scope
 from .common import PossyncCommon
 
 
@@ -47,6 +51,35 @@ class TestApplyToOdooOrder(PossyncCommon):
         if compat.ORDER_FIELDS["customer_note"]:  # 19 only; 18 keeps it in the log
             self.assertEqual(order[compat.ORDER_FIELDS["customer_note"]], "happy birthday")
         self.assertEqual((order.lines.customer_note, order.lines.note), ("no ice", first))
+
+    @skipUnless(compat.KITCHEN_NOTES_AS_JSON, "19 keeps kitchen notes as a JSON list")
+    def test_kitchen_note_stored_before_the_check_is_not_applied_on_19(self):
+        # A log may hold a note the server took before it checked notes: applied, it would
+        # blank every 19 terminal showing the order. The order keeps the note it has.
+        allergy, first = self.kitchen_note("allergy: nuts"), self.kitchen_note("first")
+        self.push(
+            self.change(
+                self.order,
+                self.order_set("internal_note", allergy),
+                self.line_add("l1", self.coke, internal_note=first),
+            )
+        )
+        with patch.object(Scope, "_kitchen_note_refusal", return_value=None):
+            self.push(
+                self.change(
+                    self.order,
+                    self.order_set("internal_note", "No ice please"),
+                    self.line_set("l1", "internal_note", '[{"text": "x"}]'),
+                    self.line_set("l1", "qty", 3),
+                    self.line_add("l2", self.burger, internal_note="Well done"),
+                    at=10,
+                )
+            )
+        order = self.pos_order(self.order)
+        self.assertEqual(order.internal_note, allergy)
+        lines = self.lines_by_uuid(order)
+        self.assertEqual((lines["l1"].note, lines["l1"].qty), (first, 3), "the rest applied")
+        self.assertFalse(lines["l2"].note)
 
     def test_two_waiters_adding_at_once_both_keep_their_lines(self):
         # odoo/odoo#138664: one waiter's lines vanished when the other saved.
