@@ -654,3 +654,61 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
     )
     assert to_server == [], "in agent mode the page itself never syncs with the server"
     wait_until(lambda: a.status()["state"] == "synced", timeout=10, what="A synced via agent")
+
+
+# The page's own socket to the agent, as any holder of the page token may open it.
+PUSH_THROUGH_AGENT = """async ({url, token, change}) => {
+    const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
+    const answer = (type) => new Promise((resolve) => socket.addEventListener("message",
+        (event) => JSON.parse(event.data).type === type && resolve(JSON.parse(event.data))));
+    await new Promise((resolve) => socket.addEventListener("open", resolve));
+    const welcome = answer("welcome");
+    socket.send(JSON.stringify({type: "hello", v: 1, since: 0}));
+    await welcome;
+    const ack = answer("ack");
+    socket.send(JSON.stringify({type: "push", changes: [change]}));
+    const result = await ack;
+    socket.close();
+    return result;
+}"""
+
+
+def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, free_tables, agent):
+    """The agents do not know the Odoo series and relay any note between tablets; 19's
+    order lines JSON.parse theirs. The page writes it as a tag, and its screen stays up."""
+    a, _ = two
+    if a.major < 19:
+        pytest.skip("18 keeps kitchen notes as plain text")
+    a.js(
+        """(agent) => window.dispatchEvent(new CustomEvent("possync:agent",
+            {detail: (window.possyncAgent = {url: agent.url, token: agent.token})}))""",
+        agent,
+    )
+    wait_until(lambda: a.status()["transport"] == "agent", timeout=10, what="A on the agent")
+    a.open_table(free_tables.take())
+    a.add_product("Coca-Cola")
+    order = a.current_order()
+    line = a.js(
+        """(uuid) => window.posmodel.models["pos.order"].find((o) => o.uuid === uuid)
+            .lines[0].uuid""",
+        order,
+    )
+    change = {
+        "v": 1,
+        "id": secrets.token_hex(8),
+        "terminal": "lan-peer",
+        "hlc": f"{int(time.time() * 1000):015d}-00000",
+        "order": order,
+        "ops": [{"op": "line.set", "line": line, "field": "internal_note", "value": "No ice"}],
+    }
+    ack = a.js(PUSH_THROUGH_AGENT, {**agent, "change": change})
+    assert ack["ids"] == [change["id"]]
+    seen_within(a.line("Coca-Cola").filter(has_text="No ice"))
+    note = a.js(
+        """(uuid) => window.posmodel.models["pos.order.line"].find((l) => l.uuid === uuid)
+            .note""",
+        line,
+    )
+    assert json.loads(note) == [{"text": "No ice", "colorIndex": 0}]
+    a.add_product("Fanta")  # the order screen still works
+    seen_within(a.line("Fanta"))
