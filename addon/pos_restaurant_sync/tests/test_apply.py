@@ -57,12 +57,9 @@ class TestApplyToOdooOrder(PossyncCommon):
         # A log may hold a note the server took before it checked notes: applied, it would
         # blank every 19 terminal showing the order. The order keeps the note it has.
         allergy, first = self.kitchen_note("allergy: nuts"), self.kitchen_note("first")
+        order_note = self.order_set("internal_note", allergy)
         self.push(
-            self.change(
-                self.order,
-                self.order_set("internal_note", allergy),
-                self.line_add("l1", self.coke, internal_note=first),
-            )
+            self.change(self.order, order_note, self.line_add("l1", self.coke, internal_note=first))
         )
         with patch.object(Scope, "_kitchen_note_refusal", return_value=None):
             self.push(
