@@ -11,7 +11,8 @@ job:
 * ``process``: one ``odoo-bin`` (``workers=0`` by default, so the bus websocket is on the
   HTTP port; with workers it is on the gevent port);
 * ``proxy``: nginx in front of it, with the site file ``docs/deploy.md`` recommends;
-* ``harness``: the five together (:class:`Harness`), handing out an :class:`OdooInstance`;
+* ``served``: one serving Odoo of a given shape (workers, proxy) with its instance;
+* ``harness``: these together (:class:`Harness`), handing out an :class:`OdooInstance`;
 * ``rpc``: JSON-RPC as a logged-in user; ``cli``: the command line.
 
 Command line (from the repository root)::
@@ -27,11 +28,12 @@ Only the standard library is used, so any Python 3.11 can drive it.
 
 from .addon import SYNC_MODULE, sync_addon_present
 from .errors import HarnessError
-from .harness import Harness, ServerShape
+from .harness import Harness
 from .instance import OdooInstance
 from .odoo_tests import OdooTestRun
 from .process import OdooPids
 from .rpc import OdooRpc
+from .served import ServedOdoo, ServerShape
 from .tree import OdooTree
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "OdooRpc",
     "OdooTestRun",
     "OdooTree",
+    "ServedOdoo",
     "ServerShape",
     "sync_addon_present",
 ]

@@ -14,47 +14,18 @@ from pathlib import Path
 from .addon import ADDONS_DIR, SYNC_MODULE, addon_wanted, addons_paths, sync_addon_present
 from .errors import HarnessError, Log, log_to_stderr
 from .files import file_lock, state_dir
-from .instance import (
-    ADMIN_LOGIN,
-    ADMIN_PASSWORD,
-    OdooInstance,
-    open_pos_session,
-    restaurant_config_id,
-)
+from .instance import OdooInstance
 from .odoo_tests import OdooTestRun
 from .postgres import PgCluster
 from .process import OdooPids, OdooProcess, kill_orphan_server
-from .proxy import PROXIES, NginxProxy
-from .rpc import OdooRpc
+from .proxy import NginxProxy
+from .served import ServedOdoo, ServerShape
 from .templates import Templates
 from .tree import OdooTree
 from .venv import ensure_venv
 
 # Odoo logs kept per version, newest first.
 KEEP_LOGS = 40
-
-
-@dataclass(frozen=True)
-class ServerShape:
-    """How Odoo serves: ``workers`` (0: one process) and the ``proxy`` in front of it
-    (``None``, ``"nginx"`` or ``"nginx-no-websocket"``, see :mod:`devkit.odoo.proxy`)."""
-
-    workers: int = 0
-    proxy: str | None = None
-
-    @classmethod
-    def chosen(cls, workers: int | None, proxy: str | None) -> ServerShape:
-        """The arguments given, else ``POSSYNC_ODOO_WORKERS`` and ``POSSYNC_ODOO_PROXY``
-        (so a whole test tier can run production-shaped), else one process, no proxy."""
-        if workers is None:
-            workers = int(os.environ.get("POSSYNC_ODOO_WORKERS") or 0)
-        if proxy is None:
-            proxy = os.environ.get("POSSYNC_ODOO_PROXY") or None
-        if proxy not in (None, *PROXIES):
-            raise HarnessError(f"unknown proxy {proxy!r}: one of {', '.join(PROXIES)}")
-        if workers < 0:
-            raise HarnessError(f"workers must be 0 or more, not {workers}")
-        return cls(workers, proxy)
 
 
 @dataclass(frozen=True)
@@ -102,6 +73,8 @@ class Harness:
             self.tree, self.pg, self.data_dir, self.with_addon, self._process, log
         )
         self.python: Path | None = None
+        self.served: ServedOdoo | None = None
+        # The parts of ``served``, for callers that restart Odoo or read its proxy.
         self.server: OdooProcess | None = None
         self.proxy: NginxProxy | None = None
         self.instance: OdooInstance | None = None
@@ -127,7 +100,8 @@ class Harness:
             self._locked = True
         python = ensure_venv(self.tree, self.log)
         self._prune_logs()
-        kill_orphan_server(self.root / "server.pid")
+        for name in ("server", "another"):
+            kill_orphan_server(self.root / f"{name}.pid")
         self.pg.start()
         # We hold the cluster lock, so any run database still here belongs to a dead run.
         self.templates.drop_all(self._run_prefix())
@@ -143,62 +117,56 @@ class Harness:
         if self.instance:
             return self.instance
         self.prepare()
-        db = self.new_database()
-        self.server = self._process(db, "server")
-        self.server.workers = self.shape.workers
-        self.server.proxy_mode = self.shape.proxy is not None
-        self.server.start(pidfile=self.root / "server.pid")
-        self.server.wait_ready()
-        base_url = self._start_proxy() if self.shape.proxy else self.server.base_url
-        rpc = OdooRpc(base_url, db, ADMIN_LOGIN, ADMIN_PASSWORD)
-        config_id = restaurant_config_id(rpc)
-        session_id = open_pos_session(rpc, config_id)
-        self.instance = OdooInstance(
-            tree=self.tree,
-            base_url=base_url,
-            db=db,
-            config_id=config_id,
-            session_id=session_id,
-            log_path=self.server.log_path,
-            rpc=rpc,
-            with_addon=self.with_addon,
-        )
+        self.served = self._serve(self.new_database(), self.shape, "server")
+        self.server, self.proxy = self.served.server, self.served.proxy
+        self.instance = self.served.instance
         return self.instance
 
-    def _start_proxy(self) -> str:
-        """nginx with the docs' site in front of the running Odoo; returns its URL."""
-        assert self.server and self.shape.proxy
-        prefix = self.root / "nginx"
-        kill_orphan_server(prefix / "nginx.pid", program=b"nginx")
-        self.proxy = NginxProxy.of_kind(
-            self.shape.proxy, prefix, self.server.http_port, self.server.websocket_port
+    @contextlib.contextmanager
+    def another_server(self, workers: int = 0, proxy: str | None = None) -> Iterator[ServedOdoo]:
+        """A second Odoo of another shape, beside the one :meth:`up` started, on a fresh
+        copy of the template; stopped and dropped at the end of the ``with`` block. So one
+        test session can try a production shape, or a broken proxy, next to the default."""
+        self.prepare()
+        db = self.new_database()
+        served = self._serve(db, ServerShape.chosen(workers, proxy), "another")
+        try:
+            yield served
+        finally:
+            served.stop()
+            self.templates.drop(db)
+            self._run_dbs.remove(db)
+
+    def _serve(self, db: str, shape: ServerShape, name: str) -> ServedOdoo:
+        """``odoo-bin`` on ``db`` shaped as ``shape``; its pid file and nginx folder are
+        named ``name`` so that the next run stops them if this one is killed."""
+        return ServedOdoo.start(
+            self._process(db, name),
+            shape,
+            pidfile=self.root / f"{name}.pid",
+            nginx_dir=self.root / ("nginx" if name == "server" else f"nginx-{name}"),
+            with_addon=self.with_addon,
         )
-        self.proxy.start()
-        self.proxy.wait_ready()
-        return self.proxy.url
 
     # -- the running server's processes
 
     def odoo_pids(self) -> OdooPids:
         """Odoo's master, HTTP workers and gevent process (for CPU accounting from /proc)."""
-        if not self.server:
-            raise HarnessError("Odoo is not running: up() first")
-        return self.server.pids()
+        return self._served().pids()
 
     def kill_http_worker(self) -> int:
         """SIGKILL one of Odoo's HTTP workers; returns its pid once the master replaced it."""
-        if not self.server:
+        return self._served().kill_http_worker()
+
+    def _served(self) -> ServedOdoo:
+        if not self.served:
             raise HarnessError("Odoo is not running: up() first")
-        return self.server.kill_http_worker()
+        return self.served
 
     def close(self) -> None:
-        if self.proxy:
-            self.proxy.stop()
-            self.proxy = None
-        if self.server:
-            self.server.stop()
-            self.server = None
-        self.instance = None
+        if self.served:
+            self.served.stop()
+        self.served = self.server = self.proxy = self.instance = None
         if self.pg.port:
             for db in self._run_dbs:
                 self.templates.drop(db)

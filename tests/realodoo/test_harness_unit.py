@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.odoo import HarnessError, OdooTestRun, OdooTree, addon, cli
-from devkit.odoo.harness import ServerShape
+from devkit.odoo import HarnessError, OdooTestRun, OdooTree, ServerShape, addon, cli
 from devkit.odoo.postgres import PgCluster
 from devkit.odoo.process import OdooPids, OdooProcess
 from devkit.odoo.venv import venv_requirements
