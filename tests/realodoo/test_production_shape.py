@@ -9,6 +9,8 @@ the whole tier runs that way.
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -79,3 +81,29 @@ def test_a_killed_http_worker_is_replaced_and_sync_goes_on(two, free_tables, ser
     a.add_product("Fanta")
     elapsed = seen_within(b.line("Fanta"))
     print(f"line added on A after a worker was killed, seen on B after {elapsed:.2f} s")
+
+
+def test_security_a_forged_forwarded_for_counts_against_the_sender_through_the_proxy(
+    served: ServedOdoo,
+) -> None:
+    """Wrong enrolment codes are counted per address (10 lock it out): through the
+    recommended site, an address a client writes in ``X-Forwarded-For`` or ``X-Real-IP``
+    is not the one Odoo counts (nginx appends the real one, which Odoo's proxy mode takes)."""
+    odoo = served.instance
+    body = {"jsonrpc": "2.0", "method": "call", "params": {"code": "WRONG-CODE"}}
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"}
+    request = urllib.request.Request(
+        f"{odoo.base_url}/pos_restaurant_sync/enroll",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json", **forged},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.loads(response.read())
+    assert "enrol_code_wrong" in json.dumps(answer), answer
+    [attempt] = odoo.jsonrpc(
+        "pos_restaurant_sync.enrolment.attempt",
+        "search_read",
+        [[]],
+        {"fields": ["address"], "order": "id desc", "limit": 1},
+    )
+    assert attempt["address"] == "127.0.0.1"
