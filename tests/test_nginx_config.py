@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.odoo import HarnessError
 from devkit.odoo.addon import REPO_ROOT
 from devkit.odoo.proxy import (
     NGINX,
@@ -19,6 +20,7 @@ from devkit.odoo.proxy import (
     Directive,
     NginxProxy,
     parse,
+    render_site,
 )
 
 DEPLOY_MD = REPO_ROOT / "docs" / "deploy.md"
@@ -116,3 +118,16 @@ def test_nginx_accepts_the_config_the_harness_writes(tmp_path: Path) -> None:
     cmd = [str(NGINX), "-t", "-q", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("upstream odoo { server 127.0.0.1:9999; }", "no test port for the upstream server"),
+        ("server { listen 443 ssl; location / { proxy_pass http://odoo; }", "not closed"),
+        ("server { listen 443 ssl; } }", "unbalanced braces"),
+    ],
+)
+def test_a_site_file_the_harness_cannot_render_is_refused_with_why(text: str, error: str) -> None:
+    with pytest.raises(HarnessError, match=error):
+        render_site(parse(text), listen_port=1, http_port=2, gevent_port=3)
