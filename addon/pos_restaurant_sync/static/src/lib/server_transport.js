@@ -1,7 +1,7 @@
 /**
  * Straight to the Odoo server (a plain browser, no local agent): JSON-RPC `push` and
  * `pull` of docs/protocol.md, changes received from Odoo's bus in Bus mode or pulled every
- * `intervalMs` in Interval mode.
+ * `intervalMs` in Interval mode, and in Bus mode while the bus is down.
  *
  * Odoo is reached only through the functions it is given, so `node --test` can drive it.
  */
