@@ -250,7 +250,7 @@ test("a transport switched in before the push left gets it, the old one does not
     assert.equal(after.pushes.length, 1);
 });
 
-test("flush sends what is pending before Odoo's own sync, within the push window", async () => {
+test("flush sends what is pending before Odoo's own sync once the push in flight is answered", async () => {
     const { client, timers, edit } = makeClient();
     const transport = recordingTransport(timers, { delay: 20 });
     client.useTransport(transport);
@@ -259,12 +259,37 @@ test("flush sends what is pending before Odoo's own sync, within the push window
     edit("o1", { uuid: "o1", lines: { l1: line(2) } });
     let flushed = false;
     client.flush(2000).then(() => (flushed = true));
-    await timers.run(110);
-    assert.equal(flushed, false, "waits for the window");
+    await timers.run(30);
+    assert.equal(flushed, false, "waits for the answer to its own push");
     await timers.run(20);
     assert.equal(flushed, true);
-    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 100]);
+    // Not at the end of the window (100): the payment's validation waits for this flush.
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 20]);
     assert.equal(client.outbox.size, 0);
+});
+
+test("flush with nothing pending and nothing in flight sends nothing and waits for nothing", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers, { delay: 20 });
+    client.useTransport(transport);
+    let flushed = false;
+    client.flush(2000).then(() => (flushed = true));
+    await timers.run(0);
+    assert.equal(flushed, true);
+    assert.equal(transport.pushes.length, 0);
+});
+
+test("flush keeps the pause after a failed push", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers, { fail: "down" });
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(0); // fails: the next attempt waits 1 s
+    client.flush(5000);
+    await timers.run(500);
+    assert.equal(transport.pushes.length, 1, "not during the pause");
+    await timers.run(600);
+    assert.equal(transport.pushes.length, 2);
 });
 
 test("flush gives up after its timeout when the receiver does not answer", async () => {

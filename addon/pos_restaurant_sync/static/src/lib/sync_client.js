@@ -329,13 +329,19 @@ export class SyncClient {
     /**
      * Have every edit made so far reach the receiver before Odoo's own sync of the same
      * orders starts: two writers of one order at once make the server retry or refuse one.
-     * Keeps the push window, and gives up after `timeoutMs` (Odoo's sync must not hang on us).
+     * Waits for the push in flight, then pushes what is left at once: the window keeps edits
+     * from costing a request each, and Odoo's own request follows anyway (the payment's
+     * validation waits here). Gives up after `timeoutMs` (Odoo's sync must not hang on us);
+     * a pause after failed pushes is kept.
      */
     async flush(timeoutMs) {
         const done = (async () => {
             await this.inflight;
-            await new Promise((resolve) => this.timers.setTimeout(resolve, this.wait()));
-            await this.push();
+            if (this.outbox.size) {
+                const pause = Math.max(0, this.retryAt - this.now());
+                await new Promise((resolve) => this.timers.setTimeout(resolve, pause));
+                await this.push();
+            }
         })();
         await Promise.race([done, new Promise((r) => this.timers.setTimeout(r, timeoutMs))]);
     }
