@@ -319,3 +319,69 @@ test("an order Odoo shows as paid is adopted closed, and later edits do not reop
     assert.equal(replica.target().state, "paid");
     assert.equal(replica.target().lines.l1.qty, 1);
 });
+
+test("with a transport that takes two pushes at once, the next push leaves without the answer", async () => {
+    const { client, timers, edit } = makeClient();
+    const transport = { ...recordingTransport(timers, { delay: 300 }), concurrentPushes: 2 };
+    client.useTransport(transport);
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(30);
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
+    await timers.run(100);
+    edit("o1", { uuid: "o1", lines: { l1: line(3) } });
+    await timers.run(100);
+    assert.deepEqual(
+        transport.pushes.map((p) => [p.at, p.ids.length]),
+        [[0, 1], [100, 1]],
+        "the second push carries only what the first does not; a third waits for room"
+    );
+    await timers.run(300);
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 100, 300]);
+    await timers.run(300);
+    assert.equal(client.outbox.size, 0);
+    const ids = transport.pushes.flatMap((p) => p.ids);
+    assert.equal(new Set(ids).size, 3, "each change pushed once");
+});
+
+test("a push that failed beside one that succeeded is pushed again", async () => {
+    const { client, timers, edit } = makeClient();
+    let calls = 0;
+    const transport = {
+        ...recordingTransport(timers, { delay: 50 }),
+        concurrentPushes: 2,
+        push(changes) {
+            this.pushes.push({ at: timers.now, ids: changes.map((c) => c.id) });
+            const fail = calls++ === 0;
+            return new Promise((resolve, reject) =>
+                timers.setTimeout(() => (fail ? reject(new Error("dropped")) : resolve({
+                    acked: changes.map((c) => c.id), rejected: [],
+                })), fail ? 150 : 10)
+            );
+        },
+    };
+    client.useTransport(transport);
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(100);
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
+    await timers.run(2000);
+    assert.equal(client.outbox.size, 0);
+    assert.deepEqual(transport.pushes.map((p) => p.ids.length), [1, 1, 1]);
+    assert.equal(transport.pushes[2].ids[0], transport.pushes[0].ids[0], "the failed one again");
+});
+
+test("flush waits for every push in flight", async () => {
+    const { client, timers, edit } = makeClient();
+    const transport = { ...recordingTransport(timers, { delay: 300 }), concurrentPushes: 2 };
+    client.useTransport(transport);
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(100);
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
+    await timers.run(0);
+    let flushed = false;
+    client.flush(5000).then(() => (flushed = true));
+    await timers.run(250);
+    assert.equal(flushed, false, "the first push is not answered yet");
+    await timers.run(200);
+    assert.equal(flushed, true);
+    assert.equal(client.outbox.size, 0);
+});
