@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
-from devkit.pos_page import KITCHEN_PRINTER_IP, PosPage
+from devkit.pos_page import PosPage, kitchen_printer_values
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -73,22 +73,14 @@ def configure(odoo: OdooInstance) -> None:
     """Bus mode, and on 19 a kitchen printer (its payment sends to the kitchen first)."""
     values: dict[str, Any] = {"possync_enabled": True, "possync_mode": "bus"}
     config = odoo.jsonrpc("pos.config", "read", [[odoo.config_id], ["printer_ids"]])[0]
-    if odoo.tree.major >= 19 and not config["printer_ids"]:
-        categories = odoo.jsonrpc("pos.category", "search", [[]])
-        printer = {
-            "name": "Kitchen",
-            "printer_type": "epson_epos",
-            "epson_printer_ip": KITCHEN_PRINTER_IP,
-            "product_categories_ids": [(6, 0, categories)],
-        }
-        values |= {"is_order_printer": True, "printer_ids": [(0, 0, printer)]}
+    if not config["printer_ids"]:
+        values |= kitchen_printer_values(odoo)
     odoo.jsonrpc("pos.config", "write", [[odoo.config_id], values])
 
 
 def free_table(odoo: OdooInstance) -> int:
-    tables = odoo.jsonrpc(
-        "restaurant.table", "search_read", [[("floor_id.name", "=", "Main Floor")], ["table_number"]]
-    )
+    main_floor = [("floor_id.name", "=", "Main Floor")]
+    tables = odoo.jsonrpc("restaurant.table", "search_read", [main_floor, ["table_number"]])
     busy = odoo.jsonrpc("pos.order", "search_read", [[("state", "=", "draft")], ["table_id"]])
     taken = {order["table_id"][0] for order in busy if order["table_id"]}
     return min(t["table_number"] for t in tables if t["id"] not in taken)

@@ -20,19 +20,28 @@ function makeClient({
     return { client, storage, timers, page, edit };
 }
 
-/** A transport that acknowledges every push after `delay` ms and records them. */
-function recordingTransport(timers, { delay = 0, fail = null } = {}) {
+/**
+ * A transport that acknowledges every push after `delay` ms and records them; with `fail`,
+ * fails them instead (a function of the push's index: fails the pushes it names), after
+ * `failDelay` ms.
+ */
+function recordingTransport(
+    timers, { delay = 0, fail = null, failDelay = delay, concurrentPushes = 1 } = {}
+) {
+    const fails = typeof fail === "function" ? fail : () => fail;
     return {
         kind: "server",
+        concurrentPushes,
         pushes: [],
         start() {},
         stop() {},
         push(changes) {
+            const failure = fails(this.pushes.length);
             this.pushes.push({ at: timers.now, ids: changes.map((c) => c.id) });
             return new Promise((resolve, reject) =>
-                timers.setTimeout(() => (fail ? reject(new Error(fail)) : resolve({
+                timers.setTimeout(() => (failure ? reject(new Error(failure)) : resolve({
                     acked: changes.map((c) => c.id), rejected: [],
-                })), delay)
+                })), failure ? failDelay : delay)
             );
         },
     };
@@ -320,11 +329,17 @@ test("an order Odoo shows as paid is adopted closed, and later edits do not reop
     assert.equal(replica.target().lines.l1.qty, 1);
 });
 
+/** A client on a transport that takes two pushes at once and answers in 300 ms, edited once. */
+function editedOnTwoAtOnce() {
+    const made = makeClient();
+    const transport = recordingTransport(made.timers, { delay: 300, concurrentPushes: 2 });
+    made.client.useTransport(transport);
+    made.edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    return { ...made, transport };
+}
+
 test("with a transport that takes two pushes at once, the next push leaves without the answer", async () => {
-    const { client, timers, edit } = makeClient();
-    const transport = { ...recordingTransport(timers, { delay: 300 }), concurrentPushes: 2 };
-    client.useTransport(transport);
-    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    const { client, timers, edit, transport } = editedOnTwoAtOnce();
     await timers.run(30);
     edit("o1", { uuid: "o1", lines: { l1: line(2) } });
     await timers.run(100);
@@ -345,20 +360,9 @@ test("with a transport that takes two pushes at once, the next push leaves witho
 
 test("a push that failed beside one that succeeded is pushed again", async () => {
     const { client, timers, edit } = makeClient();
-    let calls = 0;
-    const transport = {
-        ...recordingTransport(timers, { delay: 50 }),
-        concurrentPushes: 2,
-        push(changes) {
-            this.pushes.push({ at: timers.now, ids: changes.map((c) => c.id) });
-            const fail = calls++ === 0;
-            return new Promise((resolve, reject) =>
-                timers.setTimeout(() => (fail ? reject(new Error("dropped")) : resolve({
-                    acked: changes.map((c) => c.id), rejected: [],
-                })), fail ? 150 : 10)
-            );
-        },
-    };
+    const transport = recordingTransport(timers, {
+        delay: 10, fail: (index) => index === 0 && "dropped", failDelay: 150, concurrentPushes: 2,
+    });
     client.useTransport(transport);
     edit("o1", { uuid: "o1", lines: { l1: line(1) } });
     await timers.run(100);
@@ -370,18 +374,15 @@ test("a push that failed beside one that succeeded is pushed again", async () =>
 });
 
 test("flush waits for every push in flight", async () => {
-    const { client, timers, edit } = makeClient();
-    const transport = { ...recordingTransport(timers, { delay: 300 }), concurrentPushes: 2 };
-    client.useTransport(transport);
-    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    const { client, timers, edit } = editedOnTwoAtOnce();
     await timers.run(100);
     edit("o1", { uuid: "o1", lines: { l1: line(2) } });
     await timers.run(0);
-    let flushed = false;
-    client.flush(5000).then(() => (flushed = true));
+    const flush = { done: false };
+    client.flush(5000).then(() => (flush.done = true));
     await timers.run(250);
-    assert.equal(flushed, false, "the first push is not answered yet");
+    assert.equal(flush.done, false, "the first push is not answered yet");
     await timers.run(200);
-    assert.equal(flushed, true);
+    assert.equal(flush.done, true);
     assert.equal(client.outbox.size, 0);
 });
