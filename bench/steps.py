@@ -139,8 +139,8 @@ def last_tap_of(events: list[dict]) -> float:
     return max(e["t"] for e in events if e["ev"] == "click")
 
 
-def numpad_edit(a: PosPage, b: PosPage, product: str, kind: str) -> dict[str, Any]:
-    a.select_line(product)
+def numpad_edit(odoo: OdooInstance, a: PosPage, b: PosPage, kind: str) -> dict[str, Any]:
+    a.select_line(PRODUCTS[0])
     time.sleep(0.5)
     steps_of(a), steps_of(b)
     a.numpad(*EDITS[kind])
@@ -149,11 +149,11 @@ def numpad_edit(a: PosPage, b: PosPage, product: str, kind: str) -> dict[str, An
     tap = last_tap_of(ea)
     out = timeline(ea, eb, tap)
     out["pushes"] = sum(1 for e in ea if e["ev"] == "send")
-    out["requests"] = requests_between(a_odoo, tap - 2000, tap + QUIET_S * 1000)
+    out["requests"] = requests_between(odoo, tap - 2000, tap + QUIET_S * 1000)
     return out
 
 
-def payment(a: PosPage, b: PosPage) -> dict[str, Any]:
+def payment(odoo: OdooInstance, a: PosPage, b: PosPage) -> dict[str, Any]:
     if a.screens.kitchen_before_payment:
         a.send_to_kitchen()
         a.open_table(a.current_table)
@@ -167,11 +167,8 @@ def payment(a: PosPage, b: PosPage) -> dict[str, Any]:
     ea, eb = steps_of(a), steps_of(b)
     tap = last_tap_of(ea)
     out = timeline(ea, eb, tap)
-    out["requests"] = requests_between(a_odoo, tap - 200, tap + 3000)
+    out["requests"] = requests_between(odoo, tap - 200, tap + 3000)
     return out
-
-
-a_odoo: OdooInstance  # the instance requests_between reads the log of
 
 
 def one_run(browser: Browser, odoo: OdooInstance, lines: int) -> dict[str, Any]:
@@ -184,8 +181,8 @@ def one_run(browser: Browser, odoo: OdooInstance, lines: int) -> dict[str, Any]:
         b.page.wait_for_timeout(1500)
         b.open_table(table)
         b.line(PRODUCTS[lines - 1]).first.wait_for(timeout=10_000)
-        result = {kind: numpad_edit(a, b, PRODUCTS[0], kind) for kind in EDITS}
-        result["payment"] = payment(a, b)
+        result = {kind: numpad_edit(odoo, a, b, kind) for kind in EDITS}
+        result["payment"] = payment(odoo, a, b)
         return result
     finally:
         a.page.context.close()
@@ -205,7 +202,6 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global a_odoo
     parser = argparse.ArgumentParser(prog="python -m bench.steps", description=__doc__)
     parser.add_argument("--odoo-src", default=os.environ.get("ODOO_SRC"), required=False)
     parser.add_argument("--attach", help="JSON line of `python -m devkit.odoo up`")
@@ -220,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     # An attached Odoo belongs to another harness, which holds the cluster's lock.
     with contextlib.nullcontext() if args.attach else Harness(args.odoo_src) as harness:
         odoo = attach(args.attach, args.odoo_src) if args.attach else harness.up()
-        a_odoo = odoo
         configure(odoo)
         runs = []
         with sync_playwright() as playwright:
