@@ -41,6 +41,7 @@ PRODUCTS = ["Coca-Cola", "Water", "Fanta", "Green Tea", "Espresso", "Minute Maid
 # Numpad keys per edit kind: the mode key, then the value typed (two taps).
 EDITS = {"qty": ["Qty", "3", "2"], "discount": ["%", "1", "5"], "price": ["Price", "7", "5"]}
 QUIET_S = 1.5  # after the last tap, long enough for every step to have happened
+PAID_TIMEOUT_MS = 30_000  # Odoo's own sync of a paid order takes seconds on a busy machine
 # Odoo's request log line: time, path, query count, SQL seconds, other seconds.
 REQUEST_LINE = re.compile(
     r"^(\S+ \S+),\d+ .*\"POST (\S+) HTTP[^\"]*\" \d+ - (\d+) ([\d.]+) ([\d.]+)"
@@ -162,7 +163,7 @@ def payment(odoo: OdooInstance, a: PosPage, b: PosPage) -> dict[str, Any]:
     time.sleep(1.0)
     steps_of(a), steps_of(b)
     a.page.get_by_text("Validate", exact=True).click()
-    b.notification("paid on another terminal").first.wait_for(timeout=10_000)
+    b.notification("paid on another terminal").first.wait_for(timeout=PAID_TIMEOUT_MS)
     time.sleep(0.5)
     ea, eb = steps_of(a), steps_of(b)
     tap = last_tap_of(ea)
@@ -184,6 +185,11 @@ def one_run(browser: Browser, odoo: OdooInstance, lines: int) -> dict[str, Any]:
         result = {kind: numpad_edit(odoo, a, b, kind) for kind in EDITS}
         result["payment"] = payment(odoo, a, b)
         return result
+    except Exception:
+        for name, pos in (("A", a), ("B", b)):
+            pos.page.screenshot(path=f"/tmp/bench-steps-{name}.png")
+        log("failed: screenshots in /tmp/bench-steps-A.png and -B.png")
+        raise
     finally:
         a.page.context.close()
         b.page.context.close()
