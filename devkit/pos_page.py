@@ -389,6 +389,21 @@ class PosPage:
             self.page.unroute(SYNC_ROUTE)
 
 
+def kitchen_printer_values(odoo: OdooInstance) -> dict[str, Any]:
+    """``pos.config`` values that give 19's POS an order printer at ``KITCHEN_PRINTER_IP``
+    for every category: its kitchen button only shows with one (the terminals fake its
+    answers, ``PosPage.stand_in_kitchen_printer``); none on 18, whose demo has one."""
+    if odoo.tree.major < 19:
+        return {}
+    printer = {
+        "name": "Kitchen",
+        "printer_type": "epson_epos",
+        "epson_printer_ip": KITCHEN_PRINTER_IP,
+        "product_categories_ids": [(6, 0, odoo.jsonrpc("pos.category", "search", [[]]))],
+    }
+    return {"is_order_printer": True, "printer_ids": [(0, 0, printer)]}
+
+
 def _epos_printed(route: Route) -> None:
     headers = {"Access-Control-Allow-Origin": "*", "Content-Type": "text/xml"}
     route.fulfill(status=200, headers=headers, body=EPOS_PRINTED)

@@ -20,19 +20,28 @@ function makeClient({
     return { client, storage, timers, page, edit };
 }
 
-/** A transport that acknowledges every push after `delay` ms and records them. */
-function recordingTransport(timers, { delay = 0, fail = null } = {}) {
+/**
+ * A transport that acknowledges every push after `delay` ms and records them; with `fail`,
+ * fails them instead (a function of the push's index: fails the pushes it names), after
+ * `failDelay` ms.
+ */
+function recordingTransport(
+    timers, { delay = 0, fail = null, failDelay = delay, concurrentPushes = 1 } = {}
+) {
+    const fails = typeof fail === "function" ? fail : () => fail;
     return {
         kind: "server",
+        concurrentPushes,
         pushes: [],
         start() {},
         stop() {},
         push(changes) {
+            const failure = fails(this.pushes.length);
             this.pushes.push({ at: timers.now, ids: changes.map((c) => c.id) });
             return new Promise((resolve, reject) =>
-                timers.setTimeout(() => (fail ? reject(new Error(fail)) : resolve({
+                timers.setTimeout(() => (failure ? reject(new Error(failure)) : resolve({
                     acked: changes.map((c) => c.id), rejected: [],
-                })), delay)
+                })), failure ? failDelay : delay)
             );
         },
     };
@@ -250,7 +259,7 @@ test("a transport switched in before the push left gets it, the old one does not
     assert.equal(after.pushes.length, 1);
 });
 
-test("flush sends what is pending before Odoo's own sync, within the push window", async () => {
+test("flush sends what is pending before Odoo's own sync once the push in flight is answered", async () => {
     const { client, timers, edit } = makeClient();
     const transport = recordingTransport(timers, { delay: 20 });
     client.useTransport(transport);
@@ -259,12 +268,37 @@ test("flush sends what is pending before Odoo's own sync, within the push window
     edit("o1", { uuid: "o1", lines: { l1: line(2) } });
     let flushed = false;
     client.flush(2000).then(() => (flushed = true));
-    await timers.run(110);
-    assert.equal(flushed, false, "waits for the window");
+    await timers.run(30);
+    assert.equal(flushed, false, "waits for the answer to its own push");
     await timers.run(20);
     assert.equal(flushed, true);
-    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 100]);
+    // Not at the end of the window (100): the payment's validation waits for this flush.
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 20]);
     assert.equal(client.outbox.size, 0);
+});
+
+test("flush with nothing pending and nothing in flight sends nothing and waits for nothing", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers, { delay: 20 });
+    client.useTransport(transport);
+    let flushed = false;
+    client.flush(2000).then(() => (flushed = true));
+    await timers.run(0);
+    assert.equal(flushed, true);
+    assert.equal(transport.pushes.length, 0);
+});
+
+test("flush keeps the pause after a failed push", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers, { fail: "down" });
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(0); // fails: the next attempt waits 1 s
+    client.flush(5000);
+    await timers.run(500);
+    assert.equal(transport.pushes.length, 1, "not during the pause");
+    await timers.run(600);
+    assert.equal(transport.pushes.length, 2);
 });
 
 test("flush gives up after its timeout when the receiver does not answer", async () => {
@@ -293,4 +327,62 @@ test("an order Odoo shows as paid is adopted closed, and later edits do not reop
     });
     assert.equal(replica.target().state, "paid");
     assert.equal(replica.target().lines.l1.qty, 1);
+});
+
+/** A client on a transport that takes two pushes at once and answers in 300 ms, edited once. */
+function editedOnTwoAtOnce() {
+    const made = makeClient();
+    const transport = recordingTransport(made.timers, { delay: 300, concurrentPushes: 2 });
+    made.client.useTransport(transport);
+    made.edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    return { ...made, transport };
+}
+
+test("with a transport that takes two pushes at once, the next push leaves without the answer", async () => {
+    const { client, timers, edit, transport } = editedOnTwoAtOnce();
+    await timers.run(30);
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
+    await timers.run(100);
+    edit("o1", { uuid: "o1", lines: { l1: line(3) } });
+    await timers.run(100);
+    assert.deepEqual(
+        transport.pushes.map((p) => [p.at, p.ids.length]),
+        [[0, 1], [100, 1]],
+        "the second push carries only what the first does not; a third waits for room"
+    );
+    await timers.run(300);
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 100, 300]);
+    await timers.run(300);
+    assert.equal(client.outbox.size, 0);
+    const ids = transport.pushes.flatMap((p) => p.ids);
+    assert.equal(new Set(ids).size, 3, "each change pushed once");
+});
+
+test("a push that failed beside one that succeeded is pushed again", async () => {
+    const { client, timers, edit } = makeClient();
+    const transport = recordingTransport(timers, {
+        delay: 10, fail: (index) => index === 0 && "dropped", failDelay: 150, concurrentPushes: 2,
+    });
+    client.useTransport(transport);
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(100);
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
+    await timers.run(2000);
+    assert.equal(client.outbox.size, 0);
+    assert.deepEqual(transport.pushes.map((p) => p.ids.length), [1, 1, 1]);
+    assert.equal(transport.pushes[2].ids[0], transport.pushes[0].ids[0], "the failed one again");
+});
+
+test("flush waits for every push in flight", async () => {
+    const { client, timers, edit } = editedOnTwoAtOnce();
+    await timers.run(100);
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
+    await timers.run(0);
+    const flush = { done: false };
+    client.flush(5000).then(() => (flush.done = true));
+    await timers.run(250);
+    assert.equal(flush.done, false, "the first push is not answered yet");
+    await timers.run(200);
+    assert.equal(flush.done, true);
+    assert.equal(client.outbox.size, 0);
 });

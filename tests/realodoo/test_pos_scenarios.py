@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from devkit.odoo import OdooInstance
-from devkit.pos_page import KITCHEN_PRINTER_IP, PosPage
+from devkit.pos_page import PosPage, kitchen_printer_values
 
 from .shots import FAILURE_SHOTS, SCREENSHOTS
 
@@ -71,16 +71,7 @@ def synced_odoo(odoo: OdooInstance) -> OdooInstance:
     19's kitchen button only shows with an order printer: a stand-in Epson printer, whose
     answers the terminals fake (``PosPage.stand_in_kitchen_printer``); 18's demo has one.
     """
-    values = {"possync_enabled": True, "possync_mode": "bus"}
-    if odoo.tree.major >= 19:
-        categories = odoo.jsonrpc("pos.category", "search", [[]])
-        printer = {
-            "name": "Kitchen",
-            "printer_type": "epson_epos",
-            "epson_printer_ip": KITCHEN_PRINTER_IP,
-            "product_categories_ids": [(6, 0, categories)],
-        }
-        values |= {"is_order_printer": True, "printer_ids": [(0, 0, printer)]}
+    values = {"possync_enabled": True, "possync_mode": "bus", **kitchen_printer_values(odoo)}
     odoo.jsonrpc("pos.config", "write", [[odoo.config_id], values])
     return odoo
 

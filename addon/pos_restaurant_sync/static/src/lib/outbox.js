@@ -33,11 +33,12 @@ export class Outbox {
         this.save();
     }
 
-    /** The oldest pending changes that fit in one push. */
-    batch() {
+    /** The oldest pending changes that fit in one push, leaving out the ids in `skip`. */
+    batch(skip = new Set()) {
         const batch = [];
         let bytes = 0;
-        for (const change of this.changes.slice(0, MAX_BATCH_CHANGES)) {
+        const pending = this.changes.filter((change) => !skip.has(change.id));
+        for (const change of pending.slice(0, MAX_BATCH_CHANGES)) {
             bytes += JSON.stringify(change).length;
             if (batch.length && bytes > MAX_BATCH_BYTES) {
                 break;

@@ -15,6 +15,8 @@ const VERSION_MISMATCH = CAUSE.versionMismatch;
 
 export class ServerTransport {
     kind = "server";
+    /** Odoo answers a push once the Odoo order is written too; the next need not wait. */
+    concurrentPushes = 2;
 
     /**
      * @param {object} options

@@ -89,8 +89,10 @@ export class SyncClient {
         this.rejected = [];
         this.transport = null;
         this.pushTimer = null;
-        /** The push in flight, if any: there is never more than one. */
-        this.inflight = null;
+        /** The pushes in flight: at most the transport's `concurrentPushes` (else one). */
+        this.inflight = new Set();
+        /** Ids of the changes a push in flight carries: the next push leaves them out. */
+        this.sending = new Set();
         this.lastPushAt = -Infinity;
         this.retryAt = 0;
         this.retries = new Backoff(1000, MAX_RETRY_MS);
@@ -280,10 +282,13 @@ export class SyncClient {
 
     /**
      * Push soon: once the current task's edits are captured if the last push is a window old,
-     * else when the window ends.
+     * else when the window ends. A push does not wait for the answer to the one in flight
+     * when the transport takes two at once (the server: its answer waits for the Odoo order
+     * too, while the change is already stored and broadcast); every receiver takes changes
+     * in any order.
      */
     schedulePush() {
-        if (this.pushTimer || this.inflight || !this.transport) {
+        if (this.pushTimer || !this.canPush() || !this.hasUnsent()) {
             return;
         }
         const wait = this.wait();
@@ -310,24 +315,44 @@ export class SyncClient {
         return Math.max(0, this.lastPushAt + this.windowMs - now, this.retryAt - now);
     }
 
-    /** Push the pending changes now; resolves when the receiver answered (or failed). */
-    push() {
-        this.cancelPush();
-        this.inflight ||= this.pushBatch().finally(() => {
-            this.inflight = null;
-            this.updateStatus({ busy: false });
-            if (this.outbox.size) {
-                this.schedulePush();
-            }
-        });
-        return this.inflight;
+    /** A transport is in use and has room for one more push in flight. */
+    canPush() {
+        const room = this.transport?.concurrentPushes || 1;
+        return Boolean(this.transport) && this.inflight.size < room;
     }
 
-    async pushBatch() {
-        const batch = this.outbox.batch();
-        if (!batch.length || !this.transport) {
-            return;
+    /** Pending changes that no push in flight carries. */
+    hasUnsent() {
+        return this.outbox.size > 0 && this.outbox.changes.some((c) => !this.sending.has(c.id));
+    }
+
+    /**
+     * Push the pending changes no push in flight carries, now if the transport has room;
+     * resolves when the pushes in flight are answered (or failed).
+     */
+    push() {
+        this.cancelPush();
+        if (!this.canPush() || !this.hasUnsent()) {
+            return this.settled();
         }
+        const batch = this.outbox.batch(this.sending);
+        batch.forEach((change) => this.sending.add(change.id));
+        const pushing = this.pushBatch(batch).finally(() => {
+            this.inflight.delete(pushing);
+            batch.forEach((change) => this.sending.delete(change.id));
+            this.updateStatus({ busy: this.inflight.size > 0 });
+            this.schedulePush();
+        });
+        this.inflight.add(pushing);
+        return pushing;
+    }
+
+    /** Resolves once every push now in flight is answered (or failed). */
+    settled() {
+        return Promise.all(this.inflight).then(() => undefined);
+    }
+
+    async pushBatch(batch) {
         this.lastPushAt = this.now();
         this.updateStatus({ busy: true });
         try {
@@ -340,13 +365,20 @@ export class SyncClient {
     /**
      * Have every edit made so far reach the receiver before Odoo's own sync of the same
      * orders starts: two writers of one order at once make the server retry or refuse one.
-     * Keeps the push window, and gives up after `timeoutMs` (Odoo's sync must not hang on us).
+     * Waits for the push in flight, then pushes what is left at once: the window keeps edits
+     * from costing a request each, and Odoo's own request follows anyway (the payment's
+     * validation waits here). Gives up after `timeoutMs` (Odoo's sync must not hang on us);
+     * a pause after failed pushes is kept.
      */
     async flush(timeoutMs) {
         const done = (async () => {
-            await this.inflight;
-            await new Promise((resolve) => this.timers.setTimeout(resolve, this.wait()));
-            await this.push();
+            await this.settled();
+            if (this.outbox.size) {
+                const pause = Math.max(0, this.retryAt - this.now());
+                await new Promise((resolve) => this.timers.setTimeout(resolve, pause));
+                this.push();
+                await this.settled();
+            }
         })();
         await Promise.race([done, new Promise((r) => this.timers.setTimeout(r, timeoutMs))]);
     }

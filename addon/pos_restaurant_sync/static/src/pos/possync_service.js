@@ -16,6 +16,7 @@ import { AgentTransport } from "@pos_restaurant_sync/lib/agent_transport";
 import { CAUSE } from "@pos_restaurant_sync/lib/causes";
 import { BUS_EVENTS } from "./compat";
 import { possyncEnabled } from "./enabled";
+import { applyTapsAtOnce } from "./numpad";
 import { PosOrderSync } from "./order_sync";
 
 const DEFAULT_INTERVAL_MS = 500;
@@ -35,8 +36,8 @@ function possyncSettings(config) {
 }
 
 export const possyncService = {
-    dependencies: ["pos", "bus_service", "notification"],
-    start(env, { pos, bus_service, notification }) {
+    dependencies: ["pos", "bus_service", "notification", "number_buffer"],
+    start(env, { pos, bus_service, notification, number_buffer }) {
         const settings = possyncSettings(pos.config);
         const state = reactive({
             enabled: settings.enabled,
@@ -49,6 +50,7 @@ export const possyncService = {
         if (!settings.enabled) {
             return state;
         }
+        applyTapsAtOnce(number_buffer);
         const orders = new PosOrderSync(pos, {
             notify: (message) => notification.add(message, { type: "warning" }),
             showStatus: (status) => (state.status = status),
