@@ -684,7 +684,7 @@ def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, fre
             {detail: (window.possyncAgent = {url: agent.url, token: agent.token})}))""",
         agent,
     )
-    wait_until(lambda: a.status()["transport"] == "agent", timeout=10, what="A on the agent")
+    wait_until(lambda: a.terminal() == agent["terminal"], timeout=10, what="A on the agent")
     a.open_table(free_tables.take())
     a.add_product("Coca-Cola")
     order = a.current_order()
@@ -703,12 +703,16 @@ def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, fre
     }
     ack = a.js(PUSH_THROUGH_AGENT, {**agent, "change": change})
     assert ack["ids"] == [change["id"]]
+
+    def note() -> str:
+        return a.js(
+            """(uuid) => window.posmodel.models["pos.order.line"].find((l) => l.uuid === uuid)
+                .note""",
+            line,
+        )
+
+    wait_until(note, timeout=15, what="the note written into A's line")
+    assert json.loads(note()) == [{"text": "No ice", "colorIndex": 0}]
     seen_within(a.line("Coca-Cola").filter(has_text="No ice"))
-    note = a.js(
-        """(uuid) => window.posmodel.models["pos.order.line"].find((l) => l.uuid === uuid)
-            .note""",
-        line,
-    )
-    assert json.loads(note) == [{"text": "No ice", "colorIndex": 0}]
     a.add_product("Fanta")  # the order screen still works
     seen_within(a.line("Fanta"))
