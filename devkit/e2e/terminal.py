@@ -19,13 +19,15 @@ from shell.injection import AgentAddress, agent_script
 from .agents import Agent
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage
+    from playwright.sync_api import Browser, BrowserContext, CDPSession, ConsoleMessage
 
 # Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
 UI_CRASH = "Destroying the root component"
 
 
 class Terminal:
+    browser = True
+
     def __init__(self, name: str, agent: Agent, odoo: OdooInstance, via: str) -> None:
         self.name = name
         self.agent = agent
@@ -33,6 +35,8 @@ class Terminal:
         self.via = via  # the proxy in front of Odoo
         self.context: BrowserContext | None = None
         self._pos: PosPage | None = None
+        self._cdp: CDPSession | None = None
+        self.loads = 0  # POS page loads: each is a life of its own for the memory figures
         self.ui_crashes = 0
 
     @property
@@ -58,6 +62,19 @@ class Terminal:
         self._pos = PosPage(page, self.odoo.tree.major)
         self._pos.open(self.odoo, via=self.via)  # a profile switched back on is logged in
         self._pos.wait_ready()
+        self.loads += 1
+        self._cdp = self.context.new_cdp_session(page)
+        self._cdp.send("Performance.enable")
+
+    def heap_mb(self) -> float | None:
+        """The page's JS heap in use right after a garbage collection, in MiB (docs/e2e.md
+        "Memory" says why not the renderer's RSS); None while the terminal is off."""
+        if self._cdp is None:
+            return None
+        self._cdp.send("HeapProfiler.collectGarbage")
+        metrics = self._cdp.send("Performance.getMetrics")["metrics"]
+        used = next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
+        return used / (1024 * 1024)
 
     def _console(self, log: Path, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
@@ -67,6 +84,7 @@ class Terminal:
     def switch_off(self) -> None:
         """Power cut: the agent is SIGKILLed and the page goes away (storage stays)."""
         self.agent.kill()
+        self._cdp = None
         if self._pos is not None:
             self._pos.page.close()
             self._pos = None
@@ -75,7 +93,7 @@ class Terminal:
         if self.context is not None:
             self.context.close()
             self.context = None
-            self._pos = None
+            self._pos = self._cdp = None
         self.agent.stop()
 
 
