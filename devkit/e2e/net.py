@@ -65,6 +65,10 @@ class Network:
             self._call(setattr, proxy, "drop_rate", drop)
             self._call(setattr, proxy, "spike_rate", spike)
 
+    def retarget(self, name: str, port: int) -> None:
+        """Send proxy ``name``'s new connections to ``port``."""
+        self._call(self.proxies[name].retarget, port)
+
     def partition(self, names: list[str], on: bool) -> None:
         for name in names:
             self._call(self.proxies[name].partition, on)

@@ -123,12 +123,15 @@ class Service:
         self.before = {o["uuid"] for o in orders}
         port = int(odoo.base_url.rsplit(":", 1)[1])
         names = NAMES[: self.plan.terminals]
-        specs = {n: self._spec(n, port) for n in names}
-        for name, spec in specs.items():
-            for other in names:
-                if other != name:
-                    proxy = self.net.proxy(f"{name}>{other}", specs[other].peer_port)
-                    spec.peers.append(proxy.url)
+        # Every proxy listens before the agents' fixed ports are picked, so none takes one.
+        servers = {n: self.net.proxy(f"srv-{n}", port) for n in names}
+        links = [(n, other) for n in names for other in names if other != n]
+        for name, other in links:
+            self.net.proxy(f"{name}>{other}", 0)
+        specs = {n: self._spec(n, servers[n].url) for n in names}
+        for name, other in links:
+            self.net.retarget(f"{name}>{other}", specs[other].peer_port)
+            specs[name].peers.append(self.net.proxies[f"{name}>{other}"].url)
         for i, (name, spec) in enumerate(specs.items()):
             agent = Agent(spec)
             agent.start()
@@ -146,14 +149,13 @@ class Service:
             f" ({self.plan.browsers} with a browser)"
         )
 
-    def _spec(self, name: str, odoo_port: int) -> AgentSpec:
-        proxy = self.net.proxy(f"srv-{name}", odoo_port)
+    def _spec(self, name: str, server: str) -> AgentSpec:
         return AgentSpec(
             data_dir=self.workdir / f"agent-{name}",
-            server=proxy.url,
+            server=server,
             db=self.odoo.db,
             config_id=self.odoo.config_id,
-            origin=proxy.url,
+            origin=server,
             token=secrets.token_hex(16),
             password=self.odoo.password,
         )
@@ -613,7 +615,10 @@ class Service:
             terminals = self.on_terminals()
             if terminals:
                 self.act(self.random.choice(terminals))
-            time.sleep(self.random.uniform(*self.plan.pace_s))
+            # Each terminal keeps the pace of a three-terminal service: more terminals, a
+            # busier restaurant.
+            scale = self.plan.browsers / len(self.terminals)
+            time.sleep(self.random.uniform(*self.plan.pace_s) * scale)
 
         self.sample_memory()  # the end of the service: the last sample of every life
 
