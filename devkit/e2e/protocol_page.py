@@ -24,6 +24,7 @@ from agent.protocol import HybridClock, materialize
 from devkit.page_client import PageClient
 
 from .agents import Agent
+from .terminal import Station
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]  # runs a coroutine on the network's loop
 PROTOCOL_ACTIONS = ("add", "qty", "discount", "line_note", "customer", "order_note", "transfer")
@@ -213,25 +214,15 @@ def _line_set(line: str, field: str, value: Any) -> dict:
     return {"op": "line.set", "line": line, "field": field, "value": value}
 
 
-class HeadlessTerminal:
+class HeadlessTerminal(Station[ProtocolPage]):
     """``Terminal``'s interface for a protocol-level terminal (no browser, no UI)."""
 
     browser = False
     ui_crashes = 0
 
     def __init__(self, name: str, agent: Agent, run: Runner, major: int) -> None:
-        self.name, self.agent = name, agent
-        self._pos: ProtocolPage | None = None
+        super().__init__(name, agent)
         self._run, self.major = run, major
-
-    @property
-    def on(self) -> bool:
-        return self._pos is not None
-
-    @property
-    def pos(self) -> ProtocolPage:
-        assert self._pos is not None, f"terminal {self.name} is off"
-        return self._pos
 
     def open(self, _browser: Any = None) -> None:
         self._pos = ProtocolPage(self.agent, self._run, self.major)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from devkit.odoo import OdooInstance
 from devkit.pos_page import PosPage
@@ -21,33 +21,42 @@ from .agents import Agent
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, CDPSession, ConsoleMessage
 
+PageT = TypeVar("PageT")
+
 # Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
 UI_CRASH = "Destroying the root component"
 
 
-class Terminal:
-    browser = True
+class Station(Generic[PageT]):
+    """A terminal's name, its agent and, while the terminal is on, its POS page."""
 
-    def __init__(self, name: str, agent: Agent, odoo: OdooInstance, via: str) -> None:
+    def __init__(self, name: str, agent: Agent) -> None:
         self.name = name
         self.agent = agent
-        self.odoo = odoo
-        self.via = via  # the proxy in front of Odoo
-        self.context: BrowserContext | None = None
-        self._pos: PosPage | None = None
-        self._cdp: CDPSession | None = None
-        self.loads = 0  # POS page loads: each is a life of its own for the memory figures
-        self.ui_crashes = 0
+        self._pos: PageT | None = None
 
     @property
     def on(self) -> bool:
         return self._pos is not None
 
     @property
-    def pos(self) -> PosPage:
+    def pos(self) -> PageT:
         """The POS page, while the terminal is on."""
         assert self._pos is not None, f"terminal {self.name} is off"
         return self._pos
+
+
+class Terminal(Station[PosPage]):
+    browser = True
+
+    def __init__(self, name: str, agent: Agent, odoo: OdooInstance, via: str) -> None:
+        super().__init__(name, agent)
+        self.odoo = odoo
+        self.via = via  # the proxy in front of Odoo
+        self.context: BrowserContext | None = None
+        self._cdp: CDPSession | None = None
+        self.loads = 0  # POS page loads: each is a life of its own for the memory figures
+        self.ui_crashes = 0
 
     def open(self, browser: Browser) -> None:
         """Create the browser profile (once) and load the POS in a new page."""

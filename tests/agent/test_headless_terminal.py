@@ -45,12 +45,17 @@ def terminal(net: Network, tmp_path: Path) -> Iterator[HeadlessTerminal]:
     net.run(standin.stop())
 
 
+def new_order(terminal: HeadlessTerminal) -> tuple[str, str]:
+    """An order on table 3 with one line, as a waiter opens it: (order, line)."""
+    order = terminal.pos.new_order(3)
+    return order, terminal.pos.add_line(order, 10, 4.5)
+
+
 def test_a_waiters_actions_reach_the_agent_as_the_page_shows_them(
     terminal: HeadlessTerminal,
 ) -> None:
     pos = terminal.pos
-    order = pos.new_order(3)
-    line = pos.add_line(order, 10, 4.5)
+    order, line = new_order(terminal)
     pos.set_qty(order, line, 3)
     pos.set_discount(order, line, 10)
     pos.set_line_note(order, line, "no ice")
@@ -76,8 +81,7 @@ def test_changes_made_while_the_agent_is_down_are_pushed_when_it_is_back(
     terminal: HeadlessTerminal,
 ) -> None:
     pos = terminal.pos
-    order = pos.new_order(3)
-    line = pos.add_line(order, 10, 4.5)
+    order, line = new_order(terminal)
     assert pos.wait_pushed()
     terminal.agent.kill()
     pos.set_qty(order, line, 2)  # the socket is gone: it waits in the page
