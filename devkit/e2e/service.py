@@ -46,6 +46,10 @@ ACTIONS = {  # weight of each waiter action
     "pay": 6,
 }
 DISCOUNTS = [0, 5, 10, 15, 20, 50]
+# The addon's cron that applies to Odoo the orders a failed push left behind; the harness
+# runs Odoo without cron threads, so the service triggers it as often as Odoo would.
+APPLY_CRON = "pos_restaurant_sync.ir_cron_apply_pending"
+CRON_S = 60
 LANDED_S = 6.0  # a spike's 2 s on each way, and Odoo's own time
 
 
@@ -108,6 +112,7 @@ class Service:
         self.outcome = Outcome()
         self.memory = Memory(sample_s=plan.sample_s)
         self.started = time.monotonic()  # the service's start, once it runs
+        self.next_cron = self.started + CRON_S
         self.catalog: dict[str, Any] = {}
 
     # --- set-up -------------------------------------------------------------------------
@@ -538,6 +543,7 @@ class Service:
                     return time.monotonic() - started
             except Exception as error:  # noqa: BLE001 - Odoo restarting, a page reloading
                 self.log(f"check failed, retrying: {str(error)[:200]}")
+            self.cron_if_due()
             time.sleep(0.25)
         with contextlib.suppress(Exception):
             for fact in self.facts()[:20]:
@@ -603,12 +609,14 @@ class Service:
         ]
         self.started = started = time.monotonic()
         next_sample = 0.0
+        self.next_cron = started + CRON_S
         while (elapsed := time.monotonic() - started) < d or timeline:
             while timeline and timeline[0][0] <= elapsed:
                 timeline.pop(0)[1]()
             if elapsed >= next_sample:
                 self.sample_memory()
                 next_sample += self.plan.sample_s
+            self.cron_if_due()
             if elapsed >= d:
                 continue
             self.release_locks()
@@ -621,6 +629,20 @@ class Service:
             time.sleep(self.random.uniform(*self.plan.pace_s) * scale)
 
         self.sample_memory()  # the end of the service: the last sample of every life
+
+    def cron_if_due(self) -> None:
+        """Odoo's cron thread, for the addon's apply cron (see ``APPLY_CRON``): every
+        ``CRON_S`` while the service runs and while the run waits for agreement."""
+        if time.monotonic() < self.next_cron:
+            return
+        self.next_cron = time.monotonic() + CRON_S
+        try:
+            module, name = APPLY_CRON.split(".")
+            domain = [("module", "=", module), ("name", "=", name)]
+            [row] = self.odoo.jsonrpc("ir.model.data", "search_read", [domain, ["res_id"]])
+            self.odoo.jsonrpc("ir.cron", "method_direct_trigger", [[row["res_id"]]])
+        except Exception as error:  # noqa: BLE001 - Odoo restarting: the next minute's run
+            self.log(f"apply cron not run: {str(error)[:200]}")
 
     def sample_memory(self) -> None:
         """Each agent's RSS and each browser page's JS heap, now (docs/e2e.md "Memory")."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from devkit.odoo import OdooInstance
-from devkit.pos_page import PosPage
+from devkit.pos_page import POS_LOAD_TIMEOUT_MS, PosPage
 from shell.injection import AgentAddress, agent_script
 
 from .agents import Agent
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, CDPSession, ConsoleMessage
 
 PageT = TypeVar("PageT")
+ACTION_TIMEOUT_MS = 30_000  # Playwright's default
 
 # Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
 UI_CRASH = "Destroying the root component"
@@ -69,8 +70,12 @@ class Terminal(Station[PosPage]):
         page.on("pageerror", lambda e: _append(log, f"pageerror {str(e)[:2000]}"))
         page.on("console", lambda m: self._console(log, m))
         self._pos = PosPage(page, self.odoo.tree.major)
+        # The login's click waits for its navigation: on a loaded machine (ten terminals'
+        # agents on the same cores) that takes as long as a POS load may.
+        page.set_default_timeout(POS_LOAD_TIMEOUT_MS)
         self._pos.open(self.odoo, via=self.via)  # a profile switched back on is logged in
         self._pos.wait_ready()
+        page.set_default_timeout(ACTION_TIMEOUT_MS)
         self.loads += 1
         self._cdp = self.context.new_cdp_session(page)
         self._cdp.send("Performance.enable")
