@@ -6,6 +6,7 @@ import os
 
 from bench.e2e import latency_figures, met
 from devkit.e2e.memory import Life, Memory, rss_mb, warmup_s
+from devkit.e2e.service import Outcome
 
 
 def test_the_warm_up_is_ten_minutes_or_half_a_short_service() -> None:
@@ -82,3 +83,12 @@ def test_targets_include_memory_and_the_peer_path() -> None:
     out = met(report)
     assert out["rss_growth_pct"] is False and out["p95_peer"] is False
     assert out["converge_after_heal_s"] and out["p95_server"] and out["lost"]
+
+
+def test_convergence_after_a_heal_is_the_slowest_of_every_heal() -> None:
+    outcome = Outcome()
+    assert outcome.converge_after_heal_s is None  # no heal timed yet
+    outcome.converge_s = {"server back": 0.9, "worker killed": 2.5, "Odoo restarted": 1.1}
+    assert outcome.converge_after_heal_s == 2.5
+    outcome.converge_s["terminal B back on"] = None  # never agreed within the wait
+    assert outcome.converge_after_heal_s is None
