@@ -8,8 +8,10 @@ job:
   and socket folder;
 * ``templates``: template databases (``pos_restaurant`` with demo data, then
   ``pos_restaurant_sync`` when the addon has a manifest), copied for each run;
-* ``process``: one ``odoo-bin`` (``workers=0``, so the bus websocket is on the HTTP port);
-* ``harness``: the four together (:class:`Harness`), handing out an :class:`OdooInstance`;
+* ``process``: one ``odoo-bin`` (``workers=0`` by default, so the bus websocket is on the
+  HTTP port; with workers it is on the gevent port);
+* ``proxy``: nginx in front of it, with the site file ``docs/deploy.md`` recommends;
+* ``harness``: the five together (:class:`Harness`), handing out an :class:`OdooInstance`;
 * ``rpc``: JSON-RPC as a logged-in user; ``cli``: the command line.
 
 Command line (from the repository root)::
@@ -25,9 +27,10 @@ Only the standard library is used, so any Python 3.11 can drive it.
 
 from .addon import SYNC_MODULE, sync_addon_present
 from .errors import HarnessError
-from .harness import Harness
+from .harness import Harness, ServerShape
 from .instance import OdooInstance
 from .odoo_tests import OdooTestRun
+from .process import OdooPids
 from .rpc import OdooRpc
 from .tree import OdooTree
 
@@ -36,8 +39,10 @@ __all__ = [
     "Harness",
     "HarnessError",
     "OdooInstance",
+    "OdooPids",
     "OdooRpc",
     "OdooTestRun",
     "OdooTree",
+    "ServerShape",
     "sync_addon_present",
 ]

@@ -23,7 +23,8 @@ from .instance import (
 )
 from .odoo_tests import OdooTestRun
 from .postgres import PgCluster
-from .process import OdooProcess, kill_orphan_server
+from .process import OdooPids, OdooProcess, kill_orphan_server
+from .proxy import PROXIES, NginxProxy
 from .rpc import OdooRpc
 from .templates import Templates
 from .tree import OdooTree
@@ -31,6 +32,29 @@ from .venv import ensure_venv
 
 # Odoo logs kept per version, newest first.
 KEEP_LOGS = 40
+
+
+@dataclass(frozen=True)
+class ServerShape:
+    """How Odoo serves: ``workers`` (0: one process) and the ``proxy`` in front of it
+    (``None``, ``"nginx"`` or ``"nginx-no-websocket"``, see :mod:`devkit.odoo.proxy`)."""
+
+    workers: int = 0
+    proxy: str | None = None
+
+    @classmethod
+    def chosen(cls, workers: int | None, proxy: str | None) -> ServerShape:
+        """The arguments given, else ``POSSYNC_ODOO_WORKERS`` and ``POSSYNC_ODOO_PROXY``
+        (so a whole test tier can run production-shaped), else one process, no proxy."""
+        if workers is None:
+            workers = int(os.environ.get("POSSYNC_ODOO_WORKERS") or 0)
+        if proxy is None:
+            proxy = os.environ.get("POSSYNC_ODOO_PROXY") or None
+        if proxy not in (None, *PROXIES):
+            raise HarnessError(f"unknown proxy {proxy!r}: one of {', '.join(PROXIES)}")
+        if workers < 0:
+            raise HarnessError(f"workers must be 0 or more, not {workers}")
+        return cls(workers, proxy)
 
 
 @dataclass(frozen=True)
@@ -56,9 +80,16 @@ class Harness:
     """
 
     def __init__(
-        self, odoo_src: str | Path, *, with_addon: bool | None = None, log: Log = log_to_stderr
+        self,
+        odoo_src: str | Path,
+        *,
+        with_addon: bool | None = None,
+        workers: int | None = None,
+        proxy: str | None = None,
+        log: Log = log_to_stderr,
     ) -> None:
         self.tree = OdooTree.detect(odoo_src)
+        self.shape = ServerShape.chosen(workers, proxy)
         self.with_addon = addon_wanted() if with_addon is None else with_addon
         if self.with_addon and not sync_addon_present():
             raise HarnessError(f"{ADDONS_DIR / SYNC_MODULE} has no __manifest__.py")
@@ -72,6 +103,7 @@ class Harness:
         )
         self.python: Path | None = None
         self.server: OdooProcess | None = None
+        self.proxy: NginxProxy | None = None
         self.instance: OdooInstance | None = None
         self._run_dbs: list[str] = []
         self._lock = contextlib.ExitStack()
@@ -113,14 +145,17 @@ class Harness:
         self.prepare()
         db = self.new_database()
         self.server = self._process(db, "server")
+        self.server.workers = self.shape.workers
+        self.server.proxy_mode = self.shape.proxy is not None
         self.server.start(pidfile=self.root / "server.pid")
         self.server.wait_ready()
-        rpc = OdooRpc(self.server.base_url, db, ADMIN_LOGIN, ADMIN_PASSWORD)
+        base_url = self._start_proxy() if self.shape.proxy else self.server.base_url
+        rpc = OdooRpc(base_url, db, ADMIN_LOGIN, ADMIN_PASSWORD)
         config_id = restaurant_config_id(rpc)
         session_id = open_pos_session(rpc, config_id)
         self.instance = OdooInstance(
             tree=self.tree,
-            base_url=self.server.base_url,
+            base_url=base_url,
             db=db,
             config_id=config_id,
             session_id=session_id,
@@ -130,7 +165,36 @@ class Harness:
         )
         return self.instance
 
+    def _start_proxy(self) -> str:
+        """nginx with the docs' site in front of the running Odoo; returns its URL."""
+        assert self.server and self.shape.proxy
+        prefix = self.root / "nginx"
+        kill_orphan_server(prefix / "nginx.pid", program=b"nginx")
+        self.proxy = NginxProxy.of_kind(
+            self.shape.proxy, prefix, self.server.http_port, self.server.websocket_port
+        )
+        self.proxy.start()
+        self.proxy.wait_ready()
+        return self.proxy.url
+
+    # -- the running server's processes
+
+    def odoo_pids(self) -> OdooPids:
+        """Odoo's master, HTTP workers and gevent process (for CPU accounting from /proc)."""
+        if not self.server:
+            raise HarnessError("Odoo is not running: up() first")
+        return self.server.pids()
+
+    def kill_http_worker(self) -> int:
+        """SIGKILL one of Odoo's HTTP workers; returns its pid once the master replaced it."""
+        if not self.server:
+            raise HarnessError("Odoo is not running: up() first")
+        return self.server.kill_http_worker()
+
     def close(self) -> None:
+        if self.proxy:
+            self.proxy.stop()
+            self.proxy = None
         if self.server:
             self.server.stop()
             self.server = None
