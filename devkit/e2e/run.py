@@ -45,16 +45,11 @@ def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:
                 browser.close()
 
 
-def harness_for(odoo_src: str, plan: Plan, log: Log) -> Harness:
+def harness_for(odoo_src: str, plan: Plan) -> Harness:
     """Odoo with ``plan.workers`` HTTP workers behind nginx, or one process when 0."""
     if not plan.workers:
         return Harness(odoo_src)
-    try:
-        return Harness(odoo_src, workers=plan.workers, proxy="nginx")
-    except TypeError:  # a harness that cannot run workers yet
-        log("this harness has no workers: Odoo runs as one process")
-        plan.workers = 0
-        return Harness(odoo_src)
+    return Harness(odoo_src, workers=plan.workers, proxy="nginx")
 
 
 def serve(harness, odoo, browser, workdir: Path, plan: Plan, log: Log) -> dict[str, Any]:  # noqa: ANN001

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from devkit.odoo import OdooInstance
 from devkit.pos_page import POS_LOAD_TIMEOUT_MS, PosPage
 from shell.injection import AgentAddress, agent_script
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 PageT = TypeVar("PageT")
 ACTION_TIMEOUT_MS = 30_000  # Playwright's default
+OPEN_TRIES = 3
 
 # Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
 UI_CRASH = "Destroying the root component"
@@ -59,8 +62,21 @@ class Terminal(Station[PosPage]):
         self.loads = 0  # POS page loads: each is a life of its own for the memory figures
         self.ui_crashes = 0
 
-    def open(self, browser: Browser) -> None:
-        """Create the browser profile (once) and load the POS in a new page."""
+    def open(self, browser: Browser, tries: int = OPEN_TRIES) -> None:
+        """Create the browser profile (once) and load the POS in a new page; a load that
+        times out (a loaded machine) is tried again in a new page, as a waiter reloads."""
+        for attempt in range(1, tries + 1):
+            try:
+                return self._open(browser)
+            except PlaywrightTimeout:
+                if self._pos is not None:
+                    self._pos.page.close()
+                    self._pos = None
+                if attempt == tries:
+                    raise
+                _append(self.agent.spec.data_dir / "console.log", "POS load timed out: again")
+
+    def _open(self, browser: Browser) -> None:
         if self.context is None:
             self.context = browser.new_context(viewport={"width": 1280, "height": 800})
             address = AgentAddress(self.agent.spec.page_port, self.agent.spec.token)
