@@ -28,7 +28,7 @@ def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     with (
-        harness_for(odoo_src, plan, log) as harness,
+        harness_for(odoo_src, plan) as harness,
         tempfile.TemporaryDirectory(prefix="possync-e2e-") as tmp,
     ):
         odoo = harness.up()
