@@ -124,6 +124,11 @@ class Service:
             "write",
             [[odoo.config_id], {"possync_enabled": True, "possync_mode": "bus"}],
         )
+        # Every terminal logs in as admin through its own proxy: Odoo would take each one's
+        # address for its base URL, a write (and a cache reset of every worker) per login,
+        # which ten terminals' logins turn into serialization failures. A deployment
+        # behind a proxy freezes it.
+        odoo.jsonrpc("ir.config_parameter", "set_param", ["web.base.url.freeze", "True"])
         orders = odoo.jsonrpc("pos.order", "search_read", [[], ["uuid"]])
         self.before = {o["uuid"] for o in orders}
         port = int(odoo.base_url.rsplit(":", 1)[1])
