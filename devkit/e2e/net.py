@@ -42,19 +42,19 @@ class Network:
         self.proxies: dict[str, SpikyProxy] = {}
         self.random = random.Random(seed)
 
-    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
     def _call(self, fn: Any, *args: Any) -> None:
         async def run() -> None:
             fn(*args)
 
-        self._run(run())
+        self.run(run())
 
     def proxy(self, name: str, target_port: int) -> SpikyProxy:
         """A new proxy to ``target_port`` on loopback, no faults yet."""
         proxy = SpikyProxy(target_port, seed=self.random.randrange(1 << 30))
-        self._run(proxy.start())
+        self.run(proxy.start())
         self.proxies[name] = proxy
         return proxy
 
@@ -65,6 +65,10 @@ class Network:
             self._call(setattr, proxy, "drop_rate", drop)
             self._call(setattr, proxy, "spike_rate", spike)
 
+    def retarget(self, name: str, port: int) -> None:
+        """Send proxy ``name``'s new connections to ``port``."""
+        self._call(self.proxies[name].retarget, port)
+
     def partition(self, names: list[str], on: bool) -> None:
         for name in names:
             self._call(self.proxies[name].partition, on)
@@ -74,6 +78,6 @@ class Network:
 
     def close(self) -> None:
         for proxy in self.proxies.values():
-            self._run(proxy.close())
+            self.run(proxy.close())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)

@@ -27,7 +27,10 @@ def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:
     """Start Odoo and chromium, measure latency, run the service, return the report."""
     from playwright.sync_api import sync_playwright
 
-    with Harness(odoo_src) as harness, tempfile.TemporaryDirectory(prefix="possync-e2e-") as tmp:
+    with (
+        harness_for(odoo_src, plan) as harness,
+        tempfile.TemporaryDirectory(prefix="possync-e2e-") as tmp,
+    ):
         odoo = harness.up()
         # POSSYNC_E2E_DIR keeps the agents' data, console logs and the action log.
         keep = os.environ.get("POSSYNC_E2E_DIR")
@@ -42,6 +45,13 @@ def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:
                 browser.close()
 
 
+def harness_for(odoo_src: str, plan: Plan) -> Harness:
+    """Odoo with ``plan.workers`` HTTP workers behind nginx, or one process when 0."""
+    if not plan.workers:
+        return Harness(odoo_src)
+    return Harness(odoo_src, workers=plan.workers, proxy="nginx")
+
+
 def serve(harness, odoo, browser, workdir: Path, plan: Plan, log: Log) -> dict[str, Any]:  # noqa: ANN001
     service = Service(harness, odoo, browser, workdir, plan, log)
     try:
@@ -54,8 +64,7 @@ def serve(harness, odoo, browser, workdir: Path, plan: Plan, log: Log) -> dict[s
         service.close()
     report["odoo"] = odoo.version
     report["duration_s"] = plan.duration_s
+    report["workers"] = plan.workers
     report["latency"] = latency
-    report["p50_ms"] = {p: v["p50_ms"] for p, v in latency.items()}
-    report["p95_ms"] = {p: v["p95_ms"] for p, v in latency.items()}
     report["machine"] = machine()
     return report

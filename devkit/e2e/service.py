@@ -1,8 +1,8 @@
 """A restaurant service on real Odoo through a flaky network, and how it ended.
 
-Waiters act at random on two or three terminals; the run keeps the truth (what each waiter
-did) and compares it, at the end, with every page, every agent and Odoo. Design and the
-rules the random waiters follow: docs/e2e.md.
+Waiters act at random on up to three browser terminals and any number of protocol-level
+ones; the run keeps the truth (what each waiter did) and compares it, at the end, with every
+page, every agent and Odoo. Design and the rules the random waiters follow: docs/e2e.md.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import random
 import secrets
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devkit.odoo import Harness, OdooInstance
-from devkit.pos_page import REFUSED, PosPage
+from devkit.pos_page import REFUSED
 
 from .agents import Agent, AgentSpec
+from .memory import Memory, rss_mb
 from .net import Network
+from .protocol_page import PROTOCOL_ACTIONS, HeadlessTerminal
 from .terminal import Terminal
 from .views import Fact, differences, moved, normalize, odoo_orders
 
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 Log = Callable[[str], None]
-LineEdit = Callable[[PosPage, str, str, Any], None]  # (page, order, line, value)
-OrderEdit = Callable[[PosPage, str, Any], Any]  # (page, order, value) -> what is stored
+AnyTerminal = Terminal | HeadlessTerminal
+NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+BROWSERS = 3  # terminals with a browser page; the others are at the protocol level
 ACTIONS = {  # weight of each waiter action
     "add": 35,
     "qty": 15,
@@ -44,6 +46,10 @@ ACTIONS = {  # weight of each waiter action
     "pay": 6,
 }
 DISCOUNTS = [0, 5, 10, 15, 20, 50]
+# The addon's cron that applies to Odoo the orders a failed push left behind; the harness
+# runs Odoo without cron threads, so the service triggers it as often as Odoo would.
+APPLY_CRON = "pos_restaurant_sync.ir_cron_apply_pending"
+CRON_S = 60
 LANDED_S = 6.0  # a spike's 2 s on each way, and Odoo's own time
 
 
@@ -57,6 +63,12 @@ class Plan:
     seed: int = 7
     pace_s: tuple[float, float] = (0.2, 0.8)
     latency_samples: int = 30
+    workers: int = 0  # Odoo's HTTP workers (0: one process, nothing to kill)
+    sample_s: float = 60  # memory sampling period
+
+    @property
+    def browsers(self) -> int:
+        return min(BROWSERS, self.terminals)
 
 
 @dataclass
@@ -67,7 +79,14 @@ class Outcome:
     unmodeled: list[str] = field(default_factory=list)  # splits/merges the truth got wrong
     # Payments the POS reported refused that Odoo booked all the same (Odoo decides).
     payments_misreported: list[str] = field(default_factory=list)
-    converge_after_heal_s: float | None = None
+    converge_s: dict[str, float | None] = field(default_factory=dict)  # after each heal
+    worker_kills: int = 0
+
+    @property
+    def converge_after_heal_s(self) -> float | None:
+        """The slowest convergence after a heal; None if one never came, or none was timed."""
+        times = list(self.converge_s.values())
+        return None if not times or None in times else max(times)  # type: ignore[type-var]
 
 
 class Service:
@@ -84,13 +103,16 @@ class Service:
         self.workdir, self.log = workdir, log
         self.random = random.Random(plan.seed)
         self.net = Network(plan.seed)
-        self.terminals: list[Terminal] = []
+        self.terminals: list[AnyTerminal] = []
         self.truth: dict[str, dict] = {}  # order uuid -> protocol view of what waiters did
         self.owner: dict[str, str] = {}  # order or line uuid -> terminal name that made it
         self.locks: set[str] = set()  # orders an action changed whole, until all show it
         self.before: set[str] = set()  # orders that existed before the run
         self.server_up = True
         self.outcome = Outcome()
+        self.memory = Memory(sample_s=plan.sample_s)
+        self.started = time.monotonic()  # the service's start, once it runs
+        self.next_cron = self.started + CRON_S
         self.catalog: dict[str, Any] = {}
 
     # --- set-up -------------------------------------------------------------------------
@@ -102,35 +124,48 @@ class Service:
             "write",
             [[odoo.config_id], {"possync_enabled": True, "possync_mode": "bus"}],
         )
+        # Every terminal logs in as admin through its own proxy: Odoo would take each one's
+        # address for its base URL, a write (and a cache reset of every worker) per login,
+        # which ten terminals' logins turn into serialization failures. A deployment
+        # behind a proxy freezes it.
+        odoo.jsonrpc("ir.config_parameter", "set_param", ["web.base.url.freeze", "True"])
         orders = odoo.jsonrpc("pos.order", "search_read", [[], ["uuid"]])
         self.before = {o["uuid"] for o in orders}
         port = int(odoo.base_url.rsplit(":", 1)[1])
-        names = "ABC"[: self.plan.terminals]
-        specs = {n: self._spec(n, port) for n in names}
-        for name, spec in specs.items():
-            for other in names:
-                if other != name:
-                    proxy = self.net.proxy(f"{name}>{other}", specs[other].peer_port)
-                    spec.peers.append(proxy.url)
-        for name, spec in specs.items():
+        names = NAMES[: self.plan.terminals]
+        # Every proxy listens before the agents' fixed ports are picked, so none takes one.
+        servers = {n: self.net.proxy(f"srv-{n}", port) for n in names}
+        links = [(n, other) for n in names for other in names if other != n]
+        for name, other in links:
+            self.net.proxy(f"{name}>{other}", 0)
+        specs = {n: self._spec(n, servers[n].url) for n in names}
+        for name, other in links:
+            self.net.retarget(f"{name}>{other}", specs[other].peer_port)
+            specs[name].peers.append(self.net.proxies[f"{name}>{other}"].url)
+        for i, (name, spec) in enumerate(specs.items()):
             agent = Agent(spec)
             agent.start()
-            self.terminals.append(Terminal(name, agent, odoo, via=spec.server))
+            if i < self.plan.browsers:
+                self.terminals.append(Terminal(name, agent, odoo, via=spec.server))
+            else:
+                self.terminals.append(HeadlessTerminal(name, agent, self.net.run, odoo.tree.major))
         for terminal in self.terminals:
             terminal.open(self.browser)
         self.catalog = self.terminals[0].pos.catalog()
         drafts = odoo.jsonrpc("pos.order", "search_read", [[("state", "=", "draft")], ["table_id"]])
         self.catalog["busy_tables"] = [o["table_id"][0] for o in drafts if o["table_id"]]
-        self.log(f"{len(self.terminals)} terminals up on Odoo {odoo.version}")
+        self.log(
+            f"{len(self.terminals)} terminals up on Odoo {odoo.version}"
+            f" ({self.plan.browsers} with a browser)"
+        )
 
-    def _spec(self, name: str, odoo_port: int) -> AgentSpec:
-        proxy = self.net.proxy(f"srv-{name}", odoo_port)
+    def _spec(self, name: str, server: str) -> AgentSpec:
         return AgentSpec(
             data_dir=self.workdir / f"agent-{name}",
-            server=proxy.url,
+            server=server,
             db=self.odoo.db,
             config_id=self.odoo.config_id,
-            origin=proxy.url,
+            origin=server,
             token=secrets.token_hex(16),
             password=self.odoo.password,
         )
@@ -155,7 +190,7 @@ class Service:
 
     # --- waiters ----------------------------------------------------------------------
 
-    def on_terminals(self) -> list[Terminal]:
+    def on_terminals(self) -> list[AnyTerminal]:
         return [t for t in self.terminals if t.on]
 
     def open_orders(self) -> list[str]:
@@ -166,9 +201,10 @@ class Service:
         busy |= set(self.catalog.get("busy_tables", []))
         return [t for t in self.catalog["tables"] if t not in busy]
 
-    def act(self, terminal: Terminal, kind: str | None = None) -> None:
+    def act(self, terminal: AnyTerminal, kind: str | None = None) -> None:
         """One random action of ``kind`` (or any) by the waiter at ``terminal``."""
-        kinds, weights = zip(*ACTIONS.items(), strict=True)
+        allowed = ACTIONS if terminal.browser else {k: ACTIONS[k] for k in PROTOCOL_ACTIONS}
+        kinds, weights = zip(*allowed.items(), strict=True)
         kind = kind or self.random.choices(kinds, weights)[0]
         self.last: Any = None
         try:
@@ -184,7 +220,7 @@ class Service:
         else:
             self.outcome.skipped += 1
 
-    def _mine(self, terminal: Terminal, lines: bool) -> list[tuple[str, str]]:
+    def _mine(self, terminal: AnyTerminal, lines: bool) -> list[tuple[str, str]]:
         """(order, line) pairs, or (order, "") for orders, this waiter made and may edit."""
         out = []
         for uuid in self.open_orders():
@@ -198,14 +234,14 @@ class Service:
                 out.append((uuid, ""))
         return out
 
-    def _add(self, terminal: Terminal) -> bool:
+    def _add(self, terminal: AnyTerminal) -> bool:
         orders = self.open_orders()
         product = self.random.choice(self.catalog["products"])
         if not orders or (len(orders) < 2 * len(self.terminals) and self.random.random() < 0.25):
             return self._new_order(terminal, product)
         return self._add_line(terminal, self.random.choice(orders), product)
 
-    def _new_order(self, terminal: Terminal, product: dict) -> bool:
+    def _new_order(self, terminal: AnyTerminal, product: dict) -> bool:
         tables = self.free_tables()
         if not tables:
             return False
@@ -215,7 +251,7 @@ class Service:
         self.owner[uuid] = terminal.name
         return self._add_line(terminal, uuid, product)
 
-    def _add_line(self, terminal: Terminal, order: str, product: dict) -> bool:
+    def _add_line(self, terminal: AnyTerminal, order: str, product: dict) -> bool:
         line = terminal.pos.add_line(order, product["id"], product["price"])
         self.last = (order, line)
         if not line:
@@ -228,44 +264,42 @@ class Service:
         self.owner[line] = terminal.name
         return True
 
-    def _edit_line(self, terminal: Terminal, method: LineEdit, field: str, value: Any) -> bool:
+    def _edit_line(self, terminal: AnyTerminal, method: str, field: str, value: Any) -> bool:
         mine = self._mine(terminal, lines=True)
         if not mine:
             return False
         order, line = self.random.choice(mine)
-        method(terminal.pos, order, line, value)
+        getattr(terminal.pos, method)(order, line, value)
         self.truth[order]["lines"][line][field] = value
         return True
 
-    def _qty(self, terminal: Terminal) -> bool:
-        return self._edit_line(terminal, PosPage.set_qty, "qty", self.random.randint(1, 6))
+    def _qty(self, terminal: AnyTerminal) -> bool:
+        return self._edit_line(terminal, "set_qty", "qty", self.random.randint(1, 6))
 
-    def _discount(self, terminal: Terminal) -> bool:
-        return self._edit_line(
-            terminal, PosPage.set_discount, "discount", self.random.choice(DISCOUNTS)
-        )
+    def _discount(self, terminal: AnyTerminal) -> bool:
+        return self._edit_line(terminal, "set_discount", "discount", self.random.choice(DISCOUNTS))
 
-    def _line_note(self, terminal: Terminal) -> bool:
+    def _line_note(self, terminal: AnyTerminal) -> bool:
         note = f"{terminal.name} note {self.random.randint(1, 999)}"
-        return self._edit_line(terminal, PosPage.set_line_note, "customer_note", note)
+        return self._edit_line(terminal, "set_line_note", "customer_note", note)
 
-    def _edit_order(self, terminal: Terminal, method: OrderEdit, field: str, value: Any) -> bool:
+    def _edit_order(self, terminal: AnyTerminal, method: str, field: str, value: Any) -> bool:
         mine = self._mine(terminal, lines=False)
         if not mine:
             return False
         order = self.random.choice(mine)[0]
-        stored = method(terminal.pos, order, value)
+        stored = getattr(terminal.pos, method)(order, value)
         # The waiter's method may say how the POS stores it (19's kitchen note: JSON).
         self.truth[order][field] = value if stored is None else stored
         return True
 
-    def _customer(self, terminal: Terminal) -> bool:
+    def _customer(self, terminal: AnyTerminal) -> bool:
         partner = self.random.choice(self.catalog["partners"])
-        return self._edit_order(terminal, PosPage.set_partner, "partner_id", partner)
+        return self._edit_order(terminal, "set_partner", "partner_id", partner)
 
-    def _order_note(self, terminal: Terminal) -> bool:
+    def _order_note(self, terminal: AnyTerminal) -> bool:
         note = f"{terminal.name} kitchen {self.random.randint(1, 999)}"
-        return self._edit_order(terminal, PosPage.set_order_note, "internal_note", note)
+        return self._edit_order(terminal, "set_order_note", "internal_note", note)
 
     def _seen(self) -> list[dict[str, dict]]:
         """Every terminal's open orders, normalized."""
@@ -278,12 +312,17 @@ class Service:
         self.random.shuffle(out)
         return out
 
-    def _my_settled(self, terminal: Terminal) -> str | None:
-        """One of this waiter's orders that every terminal shows as the truth says."""
-        settled = self._settled([u for u, _ in self._mine(terminal, lines=False)])
+    def _my_settled(self, terminal: AnyTerminal) -> str | None:
+        """One of this waiter's orders that every terminal shows as the truth says; a
+        browser waiter also takes the bill of the protocol-level terminals' tables (they
+        cannot pay, split or merge: docs/e2e.md)."""
+        takes = {terminal.name}
+        if terminal.browser:
+            takes |= {t.name for t in self.terminals if not t.browser}
+        settled = self._settled([u for u in self.open_orders() if self.owner.get(u) in takes])
         return settled[0] if settled else None
 
-    def _transfer(self, terminal: Terminal) -> bool:
+    def _transfer(self, terminal: AnyTerminal) -> bool:
         # A transfer moves the whole order: the waiter does it once everyone sees it.
         order, tables = self._my_settled(terminal), self.free_tables()
         if not order or not tables:
@@ -294,7 +333,7 @@ class Service:
         self.locks.add(order)
         return True
 
-    def _pay(self, terminal: Terminal) -> bool:
+    def _pay(self, terminal: AnyTerminal) -> bool:
         # Payments go through Odoo's own validation, which needs the server (docs/e2e.md).
         order = self._my_settled(terminal) if self.server_up else None
         if not order or not self.catalog.get("cash"):
@@ -332,7 +371,7 @@ class Service:
         found = self.odoo.jsonrpc("pos.order", "search_read", [[("uuid", "=", order)], ["state"]])
         return found[0]["state"] if found else None
 
-    def _split(self, terminal: Terminal) -> bool:
+    def _split(self, terminal: AnyTerminal) -> bool:
         # Like a payment, Odoo's split bill screen syncs the two orders natively at once.
         order = self._my_settled(terminal) if self.server_up else None
         if not order:
@@ -370,7 +409,7 @@ class Service:
                 del parts[first]
         return parts
 
-    def _merge(self, terminal: Terminal) -> bool:
+    def _merge(self, terminal: AnyTerminal) -> bool:
         # A transfer onto an occupied table: both orders settled, neither touched until
         # everyone shows the merge (Odoo adds quantities to the target's lines).
         order = self._my_settled(terminal) if self.server_up else None
@@ -393,7 +432,7 @@ class Service:
         return True
 
     def _check_moved(
-        self, kind: str, terminal: Terminal, expected: dict, found: dict, *, discount: bool
+        self, kind: str, terminal: AnyTerminal, expected: dict, found: dict, *, discount: bool
     ) -> None:
         """Odoo's split or merge moved exactly the quantities the truth says (its line
         uuids are Odoo's to choose); the report says so otherwise."""
@@ -403,7 +442,7 @@ class Service:
             self.outcome.unmodeled.append(text)
             self.log(text)
 
-    def _from_page(self, terminal: Terminal, view: dict) -> dict:
+    def _from_page(self, terminal: AnyTerminal, view: dict) -> dict:
         """The truth of an order a split or merge just made, from the acting page: its new
         lines are this waiter's."""
         keys = ("product_id", "qty", "price_unit", "discount", "customer_note")
@@ -446,7 +485,7 @@ class Service:
         out += self._odoo_facts(expected)
         return out
 
-    def _page_facts(self, terminal: Terminal, expected: dict[str, dict]) -> list[Fact]:
+    def _page_facts(self, terminal: AnyTerminal, expected: dict[str, dict]) -> list[Fact]:
         where = f"page {terminal.name}"
         views = {
             v["uuid"]: normalize(v) for v in terminal.pos.views() if v["uuid"] not in self.before
@@ -461,7 +500,7 @@ class Service:
             out.append(("extra", f"{uuid}:order", f"{where}: unexpected open order {uuid[:8]}"))
         return out
 
-    def _agent_facts(self, terminal: Terminal, expected: dict[str, dict]) -> list[Fact]:
+    def _agent_facts(self, terminal: AnyTerminal, expected: dict[str, dict]) -> list[Fact]:
         where = f"agent {terminal.name}"
         found = {u: normalize(v) for u, v in terminal.agent.orders().items()}
         out: list[Fact] = []
@@ -509,6 +548,7 @@ class Service:
                     return time.monotonic() - started
             except Exception as error:  # noqa: BLE001 - Odoo restarting, a page reloading
                 self.log(f"check failed, retrying: {str(error)[:200]}")
+            self.cron_if_due()
             time.sleep(0.25)
         with contextlib.suppress(Exception):
             for fact in self.facts()[:20]:
@@ -537,11 +577,18 @@ class Service:
             "diverged_orders": len({f[1].split(":")[0] for f in facts}),
             "differences": sorted({f[2] for f in facts})[:200],
             "converge_after_heal_s": self.outcome.converge_after_heal_s,
+            "converge_s": self.outcome.converge_s,
             "unmodeled": self.outcome.unmodeled,
             "payments_misreported": self.outcome.payments_misreported,
             "ui_crashes": {t.name: t.ui_crashes for t in self.terminals if t.ui_crashes},
             "events": self.outcome.events,
             "proxies": self.net.stats(),
+            "terminals": {
+                "browser": self.plan.browsers,
+                "protocol": len(self.terminals) - self.plan.browsers,
+            },
+            "worker_kills": self.outcome.worker_kills,
+            **self.memory.report(self.plan.duration_s),
         }
 
     # --- the service ------------------------------------------------------------------
@@ -553,27 +600,69 @@ class Service:
     def run(self) -> None:
         """The service: waiters act while the timeline below breaks things."""
         d = self.plan.duration_s
+        last_browser = self.terminals[self.plan.browsers - 1]
         timeline = [
             (0.0, self.faults_on),
-            (0.15 * d, lambda: self.kill_agent(self.terminals[-1])),
-            (0.15 * d + 5, lambda: self.restart_agent(self.terminals[-1])),
+            (0.15 * d, lambda: self.kill_agent(last_browser)),
+            (0.15 * d + 5, lambda: self.restart_agent(last_browser)),
             (0.3 * d, self.cut_server),
             (0.3 * d + self.plan.cut_s, self.heal_server),
+            (0.45 * d, self.kill_worker),
             (0.55 * d, self.restart_odoo),
             (0.72 * d, lambda: self.switch_off(self.terminals[1])),
             (0.72 * d + 15, lambda: self.switch_on(self.terminals[1])),
         ]
-        started = time.monotonic()
+        self.started = started = time.monotonic()
+        next_sample = 0.0
+        self.next_cron = started + CRON_S
         while (elapsed := time.monotonic() - started) < d or timeline:
             while timeline and timeline[0][0] <= elapsed:
                 timeline.pop(0)[1]()
+            if elapsed >= next_sample:
+                self.sample_memory()
+                next_sample += self.plan.sample_s
+            self.cron_if_due()
             if elapsed >= d:
                 continue
             self.release_locks()
             terminals = self.on_terminals()
             if terminals:
                 self.act(self.random.choice(terminals))
-            time.sleep(self.random.uniform(*self.plan.pace_s))
+            # Each terminal keeps the pace of a three-terminal service: more terminals, a
+            # busier restaurant.
+            scale = self.plan.browsers / len(self.terminals)
+            time.sleep(self.random.uniform(*self.plan.pace_s) * scale)
+
+        self.sample_memory()  # the end of the service: the last sample of every life
+
+    def cron_if_due(self) -> None:
+        """Odoo's cron thread, for the addon's apply cron (see ``APPLY_CRON``): every
+        ``CRON_S`` while the service runs and while the run waits for agreement."""
+        if time.monotonic() < self.next_cron:
+            return
+        self.next_cron = time.monotonic() + CRON_S
+        try:
+            module, name = APPLY_CRON.split(".")
+            domain = [("module", "=", module), ("name", "=", name)]
+            [row] = self.odoo.jsonrpc("ir.model.data", "search_read", [domain, ["res_id"]])
+            self.odoo.jsonrpc("ir.cron", "method_direct_trigger", [[row["res_id"]]])
+        except Exception as error:  # noqa: BLE001 - Odoo restarting: the next minute's run
+            self.log(f"apply cron not run: {str(error)[:200]}")
+
+    def sample_memory(self) -> None:
+        """Each agent's RSS and each browser page's JS heap, now (docs/e2e.md "Memory")."""
+        t = time.monotonic() - self.started
+        for terminal in self.terminals:
+            proc = terminal.agent.proc
+            if proc is not None and proc.poll() is None:
+                self.memory.add(f"agent {terminal.name} (pid {proc.pid})", t, rss_mb(proc.pid))
+            if terminal.on and terminal.browser:
+                try:
+                    heap = terminal.heap_mb()
+                except Exception as error:  # noqa: BLE001 - a page closing meanwhile
+                    self.log(f"[{terminal.name}] heap not read: {str(error)[:200]}")
+                    continue
+                self.memory.add(f"page {terminal.name} (load {terminal.loads})", t, heap)
 
     def faults_on(self) -> None:
         self.net.faults(None, drop=self.plan.drop, spike=self.plan.spike)
@@ -582,11 +671,11 @@ class Service:
             f" {self.plan.spike:.0%} chunks delayed ≤ 2 s"
         )
 
-    def kill_agent(self, terminal: Terminal) -> None:
+    def kill_agent(self, terminal: AnyTerminal) -> None:
         terminal.agent.kill()
         self.event(f"agent {terminal.name} SIGKILLed")
 
-    def restart_agent(self, terminal: Terminal) -> None:
+    def restart_agent(self, terminal: AnyTerminal) -> None:
         terminal.agent.start()
         self.event(f"agent {terminal.name} restarted")
 
@@ -598,10 +687,26 @@ class Service:
     def heal_server(self) -> None:
         self.net.partition(self.links(kind="srv"), False)
         self.server_up = True
-        # Waiters pause while the run times the convergence, so "all agree" can happen.
+        self.event("server back")
+        self.time_convergence("server back")
+
+    def time_convergence(self, heal: str) -> None:
+        """Seconds from a heal until every replica agrees; waiters pause meanwhile, so
+        "all agree" can happen."""
         took = self.converge(120)
-        self.outcome.converge_after_heal_s = None if took is None else round(took, 2)
-        self.event(f"server back; all agree after {self.outcome.converge_after_heal_s} s")
+        self.outcome.converge_s[heal] = None if took is None else round(took, 2)
+        self.event(f"{heal}: all agree after {self.outcome.converge_s[heal]} s")
+
+    def kill_worker(self) -> None:
+        """SIGKILL one of Odoo's HTTP workers mid-service (its master starts another)."""
+        kill = getattr(self.harness, "kill_http_worker", None)
+        if not self.plan.workers or kill is None:
+            self.event("Odoo runs without workers: no worker to kill")
+            return
+        pid = kill()
+        self.outcome.worker_kills += 1
+        self.event(f"Odoo HTTP worker {pid} SIGKILLed")
+        self.time_convergence("worker killed")
 
     def restart_odoo(self) -> None:
         server = self.harness.server
@@ -612,8 +717,9 @@ class Service:
         server.wait_ready()
         self.server_up = True
         self.event("Odoo restarted")
+        self.time_convergence("Odoo restarted")
 
-    def switch_off(self, terminal: Terminal) -> None:
+    def switch_off(self, terminal: AnyTerminal) -> None:
         """Cut the terminal off, let it work alone, then power it off with unsent changes."""
         self.net.partition(self.links(terminal.name), True)
         for _ in range(3):
@@ -629,7 +735,7 @@ class Service:
             f" (agent acked the first 3: {pushed})"
         )
 
-    def switch_on(self, terminal: Terminal) -> None:
+    def switch_on(self, terminal: AnyTerminal) -> None:
         terminal.agent.start()
         self.net.partition(self.links(terminal.name), False)
         # A POS load with a dropped asset request never starts; a tablet's user would
@@ -638,12 +744,14 @@ class Service:
         terminal.open(self.browser)
         self.net.faults([f"srv-{terminal.name}"], drop=self.plan.drop, spike=self.plan.spike)
         self.event(f"terminal {terminal.name} switched back on")
+        self.time_convergence(f"terminal {terminal.name} back on")
 
     # --- latency ----------------------------------------------------------------------
 
-    def latency(self, path: str, samples: int) -> dict[str, float]:
+    def latency(self, path: str, samples: int) -> dict[str, Any]:
         """A→B: a line added on A until B's POS holds it, with no faults; ``path`` is
-        ``server`` (peer links cut) or ``peer`` (server cut away)."""
+        ``server`` (peer links cut) or ``peer`` (server cut away). ``samples_ms`` in the
+        order taken; ``timeouts``: edits B never showed within the wait."""
         cut = self.links(kind="peer" if path == "server" else "srv")
         self.net.partition(cut, True)
         a, b = self.terminals[0], self.terminals[1]
@@ -653,13 +761,8 @@ class Service:
         b.pos.wait_for_order(order)
         times = [self._one_latency(a, b, order, product) for _ in range(samples)]
         self.net.partition(cut, False)
-        good = sorted(t for t in times if t is not None)
-        return {
-            "p50_ms": round(statistics.median(good), 1) if good else None,
-            "p95_ms": round(good[max(0, int(len(good) * 0.95) - 1)], 1) if good else None,
-            "samples": len(good),
-            "timeouts": len(times) - len(good),
-        }
+        good = [t for t in times if t is not None]
+        return {"samples_ms": good, "timeouts": len(times) - len(good)}
 
     def _one_latency(self, a: Terminal, b: Terminal, order: str, product: dict) -> float | None:
         b.pos.watch(order)

@@ -10,43 +10,73 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from devkit.odoo import OdooInstance
-from devkit.pos_page import PosPage
+from devkit.pos_page import POS_LOAD_TIMEOUT_MS, PosPage
 from shell.injection import AgentAddress, agent_script
 
 from .agents import Agent
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage
+    from playwright.sync_api import Browser, BrowserContext, CDPSession, ConsoleMessage
+
+PageT = TypeVar("PageT")
+ACTION_TIMEOUT_MS = 30_000  # Playwright's default
+OPEN_TRIES = 3
 
 # Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
 UI_CRASH = "Destroying the root component"
 
 
-class Terminal:
-    def __init__(self, name: str, agent: Agent, odoo: OdooInstance, via: str) -> None:
+class Station(Generic[PageT]):
+    """A terminal's name, its agent and, while the terminal is on, its POS page."""
+
+    def __init__(self, name: str, agent: Agent) -> None:
         self.name = name
         self.agent = agent
-        self.odoo = odoo
-        self.via = via  # the proxy in front of Odoo
-        self.context: BrowserContext | None = None
-        self._pos: PosPage | None = None
-        self.ui_crashes = 0
+        self._pos: PageT | None = None
 
     @property
     def on(self) -> bool:
         return self._pos is not None
 
     @property
-    def pos(self) -> PosPage:
+    def pos(self) -> PageT:
         """The POS page, while the terminal is on."""
         assert self._pos is not None, f"terminal {self.name} is off"
         return self._pos
 
-    def open(self, browser: Browser) -> None:
-        """Create the browser profile (once) and load the POS in a new page."""
+
+class Terminal(Station[PosPage]):
+    browser = True
+
+    def __init__(self, name: str, agent: Agent, odoo: OdooInstance, via: str) -> None:
+        super().__init__(name, agent)
+        self.odoo = odoo
+        self.via = via  # the proxy in front of Odoo
+        self.context: BrowserContext | None = None
+        self._cdp: CDPSession | None = None
+        self.loads = 0  # POS page loads: each is a life of its own for the memory figures
+        self.ui_crashes = 0
+
+    def open(self, browser: Browser, tries: int = OPEN_TRIES) -> None:
+        """Create the browser profile (once) and load the POS in a new page; a load that
+        times out (a loaded machine) is tried again in a new page, as a waiter reloads."""
+        for attempt in range(1, tries + 1):
+            try:
+                return self._open(browser)
+            except PlaywrightTimeout:
+                if self._pos is not None:
+                    self._pos.page.close()
+                    self._pos = None
+                if attempt == tries:
+                    raise
+                _append(self.agent.spec.data_dir / "console.log", "POS load timed out: again")
+
+    def _open(self, browser: Browser) -> None:
         if self.context is None:
             self.context = browser.new_context(viewport={"width": 1280, "height": 800})
             address = AgentAddress(self.agent.spec.page_port, self.agent.spec.token)
@@ -56,8 +86,25 @@ class Terminal:
         page.on("pageerror", lambda e: _append(log, f"pageerror {str(e)[:2000]}"))
         page.on("console", lambda m: self._console(log, m))
         self._pos = PosPage(page, self.odoo.tree.major)
+        # The login's click waits for its navigation: on a loaded machine (ten terminals'
+        # agents on the same cores) that takes as long as a POS load may.
+        page.set_default_timeout(POS_LOAD_TIMEOUT_MS)
         self._pos.open(self.odoo, via=self.via)  # a profile switched back on is logged in
         self._pos.wait_ready()
+        page.set_default_timeout(ACTION_TIMEOUT_MS)
+        self.loads += 1
+        self._cdp = self.context.new_cdp_session(page)
+        self._cdp.send("Performance.enable")
+
+    def heap_mb(self) -> float | None:
+        """The page's JS heap in use right after a garbage collection, in MiB (docs/e2e.md
+        "Memory" says why not the renderer's RSS); None while the terminal is off."""
+        if self._cdp is None:
+            return None
+        self._cdp.send("HeapProfiler.collectGarbage")
+        metrics = self._cdp.send("Performance.getMetrics")["metrics"]
+        used = next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
+        return used / (1024 * 1024)
 
     def _console(self, log: Path, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
@@ -67,6 +114,7 @@ class Terminal:
     def switch_off(self) -> None:
         """Power cut: the agent is SIGKILLed and the page goes away (storage stays)."""
         self.agent.kill()
+        self._cdp = None
         if self._pos is not None:
             self._pos.page.close()
             self._pos = None
@@ -75,7 +123,7 @@ class Terminal:
         if self.context is not None:
             self.context.close()
             self.context = None
-            self._pos = None
+            self._pos = self._cdp = None
         self.agent.stop()
 
 
