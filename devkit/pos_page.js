@@ -72,16 +72,52 @@
         return "deferred";
     }
 
-    // Line state that every edit changes: uuid, product, quantity, discount. A line's
-    // discount is undefined until set on 19 and 0 once synced: both count as 0.
+    // Order state that every edit changes: its customer, table, lines (uuid, product,
+    // quantity, discount, price, notes) and payment lines; "closed" once it is paid or
+    // cancelled, or gone after it was seen. A line's discount is undefined until set on 19
+    // and 0 once synced: both count as 0.
     const num = (value) => Number(value) || 0;
-    const lineState = (l) => [l.uuid, l.product_id?.id, num(l.qty), num(l.discount)];
-    const signature = (o) => (o ? JSON.stringify(o.lines.map(lineState).sort()) : "");
+    const lineState = (l) => [
+        l.uuid,
+        l.product_id?.id,
+        num(l.qty),
+        num(l.discount),
+        num(l.price_unit),
+        l.customer_note || "",
+        l.note || "",
+    ];
+    const paymentState = (p) => [p.uuid, num(p.amount)];
+    const signature = (o) => {
+        if (!o) {
+            return "";
+        }
+        if (o.state !== "draft") {
+            return CLOSED;
+        }
+        const lines = o.lines.map(lineState).sort();
+        const payments = (o.payment_ids || []).map(paymentState).sort();
+        return JSON.stringify([o.partner_id?.id ?? null, o.table_id?.id ?? null, lines, payments]);
+    };
+    const CLOSED = "closed";
+    const NOTICE = "notice"; // a new notification shown to the waiter
+    const notices = () => document.querySelectorAll(".o_notification").length;
     const anyOrder = (uuid) => pos()?.models?.["pos.order"]?.find((o) => o.uuid === uuid);
     const watcher = { seen: {}, timer: null };
+    // The latency of a numpad edit starts with the last tap on a key.
+    document.addEventListener(
+        "click",
+        (event) => {
+            if (event.target.closest?.(".numpad button")) {
+                api.editedAt = Date.now();
+            }
+        },
+        true
+    );
 
     const api = {
-        ready: () => !!(window.posmodel && window.possync && window.possync.terminal?.()),
+        /** The store is loaded (and, when `synced`, possync's page script knows its terminal). */
+        ready: (synced = true) =>
+            !!(window.posmodel && (!synced || (window.possync && window.possync.terminal?.()))),
         /** What a waiter can pick from: sellable products, customers, tables, cash. */
         catalog() {
             const models = pos().models;
@@ -145,14 +181,24 @@
         terminal: () => window.possync.terminal(),
 
         // --- arrival: when this page first held a state of an order ----------------------
-        /** Sample the order every 2 ms; keep the first time each state was seen. */
+        /**
+         * Sample the order every 2 ms; keep the first time each state was seen, and when a
+         * new notification first showed (`NOTICE`).
+         */
         watch(orderUuid) {
             clearInterval(watcher.timer);
             watcher.seen = {};
-            const tick = () => {
-                const sig = signature(anyOrder(orderUuid));
+            const shown = notices();
+            const keep = (sig) => {
                 if (sig && !(sig in watcher.seen)) {
                     watcher.seen[sig] = Date.now();
+                }
+            };
+            const tick = () => {
+                const found = anyOrder(orderUuid);
+                keep(found || !Object.keys(watcher.seen).length ? signature(found) : CLOSED);
+                if (notices() > shown) {
+                    keep(NOTICE);
                 }
             };
             tick();
@@ -199,6 +245,10 @@
             api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_quantity", "setQuantity", qty);
         },
+        /** Select the line on screen, as a tap on it does (the numpad edits it then). */
+        selectLine(orderUuid, lineUuid) {
+            call(order(orderUuid), "select_orderline", "selectOrderline", line(orderUuid, lineUuid));
+        },
         setDiscount(orderUuid, lineUuid, discount) {
             api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_discount", "setDiscount", discount);
@@ -228,16 +278,25 @@
             api.editedAt = Date.now();
             order(orderUuid).update({ table_id: pos().models["restaurant.table"].get(tableId) });
         },
+        /** A payment line for the amount due, as a tap on a payment method adds it. */
+        addPayment(orderUuid, methodId) {
+            api.editedAt = Date.now();
+            const method = pos().models["pos.payment.method"].get(methodId);
+            call(order(orderUuid), "add_paymentline", "addPaymentline", method);
+        },
         /**
-         * Odoo's own payment validation, without its screens: cash for the amount due, no
-         * invoice (Odoo renders its PDF while validating, and wkhtmltopdf may be missing).
+         * Odoo's own payment validation, without its screens: cash for the amount due (unless
+         * the order has payment lines already), no invoice (Odoo renders its PDF while validating,
+         * and wkhtmltopdf may be missing).
          */
         async pay(orderUuid, methodId) {
             api.editedAt = Date.now();
             const target = order(orderUuid);
             const method = pos().models["pos.payment.method"].get(methodId);
             call(target, "set_to_invoice", "setToInvoice", false);
-            call(target, "add_paymentline", "addPaymentline", method);
+            if (!target.payment_ids.length) {
+                call(target, "add_paymentline", "addPaymentline", method);
+            }
             target.date_order = luxon.DateTime.now().toFormat("yyyy-MM-dd HH:mm:ss");
             pos().addPendingOrder([target.id]);
             target.state = "paid";
