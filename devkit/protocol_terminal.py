@@ -204,6 +204,12 @@ class ProtocolTerminal:
         self.orders.append(order)
         return order
 
+    async def open_orders(self, count: int) -> None:
+        """``count`` orders of one to four lines, round this terminal's tables."""
+        tables = self.waiter.tables
+        for index in range(count):
+            await self.open_order(tables[index % len(tables)], 1 + index % 4)
+
     async def edit(self) -> str:
         """A waiter's edit of one of this terminal's orders: a new line, a quantity, a
         discount, a note or the guest count."""
@@ -248,9 +254,13 @@ class ProtocolFleet:
 
     def each(self, method: str, *args: Any, timeout: float = 120) -> list[Any]:
         """``await terminal.method(*args)`` on every terminal at once."""
+        return self.together([getattr(t, method)(*args) for t in self.terminals], timeout)
+
+    def together(self, coroutines: list[Coroutine[Any, Any, Any]], timeout: float) -> list[Any]:
+        """The coroutines at once; their results."""
 
         async def all_of() -> list[Any]:
-            return await asyncio.gather(*(getattr(t, method)(*args) for t in self.terminals))
+            return await asyncio.gather(*coroutines)
 
         return self.run(all_of(), timeout)
 
