@@ -317,20 +317,26 @@ class ServerSync:
         log.warning("server log pruned after our cursor %s (now %s): pages re-read", after, cursor)
         self.agent.status.set_server(reset_at=now_iso())
 
-    def _using(self, path: str, cause: str | None) -> None:
-        self.agent.status.set_server(reachable=True, path=path, cause=cause)
+    def _using(self, path: str, cause: str | None, fallback_ms: int | None = None) -> None:
+        self.agent.status.set_server(
+            reachable=True, path=path, cause=cause, fallback_ms=fallback_ms
+        )
 
     def _bus_failed(self, exc: BusUnavailable) -> None:
+        """Poll at the POS's interval, as Interval mode does, and try the bus again soon."""
         delay = self.settings.bus_retry_s * random.uniform(0.8, 1.2)
         self.bus_retry_at = asyncio.get_running_loop().time() + delay
         every = int(_interval_s(self.info or {}) * 1000)
         log.warning("bus unavailable, polling instead: %s", exc)
-        self._using("interval", f"{exc}; polling every {every} ms, trying the bus again soon")
+        cause = f"{exc}; polling every {every} ms, trying the bus again soon"
+        self._using("interval", cause, fallback_ms=every)
 
     def _report(self, exc: OdooCallError) -> None:
         self.info = None  # read /info again next time: the server may have changed
         reachable = not isinstance(exc, ServerUnreachable)
-        self.agent.status.set_server(reachable=reachable, path=None, cause=str(exc))
+        self.agent.status.set_server(
+            reachable=reachable, path=None, cause=str(exc), fallback_ms=None
+        )
 
 
 def payload_items(notification: Any, kind: str) -> list[dict]:

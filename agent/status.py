@@ -23,6 +23,9 @@ class ServerState:
     reachable: bool = False
     path: str | None = None  # "bus" or "interval" while receiving from the server
     cause: str | None = None  # why the server is unreachable, or why this path
+    # Polling every this many ms because the bus is unavailable (a proxy without the
+    # websocket route): sync works without live updates; the page's indicator warns.
+    fallback_ms: int | None = None
     last_sync: str | None = None
     # When a pull last answered "reset" (changes after our cursor were pruned): the page
     # re-reads its open orders from Odoo each time this moves.

@@ -355,7 +355,8 @@ class PosPage:
 
     @property
     def indicator(self) -> Locator:
-        """possync's sync indicator in the navbar (``data-state``: synced, syncing, error)."""
+        """possync's sync indicator in the navbar (``data-state``: synced, syncing, pending,
+        degraded, error)."""
         return self.page.locator("button.possync-indicator")
 
     @property

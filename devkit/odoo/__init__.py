@@ -8,8 +8,11 @@ job:
   and socket folder;
 * ``templates``: template databases (``pos_restaurant`` with demo data, then
   ``pos_restaurant_sync`` when the addon has a manifest), copied for each run;
-* ``process``: one ``odoo-bin`` (``workers=0``, so the bus websocket is on the HTTP port);
-* ``harness``: the four together (:class:`Harness`), handing out an :class:`OdooInstance`;
+* ``process``: one ``odoo-bin`` (``workers=0`` by default, so the bus websocket is on the
+  HTTP port; with workers it is on the gevent port);
+* ``proxy``: nginx in front of it, with the site file ``docs/deploy.md`` recommends;
+* ``served``: one serving Odoo of a given shape (workers, proxy) with its instance;
+* ``harness``: these together (:class:`Harness`), handing out an :class:`OdooInstance`;
 * ``rpc``: JSON-RPC as a logged-in user; ``cli``: the command line.
 
 Command line (from the repository root)::
@@ -28,7 +31,9 @@ from .errors import HarnessError
 from .harness import Harness
 from .instance import OdooInstance
 from .odoo_tests import OdooTestRun
+from .process import OdooPids
 from .rpc import OdooRpc
+from .served import ServedOdoo, ServerShape
 from .tree import OdooTree
 
 __all__ = [
@@ -36,8 +41,11 @@ __all__ = [
     "Harness",
     "HarnessError",
     "OdooInstance",
+    "OdooPids",
     "OdooRpc",
     "OdooTestRun",
     "OdooTree",
+    "ServedOdoo",
+    "ServerShape",
     "sync_addon_present",
 ]

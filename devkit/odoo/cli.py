@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .addon import ADDONS_DIR, SYNC_MODULE
 from .harness import Harness
+from .proxy import PROXIES
 from .venv import ensure_venv
 
 POT_PATH = ADDONS_DIR / SYNC_MODULE / "i18n" / f"{SYNC_MODULE}.pot"
@@ -32,6 +33,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--without-addon",
         action="store_true",
         help="plain Odoo, without pos_restaurant_sync (also: POSSYNC_WITHOUT_ADDON=1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Odoo's HTTP workers; the websocket then needs the proxy "
+        "(default: $POSSYNC_ODOO_WORKERS or 0, one process)",
+    )
+    parser.add_argument(
+        "--proxy",
+        choices=PROXIES,
+        default=None,
+        help="nginx in front, with docs/nginx/possync-site.conf; nginx-no-websocket "
+        "leaves out its /websocket route (default: $POSSYNC_ODOO_PROXY or none)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start Odoo, print one JSON line, run until Ctrl-C")
@@ -77,7 +92,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    harness = Harness(args.odoo_src, with_addon=False if args.without_addon else None)
+    with_addon = False if args.without_addon else None
+    harness = Harness(args.odoo_src, with_addon=with_addon, workers=args.workers, proxy=args.proxy)
     if args.command == "venv":
         print(ensure_venv(harness.tree))
         return 0

@@ -14,17 +14,12 @@ from pathlib import Path
 from .addon import ADDONS_DIR, SYNC_MODULE, addon_wanted, addons_paths, sync_addon_present
 from .errors import HarnessError, Log, log_to_stderr
 from .files import file_lock, state_dir
-from .instance import (
-    ADMIN_LOGIN,
-    ADMIN_PASSWORD,
-    OdooInstance,
-    open_pos_session,
-    restaurant_config_id,
-)
+from .instance import OdooInstance
 from .odoo_tests import OdooTestRun
 from .postgres import PgCluster
-from .process import OdooProcess, kill_orphan_server
-from .rpc import OdooRpc
+from .process import OdooPids, OdooProcess, kill_orphan_server
+from .proxy import NginxProxy
+from .served import ServedOdoo, ServerShape
 from .templates import Templates
 from .tree import OdooTree
 from .venv import ensure_venv
@@ -56,9 +51,16 @@ class Harness:
     """
 
     def __init__(
-        self, odoo_src: str | Path, *, with_addon: bool | None = None, log: Log = log_to_stderr
+        self,
+        odoo_src: str | Path,
+        *,
+        with_addon: bool | None = None,
+        workers: int | None = None,
+        proxy: str | None = None,
+        log: Log = log_to_stderr,
     ) -> None:
         self.tree = OdooTree.detect(odoo_src)
+        self.shape = ServerShape.chosen(workers, proxy)
         self.with_addon = addon_wanted() if with_addon is None else with_addon
         if self.with_addon and not sync_addon_present():
             raise HarnessError(f"{ADDONS_DIR / SYNC_MODULE} has no __manifest__.py")
@@ -71,7 +73,10 @@ class Harness:
             self.tree, self.pg, self.data_dir, self.with_addon, self._process, log
         )
         self.python: Path | None = None
+        self.served: ServedOdoo | None = None
+        # The parts of ``served``, for callers that restart Odoo or read its proxy.
         self.server: OdooProcess | None = None
+        self.proxy: NginxProxy | None = None
         self.instance: OdooInstance | None = None
         self._run_dbs: list[str] = []
         self._lock = contextlib.ExitStack()
@@ -95,7 +100,8 @@ class Harness:
             self._locked = True
         python = ensure_venv(self.tree, self.log)
         self._prune_logs()
-        kill_orphan_server(self.root / "server.pid")
+        for name in ("server", "another"):
+            kill_orphan_server(self.root / f"{name}.pid")
         self.pg.start()
         # We hold the cluster lock, so any run database still here belongs to a dead run.
         self.templates.drop_all(self._run_prefix())
@@ -111,30 +117,56 @@ class Harness:
         if self.instance:
             return self.instance
         self.prepare()
-        db = self.new_database()
-        self.server = self._process(db, "server")
-        self.server.start(pidfile=self.root / "server.pid")
-        self.server.wait_ready()
-        rpc = OdooRpc(self.server.base_url, db, ADMIN_LOGIN, ADMIN_PASSWORD)
-        config_id = restaurant_config_id(rpc)
-        session_id = open_pos_session(rpc, config_id)
-        self.instance = OdooInstance(
-            tree=self.tree,
-            base_url=self.server.base_url,
-            db=db,
-            config_id=config_id,
-            session_id=session_id,
-            log_path=self.server.log_path,
-            rpc=rpc,
-            with_addon=self.with_addon,
-        )
+        self.served = self._serve(self.new_database(), self.shape, "server")
+        self.server, self.proxy = self.served.server, self.served.proxy
+        self.instance = self.served.instance
         return self.instance
 
+    @contextlib.contextmanager
+    def another_server(self, workers: int = 0, proxy: str | None = None) -> Iterator[ServedOdoo]:
+        """A second Odoo of another shape, beside the one :meth:`up` started, on a fresh
+        copy of the template; stopped and dropped at the end of the ``with`` block. So one
+        test session can try a production shape, or a broken proxy, next to the default."""
+        self.prepare()
+        db = self.new_database()
+        served = self._serve(db, ServerShape.chosen(workers, proxy), "another")
+        try:
+            yield served
+        finally:
+            served.stop()
+            self.templates.drop(db)
+            self._run_dbs.remove(db)
+
+    def _serve(self, db: str, shape: ServerShape, name: str) -> ServedOdoo:
+        """``odoo-bin`` on ``db`` shaped as ``shape``; its pid file and nginx folder are
+        named ``name`` so that the next run stops them if this one is killed."""
+        return ServedOdoo.start(
+            self._process(db, name),
+            shape,
+            pidfile=self.root / f"{name}.pid",
+            nginx_dir=self.root / ("nginx" if name == "server" else f"nginx-{name}"),
+            with_addon=self.with_addon,
+        )
+
+    # -- the running server's processes
+
+    def odoo_pids(self) -> OdooPids:
+        """Odoo's master, HTTP workers and gevent process (for CPU accounting from /proc)."""
+        return self._served().pids()
+
+    def kill_http_worker(self) -> int:
+        """SIGKILL one of Odoo's HTTP workers; returns its pid once the master replaced it."""
+        return self._served().kill_http_worker()
+
+    def _served(self) -> ServedOdoo:
+        if not self.served:
+            raise HarnessError("Odoo is not running: up() first")
+        return self.served
+
     def close(self) -> None:
-        if self.server:
-            self.server.stop()
-            self.server = None
-        self.instance = None
+        if self.served:
+            self.served.stop()
+        self.served = self.server = self.proxy = self.instance = None
         if self.pg.port:
             for db in self._run_dbs:
                 self.templates.drop(db)

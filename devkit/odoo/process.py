@@ -8,8 +8,6 @@ import re
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +15,24 @@ from typing import TextIO
 
 from devkit.ports import free_port
 
+from .children import answers, children, stop_group, wait_answering
 from .errors import HarnessError
-from .files import tail
 from .postgres import PgCluster
 from .tree import ODOO_BIN, OdooTree
+
+
+@dataclass(frozen=True)
+class OdooPids:
+    """The processes of a serving Odoo, for CPU accounting from /proc: the master (the only
+    one with ``workers=0``), its forked HTTP workers and its gevent (websocket) process."""
+
+    master: int
+    http_workers: tuple[int, ...] = ()
+    gevent: int | None = None
+
+    @property
+    def all(self) -> tuple[int, ...]:
+        return (self.master, *self.http_workers, *([self.gevent] if self.gevent else []))
 
 
 @dataclass
@@ -35,6 +47,9 @@ class OdooProcess:
     log_path: Path
     addons: list[Path]
     http_port: int = 0
+    workers: int = 0
+    gevent_port: int = 0
+    proxy_mode: bool = False
     proc: subprocess.Popen[bytes] | None = None
     _log: TextIO | None = None
 
@@ -54,13 +69,35 @@ class OdooProcess:
             "--db-filter": f"^{re.escape(self.db)}$",
             "--http-interface": "127.0.0.1",
             "--http-port": self.http_port,
-            # workers=0 serves the bus websocket on the HTTP port (field notes); no cron
-            # threads, so nothing runs behind a test's back.
-            "--workers": 0,
+            # No cron threads, so nothing runs behind a test's back.
             "--max-cron-threads": 0,
+            **self._worker_options(),
         }
         flat = [str(item) for pair in options.items() for item in pair]
-        return [str(self.python), str(self.tree.root / ODOO_BIN), *subcommand, *flat, *extra]
+        proxy = ["--proxy-mode"] if self.proxy_mode else []
+        odoo_bin = [str(self.python), str(self.tree.root / ODOO_BIN)]
+        return [*odoo_bin, *subcommand, *flat, *proxy, *extra]
+
+    def _worker_options(self) -> dict[str, object]:
+        """workers=0 serves everything, the bus websocket included, from one process on the
+        HTTP port; with workers, Odoo forks HTTP workers and serves the websocket only from
+        its gevent process on ``gevent_port`` (field notes)."""
+        if not self.workers:
+            return {"--workers": 0}
+        self.gevent_port = self.gevent_port or free_port()
+        return {
+            "--workers": self.workers,
+            "--gevent-port": self.gevent_port,
+            # A request on a shared 2-core machine takes several times a server's time:
+            # limits a server would use would recycle workers in the middle of a test.
+            "--limit-time-cpu": 300,
+            "--limit-time-real": 600,
+        }
+
+    @property
+    def websocket_port(self) -> int:
+        """Where Odoo serves ``/websocket``."""
+        return self.gevent_port if self.workers else self.http_port
 
     def export_pot(self, module: str, path: Path, timeout: float = 600) -> int:
         """Write ``module``'s translation template to ``path`` with odoo-bin's own export:
@@ -119,53 +156,59 @@ class OdooProcess:
         return f"http://127.0.0.1:{self.http_port}"
 
     def wait_ready(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc and self.proc.poll() is not None:
-                raise HarnessError(
-                    f"Odoo exited ({self.proc.returncode}); see {self.log_path}\n"
-                    f"{tail(self.log_path)}"
-                )
-            if self._answers():
-                return
-            time.sleep(0.3)
-        raise HarnessError(f"Odoo not ready after {timeout:.0f} s; see {self.log_path}")
-
-    def _answers(self) -> bool:
-        req = urllib.request.Request(
-            f"{self.base_url}/web/webclient/version_info",
-            b"{}",
-            {"Content-Type": "application/json"},
+        version_info = f"{self.base_url}/web/webclient/version_info"
+        wait_answering(
+            self.proc, lambda: answers(version_info, b"{}"), "Odoo", self.log_path, timeout
         )
-        try:
-            with urllib.request.urlopen(req, timeout=5) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+
+    def pids(self) -> OdooPids:
+        if not self.proc or self.proc.poll() is not None:
+            raise HarnessError("Odoo is not running")
+        workers, gevent = [], None
+        for child in children(self.proc.pid):
+            try:
+                args = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue  # exited since
+            if b"gevent" in args:
+                gevent = child
+            else:
+                workers.append(child)
+        return OdooPids(self.proc.pid, tuple(sorted(workers)), gevent)
+
+    def kill_http_worker(self, wait: float = 30) -> int:
+        """SIGKILL one HTTP worker, as the kernel's OOM killer would; Odoo's master forks a
+        new one. Returns the killed pid once the master has replaced it (within ``wait``)."""
+        workers = self.pids().http_workers
+        if not workers:
+            raise HarnessError("Odoo has no HTTP workers (workers=0)")
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            now = self.pids().http_workers
+            if workers[0] not in now and len(now) >= self.workers:
+                return workers[0]
+            time.sleep(0.2)
+        raise HarnessError(f"Odoo did not replace its killed worker {workers[0]} in {wait:.0f} s")
 
     def stop(self, timeout: float = 20) -> None:
-        if self.proc and self.proc.poll() is None:
-            # Odoo's first SIGTERM is a graceful shutdown; kill the group if it hangs.
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        # Odoo's first SIGTERM is a graceful shutdown.
+        stop_group(self.proc, signal.SIGTERM, timeout)
         if self._log:
             self._log.close()
             self._log = None
 
 
-def kill_orphan_server(pidfile: Path) -> None:
-    """Stop the Odoo server a killed harness left running (it has its own process group)."""
+def kill_orphan_server(pidfile: Path, program: bytes = b"odoo-bin") -> None:
+    """Stop the server (Odoo, or nginx with ``program=b"nginx"``) a killed harness left
+    running: it has its own process group, led by the pid in ``pidfile``."""
     try:
         pid = int(pidfile.read_text())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return
-    # Only if that pid still is an odoo-bin of ours, not a process that reused the number.
-    if b"odoo-bin" in cmdline and str(pidfile.parent).encode() in cmdline:
+    # Only if that pid still is a server of ours, not a process that reused the number.
+    if program in cmdline and str(pidfile.parent).encode() in cmdline:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
     pidfile.unlink(missing_ok=True)

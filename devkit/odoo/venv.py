@@ -19,9 +19,12 @@ from .files import cache_dir, file_lock, short_hash, tail
 from .tree import OdooTree
 
 # Bump when the way a venv is built changes, so stale caches are not reused.
-VENV_RECIPE = "1"
-# Needed by Odoo's HttpCase to drive chromium; not in Odoo's requirements.txt.
-VENV_EXTRAS = ("websocket-client",)
+VENV_RECIPE = "2"
+# Not in Odoo's requirements.txt: websocket-client drives chromium in Odoo's HttpCase; with
+# workers, the gevent process loads gevent's plugins through pkg_resources, which finds
+# wheels with normalised names (zope_interface-8.7.dist-info) only from setuptools 77, and
+# is gone from setuptools 82.
+VENV_EXTRAS = ("websocket-client", "setuptools>=77,<81")
 # cbor2 5.4.2 (pinned for Python < 3.12) is an sdist whose setup.py breaks on setuptools 70+.
 BUILD_CONSTRAINTS = "setuptools<70\n"
 

@@ -176,6 +176,7 @@ async def test_the_status_endpoint_reports_terminal_pending_server_and_peers(age
         "cause": "server not configured",
         "last_sync": None,
         "reset_at": None,
+        "fallback_ms": None,
     }
     assert status["peers"] == [] and status["devices"] == [] and status["protocol"] == 1
     assert status["fixed_addresses"] == {}

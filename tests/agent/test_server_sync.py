@@ -3,7 +3,9 @@ Odoo of devkit/standin_odoo.py: push by change id, receive by bus or polling, fa
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 import json
 
 import aiohttp
@@ -311,6 +313,37 @@ async def test_when_the_websocket_fails_it_polls_and_says_why_then_returns_to_th
     standin.faults.websocket = True
     await page.until(lambda: server_status(page).get("path") == "bus", timeout=6)
     assert server_status(page)["cause"] is None
+
+
+async def test_behind_a_proxy_without_the_websocket_route_it_polls_at_the_pos_interval(
+    running, standin, monkeypatch
+):
+    # Odoo's HTTP workers answer 400 to a /websocket request a proxy passed them without
+    # its upgrade headers (measured behind nginx without the route, Odoo 18 and 19).
+    standin.faults.websocket = False
+    standin.faults.websocket_status = 400
+    pulls: list[float] = []
+    pull_new = ServerSync.pull_new
+
+    async def timed_pull(self: ServerSync) -> int:
+        pulls.append(asyncio.get_running_loop().time())
+        return await pull_new(self)
+
+    monkeypatch.setattr(ServerSync, "pull_new", timed_pull)
+    page = await running()
+    await page.until(lambda: server_status(page).get("fallback_ms") == standin.interval_ms)
+    status = server_status(page)
+    assert status["path"] == "interval" and status["reachable"] is True
+    assert "bus websocket refused (HTTP 400)" in status["cause"]
+    since = len(pulls)
+    await asyncio.sleep(1.0)
+    # Every interval (300 ms here), never sooner: more than one pull a second.
+    assert len(pulls) - since >= 2
+    gaps = [b - a for a, b in itertools.pairwise(pulls[since - 1 :])]
+    assert all(gap >= standin.interval_ms / 1000 * 0.9 for gap in gaps), gaps
+    standin.faults.websocket = True
+    await page.until(lambda: server_status(page).get("path") == "bus", timeout=6)
+    assert server_status(page)["fallback_ms"] is None
 
 
 async def test_in_interval_mode_it_polls_at_the_server_interval(running, standin):

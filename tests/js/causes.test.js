@@ -5,10 +5,14 @@ import { readFileSync } from "node:fs";
 import { register } from "node:module";
 import { test } from "node:test";
 
-import { CAUSE } from "../../addon/pos_restaurant_sync/static/src/lib/causes.js";
+import {
+    CAUSE,
+    fallbackNotice,
+} from "../../addon/pos_restaurant_sync/static/src/lib/causes.js";
 
 register("./odoo_loader.js", import.meta.url);
-const { causeText } = await import("@pos_restaurant_sync/pos/sync_cause");
+const { causeText, fallbackText } = await import("@pos_restaurant_sync/pos/sync_cause");
+const { localization } = await import("@web/core/l10n/localization");
 
 const POS_CAUSES = new URL(
     "../../addon/pos_restaurant_sync/static/src/pos/sync_cause.js",
@@ -40,4 +44,18 @@ test("attack: a detail with $& or $' is inserted as it is", () => {
         `server unreachable: ${detail}`);
     assert.equal(causeText(CAUSE.serverUnreachableBecause + CAUSE.noAnswer),
         "server unreachable: no answer", "a known detail is still translated");
+});
+
+test("the fallback warning says how often it checks, in the user's notation", () => {
+    const source = readFileSync(POS_CAUSES, "utf8");
+    const english = fallbackNotice(500).replace("0.5", "%s");
+    assert.ok(source.includes(`_t(${JSON.stringify(english)}, seconds)`), english);
+    assert.equal(fallbackText({ fallbackMs: 500 }), fallbackNotice(500));
+    assert.equal(fallbackText({ fallbackMs: 2000 }), "live updates unavailable: checking every 2 s");
+    localization.decimalPoint = ",";
+    try {
+        assert.equal(fallbackText({ fallbackMs: 300 }), "live updates unavailable: checking every 0,3 s");
+    } finally {
+        localization.decimalPoint = ".";
+    }
 });

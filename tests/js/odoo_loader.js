@@ -8,6 +8,7 @@ const STUBS = {
     "@point_of_sale/app/models/related_models": "related_models.js",
     "@point_of_sale/app/pos_app": "pos_app.js",
     "@web/core/l10n/translation": "translation.js",
+    "@web/core/l10n/localization": "localization.js",
 };
 
 export async function resolve(specifier, context, nextResolve) {

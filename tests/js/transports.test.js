@@ -88,13 +88,61 @@ test("when the bus reconnects the page pulls after the last seq it saw", async (
     await timers.run(0);
     bus.changed(false);
     await timers.run(0);
-    assert.equal(client.status.cause, "live updates (Odoo bus) unreachable");
+    assert.equal(client.status.notice, "live updates unavailable: checking every 0.5 s");
     server.log.push(remote("c2", 2));
     bus.changed(true);
     await timers.run(0);
     assert.equal(client.status.state, "synced");
+    assert.equal(client.status.notice, null);
     assert.equal(server.calls.at(-1).params.after, 1);
     assert.equal(client.cursor("server"), 2);
+});
+
+test("without the bus, Bus mode pulls at the POS's interval and warns, then goes live again", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer([remote("c1", 1)]);
+    const bus = fakeBus();
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "bus", intervalMs: 300, bus,
+        now: () => timers.now, timers,
+    }));
+    await timers.run(0);
+    const pulls = () => server.calls.filter((c) => c.route.endsWith("/pull")).length;
+    bus.changed(false); // e.g. a proxy without the websocket route
+    await timers.run(1000);
+    assert.equal(pulls(), 1 + 4, "at 0, 0.3, 0.6 and 0.9 s after the bus went");
+    assert.equal(client.status.state, "degraded", "a warning: changes still come");
+    assert.equal(client.status.cause, null);
+    assert.equal(client.status.fallbackMs, 300);
+    assert.equal(client.status.notice, "live updates unavailable: checking every 0.3 s");
+    server.log.push(remote("c2", 2));
+    await timers.run(300);
+    assert.equal(client.cursor("server"), 2, "a change arrives within the interval");
+    bus.changed(true);
+    await timers.run(0);
+    const live = pulls();
+    await timers.run(10000);
+    assert.equal(pulls(), live, "no polling once the bus is back");
+    assert.equal(client.status.state, "synced");
+    assert.equal(client.status.fallbackMs, null);
+});
+
+test("without the bus and without the server, the cause is the server and pulls back off", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    const bus = fakeBus();
+    client.useTransport(new ServerTransport({
+        call: server.call, configId: 3, mode: "bus", intervalMs: 300, bus,
+        now: () => timers.now, timers,
+    }));
+    await timers.run(0);
+    server.down = true;
+    bus.changed(false);
+    await timers.run(8000);
+    const pulls = server.calls.filter((c) => c.route.endsWith("/pull")).length;
+    assert.equal(pulls, 1 + 5, "at 0, 0.5, 1.5, 3.5 and 7.5 s, not every 0.3 s");
+    assert.equal(client.status.state, "error");
+    assert.match(client.status.cause, /cannot receive changes: Connection lost/);
 });
 
 test("Interval mode pulls every interval and says when the server is unreachable", async () => {
@@ -288,6 +336,19 @@ test("the agent's status turns the indicator red while the server is away, with 
     socket.reply({ type: "status", status: { terminal: "t-agent", pending: 2, server } });
     assert.equal(client.status.cause, "server unreachable: connection refused");
     socket.reply({ type: "status", status: { server: { ...server, reachable: true } } });
+    assert.equal(client.status.state, "synced");
+});
+
+test("an agent polling because the bus is unavailable gives the page the same warning", () => {
+    const { client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    const cause = "bus websocket refused (HTTP 400); polling every 500 ms, trying the bus again soon";
+    const server = { configured: true, reachable: true, path: "interval", cause, fallback_ms: 500 };
+    socket.reply({ type: "status", status: { terminal: "t-agent", pending: 0, server } });
+    assert.equal(client.status.state, "degraded");
+    assert.equal(client.status.notice, "live updates unavailable: checking every 0.5 s");
+    const live = { ...server, path: "bus", cause: null, fallback_ms: null };
+    socket.reply({ type: "status", status: { terminal: "t-agent", pending: 0, server: live } });
     assert.equal(client.status.state, "synced");
 });
 

@@ -16,6 +16,7 @@ import pytest
 
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
 from devkit.odoo import Harness, OdooInstance
+from devkit.odoo.proxy import NGINX, NGINX_MISSING
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -47,6 +48,8 @@ def odoo_harness() -> Iterator[Harness]:
     if not src:
         pytest.skip(SKIP_REASON)
     with Harness(src) as harness:
+        if harness.shape.proxy and not NGINX.is_file():
+            pytest.skip(f"POSSYNC_ODOO_PROXY={harness.shape.proxy}: {NGINX_MISSING}")
         yield harness
 
 

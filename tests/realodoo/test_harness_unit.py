@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from devkit.odoo import HarnessError, OdooTestRun, OdooTree, addon, cli
+from devkit.odoo import HarnessError, OdooTestRun, OdooTree, ServerShape, addon, cli
+from devkit.odoo.postgres import PgCluster
+from devkit.odoo.process import OdooPids, OdooProcess
 from devkit.odoo.venv import venv_requirements
 
 
@@ -59,6 +61,7 @@ def test_requirements_use_binary_psycopg2_and_drop_ldap() -> None:
     assert not [line for line in lines if "ldap" in line]
     assert "lxml==4.9.3" in lines  # CRLF from a Windows checkout is gone
     assert "websocket-client" in lines  # HttpCase tours need it
+    assert "setuptools>=77,<81" in lines  # the gevent process finds zope's wheels
 
 
 def test_addon_fingerprint_ignores_runtime_only_files(
@@ -85,6 +88,13 @@ def test_test_run_is_ok_only_without_failures_or_errors(tmp_path: Path) -> None:
     assert not OdooTestRun(0, "no test summary in the log", tmp_path).ok
 
 
+def test_the_command_line_chooses_workers_and_proxy() -> None:
+    args = cli.parse_args(["--odoo-src", "/src", "--workers", "2", "--proxy", "nginx", "up"])
+    assert (args.workers, args.proxy) == (2, "nginx")
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--odoo-src", "/src", "--proxy", "apache", "up"])
+
+
 def test_the_command_line_offers_up_test_pot_venv_and_clean(
     capsys: pytest.CaptureFixture,
 ) -> None:
@@ -99,3 +109,55 @@ def test_pot_writes_the_addons_template_unless_told_otherwise() -> None:
     args = cli.parse_args(["--odoo-src", "/src", "pot"])
     assert args.out == addon.ADDONS_DIR / "pos_restaurant_sync/i18n/pos_restaurant_sync.pot"
     assert cli.parse_args(["--odoo-src", "/src", "pot", "--out", "x.pot"]).out == Path("x.pot")
+
+
+def test_server_shape_comes_from_the_arguments_else_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("POSSYNC_ODOO_WORKERS", raising=False)
+    monkeypatch.delenv("POSSYNC_ODOO_PROXY", raising=False)
+    assert ServerShape.chosen(None, None) == ServerShape(0, None)
+    monkeypatch.setenv("POSSYNC_ODOO_WORKERS", "2")
+    monkeypatch.setenv("POSSYNC_ODOO_PROXY", "nginx")
+    assert ServerShape.chosen(None, None) == ServerShape(2, "nginx")
+    assert ServerShape.chosen(4, "nginx-no-websocket") == ServerShape(4, "nginx-no-websocket")
+
+
+@pytest.mark.parametrize(("workers", "proxy"), [(0, "apache"), (-1, None)])
+def test_an_unknown_server_shape_is_refused(workers: int, proxy: str | None) -> None:
+    with pytest.raises(HarnessError):
+        ServerShape.chosen(workers, proxy)
+
+
+def odoo_process(tmp_path: Path, **shape: object) -> OdooProcess:
+    tree = OdooTree(make_tree(tmp_path / "src", "version_info = (19, 0)"), 19, 0)
+    pg = PgCluster(tmp_path / "pg", bindir=tmp_path, port=5999)
+    process = OdooProcess(tree, Path("python"), pg, tmp_path / "data", "db", tmp_path / "log", [])
+    for name, value in shape.items():
+        setattr(process, name, value)
+    (tmp_path / "data").mkdir()
+    return process
+
+
+def test_one_process_serves_the_websocket_on_the_http_port(tmp_path: Path) -> None:
+    process = odoo_process(tmp_path)
+    args = process.args()
+    assert args[args.index("--workers") + 1] == "0"
+    assert "--gevent-port" not in args and "--proxy-mode" not in args
+    assert process.websocket_port == process.http_port
+
+
+def test_workers_serve_the_websocket_on_the_gevent_port(tmp_path: Path) -> None:
+    process = odoo_process(tmp_path, workers=2, proxy_mode=True)
+    args = process.args()
+    assert args[args.index("--workers") + 1] == "2"
+    assert args[args.index("--max-cron-threads") + 1] == "0"
+    assert args[args.index("--gevent-port") + 1] == str(process.gevent_port)
+    assert "--proxy-mode" in args
+    assert process.websocket_port == process.gevent_port != process.http_port
+
+
+def test_odoo_pids_list_the_master_first() -> None:
+    pids = OdooPids(10, (11, 12), 13)
+    assert pids.all == (10, 11, 12, 13)
+    assert OdooPids(10).all == (10,)

@@ -224,6 +224,15 @@ def test_records_from_another_terminal_are_listed_under_their_uuid(two, free_tab
     assert unkeyed == []
 
 
+def test_a_quantity_typed_on_a_numpad_appears_on_b(two, free_tables):
+    a, b = two
+    both_on_table(two, free_tables.take(), "Coca-Cola")
+    a.select_line("Coca-Cola")
+    a.numpad("4")
+    elapsed = wait_until(lambda: b.qty_of("Coca-Cola").startswith("4"), what="B sees qty 4")
+    print(f"quantity typed on A seen on B after {elapsed:.2f} s")
+
+
 def test_a_discount_typed_on_a_numpad_appears_on_b(two, free_tables):
     a, b = two
     both_on_table(two, free_tables.take(), "Coca-Cola")

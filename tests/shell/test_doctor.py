@@ -79,6 +79,18 @@ def test_a_missing_addon_and_a_blocked_websocket_each_fail() -> None:
     assert (result["Login"], result["Addon"], result["Websocket"]) == ("PASS", "FAIL", "FAIL")
 
 
+def test_a_proxy_without_the_websocket_route_fails_websocket_with_the_route_to_add() -> None:
+    # Behind nginx without the /websocket location, Odoo's HTTP workers answer 400
+    # (tests/realodoo/test_proxy_without_websocket.py); the tablets then poll.
+    with running(Options(faults=Faults(websocket=False, websocket_status=400))) as server:
+        code, lines = doctor.command(configure(server.url))
+    websocket = next(line for line in lines if " Websocket " in line)
+    assert websocket.startswith("FAIL") and "HTTP 400" in websocket
+    hint = lines[lines.index(websocket) + 1]
+    assert "/websocket" in hint and "gevent port" in hint and "polls" in hint
+    assert code == 1
+
+
 def test_an_update_available_warns_from_and_to_with_what_to_do() -> None:
     with running(Options(app_latest_version="99.0")) as server:
         code, lines = doctor.command(configure(server.url))

@@ -107,6 +107,8 @@ export class AgentTransport {
                 appTooOld: appTooOld(message.status),
             });
             client.linkError(agentProblem(message.status));
+            // The agent pulls at the interval while the bus is unavailable: same warning.
+            client.fallback(message.status?.server?.fallback_ms || null);
             this.resetIfPruned(message.status);
         } else if (message.type === "error") {
             this.refused(message);

@@ -12,7 +12,15 @@ export const CAUSE = Object.freeze({
     serverUnreachableBecause: "server unreachable: ",
     noAnswer: "no answer",
     versionMismatch: "protocol version mismatch: update possync or the addon",
-    busUnreachable: "live updates (Odoo bus) unreachable",
     cannotReceive: "cannot receive changes: ",
     cannotSave: "cannot save unsent changes in the browser: ",
 });
+
+/**
+ * Live updates are unavailable (Odoo's bus, e.g. behind a proxy without the websocket
+ * route) and changes are pulled every `ms` instead: sync works, more slowly. The POS words
+ * it from the interval (pos/sync_cause.js `fallbackText`).
+ */
+export function fallbackNotice(ms) {
+    return `live updates unavailable: checking every ${ms / 1000} s`;
+}

@@ -9,11 +9,8 @@ import { Backoff } from "./backoff.js";
 import { CAUSE } from "./causes.js";
 
 export const PULL_LIMIT = 500;
-/**
- * While the bus is down in Bus mode, pull this often so nothing waits for it. Failed pulls
- * are retried sooner at first, then this often.
- */
-export const FALLBACK_PULL_MS = 5000;
+/** Failed pulls are retried sooner at first, then this often. */
+export const RETRY_MAX_MS = 5000;
 const VERSION_MISMATCH = CAUSE.versionMismatch;
 
 export class ServerTransport {
@@ -50,7 +47,7 @@ export class ServerTransport {
         this.timer = null;
         this.pulling = null;
         this.busUp = true;
-        this.retries = new Backoff(500, FALLBACK_PULL_MS);
+        this.retries = new Backoff(500, RETRY_MAX_MS);
     }
 
     start(client) {
@@ -119,19 +116,24 @@ export class ServerTransport {
         }
     }
 
+    /** Pulling at the interval: in Interval mode, and in Bus mode while the bus is down. */
+    get polling() {
+        return this.mode === "interval" || !this.busUp;
+    }
+
     /**
-     * Pull now, then again: in Interval mode every `intervalMs` from the start of each pull
-     * (at once after a pull slower than that); in Bus mode only while the bus or the server
-     * is down.
+     * Pull now, then again while polling: every `intervalMs` from the start of each pull (at
+     * once after a pull slower than that). In Bus mode failed pulls are retried after a
+     * growing pause, as the server is down too.
      */
     async pullLoop() {
         this.timers.clearTimeout(this.timer);
         const startedAt = this.now();
-        const busModeWait = await this.pullAndReport();
-        const wait =
-            this.mode === "interval"
-                ? Math.max(0, startedAt + this.intervalMs - this.now())
-                : busModeWait;
+        const pulled = await this.pullAndReport();
+        let wait = this.polling ? Math.max(0, startedAt + this.intervalMs - this.now()) : null;
+        if (!pulled && this.mode === "bus") {
+            wait = this.retries.next();
+        }
         if (wait !== null && this.client) {
             // Another run may have started meanwhile (the bus went up or down): keep one timer.
             this.timers.clearTimeout(this.timer);
@@ -139,22 +141,26 @@ export class ServerTransport {
         }
     }
 
-    /** Pull and show how the link is; returns Bus mode's wait before the next pull, or null. */
+    /** Pull and show how the link is; true when the pull worked. */
     async pullAndReport() {
         try {
             await this.pull();
             this.retries.reset();
-            this.client?.linkError(this.busUp ? null : CAUSE.busUnreachable);
-            return this.busUp ? null : FALLBACK_PULL_MS;
+            this.client?.linkError(null);
+            return true;
         } catch (error) {
             this.client?.linkError(`${CAUSE.cannotReceive}${error.message || error}`);
-            return this.retries.next();
+            return false;
         }
     }
 
-    /** The bus came back (pull what it missed) or went away (pull until it is back). */
+    /**
+     * The bus came back (pull what it missed) or went away: pull at the interval until it is
+     * back, as Interval mode does, and say so (a warning, not an error: changes still come).
+     */
     busChanged(up) {
         this.busUp = up;
+        this.client?.fallback(up ? null : this.intervalMs);
         this.pullLoop();
     }
 }

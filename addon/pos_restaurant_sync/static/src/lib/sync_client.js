@@ -17,6 +17,7 @@ import {
     parseChange,
 } from "./protocol.js";
 import { Backoff } from "./backoff.js";
+import { fallbackNotice } from "./causes.js";
 import { CorrectedClock } from "./clock.js";
 import { Outbox } from "./outbox.js";
 import { OrderReplica } from "./replica.js";
@@ -95,6 +96,7 @@ export class SyncClient {
         this.retries = new Backoff(1000, MAX_RETRY_MS);
         this.status = {};
         this.updateStatus({ lastSyncAt: null, error: null, linkError: null, busy: false });
+        this.fallback(null);
     }
 
     // --- storage ------------------------------------------------------------------------
@@ -258,6 +260,7 @@ export class SyncClient {
         this.retries.reset();
         this.retryAt = 0;
         this.updateStatus({ error: null });
+        this.fallback(null); // the new transport says whether it has live updates
         transport.start(this);
         this.schedulePush();
     }
@@ -265,6 +268,14 @@ export class SyncClient {
     /** A transport's view of its link: `null` when it works, else the cause. */
     linkError(cause) {
         this.updateStatus({ linkError: cause });
+    }
+
+    /**
+     * Live updates are unavailable and changes are pulled every `ms` instead (`null`: live
+     * again). Sync still works, only slower: the indicator warns, and says why.
+     */
+    fallback(ms) {
+        this.updateStatus({ fallbackMs: ms, notice: ms ? fallbackNotice(ms) : null });
     }
 
     /**
@@ -380,7 +391,10 @@ export class SyncClient {
     }
 }
 
-/** What the indicator shows: red, spinning, a pending count, or a green check. */
+/**
+ * What the indicator shows: red, spinning, a pending count, a warning while sync works
+ * without live updates, or a green check.
+ */
 function stateOf(status, error) {
     if (error) {
         return "error";
@@ -388,5 +402,8 @@ function stateOf(status, error) {
     if (status.busy) {
         return "syncing";
     }
-    return status.pending ? "pending" : "synced";
+    if (status.pending) {
+        return "pending";
+    }
+    return status.notice ? "degraded" : "synced";
 }

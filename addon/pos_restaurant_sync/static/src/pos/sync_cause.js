@@ -6,6 +6,7 @@
  * shown as it came.
  */
 import { _t } from "@web/core/l10n/translation";
+import { localization } from "@web/core/l10n/localization";
 import { CAUSE } from "@pos_restaurant_sync/lib/causes";
 
 function translations() {
@@ -17,7 +18,6 @@ function translations() {
         [CAUSE.serverUnreachableBecause]: _t("server unreachable: %s"),
         [CAUSE.noAnswer]: _t("no answer"),
         [CAUSE.versionMismatch]: _t("protocol version mismatch: update possync or the addon"),
-        [CAUSE.busUnreachable]: _t("live updates (Odoo bus) unreachable"),
         [CAUSE.cannotReceive]: _t("cannot receive changes: %s"),
         [CAUSE.cannotSave]: _t("cannot save unsent changes in the browser: %s"),
     };
@@ -46,6 +46,21 @@ export function appUpdateText({ version, latest }) {
             { version, latest }
         )
     );
+}
+
+/**
+ * `status.notice` (lib/causes.js `fallbackNotice`) in the POS user's language, from the
+ * interval it polls at: "live updates unavailable: checking every 0.5 s".
+ */
+export function fallbackText({ fallbackMs }) {
+    const seconds = formatSeconds(fallbackMs);
+    return String(_t("live updates unavailable: checking every %s s", seconds));
+}
+
+/** 500 → "0.5" ("0,5" where the decimal point is a comma): the user's own notation. */
+function formatSeconds(ms) {
+    const point = localization.decimalPoint || ".";
+    return String(ms / 1000).replace(".", point);
 }
 
 /** `cause` in the POS user's language; `status`: the sync status it comes from. */

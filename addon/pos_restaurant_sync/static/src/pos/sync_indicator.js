@@ -1,8 +1,10 @@
 /**
  * The sync indicator in the POS navbar: a spinner while a push is in flight, the number of
  * changes not yet acknowledged, a green check when all is synced, red with the cause when
- * the server, the bus or the local agent is unreachable (or the possync app is too old for
- * the server), a clock icon when this terminal's clock is far off the server's (possync
+ * the server or the local agent is unreachable (or the possync app is too old for the
+ * server), orange with the cause while changes still come but without live updates (Odoo's
+ * bus unreachable, so possync pulls at the POS's interval: slower, nothing lost, nothing
+ * for the waiter to do, so not the red of a failure), a clock icon when this terminal's clock is far off the server's (possync
  * corrects its stamps, but the tablet's date and time should be set), and an arrow when an
  * update of the possync app is available. Hover shows the details (last sync time first); a tap
  * opens them in a popover, for touch screens.
@@ -15,7 +17,7 @@ import { Component, useEffect, useState } from "@odoo/owl";
 import { usePopover } from "@web/core/popover/popover_hook";
 import { useService } from "@web/core/utils/hooks";
 import { _t } from "@web/core/l10n/translation";
-import { appUpdateText, causeText } from "./sync_cause";
+import { appUpdateText, causeText, fallbackText } from "./sync_cause";
 
 const TICK_MS = 1000;
 
@@ -43,6 +45,9 @@ export function syncDetails(sync, now = null) {
         cause ? _t("Not synced: %s", causeText(cause, sync.status)) : _t("All changes synced"),
         lastSyncLine(lastSyncAt, now),
     ];
+    if (sync.status.notice) {
+        lines.splice(1, 0, fallbackText(sync.status));
+    }
     if (pending) {
         lines.push(_t("%s change(s) waiting to be sent", pending));
     }
@@ -165,6 +170,7 @@ export class SyncIndicator extends Component {
                 syncing: "fa-refresh fa-spin text-primary",
                 pending: "fa-cloud-upload text-warning",
                 error: "fa-exclamation-triangle text-danger",
+                degraded: "fa-exclamation-circle text-warning",
             }[this.status.state] || "fa-check text-success"
         );
     }
