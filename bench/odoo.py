@@ -2,7 +2,7 @@
 reaches the others, with ten terminals on a busy restaurant.
 
     python -m bench.odoo --odoo-src PATH [--workers 4] [--terminals 10] [--repeats 10]
-        [--short-repeats 4] [--gap-ms 300] [--json]
+        [--short-repeats 4] [--gap-ms 300] [--open-orders 100] [--json]
 
 Starts Odoo with the real-Odoo tier's harness (its own state folder,
 ``/var/tmp/possync-state-bench`` unless ``POSSYNC_STATE_DIR`` says otherwise): with
@@ -10,7 +10,8 @@ Starts Odoo with the real-Odoo tier's harness (its own state folder,
 ``/websocket`` to Odoo's gevent port; every terminal goes through nginx. Then:
 
 - ``--terminals`` − 3 terminals at the protocol level (``devkit.protocol_terminal``:
-  the agent's Odoo client, logged in as POS users of their own) open 100 orders through
+  the agent's Odoo client, logged in as POS users of their own) open ``--open-orders``
+  (100) orders through
   the protocol on the tables of every floor, follow the POS's bus channel and edit their
   own orders at a waiter's pace (one edit every 2–6 s each) while the phases run;
 - three browser terminals A, B, C (chromium pages in browser contexts of their own,
@@ -46,7 +47,7 @@ from bench.odoo_cpu import cpu_ms
 from bench.odoo_edits import Round, run_round
 from bench.odoo_pos import log
 from bench.odoo_report import Phase, report, summary
-from bench.odoo_restaurant import WAITER_PACE_S, keep_for_a, open_fleet, tables
+from bench.odoo_restaurant import OPEN_ORDERS, WAITER_PACE_S, keep_for_a, open_fleet, tables
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:
@@ -84,9 +85,6 @@ def logged_changes(odoo: OdooInstance) -> int:
 def odoo_pids(harness: Harness) -> list[int]:
     """Odoo's processes: the server (with workers: the master, its workers, the gevent
     process)."""
-    if not hasattr(harness, "odoo_pids"):  # TEMP until s8-proxy's Harness is merged
-        assert harness.server and harness.server.proc
-        return [harness.server.proc.pid]
     return list(harness.odoo_pids().all)
 
 
@@ -139,9 +137,10 @@ class Bench:
         configure(odoo, "bus")  # the open orders come through possync
         # The open orders are there whatever the terminals: one seeder opens them if no
         # protocol terminal is asked for.
-        self.fleet: ProtocolFleet = open_fleet(odoo, max(1, self.protocol_terminals), theirs)
+        count = max(1, self.protocol_terminals)
+        self.fleet: ProtocolFleet = open_fleet(odoo, count, theirs, args.open_orders)
         log(
-            f"{len(self.fleet.terminals)} protocol terminals, 100 open orders on "
+            f"{len(self.fleet.terminals)} protocol terminals, {args.open_orders} open orders on "
             f"{len(theirs)} tables in {time.monotonic() - started:.0f} s"
         )
 
@@ -204,8 +203,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from devkit.odoo import Harness
 
-    shape = {"workers": args.workers, "proxy": "nginx"} if args.workers else {}
-    with Harness(args.odoo_src, **shape) as harness:
+    proxy = "nginx" if args.workers else None
+    with Harness(args.odoo_src, workers=args.workers, proxy=proxy) as harness:
         started = time.monotonic()
         odoo = harness.up()
         log(f"Odoo {odoo.version} up in {time.monotonic() - started:.0f} s at {odoo.base_url}")
@@ -239,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10, help="rounds of the bus phase")
     parser.add_argument("--short-repeats", type=int, default=4, help="rounds of the others")
     parser.add_argument("--gap-ms", type=int, default=300, help="pause after each arrival")
+    parser.add_argument("--open-orders", type=int, default=OPEN_ORDERS, help="before the phases")
     parser.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     args = parser.parse_args(argv)
     if not args.odoo_src:

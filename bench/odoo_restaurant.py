@@ -1,9 +1,9 @@
 """A busy restaurant for ``bench.odoo``: waiters at the protocol level and their open orders.
 
 The protocol terminals (``devkit.protocol_terminal``) log in as POS users of their own and
-open ``OPEN_ORDERS`` orders through the protocol, one to four lines each, on the tables of
-every floor but those kept for terminal A; then each edits its own orders at a waiter's
-pace while A's edits are measured.
+open ``OPEN_ORDERS`` orders (unless told otherwise) through the protocol, one to four lines
+each, on the tables of every floor but those kept for terminal A; then each edits its own
+orders at a waiter's pace while A's edits are measured.
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ def sold_products(odoo: OdooInstance, limit: int = 20) -> list[tuple[int, float]
     return [(r["id"], r["lst_price"]) for r in rows]
 
 
-def open_fleet(odoo: OdooInstance, count: int, theirs: list[Table]) -> ProtocolFleet:
-    """``count`` protocol terminals, logged in, with ``OPEN_ORDERS`` orders between them
+def open_fleet(
+    odoo: OdooInstance, count: int, theirs: list[Table], orders: int = OPEN_ORDERS
+) -> ProtocolFleet:
+    """``count`` protocol terminals, logged in, with ``orders`` open orders between them
     on ``theirs`` (round the floors), not yet following the bus."""
     products = sold_products(odoo)
     by_floor = [[t.id for t in theirs if t.floor == f] for f in sorted({t.floor for t in theirs})]
@@ -85,7 +87,7 @@ def open_fleet(odoo: OdooInstance, count: int, theirs: list[Table]) -> ProtocolF
     fleet = ProtocolFleet(terminals)
     try:
         fleet.each("start")
-        shares = [len(range(index, OPEN_ORDERS, count)) for index in range(count)]
+        shares = [len(range(index, orders, count)) for index in range(count)]
         opening = [t.open_orders(n) for t, n in zip(terminals, shares, strict=True)]
         fleet.together(opening, timeout=600)
     except BaseException:

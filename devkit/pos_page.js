@@ -103,16 +103,15 @@
     const notices = () => document.querySelectorAll(".o_notification").length;
     const anyOrder = (uuid) => pos()?.models?.["pos.order"]?.find((o) => o.uuid === uuid);
     const watcher = { seen: {}, timer: null };
-    // The latency of a numpad edit starts with the last tap on a key.
-    document.addEventListener(
-        "click",
-        (event) => {
-            if (event.target.closest?.(".numpad button")) {
-                api.editedAt = Date.now();
-            }
-        },
-        true
-    );
+    const numpadKey = (selector, text) => {
+        const found = [...document.querySelectorAll(`.numpad ${selector}`)].find(
+            (button) => text === null || button.textContent.trim() === text
+        );
+        if (!found) {
+            throw new Error(`posPage: no numpad key ${selector} ${text ?? ""} here`);
+        }
+        return found;
+    };
 
     const api = {
         /** The store is loaded (and, when `synced`, possync's page script knows its terminal). */
@@ -245,9 +244,21 @@
             api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_quantity", "setQuantity", qty);
         },
-        /** Select the line on screen, as a tap on it does (the numpad edits it then). */
-        selectLine(orderUuid, lineUuid) {
+        /**
+         * Select the line on screen (as a tap on it does), tap the numpad's mode key (its
+         * CSS class) and then each of `keys`: Odoo's own numpad path. The edit starts with
+         * the last tap.
+         */
+        numpad(orderUuid, lineUuid, modeClass, keys) {
             call(order(orderUuid), "select_orderline", "selectOrderline", line(orderUuid, lineUuid));
+            numpadKey(`.${modeClass}`, null).click();
+            [...keys].forEach((key, index) => {
+                const button = numpadKey("button", key);
+                if (index === keys.length - 1) {
+                    api.editedAt = Date.now();
+                }
+                button.click();
+            });
         },
         setDiscount(orderUuid, lineUuid, discount) {
             api.editedAt = Date.now();

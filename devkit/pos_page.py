@@ -183,11 +183,10 @@ class PosPage:
 
     def numpad_edit(self, order: str, line: str, mode: str, keys: str) -> None:
         """Select ``line`` of the order on screen, tap the numpad's ``mode`` key
-        (``NUMPAD_MODES``: quantity, discount, price) and type ``keys``, as a waiter does;
-        the edit's start (``edited``) is the last tap."""
-        self._call("selectLine", order, line)
-        self.page.locator(f".numpad .{NUMPAD_MODES[mode]}").click()
-        self.numpad(*keys)
+        (``NUMPAD_MODES``: quantity, discount, price) and then ``keys``, as a waiter does
+        (clicks on the keys, dispatched in the page); the edit's start (``edited``) is the
+        last tap."""
+        self._call("numpad", order, line, NUMPAD_MODES[mode], keys)
 
     def customer(self, name: str) -> Locator:
         """The order's customer button, once it shows ``name``."""
