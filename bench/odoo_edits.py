@@ -111,6 +111,8 @@ def arrival(terminal: Terminal, done: dict[str, Any], kind: str, native: bool) -
     signs = [CLOSED, NOTICE] if kind == PAYMENT and not native else [done["sig"]]
     times = [terminal.pos.arrival(sig, ARRIVAL_TIMEOUT_MS) for sig in signs]
     if any(t is None for t in times):
+        seen = dict(zip(signs, times, strict=True))
+        log(f"{terminal.name} missed a {kind}: {seen if len(signs) > 1 else 'its state'}")
         return None
     return max(times) - done["at"]  # type: ignore[type-var, operator]
 

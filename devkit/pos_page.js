@@ -100,7 +100,7 @@
     };
     const CLOSED = "closed";
     const NOTICE = "notice"; // a new notification shown to the waiter
-    const notices = () => document.querySelectorAll(".o_notification").length;
+    const notices = () => [...document.querySelectorAll(".o_notification")];
     const anyOrder = (uuid) => pos()?.models?.["pos.order"]?.find((o) => o.uuid === uuid);
     const watcher = { seen: {}, timer: null };
     const numpadKey = (selector, text) => {
@@ -187,7 +187,7 @@
         watch(orderUuid) {
             clearInterval(watcher.timer);
             watcher.seen = {};
-            const shown = notices();
+            const shown = new Set(notices());
             const keep = (sig) => {
                 if (sig && !(sig in watcher.seen)) {
                     watcher.seen[sig] = Date.now();
@@ -196,7 +196,7 @@
             const tick = () => {
                 const found = anyOrder(orderUuid);
                 keep(found || !Object.keys(watcher.seen).length ? signature(found) : CLOSED);
-                if (notices() > shown) {
+                if (notices().some((notice) => !shown.has(notice))) {
                     keep(NOTICE);
                 }
             };
@@ -247,10 +247,13 @@
         /**
          * Select the line on screen (as a tap on it does), tap the numpad's mode key (its
          * CSS class) and then each of `keys`: Odoo's own numpad path. The edit starts with
-         * the last tap.
+         * the last tap; Odoo's number buffer applies the keys a moment later, which this
+         * waits for (at most 2 s).
          */
-        numpad(orderUuid, lineUuid, modeClass, keys) {
-            call(order(orderUuid), "select_orderline", "selectOrderline", line(orderUuid, lineUuid));
+        async numpad(orderUuid, lineUuid, modeClass, keys) {
+            const target = order(orderUuid);
+            call(target, "select_orderline", "selectOrderline", line(orderUuid, lineUuid));
+            const before = signature(target);
             numpadKey(`.${modeClass}`, null).click();
             [...keys].forEach((key, index) => {
                 const button = numpadKey("button", key);
@@ -259,6 +262,10 @@
                 }
                 button.click();
             });
+            const until = Date.now() + 2000;
+            while (signature(target) === before && Date.now() < until) {
+                await sleep(1);
+            }
         },
         setDiscount(orderUuid, lineUuid, discount) {
             api.editedAt = Date.now();
