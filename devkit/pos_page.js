@@ -103,10 +103,17 @@
     const notices = () => [...document.querySelectorAll(".o_notification")];
     const anyOrder = (uuid) => pos()?.models?.["pos.order"]?.find((o) => o.uuid === uuid);
     const watcher = { seen: {}, timer: null };
-    const numpadKey = (selector, text) => {
-        const found = [...document.querySelectorAll(`.numpad ${selector}`)].find(
+    const findKey = (selector, text) =>
+        [...document.querySelectorAll(`.numpad ${selector}`)].find(
             (button) => text === null || button.textContent.trim() === text
         );
+    /** A key of the numpad, once the screen shows it (at most 2 s). */
+    const numpadKey = async (selector, text) => {
+        const until = Date.now() + 2000;
+        while (!findKey(selector, text) && Date.now() < until) {
+            await sleep(10);
+        }
+        const found = findKey(selector, text);
         if (!found) {
             throw new Error(`posPage: no numpad key ${selector} ${text ?? ""} here`);
         }
@@ -254,14 +261,14 @@
             const target = order(orderUuid);
             call(target, "select_orderline", "selectOrderline", line(orderUuid, lineUuid));
             const before = signature(target);
-            numpadKey(`.${modeClass}`, null).click();
-            [...keys].forEach((key, index) => {
-                const button = numpadKey("button", key);
+            (await numpadKey(`.${modeClass}`, null)).click();
+            for (const [index, key] of [...keys].entries()) {
+                const button = await numpadKey("button", key);
                 if (index === keys.length - 1) {
                     api.editedAt = Date.now();
                 }
                 button.click();
-            });
+            }
             const until = Date.now() + 2000;
             while (signature(target) === before && Date.now() < until) {
                 await sleep(1);
