@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 NATIVE_KINDS = ("add", "qty", "discount", "price", "note", "customer", PAYMENT)
 ARRIVAL_TIMEOUT_MS = 10_000
+START_TIMEOUT_MS = 60_000  # B and C hold the round's new order (a loaded machine is slow)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def start(rnd: Round) -> None:
     if rnd.native:
         rnd.a.pos.back_to_floor()
     for terminal in rnd.receivers:
-        terminal.pos.wait_for_order(rnd.order)
+        terminal.pos.wait_for_order(rnd.order, START_TIMEOUT_MS)
         if not rnd.native:
             terminal.pos.back_to_floor()
             terminal.pos.open_table(table)
