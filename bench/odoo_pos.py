@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from devkit.odoo import OdooInstance
-from devkit.pos_page import PosPage
+from devkit.pos_page import POS_LOAD_TIMEOUT_MS, PosPage
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Request
@@ -68,6 +68,8 @@ class Terminal:
         self.context.on("request", self.requests.on_request)
         self.context.on("requestfinished", self.requests.on_finished)
         page = self.context.new_page()
+        # Ten terminals on a busy restaurant keep a shared 2-core machine busy: be patient.
+        page.set_default_timeout(POS_LOAD_TIMEOUT_MS)
         page.on("pageerror", lambda error: log(f"terminal {name}: page error {error}"))
         self.pos = PosPage(page, odoo.tree.major)
 
