@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.odoo_cpu import cpu_ms
 from bench.odoo_edits import Round, run_round
+from bench.odoo_js import PRICE_RECOMPUTE
 from bench.odoo_pos import log
 from bench.odoo_report import Phase, report, summary
 from bench.odoo_restaurant import OPEN_ORDERS, WAITER_PACE_S, keep_for_a, open_fleet, tables
@@ -61,6 +62,7 @@ STATE_DIR = "/var/tmp/possync-state-bench"
 BROWSER_TERMINALS = 3
 INTERVAL_MS = 500
 JITTER_S = 0.5  # one Interval-mode period
+RECOMPUTE_LINES = 16
 SETTLE_S = 2.0  # after the last edit, for the protocol terminals' last arrivals
 
 
@@ -154,6 +156,8 @@ class Bench:
             fleet.start_serving(WAITER_PACE_S)
         try:
             self.rounds(phase, terminals, rounds, mode is None, fleet)
+            if name == "bus":
+                phase.price_recompute = self.price_recompute(terminals[0])
         finally:
             for terminal in terminals:
                 terminal.close()
@@ -163,6 +167,19 @@ class Bench:
             cancel_open_orders(self.odoo, list(self.table_ids))
         log(f"{name}: {json.dumps(summary(phase))}")
         return phase
+
+    def price_recompute(self, a: Terminal) -> dict[str, Any] | None:
+        """On A, an order of ``RECOMPUTE_LINES`` lines: Odoo 19's recompute of its prices
+        with possync's short record JSON and without it (``bench/odoo_js.py``)."""
+        pos = a.pos
+        pos.back_to_floor()
+        pos.open_table(self.mine[0].number)
+        order = pos.current_order()
+        products = pos.catalog()["products"]
+        for index in range(RECOMPUTE_LINES):
+            product = products[index % len(products)]
+            pos.add_line(order, product["id"], product["price"])
+        return pos.js(PRICE_RECOMPUTE, 3)
 
     def rounds(
         self,

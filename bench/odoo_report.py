@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,7 @@ class Phase:
     protocol_missed: int = 0  # (protocol terminal, change) pairs that never arrived
     duration_s: float = 0.0
     loadavg: list[float] = field(default_factory=list)
+    price_recompute: dict[str, Any] | None = None  # on A, after the rounds (bus phase)
 
     def latencies(self, kind: str | None = None, receiver: str = "B") -> list[float]:
         return [
@@ -158,11 +160,27 @@ def report(version: str, workers: int, phases: dict[str, Phase]) -> dict[str, An
         "ratio_to_native": ratio(bus["p95_ms"], native["p95_ms"] if native else None),
         "kinds": {k: f["p95_ms"] for k, f in bus["kinds"].items()},
         "native_kinds": {k: f["p95_ms"] for k, f in native["kinds"].items()} if native else {},
+        "price_recompute": price_recompute(phases["bus"].price_recompute),
         "phases": s,
         "machine": machine(),
     }
     out["met"] = {key: met(out[key], bound) for key, bound in TARGETS.items()}
     return out
+
+
+def price_recompute(timings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Odoo 19's recompute of an order's prices, median ms with possync's short record
+    JSON and without it (same page, alternating), and their ratio; None on 18."""
+    if not timings:
+        return None
+    with_ms = statistics.median(timings["with_ms"])
+    without_ms = statistics.median(timings["without_ms"])
+    return {
+        "lines": timings["lines"],
+        "with_ms": round(with_ms, 1),
+        "without_ms": round(without_ms, 1),
+        "ratio": round(with_ms / without_ms, 2),
+    }
 
 
 def met(value: float | None, bound: float) -> bool | None:

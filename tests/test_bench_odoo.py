@@ -110,3 +110,15 @@ def test_a_worker_reaped_between_two_samples_is_counted_whole_once():
 
 def test_a_process_gone_before_its_sample_counts_nothing():
     assert cpu_ms([1, 99], {1: stat(1, "odoo", 3, 2)}.get) == pytest.approx(ms(5))
+
+
+def test_price_recompute_is_the_medians_and_their_ratio():
+    bus = phase("bus", 10, {"add": [50]})
+    bus.price_recompute = {"lines": 16, "with_ms": [10, 12, 30], "without_ms": [20, 24, 22]}
+    assert report("19.0", 4, {"bus": bus})["price_recompute"] == {
+        "lines": 16,
+        "with_ms": 12,
+        "without_ms": 22,
+        "ratio": 0.55,
+    }
+    assert report("18.0", 4, {"bus": phase("bus", 10, {"add": [50]})})["price_recompute"] is None
