@@ -264,7 +264,7 @@ class ServerSync:
         if not isinstance(notifications, list):
             return
         ids = [n["id"] for n in notifications if isinstance(n, dict) and is_seq(n.get("id"))]
-        items = [item for n in notifications for item in _payload_items(n, kind)]
+        items = [item for n in notifications for item in payload_items(n, kind)]
         cursors = {self.bus_cursor_name: max(ids)} if ids else {}
         cursor = await self.agent.cursor(self.cursor_name)
         # The server's cursor moves only over an unbroken run of seqs: a notification
@@ -339,7 +339,7 @@ class ServerSync:
         )
 
 
-def _payload_items(notification: Any, kind: str) -> list[dict]:
+def payload_items(notification: Any, kind: str) -> list[dict]:
     message = notification.get("message") if isinstance(notification, dict) else None
     if not isinstance(message, dict) or message.get("type") != kind:
         return []

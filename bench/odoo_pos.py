@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from devkit.odoo import OdooInstance
-from devkit.pos_page import PosPage
+from devkit.pos_page import POS_LOAD_TIMEOUT_MS, PosPage
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Request
@@ -20,6 +20,7 @@ def log(message: str) -> None:
 
 # Requests whose round trip (request sent until response end) is recorded, by path.
 TIMED_PREFIX = "/pos_restaurant_sync/"
+PUSH_PATH = TIMED_PREFIX + "push"
 
 
 class RequestLog:
@@ -27,6 +28,7 @@ class RequestLog:
 
     Playwright's ``request`` event fires for HTTP requests only: frames on the bus
     websocket are not requests, and neither is the websocket's own upgrade counted here.
+    ``pushed`` keeps the ids of the changes the page pushed while counting.
     """
 
     def __init__(self, base_url: str) -> None:
@@ -34,11 +36,15 @@ class RequestLog:
         self.counting = False
         self.paths: Counter[str] = Counter()
         self.round_trips: dict[str, list[float]] = {}
+        self.pushed: list[str] = []
 
     def on_request(self, request: Request) -> None:
         url = urlsplit(request.url)
         if self.counting and url.netloc == self.origin and url.scheme in ("http", "https"):
             self.paths[url.path] += 1
+            if url.path == PUSH_PATH:
+                changes = (request.post_data_json or {}).get("params", {}).get("changes", [])
+                self.pushed += [change["id"] for change in changes]
 
     def on_finished(self, request: Request) -> None:
         path = urlsplit(request.url).path
@@ -52,7 +58,7 @@ class RequestLog:
 
 class Terminal:
     """One POS screen of the bench in a browser context of its own, and the requests it
-    sends; ``last_line`` is the line its last "add" edit made."""
+    sends."""
 
     def __init__(self, name: str, browser: Browser, odoo: OdooInstance) -> None:
         self.name = name
@@ -62,13 +68,15 @@ class Terminal:
         self.context.on("request", self.requests.on_request)
         self.context.on("requestfinished", self.requests.on_finished)
         page = self.context.new_page()
+        # Ten terminals on a busy restaurant keep a shared 2-core machine busy: be patient.
+        page.set_default_timeout(POS_LOAD_TIMEOUT_MS)
         page.on("pageerror", lambda error: log(f"terminal {name}: page error {error}"))
         self.pos = PosPage(page, odoo.tree.major)
-        self.last_line: str | None = None
 
-    def open(self) -> None:
+    def open(self, synced: bool = True) -> None:
+        """Log in and open the POS; ``synced``: possync is on."""
         self.pos.open(self.odoo)
-        self.pos.wait_ready()
+        self.pos.wait_ready(synced)
 
     def close(self) -> None:
         self.context.close()

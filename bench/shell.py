@@ -109,8 +109,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"start to page (median of {args.runs}): {summary['start_to_page_s']:.2f} s "
-              f"(target ≤ {TARGET_S:g} s); Python RSS {summary['python_rss_mb']:.0f} MB")
+        print(
+            f"start to page (median of {args.runs}): {summary['start_to_page_s']:.2f} s "
+            f"(target ≤ {TARGET_S:g} s); Python RSS {summary['python_rss_mb']:.0f} MB"
+        )
     return 0 if summary["start_to_page_s"] <= TARGET_S else 1
 
 

@@ -72,16 +72,58 @@
         return "deferred";
     }
 
-    // Line state that every edit changes: uuid, product, quantity, discount. A line's
-    // discount is undefined until set on 19 and 0 once synced: both count as 0.
+    // Order state that every edit changes: its customer, table, lines (uuid, product,
+    // quantity, discount, price, notes) and payment lines; "closed" once it is paid or
+    // cancelled, or gone after it was seen. A line's discount is undefined until set on 19
+    // and 0 once synced: both count as 0.
     const num = (value) => Number(value) || 0;
-    const lineState = (l) => [l.uuid, l.product_id?.id, num(l.qty), num(l.discount)];
-    const signature = (o) => (o ? JSON.stringify(o.lines.map(lineState).sort()) : "");
+    const lineState = (l) => [
+        l.uuid,
+        l.product_id?.id,
+        num(l.qty),
+        num(l.discount),
+        num(l.price_unit),
+        l.customer_note || "",
+        l.note || "",
+    ];
+    const paymentState = (p) => [p.uuid, num(p.amount)];
+    const signature = (o) => {
+        if (!o) {
+            return "";
+        }
+        if (o.state !== "draft") {
+            return CLOSED;
+        }
+        const lines = o.lines.map(lineState).sort();
+        const payments = (o.payment_ids || []).map(paymentState).sort();
+        return JSON.stringify([o.partner_id?.id ?? null, o.table_id?.id ?? null, lines, payments]);
+    };
+    const CLOSED = "closed";
+    const NOTICE = "notice"; // a new notification shown to the waiter
+    const notices = () => [...document.querySelectorAll(".o_notification")];
     const anyOrder = (uuid) => pos()?.models?.["pos.order"]?.find((o) => o.uuid === uuid);
     const watcher = { seen: {}, timer: null };
+    const findKey = (selector, text) =>
+        [...document.querySelectorAll(`.numpad ${selector}`)].find(
+            (button) => text === null || button.textContent.trim() === text
+        );
+    /** A key of the numpad, once the screen shows it (at most 2 s). */
+    const numpadKey = async (selector, text) => {
+        const until = Date.now() + 2000;
+        while (!findKey(selector, text) && Date.now() < until) {
+            await sleep(10);
+        }
+        const found = findKey(selector, text);
+        if (!found) {
+            throw new Error(`posPage: no numpad key ${selector} ${text ?? ""} here`);
+        }
+        return found;
+    };
 
     const api = {
-        ready: () => !!(window.posmodel && window.possync && window.possync.terminal?.()),
+        /** The store is loaded (and, when `synced`, possync's page script knows its terminal). */
+        ready: (synced = true) =>
+            !!(window.posmodel && (!synced || (window.possync && window.possync.terminal?.()))),
         /** What a waiter can pick from: sellable products, customers, tables, cash. */
         catalog() {
             const models = pos().models;
@@ -145,14 +187,24 @@
         terminal: () => window.possync.terminal(),
 
         // --- arrival: when this page first held a state of an order ----------------------
-        /** Sample the order every 2 ms; keep the first time each state was seen. */
+        /**
+         * Sample the order every 2 ms; keep the first time each state was seen, and when a
+         * new notification first showed (`NOTICE`).
+         */
         watch(orderUuid) {
             clearInterval(watcher.timer);
             watcher.seen = {};
-            const tick = () => {
-                const sig = signature(anyOrder(orderUuid));
+            const shown = new Set(notices());
+            const keep = (sig) => {
                 if (sig && !(sig in watcher.seen)) {
                     watcher.seen[sig] = Date.now();
+                }
+            };
+            const tick = () => {
+                const found = anyOrder(orderUuid);
+                keep(found || !Object.keys(watcher.seen).length ? signature(found) : CLOSED);
+                if (notices().some((notice) => !shown.has(notice))) {
+                    keep(NOTICE);
                 }
             };
             tick();
@@ -199,6 +251,29 @@
             api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_quantity", "setQuantity", qty);
         },
+        /**
+         * Select the line on screen (as a tap on it does), tap the numpad's mode key (its
+         * CSS class) and then each of `keys`: Odoo's own numpad path. The edit starts with
+         * the last tap; Odoo's number buffer applies the keys a moment later, which this
+         * waits for (at most 2 s).
+         */
+        async numpad(orderUuid, lineUuid, modeClass, keys) {
+            const target = order(orderUuid);
+            call(target, "select_orderline", "selectOrderline", line(orderUuid, lineUuid));
+            const before = signature(target);
+            (await numpadKey(`.${modeClass}`, null)).click();
+            for (const [index, key] of [...keys].entries()) {
+                const button = await numpadKey("button", key);
+                if (index === keys.length - 1) {
+                    api.editedAt = Date.now();
+                }
+                button.click();
+            }
+            const until = Date.now() + 2000;
+            while (signature(target) === before && Date.now() < until) {
+                await sleep(1);
+            }
+        },
         setDiscount(orderUuid, lineUuid, discount) {
             api.editedAt = Date.now();
             call(line(orderUuid, lineUuid), "set_discount", "setDiscount", discount);
@@ -228,16 +303,25 @@
             api.editedAt = Date.now();
             order(orderUuid).update({ table_id: pos().models["restaurant.table"].get(tableId) });
         },
+        /** A payment line for the amount due, as a tap on a payment method adds it. */
+        addPayment(orderUuid, methodId) {
+            api.editedAt = Date.now();
+            const method = pos().models["pos.payment.method"].get(methodId);
+            call(order(orderUuid), "add_paymentline", "addPaymentline", method);
+        },
         /**
-         * Odoo's own payment validation, without its screens: cash for the amount due, no
-         * invoice (Odoo renders its PDF while validating, and wkhtmltopdf may be missing).
+         * Odoo's own payment validation, without its screens: cash for the amount due (unless
+         * the order has payment lines already), no invoice (Odoo renders its PDF while validating,
+         * and wkhtmltopdf may be missing).
          */
         async pay(orderUuid, methodId) {
             api.editedAt = Date.now();
             const target = order(orderUuid);
             const method = pos().models["pos.payment.method"].get(methodId);
             call(target, "set_to_invoice", "setToInvoice", false);
-            call(target, "add_paymentline", "addPaymentline", method);
+            if (!target.payment_ids.length) {
+                call(target, "add_paymentline", "addPaymentline", method);
+            }
             target.date_order = luxon.DateTime.now().toFormat("yyyy-MM-dd HH:mm:ss");
             pos().addPendingOrder([target.id]);
             target.state = "paid";

@@ -35,6 +35,13 @@ EPOS_PRINTED = '<response success="true" code="" status="0"/>'
 SYNC_ROUTE = "**/pos_restaurant_sync/**"  # possync's requests to the server
 PUSH_ROUTE = "**/pos_restaurant_sync/push"
 
+# States ``arrival`` waits for besides an order's own: the order paid, cancelled or gone
+# (after it was seen), and a new notification shown to the waiter.
+CLOSED = "closed"
+NOTICE = "notice"
+# The numpad's mode keys (Qty, %, Price) on 18 and 19.
+NUMPAD_MODES = {"quantity": "numpad-qty", "discount": "numpad-discount", "price": "numpad-price"}
+
 PRODUCTS = ".product-list .product"
 ORDER_LINES = ".order-container .orderline"
 
@@ -97,10 +104,12 @@ class PosPage:
         floor.wait_for(timeout=POS_LOAD_TIMEOUT_MS)
         return floor
 
-    def wait_ready(self) -> None:
-        """Until the POS store is loaded and possync's page script knows its terminal."""
+    def wait_ready(self, synced: bool = True) -> None:
+        """Until the POS store is loaded and (when ``synced``: possync is on) possync's page
+        script knows its terminal."""
         self.page.wait_for_function(
-            "() => window.posPage && window.posPage.ready()",
+            "(synced) => window.posPage && window.posPage.ready(synced)",
+            arg=synced,
             timeout=POS_LOAD_TIMEOUT_MS,
             polling=100,
         )
@@ -171,6 +180,13 @@ class PosPage:
         pad = self.page.locator(".numpad")
         for key in keys:
             pad.get_by_role("button", name=key, exact=True).click()
+
+    def numpad_edit(self, order: str, line: str, mode: str, keys: str) -> None:
+        """Select ``line`` of the order on screen, tap the numpad's ``mode`` key
+        (``NUMPAD_MODES``: quantity, discount, price) and then ``keys``, as a waiter does
+        (clicks on the keys, dispatched in the page); the edit's start (``edited``) is the
+        last tap."""
+        self._call("numpad", order, line, NUMPAD_MODES[mode], keys)
 
     def customer(self, name: str) -> Locator:
         """The order's customer button, once it shows ``name``."""
@@ -291,8 +307,13 @@ class PosPage:
     def transfer(self, order: str, table_id: int) -> None:
         self._call("transfer", order, table_id)
 
+    def add_payment(self, order: str, method_id: int) -> None:
+        """A payment line for the amount due, as a tap on a payment method adds it."""
+        self._call("addPayment", order, method_id)
+
     def pay(self, order: str, method_id: int) -> dict:
-        """Odoo's own payment validation: ``{"view", "answer"}``, the answer "accepted",
+        """Odoo's own payment validation (of the amount due, unless the order has payment
+        lines): ``{"view", "answer"}``, the answer "accepted",
         "refused", "deferred" (Odoo's offline mode sends it later) or "error: …"; the view
         is None on plain Odoo."""
         return self._call("pay", order, method_id)
@@ -308,7 +329,9 @@ class PosPage:
     # --- arrival: when this page first held a state of an order --------------------------
 
     def watch(self, order: str) -> None:
-        """Record, from now on, when this page first holds each state of ``order``."""
+        """Record, from now on, when this page first holds each state of ``order`` (``CLOSED``
+        once it is paid, cancelled or gone) and when a new notification first shows
+        (``NOTICE``)."""
         self._call("watch", order)
 
     def edited(self, order: str) -> dict[str, Any]:
