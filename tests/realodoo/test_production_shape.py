@@ -10,6 +10,7 @@ the whole tier runs that way.
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -107,3 +108,19 @@ def test_security_a_forged_forwarded_for_counts_against_the_sender_through_the_p
         {"fields": ["address"], "order": "id desc", "limit": 1},
     )
     assert attempt["address"] == "127.0.0.1"
+
+
+def test_security_the_database_manager_is_not_served_through_the_site(served: ServedOdoo) -> None:
+    """The recommended site keeps Odoo's database manager (back up, drop, restore) off the
+    network; the database list, which the app's setup reads, still answers."""
+    base = served.instance.base_url
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/web/database/manager", timeout=60)
+    assert refused.value.code == 404
+    listed = urllib.request.Request(
+        f"{base}/web/database/list",
+        json.dumps({"jsonrpc": "2.0", "method": "call", "params": {}}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(listed, timeout=60) as response:
+        assert response.status == 200
