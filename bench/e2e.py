@@ -26,7 +26,7 @@ import math
 import os
 import sys
 
-from bench.odoo import percentile
+from bench.odoo_report import percentile
 from devkit.e2e.run import run
 from devkit.e2e.service import Plan
 
