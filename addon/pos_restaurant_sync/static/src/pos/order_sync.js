@@ -149,7 +149,7 @@ export class PosOrderSync {
 
     /** The view of `order` to capture, or null when it holds no edit of this terminal (rule 4). */
     readEdit(order) {
-        const seen = this.client.replicas.get(order.uuid)?.seen;
+        const seen = this.client.seenOf(order.uuid);
         if (seen ? seen.state !== "draft" : !isShared(order)) {
             return null; // closed elsewhere and on its way out, or not shared yet
         }
@@ -209,6 +209,7 @@ export class PosOrderSync {
         const live = readOrderView(order);
         const target = replica.target();
         if (live.state !== "draft") {
+            this.paidHere.delete(order.uuid); // seen closed: the mark has done its job
             this.client.markSeen(order.uuid, live); // closed here already: nothing to write
         } else if (target.state !== "draft") {
             this.closeFromElsewhere(order, target.state);
@@ -221,8 +222,12 @@ export class PosOrderSync {
 
     /** A new order from another terminal, e.g. for a table: it appears on the floor plan. */
     createFromRemote(target) {
+        if (target.state !== "draft") {
+            this.client.markSeen(target.uuid, target); // closed before it got here: forgotten
+            return;
+        }
         const empty = !Object.keys(target.lines).length && !Object.keys(target.payments).length;
-        if (target.state !== "draft" || (empty && !target.table_id)) {
+        if (empty && !target.table_id) {
             return;
         }
         const order = this.pos.createNewOrder({ uuid: target.uuid });
@@ -281,7 +286,7 @@ export class PosOrderSync {
     /** Odoo's own sync said before possync that an order open here was closed elsewhere. */
     tellIfClosedByOdoo(order) {
         const state = readOrderView(order).state;
-        const seen = this.client.replicas.get(order.uuid)?.seen;
+        const seen = this.client.seenOf(order.uuid);
         if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
             this.announceClosed(order, state);
         }
