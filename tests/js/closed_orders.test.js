@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
     CLOSED_KEPT_MS,
     MAX_CLOSED_KEPT,
+    MAX_REJECTED_KEPT,
     SyncClient,
 } from "../../addon/pos_restaurant_sync/static/src/lib/sync_client.js";
 import { CorrectedClock } from "../../addon/pos_restaurant_sync/static/src/lib/clock.js";
@@ -134,4 +135,18 @@ test("the saved storage holds no closed order once its changes are acknowledged"
     const storage = made.client.storage;
     assert.equal(storage.getItem("p:outbox"), "[]");
     assert.deepEqual([...storage.items.keys()].sort(), ["p:hlc", "p:outbox", "p:terminal"]);
+});
+
+test("refusals are all counted, and only the latest are kept", async () => {
+    const { client, page, timers } = makeClient();
+    client.transport.push = async (changes) => ({
+        acked: [], rejected: changes.map(({ id }) => ({ id, reason: `no ${id}` })),
+    });
+    for (let i = 0; i < MAX_REJECTED_KEPT + 10; i += 1) {
+        page.edit(client, `o${i}`, { uuid: `o${i}`, lines: { l: line(1) } });
+        await timers.run(200);
+    }
+    assert.equal(client.rejected.length, MAX_REJECTED_KEPT);
+    assert.equal(page.status.rejected.count, MAX_REJECTED_KEPT + 10);
+    assert.equal(page.status.rejected.reason, `no ${client.rejected.at(-1).id}`);
 });

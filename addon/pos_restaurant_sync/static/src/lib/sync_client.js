@@ -36,6 +36,9 @@ export const MAX_RETRY_MS = 30000;
 export const CLOSED_KEPT_MS = 24 * 3600 * 1000;
 export const MAX_CLOSED_KEPT = 2000;
 
+/** The refusals kept for a look in the console; the status counts them all. */
+export const MAX_REJECTED_KEPT = 50;
+
 /**
  * What the sync client needs of the page it syncs, given to its constructor.
  *
@@ -98,7 +101,9 @@ export class SyncClient {
         /** Closed orders whose replicas were forgotten: uuid -> {state, at} (wall clock). */
         /** @type {Map<string, {state: string, at: number}>} */
         this.closed = new Map();
+        /** The latest changes refused for good, `{id, reason}`; `rejectedCount` counts all. */
         this.rejected = [];
+        this.rejectedCount = 0;
         this.transport = null;
         this.pushTimer = null;
         /** The pushes in flight: at most the transport's `concurrentPushes` (else one). */
@@ -447,7 +452,8 @@ export class SyncClient {
         for (const { id, reason } of rejected) {
             console.warn("possync: a change was refused for good", id, reason);
         }
-        this.rejected.push(...rejected);
+        this.rejected = [...this.rejected, ...rejected].slice(-MAX_REJECTED_KEPT);
+        this.rejectedCount += rejected.length;
         const done = new Set([...acked, ...rejected.map((r) => r.id)]);
         const orders = new Set(
             this.outbox.changes.filter((c) => done.has(c.id)).map((c) => c.order)
@@ -478,7 +484,7 @@ export class SyncClient {
             pending: this.outbox.size,
             clock: this.wall.snapshot(),
             refused: this.refused,
-            rejected: { count: this.rejected.length, reason: this.rejected.at(-1)?.reason ?? null },
+            rejected: { count: this.rejectedCount, reason: this.rejected.at(-1)?.reason ?? null },
         };
         const error = status.error || status.linkError || this.outbox.saveError;
         status.state = stateOf(status, error);
