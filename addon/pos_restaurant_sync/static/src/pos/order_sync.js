@@ -209,8 +209,7 @@ export class PosOrderSync {
         const live = readOrderView(order);
         const target = replica.target();
         if (live.state !== "draft") {
-            this.paidHere.delete(order.uuid); // seen closed: the mark has done its job
-            this.client.markSeen(order.uuid, live); // closed here already: nothing to write
+            this.seeClosed(order.uuid, live); // closed here already: nothing to write
         } else if (target.state !== "draft") {
             this.closeFromElsewhere(order, target.state);
         } else {
@@ -220,10 +219,19 @@ export class PosOrderSync {
         }
     }
 
+    /**
+     * The order is seen closed: its paid-here mark has done its job, and the client forgets
+     * it once nothing of it is pending (docs/protocol.md "What a page remembers").
+     */
+    seeClosed(uuid, view) {
+        this.paidHere.delete(uuid);
+        this.client.markSeen(uuid, view);
+    }
+
     /** A new order from another terminal, e.g. for a table: it appears on the floor plan. */
     createFromRemote(target) {
         if (target.state !== "draft") {
-            this.client.markSeen(target.uuid, target); // closed before it got here: forgotten
+            this.seeClosed(target.uuid, target); // closed before it got here
             return;
         }
         const empty = !Object.keys(target.lines).length && !Object.keys(target.payments).length;
@@ -243,7 +251,7 @@ export class PosOrderSync {
         if (this.client.replicas.get(uuid).seen?.state === "draft") {
             this.announceClosed(order, state); // once, even if Odoo's own load brings it back
         }
-        this.client.markSeen(uuid, { ...readOrderView(order), state });
+        this.seeClosed(uuid, { ...readOrderView(order), state });
         // After the screen let go of it, so nothing renders a deleted order. The record is
         // looked up again: Odoo's own sync may have replaced or deleted it meanwhile (18).
         setTimeout(() => {
