@@ -29,6 +29,17 @@ const PUSH_SOON = Symbol("push soon");
 export const MAX_RETRY_MS = 30000;
 
 /**
+ * How long, and how many, closed orders a page remembers after forgetting their replicas:
+ * as long as the agent and the server keep a closed order's changes (docs/protocol.md
+ * "What a page remembers"), so a late change to one is still dropped.
+ */
+export const CLOSED_KEPT_MS = 24 * 3600 * 1000;
+export const MAX_CLOSED_KEPT = 2000;
+
+/** The refusals kept for a look in the console; the status counts them all. */
+export const MAX_REJECTED_KEPT = 50;
+
+/**
  * What the sync client needs of the page it syncs, given to its constructor.
  *
  * @typedef {object} Page
@@ -84,9 +95,15 @@ export class SyncClient {
         /** Changes from elsewhere dropped as stamped too far ahead: how many, the last reason. */
         this.refused = { count: 0, reason: null };
         this.outbox = new Outbox(storage, `${prefix}outbox`);
+        /** The orders this page syncs: the open ones, and closed ones not settled yet. */
         /** @type {Map<string, OrderReplica>} */
         this.replicas = new Map();
+        /** Closed orders whose replicas were forgotten: uuid -> {state, at} (wall clock). */
+        /** @type {Map<string, {state: string, at: number}>} */
+        this.closed = new Map();
+        /** The latest changes refused for good, `{id, reason}`; `rejectedCount` counts all. */
         this.rejected = [];
+        this.rejectedCount = 0;
         this.transport = null;
         this.pushTimer = null;
         /** The pushes in flight: at most the transport's `concurrentPushes` (else one). */
@@ -122,11 +139,55 @@ export class SyncClient {
 
     // --- local edits --------------------------------------------------------------------
 
+    /** The replica of an order; a forgotten closed order comes back closed and seen closed. */
     replica(uuid) {
         if (!this.replicas.has(uuid)) {
-            this.replicas.set(uuid, new OrderReplica(uuid));
+            const replica = new OrderReplica(uuid);
+            const closed = this.closed.get(uuid);
+            if (closed) {
+                this.closed.delete(uuid);
+                replica.adopted.state = closed.state;
+                replica.seen = { uuid, state: closed.state };
+            }
+            this.replicas.set(uuid, replica);
         }
         return this.replicas.get(uuid);
+    }
+
+    /** What the records showed of an order when last captured or written (closed if forgotten). */
+    seenOf(uuid) {
+        const closed = this.closed.get(uuid);
+        return closed ? { uuid, state: closed.state } : this.replicas.get(uuid)?.seen;
+    }
+
+    /**
+     * Forget an order once it is closed and settled: its changes and the records seen it
+     * closed, and none of its changes waits in the outbox. Only its uuid and state stay
+     * (`closed`), for `CLOSED_KEPT_MS` and at most `MAX_CLOSED_KEPT` orders.
+     */
+    forgetIfSettled(uuid) {
+        const replica = this.replicas.get(uuid);
+        if (!replica || !replica.seen || replica.seen.state === "draft") {
+            return;
+        }
+        const { state } = replica.target();
+        if (state === "draft" || this.outbox.changes.some((change) => change.order === uuid)) {
+            return;
+        }
+        this.replicas.delete(uuid);
+        this.rememberClosed(uuid, state);
+    }
+
+    /** Keep a forgotten order's uuid and state; drop the oldest beyond the limits. */
+    rememberClosed(uuid, state) {
+        const now = this.wall.now();
+        this.closed.set(uuid, { state, at: now });
+        for (const [old, { at }] of this.closed) {
+            if (this.closed.size <= MAX_CLOSED_KEPT && at > now - CLOSED_KEPT_MS) {
+                break;
+            }
+            this.closed.delete(old);
+        }
     }
 
     /**
@@ -191,6 +252,7 @@ export class SyncClient {
     /** The POS records now show `view` for this order, its `seen` state: no edit in it. */
     markSeen(uuid, view) {
         this.replica(uuid).seen = view;
+        this.forgetIfSettled(uuid);
     }
 
     /** The order as its changes say, on top of its adopted state: what its records should show. */
@@ -221,6 +283,9 @@ export class SyncClient {
                 continue;
             }
             this.clock.observe(change.hlc, now);
+            if (this.closed.has(change.order)) {
+                continue; // closed and forgotten here: a close is final (merge rule 6)
+            }
             if (this.replica(change.order).receive(change)) {
                 touched.add(change.order);
             }
@@ -387,8 +452,14 @@ export class SyncClient {
         for (const { id, reason } of rejected) {
             console.warn("possync: a change was refused for good", id, reason);
         }
-        this.rejected.push(...rejected);
-        this.outbox.remove([...acked, ...rejected.map((r) => r.id)]);
+        this.rejected = [...this.rejected, ...rejected].slice(-MAX_REJECTED_KEPT);
+        this.rejectedCount += rejected.length;
+        const done = new Set([...acked, ...rejected.map((r) => r.id)]);
+        const orders = new Set(
+            this.outbox.changes.filter((c) => done.has(c.id)).map((c) => c.order)
+        );
+        this.outbox.remove([...done]);
+        orders.forEach((uuid) => this.forgetIfSettled(uuid));
         this.retries.reset();
         this.retryAt = 0;
         this.updateStatus({ error: null, lastSyncAt: this.now() });
@@ -413,7 +484,7 @@ export class SyncClient {
             pending: this.outbox.size,
             clock: this.wall.snapshot(),
             refused: this.refused,
-            rejected: { count: this.rejected.length, reason: this.rejected.at(-1)?.reason ?? null },
+            rejected: { count: this.rejectedCount, reason: this.rejected.at(-1)?.reason ?? null },
         };
         const error = status.error || status.linkError || this.outbox.saveError;
         status.state = stateOf(status, error);

@@ -149,7 +149,7 @@ export class PosOrderSync {
 
     /** The view of `order` to capture, or null when it holds no edit of this terminal (rule 4). */
     readEdit(order) {
-        const seen = this.client.replicas.get(order.uuid)?.seen;
+        const seen = this.client.seenOf(order.uuid);
         if (seen ? seen.state !== "draft" : !isShared(order)) {
             return null; // closed elsewhere and on its way out, or not shared yet
         }
@@ -209,7 +209,7 @@ export class PosOrderSync {
         const live = readOrderView(order);
         const target = replica.target();
         if (live.state !== "draft") {
-            this.client.markSeen(order.uuid, live); // closed here already: nothing to write
+            this.seeClosed(order.uuid, live); // closed here already: nothing to write
         } else if (target.state !== "draft") {
             this.closeFromElsewhere(order, target.state);
         } else {
@@ -219,10 +219,23 @@ export class PosOrderSync {
         }
     }
 
+    /**
+     * The order is seen closed: its paid-here mark has done its job, and the client forgets
+     * it once nothing of it is pending (docs/protocol.md "What a page remembers").
+     */
+    seeClosed(uuid, view) {
+        this.paidHere.delete(uuid);
+        this.client.markSeen(uuid, view);
+    }
+
     /** A new order from another terminal, e.g. for a table: it appears on the floor plan. */
     createFromRemote(target) {
+        if (target.state !== "draft") {
+            this.seeClosed(target.uuid, target); // closed before it got here
+            return;
+        }
         const empty = !Object.keys(target.lines).length && !Object.keys(target.payments).length;
-        if (target.state !== "draft" || (empty && !target.table_id)) {
+        if (empty && !target.table_id) {
             return;
         }
         const order = this.pos.createNewOrder({ uuid: target.uuid });
@@ -238,7 +251,7 @@ export class PosOrderSync {
         if (this.client.replicas.get(uuid).seen?.state === "draft") {
             this.announceClosed(order, state); // once, even if Odoo's own load brings it back
         }
-        this.client.markSeen(uuid, { ...readOrderView(order), state });
+        this.seeClosed(uuid, { ...readOrderView(order), state });
         // After the screen let go of it, so nothing renders a deleted order. The record is
         // looked up again: Odoo's own sync may have replaced or deleted it meanwhile (18).
         setTimeout(() => {
@@ -281,7 +294,7 @@ export class PosOrderSync {
     /** Odoo's own sync said before possync that an order open here was closed elsewhere. */
     tellIfClosedByOdoo(order) {
         const state = readOrderView(order).state;
-        const seen = this.client.replicas.get(order.uuid)?.seen;
+        const seen = this.client.seenOf(order.uuid);
         if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
             this.announceClosed(order, state);
         }
