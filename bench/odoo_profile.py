@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from bench.odoo import configure
+from bench.odoo import configure, server_parser
 from bench.odoo_pos import Terminal, log
 from bench.odoo_restaurant import WAITER_PACE_S, keep_for_a, open_fleet, tables
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -144,11 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.odoo_profile", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--odoo-src", default=os.environ.get("ODOO_SRC"), help="Odoo 18/19 tree")
-    parser.add_argument("--workers", type=int, default=4, help="Odoo workers (0: one process)")
+    parser = server_parser("python -m bench.odoo_profile", __doc__)
     parser.add_argument("--terminals", type=int, default=7, help="protocol terminals")
     parser.add_argument("--open-orders", type=int, default=100, help="opened by them first")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the profile")
