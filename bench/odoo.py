@@ -245,12 +245,16 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.odoo", description=__doc__.split("\n")[0]
-    )
+def server_parser(prog: str, doc: str) -> argparse.ArgumentParser:
+    """The command line of a bench on a harness Odoo: ``--odoo-src`` and ``--workers``."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
     parser.add_argument("--odoo-src", default=os.environ.get("ODOO_SRC"), help="Odoo 18/19 tree")
     parser.add_argument("--workers", type=int, default=4, help="Odoo workers (0: one process)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = server_parser("python -m bench.odoo", __doc__)
     parser.add_argument("--terminals", type=int, default=10, help="3 browsers + protocol ones")
     parser.add_argument("--repeats", type=int, default=10, help="rounds of the bus phase")
     parser.add_argument("--short-repeats", type=int, default=4, help="rounds of the others")

@@ -80,8 +80,15 @@ export class PosOrderSync {
         return this.models["pos.order"].getAll();
     }
 
+    /**
+     * Through Odoo's uuid index: every change looks orders up, and a busy floor has dozens
+     * open. A miss is checked by a search: 18 may drop the index entry of an order its own
+     * load replaced.
+     */
     orderByUuid(uuid) {
-        return this.models["pos.order"].find((order) => order.uuid === uuid);
+        const orders = this.models["pos.order"];
+        const indexed = orders.getBy("uuid", uuid);
+        return indexed?.uuid === uuid ? indexed : orders.find((order) => order.uuid === uuid);
     }
 
     // --- the waiter's edits ------------------------------------------------------------
@@ -135,16 +142,16 @@ export class PosOrderSync {
      * `[uuid, view]`, and the open orders deleted here.
      */
     readEdits() {
-        const orders = new Map(this.orders().map((order) => [order.uuid, order]));
         const edits = [];
         for (const uuid of this.editedOrders) {
-            const view = orders.has(uuid) && this.readEdit(orders.get(uuid));
+            const order = this.orderByUuid(uuid);
+            const view = order && this.readEdit(order);
             if (view) {
                 edits.push([uuid, view]);
             }
         }
         this.editedOrders.clear();
-        return [...edits, ...this.deletedHere(orders)];
+        return [...edits, ...this.deletedHere()];
     }
 
     /** The view of `order` to capture, or null when it holds no edit of this terminal (rule 4). */
@@ -165,10 +172,10 @@ export class PosOrderSync {
     }
 
     /** The open orders deleted here (merged into another, or cancelled), as cancelled. */
-    deletedHere(orders) {
+    deletedHere() {
         const deleted = [];
         for (const { uuid, seen } of this.client.replicas.values()) {
-            if (seen?.state === "draft" && !orders.has(uuid) && !this.paidHere.has(uuid)) {
+            if (seen?.state === "draft" && !this.paidHere.has(uuid) && !this.orderByUuid(uuid)) {
                 deleted.push([uuid, { ...seen, state: "cancel" }]);
             }
         }
