@@ -284,8 +284,9 @@ export class SyncClient {
      * Push soon: once the current task's edits are captured if the last push is a window old,
      * else when the window ends. A push does not wait for the answer to the one in flight
      * when the transport takes two at once (the server: its answer waits for the Odoo order
-     * too, while the change is already stored and broadcast); every receiver takes changes
-     * in any order.
+     * too, while the change is already stored and broadcast), so a later change may land
+     * first: replicas merge changes in any order, and the server checks a line's changes
+     * that overtake its add when the add lands (docs/protocol.md, "What the server accepts").
      */
     schedulePush() {
         if (this.pushTimer || !this.canPush() || !this.hasUnsent()) {
@@ -383,12 +384,23 @@ export class SyncClient {
         await Promise.race([done, new Promise((r) => this.timers.setTimeout(r, timeoutMs))]);
     }
 
+    /**
+     * A push was answered. Only an answer for the oldest pending change (or for the last
+     * ones) ends the pause after failures: a push beside it that succeeds says nothing of the
+     * one that keeps failing.
+     */
     acknowledged({ acked, rejected }) {
         for (const { id, reason } of rejected) {
             console.warn("possync: a change was refused for good", id, reason);
         }
         this.rejected.push(...rejected);
-        this.outbox.remove([...acked, ...rejected.map((r) => r.id)]);
+        const oldest = this.outbox.changes[0]?.id;
+        const answered = [...acked, ...rejected.map((r) => r.id)];
+        this.outbox.remove(answered);
+        if (this.outbox.size && !answered.includes(oldest)) {
+            this.updateStatus({ lastSyncAt: this.now() });
+            return;
+        }
         this.retries.reset();
         this.retryAt = 0;
         this.updateStatus({ error: null, lastSyncAt: this.now() });
