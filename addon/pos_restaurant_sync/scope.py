@@ -101,7 +101,7 @@ class Scope:
         """The line as this change leaves it: the attribute values and price it decides.
 
         A line whose add has not arrived yet is in no view, so nothing of it is applied and
-        nothing is checked: its changes may overtake the add (two pushes in flight, or two
+        these checks wait: its changes may overtake the add (two pushes in flight, or two
         agents relaying). The change that brings the add makes the line visible, so it is
         answerable for every value the line then shows, whichever change set it.
         """
