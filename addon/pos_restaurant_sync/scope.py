@@ -28,7 +28,9 @@ only meets the price rule: its product is not checked again, so a line keeps wor
 its product leaves the menu, as it does on the POS's own screen. Checks that depend on a
 line (attribute values, price) look at the line as the change leaves it and only when this
 change decides the value: an older value that a newer one already overrides changes
-nothing, on any replica.
+nothing, on any replica. Changes of a line may arrive before the line's add (two pushes in
+flight, two agents relaying); as they show nothing yet, the line's checks wait for the
+change that brings the add, which answers for the whole line as it then stands.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class Scope:
             if reason := self._op_refusal(op):
                 return reason
         for line_id in {op["line"] for op in change["ops"] if "line" in op}:
-            if reason := self._line_refusal(state, line_id, change["id"]):
+            if reason := self._line_refusal(state, line_id, change):
                 return reason
         return None
 
@@ -95,13 +97,22 @@ class Scope:
             return f"the kitchen note of {where} {exc}"
         return None
 
-    def _line_refusal(self, state: dict, line_id: str, change_id: str) -> str | None:
-        """The line as this change leaves it: the attribute values and price it decides."""
+    def _line_refusal(self, state: dict, line_id: str, change: dict) -> str | None:
+        """The line as this change leaves it: the attribute values and price it decides.
+
+        A line whose add has not arrived yet is in no view, so nothing of it is applied and
+        these checks wait: its changes may overtake the add (two pushes in flight, or two
+        agents relaying). The change that brings the add makes the line visible, so it is
+        answerable for every value the line then shows, whichever change set it.
+        """
         item = state["line"].get(line_id)
-        if not item or item.get("deleted"):
+        if not item or item.get("deleted") or not item.get("added"):
             return None
         line = {name: value for name, (_key, value) in item["fields"].items()}
-        decided = {name for name, (key, _value) in item["fields"].items() if key[2] == change_id}
+        if _adds_line(change, line_id):
+            decided = set(line)
+        else:
+            decided = {n for n, (key, _value) in item["fields"].items() if key[2] == change["id"]}
         product_id = int(line["product_id"]) if line.get("product_id") else None
         attributes = line.get("attribute_value_ids") or []
         checks_attributes = bool(attributes and decided & {"product_id", "attribute_value_ids"})
@@ -119,7 +130,7 @@ class Scope:
         if "price_unit" not in line:
             return None  # the server gives the line the product's price
         if not product_id:
-            return f"the price of line {line_id} is set before its product is known"
+            return f"line {line_id} has a price but no product"
         prices = self._pos_prices(
             product_id, line.get("qty", 1), line.get("attribute_value_ids") or []
         )
@@ -235,3 +246,7 @@ class Scope:
     def _same_price(self, price: float, allowed: float) -> bool:
         digits = self.env["decimal.precision"].precision_get("Product Price")
         return float_compare(price, allowed, precision_digits=digits) == 0
+
+
+def _adds_line(change: dict, line_id: str) -> bool:
+    return any(op["op"] == "line.add" and op["line"] == line_id for op in change["ops"])

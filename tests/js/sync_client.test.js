@@ -3,7 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SyncClient, newId } from "../../addon/pos_restaurant_sync/static/src/lib/sync_client.js";
 import { OrderReplica } from "../../addon/pos_restaurant_sync/static/src/lib/replica.js";
-import { Outbox } from "../../addon/pos_restaurant_sync/static/src/lib/outbox.js";
+import {
+    MAX_BATCH_BYTES,
+    Outbox,
+} from "../../addon/pos_restaurant_sync/static/src/lib/outbox.js";
 import { formatHlc } from "../../addon/pos_restaurant_sync/static/src/lib/protocol.js";
 import { FakePage, FakeTimers, MemoryStorage } from "./fakes.js";
 
@@ -22,8 +25,8 @@ function makeClient({
 
 /**
  * A transport that acknowledges every push after `delay` ms and records them; with `fail`,
- * fails them instead (a function of the push's index: fails the pushes it names), after
- * `failDelay` ms.
+ * fails them instead (a function of the push's index and changes: fails the pushes it
+ * names), after `failDelay` ms.
  */
 function recordingTransport(
     timers, { delay = 0, fail = null, failDelay = delay, concurrentPushes = 1 } = {}
@@ -36,7 +39,7 @@ function recordingTransport(
         start() {},
         stop() {},
         push(changes) {
-            const failure = fails(this.pushes.length);
+            const failure = fails(this.pushes.length, changes);
             this.pushes.push({ at: timers.now, ids: changes.map((c) => c.id) });
             return new Promise((resolve, reject) =>
                 timers.setTimeout(() => (failure ? reject(new Error(failure)) : resolve({
@@ -222,6 +225,18 @@ test("a batch stays under the size limits of a push", () => {
     assert.deepEqual(batch[0].id, "c0");
 });
 
+test("a batch of multibyte kitchen notes stays under the server's byte limit", () => {
+    // The server and a proxy in front count the body's UTF-8 bytes: 3 for each of these.
+    const outbox = new Outbox(new MemoryStorage(), "k");
+    const note = "火".repeat(1000);
+    outbox.add(Array.from({ length: 600 }, (_, i) => ({ id: `c${i}`, internal_note: note })));
+    const batch = outbox.batch();
+    const bytes = new TextEncoder().encode(JSON.stringify(batch)).length;
+    assert.ok(batch.length > 250, String(batch.length));
+    assert.ok(bytes <= MAX_BATCH_BYTES + batch.length, `${bytes} bytes`);
+    assert.ok(bytes < 1024 * 1024, `${bytes} bytes`);
+});
+
 test("a full browser storage is reported, and the changes are still pushed", () => {
     const storage = new MemoryStorage();
     const { client } = makeClient({ storage });
@@ -385,4 +400,58 @@ test("flush waits for every push in flight", async () => {
     await timers.run(200);
     assert.equal(flush.done, true);
     assert.equal(client.outbox.size, 0);
+});
+
+test("a pushed price that overtakes its line's add is not lost", async () => {
+    // Push 1 (the line's add) waits for a busy worker; push 2 (its new price) lands first.
+    const { client, timers, edit } = makeClient();
+    const other = makeClient().client;
+    let seq = 0;
+    const transport = recordingTransport(timers, { concurrentPushes: 2 });
+    transport.push = function (changes) {
+        this.pushes.push({ at: timers.now, ids: changes.map((c) => c.id) });
+        const answerIn = this.pushes.length === 1 ? 300 : 10;
+        return new Promise((resolve) =>
+            timers.setTimeout(() => {
+                other.receive(changes.map((change) => ({ seq: ++seq, change })), "server");
+                resolve({ acked: changes.map((c) => c.id), rejected: [] });
+            }, answerIn)
+        );
+    };
+    client.useTransport(transport);
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    await timers.run(100);
+    edit("o1", { uuid: "o1", lines: { l1: { ...line(1), price_unit: 1.5 } } });
+    await timers.run(20);
+    assert.deepEqual(other.target("o1").lines ?? {}, {}, "a price alone shows no line");
+    await timers.run(300);
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 100]);
+    assert.equal(client.outbox.size, 0);
+    assert.deepEqual(client.rejected, []);
+    assert.equal(client.target("o1").lines.l1.price_unit, 1.5);
+    assert.deepEqual(other.target("o1").lines, client.target("o1").lines);
+});
+
+test("a push that keeps failing beside ones that succeed still backs off", async () => {
+    // The oldest change never gets through (a body its receiver refuses, say); the waiter
+    // goes on editing, and the pushes beside it succeed.
+    const { client, timers, edit } = makeClient();
+    let poison = null;
+    const transport = recordingTransport(timers, {
+        delay: 10,
+        failDelay: 2000,
+        fail: (_index, changes) => changes.some((c) => c.id === poison) && "413",
+        concurrentPushes: 2,
+    });
+    client.useTransport(transport);
+    [{ id: poison }] = client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    for (let qty = 2; qty <= 200; qty++) {
+        await timers.run(300);
+        edit("o1", { uuid: "o1", lines: { l1: line(qty) } });
+    }
+    const tries = transport.pushes.filter((p) => p.ids.includes(poison)).map((p) => p.at);
+    const gaps = tries.slice(1).map((at, i) => at - tries[i]);
+    assert.ok(tries.length <= 6, `tried at ${tries}`);
+    assert.ok(gaps.every((gap, i) => i === 0 || gap > gaps[i - 1]), `tried at ${tries}`);
+    assert.ok(transport.pushes.length > tries.length, "the edits beside it still went out");
 });

@@ -228,8 +228,42 @@ class TestSecurityScope(PossyncCommon):
         self.assert_refused(ack, "only a manager")
         self.assertEqual(self.pos_order(self.order).lines.product_id, self.coke)
 
-    def test_a_pricelist_price_is_a_pos_price_under_restrict_price_control(self):
+    def test_a_price_set_that_arrives_before_its_line_add_is_admitted_under_restrict_price_control(
+        self,
+    ):
+        # Two pushes in flight: the waiter's pricelist price overtakes the line's add.
         self.config.restrict_price_control = True
+        self.use_half_price_pricelist()
+        half = self.burger.lst_price / 2
+        add = self.change(self.order, self.line_add("l1", self.burger), at=1)
+        repriced = self.change(self.order, self.line_set("l1", "price_unit", half), at=2)
+        [ack] = self.push_as(self.waiter, repriced)
+        self.assertEqual(ack["status"], "applied")
+        [ack] = self.push_as(self.waiter, add)
+        self.assertEqual(ack["status"], "applied")
+        self.assertEqual(self.pos_order(self.order).lines.price_unit, half)
+
+    def test_a_forged_price_sent_before_its_line_add_is_refused_when_the_add_arrives(self):
+        self.config.restrict_price_control = True
+        forged = self.change(self.order, self.line_set("l1", "price_unit", 0.01), at=2)
+        self.push_as(self.waiter, forged)
+        [ack] = self.push_as(
+            self.waiter, self.change(self.order, self.line_add("l1", self.burger), at=1)
+        )
+        self.assert_refused(ack, "only a manager", "0.01")
+        # The add answers for every value the line shows, even the ones it does not decide.
+        for ops in (
+            [self.line_set("l2", "price_unit", 0.01)],
+            [self.line_set("l2", "product_id", self.coke.id)],
+        ):
+            self.push_as(self.waiter, self.change(self.order, *ops, at=3))
+        [ack] = self.push_as(
+            self.waiter, self.change(self.order, self.line_add("l2", self.burger), at=1)
+        )
+        self.assert_refused(ack, "only a manager", "0.01")
+        self.assertFalse(self.pos_order(self.order).lines)
+
+    def use_half_price_pricelist(self):
         pricelist = self.env["product.pricelist"].create(
             {
                 "name": "Happy hour",
@@ -247,6 +281,10 @@ class TestSecurityScope(PossyncCommon):
             }
         )
         self.config.write({"use_pricelist": True, "available_pricelist_ids": [(4, pricelist.id)]})
+
+    def test_a_pricelist_price_is_a_pos_price_under_restrict_price_control(self):
+        self.config.restrict_price_control = True
+        self.use_half_price_pricelist()
         [ack] = self.push_as(
             self.waiter, self.change(self.order, self.line_add("l1", self.burger, price=5.0))
         )

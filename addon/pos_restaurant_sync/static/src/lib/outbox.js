@@ -7,10 +7,12 @@
  */
 import { CAUSE } from "./causes.js";
 
-// One push carries at most this many changes and about this much JSON (the server and the
-// agent refuse more than 500 changes or 1 MiB).
+// One push carries at most this many changes and about this many bytes of UTF-8 JSON (the
+// server, the agent and a proxy in front refuse more than 500 changes or 1 MiB of body).
 export const MAX_BATCH_CHANGES = 500;
 export const MAX_BATCH_BYTES = 900 * 1024;
+
+const utf8 = new TextEncoder();
 
 export class Outbox {
     /**
@@ -39,7 +41,7 @@ export class Outbox {
         let bytes = 0;
         const pending = this.changes.filter((change) => !skip.has(change.id));
         for (const change of pending.slice(0, MAX_BATCH_CHANGES)) {
-            bytes += JSON.stringify(change).length;
+            bytes += utf8.encode(JSON.stringify(change)).length;
             if (batch.length && bytes > MAX_BATCH_BYTES) {
                 break;
             }

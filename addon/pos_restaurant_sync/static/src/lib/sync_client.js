@@ -349,8 +349,9 @@ export class SyncClient {
      * Push soon: once the current task's edits are captured if the last push is a window old,
      * else when the window ends. A push does not wait for the answer to the one in flight
      * when the transport takes two at once (the server: its answer waits for the Odoo order
-     * too, while the change is already stored and broadcast); every receiver takes changes
-     * in any order.
+     * too, while the change is already stored and broadcast), so a later change may land
+     * first: replicas merge changes in any order, and the server checks a line's changes
+     * that overtake its add when the add lands (docs/protocol.md, "What the server accepts").
      */
     schedulePush() {
         if (this.pushTimer || !this.canPush() || !this.hasUnsent()) {
@@ -448,18 +449,28 @@ export class SyncClient {
         await Promise.race([done, new Promise((r) => this.timers.setTimeout(r, timeoutMs))]);
     }
 
+    /**
+     * A push was answered. Only an answer for the oldest pending change (or for the last
+     * ones) ends the pause after failures: a push beside it that succeeds says nothing of the
+     * one that keeps failing.
+     */
     acknowledged({ acked, rejected }) {
         for (const { id, reason } of rejected) {
             console.warn("possync: a change was refused for good", id, reason);
         }
         this.rejected = [...this.rejected, ...rejected].slice(-MAX_REJECTED_KEPT);
         this.rejectedCount += rejected.length;
+        const oldest = this.outbox.changes[0]?.id;
         const done = new Set([...acked, ...rejected.map((r) => r.id)]);
         const orders = new Set(
             this.outbox.changes.filter((c) => done.has(c.id)).map((c) => c.order)
         );
         this.outbox.remove([...done]);
         orders.forEach((uuid) => this.forgetIfSettled(uuid));
+        if (this.outbox.size && !done.has(oldest)) {
+            this.updateStatus({ lastSyncAt: this.now() });
+            return;
+        }
         this.retries.reset();
         this.retryAt = 0;
         this.updateStatus({ error: null, lastSyncAt: this.now() });
