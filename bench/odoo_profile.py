@@ -1,12 +1,13 @@
 """Where a POS page's time goes in a busy restaurant: a CPU profile of one page.
 
     python -m bench.odoo_profile --odoo-src PATH [--workers 4] [--terminals 7]
-        [--open-orders 100] [--seconds 20] [--watch] [--top 25] [--save FILE]
+        [--open-orders 100] [--seconds 20] [--on-order] [--watch] [--top 25] [--save FILE]
 
 Odoo runs as ``bench.odoo`` runs it (workers behind nginx), the protocol terminals open
 the open orders and edit them at a waiter's pace (``bench/odoo_restaurant.py``), and one
-POS page with possync on follows them. Chromium's sampling profiler (CDP ``Profiler``)
-records that page for ``--seconds``; ``--watch`` also runs the bench's arrival sampler
+POS page with possync on follows them, on the floor plan or (``--on-order``) on an order
+of its own, as terminals B and C are in ``bench.odoo``. Chromium's sampling profiler (CDP
+``Profiler``) records that page for ``--seconds``; ``--watch`` also runs the bench's arrival sampler
 (``posPage.watch``) on one of the open orders, as terminals B and C run it in ``bench.odoo``.
 Prints one JSON object: the page's CPU ms (CDP ``Performance`` TaskDuration) per change
 of the other terminals in that time, and the functions with the most self and total time.
@@ -122,7 +123,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with Harness(args.odoo_src, workers=args.workers, proxy=proxy) as harness:
         odoo = harness.up()
         every = tables(odoo)
-        theirs = [t for t in every if t not in keep_for_a(every, 2)]
+        mine = keep_for_a(every, 2)
+        theirs = [t for t in every if t not in mine]
         configure(odoo, "bus")
         fleet = open_fleet(odoo, args.terminals, theirs, args.open_orders)
         try:
@@ -130,6 +132,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 terminal = Terminal("B", browser, odoo)
                 terminal.open(True)
+                if args.on_order:
+                    terminal.pos.open_table(mine[0].number)
                 if args.watch:
                     terminal.pos.watch(terminal.pos.views()[0]["uuid"])
                 fleet.each("follow", "bus")
@@ -140,7 +144,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 browser.close()
         finally:
             fleet.close()
-        return {"odoo": odoo.version, "workers": args.workers, "watch": args.watch, **result}
+        shown = "order" if args.on_order else "floor plan"
+        return {
+            "odoo": odoo.version,
+            "workers": args.workers,
+            "shown": shown,
+            "watch": args.watch,
+            **result,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terminals", type=int, default=7, help="protocol terminals")
     parser.add_argument("--open-orders", type=int, default=100, help="opened by them first")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the profile")
+    parser.add_argument("--on-order", action="store_true", help="the page shows an order")
     parser.add_argument("--watch", action="store_true", help="run the bench's arrival sampler")
     parser.add_argument("--top", type=int, default=25, help="functions listed")
     parser.add_argument("--save", help="also write the raw profile (.cpuprofile) there")
