@@ -102,18 +102,22 @@ def measure(rnd: Round, kind: str, watched: str, edit: Callable[[], Any]) -> Edi
     done = rnd.a.pos.edited(watched)
     if rnd.native and kind != PAYMENT:
         rnd.a.pos.back_to_floor()  # Odoo's own sync of the order
-    to = {t.name: arrival(t, done, kind, rnd.native) for t in rnd.receivers}
+    to = {t.name: arrival(t, done, kind, rnd.native, watched) for t in rnd.receivers}
     return Edit(kind, to, requests_sent(rnd.terminals) - before)
 
 
-def arrival(terminal: Terminal, done: dict[str, Any], kind: str, native: bool) -> float | None:
+def arrival(
+    terminal: Terminal, done: dict[str, Any], kind: str, native: bool, watched: str
+) -> float | None:
     """ms from the edit's start on A until ``terminal`` held its state; for a payment
-    (with possync), until the order is closed there and the notice shows."""
+    (with possync), until the order is closed there and the notice shows. A miss is logged
+    with the state A left and the one ``terminal`` holds."""
     signs = [CLOSED, NOTICE] if kind == PAYMENT and not native else [done["sig"]]
     times = [terminal.pos.arrival(sig, ARRIVAL_TIMEOUT_MS) for sig in signs]
     if any(t is None for t in times):
         seen = dict(zip(signs, times, strict=True))
-        log(f"{terminal.name} missed a {kind}: {seen if len(signs) > 1 else 'its state'}")
+        holds = terminal.pos.edited(watched)["sig"]
+        log(f"{terminal.name} missed a {kind}: {seen}; A left {done['sig']}, it holds {holds}")
         return None
     return max(times) - done["at"]  # type: ignore[type-var, operator]
 

@@ -22,6 +22,14 @@ import { missingRecords, relinkLines, writeOps } from "./order_writer";
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
 /**
+ * Changes from elsewhere to an order off screen that keep its table and leave it open wait
+ * at most this long, and are written with every other order waiting: each burst of writes
+ * into open orders sets off Odoo's floor plan render and its offline copy of every open
+ * order, whatever it changed (docs/protocol.md "Changes from elsewhere, on a busy floor").
+ */
+export const OFF_SCREEN_WAIT_MS = 1000;
+
+/**
  * An order is shared once the server knows it or it has lines or payments: an empty order
  * opened on a free table and left again never reaches the other terminals.
  */
@@ -36,6 +44,9 @@ function isShared(order) {
  * @implements {import("@pos_restaurant_sync/lib/sync_client").Page}
  */
 export class PosOrderSync {
+    /** How long changes may wait (`mayWait`); a test lengthens it to catch an order behind. */
+    static offScreenWaitMs = OFF_SCREEN_WAIT_MS;
+
     /**
      * @param {object} pos the POS store (the `pos` service)
      * @param {object} options
@@ -53,6 +64,9 @@ export class PosOrderSync {
         this.paidHere = new Set();
         /** Uuids of the orders edited since their edits were last read. */
         this.editedOrders = new Set();
+        /** Uuids of the orders whose changes from elsewhere wait for the next catch-up. */
+        this.behind = new Set();
+        this.catchUpTimer = null;
     }
 
     /** Start-up: sync the records through `client`, which reads this page. */
@@ -68,6 +82,7 @@ export class PosOrderSync {
         }
         this.orders().forEach((order) => this.reconcile(order));
         this.watchRecords();
+        this.watchScreen();
         tapServerLoads(this.models, this);
     }
 
@@ -184,8 +199,50 @@ export class PosOrderSync {
 
     // --- changes from elsewhere ---------------------------------------------------------
 
-    /** Changes from elsewhere touched these orders: bring their records to the target. */
-    async applyRemote(uuids) {
+    /**
+     * Changes from elsewhere touched these orders: bring their records to the target, now
+     * or, for an order that may wait (`mayWait`), with the next catch-up.
+     */
+    applyRemote(uuids) {
+        uuids.forEach((uuid) => this.behind.add(uuid));
+        if (uuids.every((uuid) => this.mayWait(uuid))) {
+            this.catchUpTimer ??= setTimeout(() => this.catchUp(), PosOrderSync.offScreenWaitMs);
+            return Promise.resolve();
+        }
+        return this.catchUp();
+    }
+
+    /**
+     * An order may wait when it is here, off screen, and its changes keep its table and
+     * leave it open: the floor plan already shows it where it is.
+     */
+    mayWait(uuid) {
+        const order = uuid !== this.pos.selectedOrderUuid && this.orderByUuid(uuid);
+        if (!order) {
+            return false;
+        }
+        const target = this.client.target(uuid);
+        return target.state === "draft" && target.table_id === (order.table_id?.id ?? null);
+    }
+
+    /** The order on screen is never behind: opening a table catches it up first. */
+    watchScreen() {
+        effect(
+            batched((pos) => {
+                if (this.behind.has(pos.selectedOrderUuid)) {
+                    this.catchUp();
+                }
+            }),
+            [this.pos]
+        );
+    }
+
+    /** Bring every order behind to its target, in one burst of writes. */
+    async catchUp() {
+        clearTimeout(this.catchUpTimer);
+        this.catchUpTimer = null;
+        const uuids = [...this.behind];
+        this.behind.clear();
         const targets = uuids.map((uuid) => this.client.target(uuid));
         await this.loadMissing(targets);
         this.captureBeforeWriting(uuids);

@@ -1,0 +1,111 @@
+"""Changes from elsewhere on a busy floor (docs/protocol.md "Changes from elsewhere, on a
+busy floor"): a change to an order B is not showing, that keeps it open at its table, may
+wait to be written with the others; everything else is written at once.
+
+B's wait is lengthened to a minute (``PosOrderSync.offScreenWaitMs``), so an order that
+waits stays behind for the whole test: what shows on B then was written at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from devkit.pos_page import PosPage
+
+from . import test_pos_scenarios as scenarios
+from .test_pos_scenarios import seen_within, wait_until
+
+synced_odoo, free_tables, two = scenarios.synced_odoo, scenarios.free_tables, scenarios.two
+
+LONG_WAIT_MS = 60_000
+# Past A's push and the bus hop: the change has reached B's sync client by then.
+ARRIVED_S = 3.0
+
+
+def lengthen_wait(terminal: PosPage) -> None:
+    terminal.js(
+        """(ms) => {
+            const { PosOrderSync } = odoo.loader.modules.get("@pos_restaurant_sync/pos/order_sync");
+            PosOrderSync.offScreenWaitMs = ms;
+        }""",
+        LONG_WAIT_MS,
+    )
+
+
+def order_on(terminal: PosPage) -> tuple[str, str]:
+    """The order on ``terminal``'s screen and its first line."""
+    order = terminal.current_order()
+    assert order
+    return order, next(iter(view_of(terminal, order)["lines"]))
+
+
+def view_of(terminal: PosPage, order: str) -> dict:
+    [view] = [v for v in terminal.views() if v["uuid"] == order]
+    return view
+
+
+def qty_on(terminal: PosPage, order: str, line: str) -> float:
+    return view_of(terminal, order)["lines"][line]["qty"]
+
+
+@pytest.fixture
+def b_waits(two: tuple[PosPage, PosPage]) -> tuple[PosPage, PosPage]:
+    lengthen_wait(two[1])
+    return two
+
+
+def test_an_edit_off_screen_waits_on_b_and_shows_when_b_opens_the_table(b_waits, free_tables):
+    a, b = b_waits
+    table = free_tables.take()
+    a.open_table(table)
+    a.add_product("Coca-Cola")
+    wait_until(lambda: b.table_occupied(table), what="B sees the table occupied at once")
+    order, line = order_on(a)
+    a.set_qty(order, line, 7)
+    assert a.wait_pushed()
+    time.sleep(ARRIVED_S)
+    assert qty_on(b, order, line) == 1, "the edit waits while B shows the floor plan"
+    b.open_table(table)
+    elapsed = wait_until(
+        lambda: qty_on(b, order, line) == 7, what="B's order caught up once opened"
+    )
+    print(f"order behind caught up on B {elapsed:.2f} s after B opened it")
+
+
+def test_a_transfer_off_screen_shows_on_b_at_once(b_waits, free_tables):
+    a, b = b_waits
+    source, target = free_tables.take(), free_tables.take()
+    a.open_table(source)
+    a.add_product("Coca-Cola")
+    wait_until(lambda: b.table_occupied(source), what="B sees the source table occupied")
+    a.transfer_to(target)
+    wait_until(
+        lambda: b.table_occupied(target) and not b.table_occupied(source),
+        what="B sees the order moved at once, though it is off screen",
+    )
+
+
+def test_a_payment_off_screen_frees_the_table_on_b_at_once(b_waits, free_tables):
+    a, b = b_waits
+    table = free_tables.take()
+    a.open_table(table)
+    a.add_product("Coca-Cola")
+    wait_until(lambda: b.table_occupied(table), what="B sees the table occupied")
+    a.pay_cash()
+    wait_until(lambda: not b.table_occupied(table), what="B shows the table free at once")
+
+
+def test_an_edit_off_screen_reaches_b_within_the_wait(two, free_tables):
+    a, b = two
+    table = free_tables.take()
+    a.open_table(table)
+    a.add_product("Coca-Cola")
+    wait_until(lambda: b.table_occupied(table), what="B sees the table occupied")
+    order, line = order_on(a)
+    a.set_qty(order, line, 5)
+    elapsed = wait_until(lambda: qty_on(b, order, line) == 5, what="B's records caught up")
+    print(f"edit off screen written on B after {elapsed:.2f} s")
+    b.open_table(table)
+    seen_within(b.line("Coca-Cola"))
