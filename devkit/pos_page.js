@@ -105,10 +105,17 @@
     // The arrival sampler looks the order up by its uuid index and reads it as it is, not
     // through the store's reactive proxies: a search of every open order through them every
     // few ms cost a busy page (100 open orders) a tenth of its CPU, which the measured sync
-    // then lacked.
+    // then lacked. The index can lose an order: when Odoo's load replaces a record by one
+    // with the same uuid, removing the old one drops the uuid's entry of the new one. Then
+    // the raw records are searched.
     const rawOrder = (uuid) => {
         const model = pos()?.models?.["pos.order"];
-        return model && odoo.loader.modules.get("@odoo/owl").toRaw(model).getBy("uuid", uuid);
+        if (!model) {
+            return undefined;
+        }
+        const raw = odoo.loader.modules.get("@odoo/owl").toRaw(model);
+        const indexed = raw.getBy("uuid", uuid);
+        return indexed?.uuid === uuid ? indexed : raw.getAll().find((o) => o.uuid === uuid);
     };
     const watcher = { seen: {}, timer: null };
     const findKey = (selector, text) =>
