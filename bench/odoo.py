@@ -50,6 +50,7 @@ from bench.odoo_pos import log
 from bench.odoo_report import Phase, report, summary
 from bench.odoo_restaurant import OPEN_ORDERS, WAITER_PACE_S, keep_for_a, open_fleet, tables
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from devkit.machine import loadavg
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -119,7 +120,7 @@ def measured(phase: Phase, harness: Harness, odoo: OdooInstance) -> Iterator[Non
     phase.cpu_ms = cpu_ms(odoo_pids(harness)) - cpu
     phase.changes = logged_changes(odoo) - changes
     phase.duration_s = round(time.monotonic() - started, 1)
-    phase.loadavg = [round(x, 2) for x in os.getloadavg()]
+    phase.loadavg = loadavg()
 
 
 class Bench:

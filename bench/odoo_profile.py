@@ -27,6 +27,7 @@ from bench.odoo import configure, server_parser
 from bench.odoo_pos import Terminal, log
 from bench.odoo_restaurant import WAITER_PACE_S, keep_for_a, open_fleet, tables
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from devkit.machine import loadavg
 
 STATE_DIR = "/var/tmp/possync-state-bench-profile"
 SAMPLING_US = 200
@@ -109,7 +110,7 @@ def profile_page(terminal: Terminal, fleet: Any, args: argparse.Namespace) -> di
         "remote_changes": changes,
         "page_cpu_ms": round(cpu),
         "page_cpu_ms_per_change": round(cpu / changes, 1) if changes else None,
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "loadavg": loadavg(),
         **top_functions(profile, args.top),
     }
 

@@ -6,12 +6,12 @@ Pure (no Odoo, no browser), so tests/test_bench_odoo.py checks it.
 from __future__ import annotations
 
 import math
-import os
-import platform
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from devkit.machine import machine
 
 # Every kind of edit A makes, in the order of one round (bench/odoo_edits.py).
 EDIT_KINDS = (
@@ -186,12 +186,3 @@ def price_recompute(timings: dict[str, Any] | None) -> dict[str, Any] | None:
 def met(value: float | None, bound: float) -> bool | None:
     """Whether ``value`` is within ``bound``; None when it was not measured."""
     return None if value is None else value <= bound
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from devkit.machine import loadavg
 from devkit.pos_page import PosPage, kitchen_printer_values
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(one_run(browser, odoo, args.lines))
                 log(f"run {index + 1}: {json.dumps(runs[-1])}")
             browser.close()
-    result = {"odoo": odoo.version, "runs": args.runs, "loadavg": os.getloadavg(), **medians(runs)}
+    result = {"odoo": odoo.version, "runs": args.runs, "loadavg": loadavg(), **medians(runs)}
     print(json.dumps(result, indent=1))
     return 0
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .odoo import OdooInstance
+from .waiting import SHOWS_WITHIN_MS
 
 if TYPE_CHECKING:
     from playwright.sync_api import EventContextManager, Locator, Page, Response, Route
@@ -387,7 +388,7 @@ class PosPage:
 
     def native_reload_seen(self) -> EventContextManager[Response]:
         """A context that ends once Odoo's own device sync re-read the open orders here."""
-        return self.page.expect_response("**/read_config_open_orders", timeout=10_000)
+        return self.page.expect_response("**/read_config_open_orders", timeout=SHOWS_WITHIN_MS)
 
     @contextmanager
     def pushes_held(self) -> Iterator[None]:

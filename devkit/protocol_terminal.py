@@ -25,9 +25,11 @@ from typing import Any
 
 import aiohttp
 
+from agent.clock import device_ms
 from agent.odoo_client import OdooClient
-from agent.protocol import PROTOCOL_VERSION, HybridClock
+from agent.protocol import HybridClock
 from agent.server_sync import payload_items
+from devkit.changes import line_add, line_set, new_line_id, order_set, stamped
 from devkit.odoo import OdooInstance
 
 CALL_TIMEOUT_S = 30.0
@@ -70,10 +72,6 @@ def new_waiter_login(odoo: OdooInstance, login: str) -> str:
     return login
 
 
-def now_ms() -> float:
-    return time.time() * 1000
-
-
 class ProtocolTerminal:
     """One terminal at the protocol level on one POS config."""
 
@@ -86,7 +84,7 @@ class ProtocolTerminal:
         self.clock = HybridClock()
         self.orders: list[OwnOrder] = []
         self.pushed: list[str] = []  # ids of the changes this terminal made
-        self.received: dict[str, float] = {}  # change id -> wall ms of its first arrival
+        self.received: dict[str, int] = {}  # change id -> wall ms of its first arrival
         self.cursor = 0
         self.info: dict[str, Any] = {}
         self._http: aiohttp.ClientSession | None = None
@@ -162,7 +160,7 @@ class ProtocolTerminal:
             self.cursor, more = answer["cursor"], answer["more"]
 
     def _got(self, items: list[dict]) -> None:
-        at = now_ms()
+        at = device_ms()
         for item in items:
             self.received.setdefault(item["change"]["id"], at)
             self.cursor = max(self.cursor, item["seq"])
@@ -171,14 +169,7 @@ class ProtocolTerminal:
 
     async def push(self, order: str, ops: list[dict]) -> str:
         """One change to ``order``, which the server must apply; returns its id."""
-        change = {
-            "v": PROTOCOL_VERSION,
-            "id": uuid.uuid4().hex,
-            "terminal": self.terminal,
-            "hlc": self.clock.tick(int(now_ms())),
-            "order": order,
-            "ops": ops,
-        }
+        change = stamped(order, ops, self.terminal, self.clock)
         answer = await self.client.push(self.config_id, [change])
         [ack] = answer["acks"]
         if ack["status"] != "applied":
@@ -188,14 +179,14 @@ class ProtocolTerminal:
 
     def _new_line(self) -> tuple[str, dict]:
         product, price = self.random.choice(self.waiter.products)
-        line = uuid.uuid4().hex[:16]
+        line = new_line_id()
         values = {"product_id": product, "qty": self.random.randint(1, 3), "price_unit": price}
-        return line, {"op": "line.add", "line": line, "values": values}
+        return line, line_add(line, values)
 
     async def open_order(self, table: int, lines: int) -> OwnOrder:
         """A new order on ``table`` with ``lines`` lines, in one change."""
         order = OwnOrder(uuid.uuid4().hex)
-        ops: list[dict] = [{"op": "order.set", "field": "table_id", "value": table}]
+        ops = [order_set("table_id", table)]
         for _ in range(lines):
             line, op = self._new_line()
             order.lines.append(line)
@@ -220,15 +211,14 @@ class ProtocolTerminal:
             line, op = self._new_line()
             order.lines.append(line)
         elif kind == "guests":
-            value = self.random.randint(1, 8)
-            op = {"op": "order.set", "field": "customer_count", "value": value}
+            op = order_set("customer_count", self.random.randint(1, 8))
         else:
             field_, value = {
                 "qty": ("qty", self.random.randint(1, 9)),
                 "discount": ("discount", self.random.randint(0, 30)),
                 "note": ("customer_note", f"note {self.random.randint(1, 10**6)}"),
             }[kind]
-            op = {"op": "line.set", "line": line, "field": field_, "value": value}
+            op = line_set(line, field_, value)
         return await self.push(order.uuid, [op])
 
     async def serve(self, pace_s: tuple[float, float]) -> None:

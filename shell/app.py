@@ -45,6 +45,8 @@ LOGIN_REFUSED = N_(
 # office), and which of the app's own pages it may show without the manager PIN.
 KIOSK_SERVER_PATHS = ("/pos", "/web/login")
 KIOSK_LOCAL_PAGES = ("/offline.html", "/pin.html")
+# Waits before asking the server's kiosk setting again after a failure that may pass.
+KIOSK_READ_RETRY_S = (1.0, 2.0, 4.0)
 PIN_ACTIONS = ("settings", "quit")
 NO_PRINTER = N_(
     "Nothing was printed: this tablet has no default printer. Ask a manager to set one."
@@ -464,18 +466,9 @@ class App:
 
     def _read_server_kiosk(self) -> None:
         """Read the POS's Kiosk Terminals setting and keep it for the next start (this
-        run's window is already shown, with or without its frame)."""
-        s = self.settings
-        assert self.secret is not None and s.config_id is not None
-        try:
-            kiosk_now = odoo_probe.run(
-                odoo_probe.pos_kiosk(
-                    s.server_url, s.tls(), s.database, s.login, self.secret, s.config_id
-                )
-            )
-        except odoo_probe.ProbeError as exc:
-            log.info("kiosk: the POS's setting was not read (%s)", exc.message)
-            kiosk_now = None
+        run's window is already shown, with or without its frame). Runs on a thread of
+        its own: its retries keep nothing waiting."""
+        kiosk_now = self._ask_server_kiosk()
         if kiosk_now is not None and kiosk_now != self.settings.server_kiosk:
             log.info(
                 "kiosk: the server turned kiosk %s for this POS, from the next start",
@@ -484,6 +477,28 @@ class App:
             self.settings = replace(self.settings, server_kiosk=kiosk_now)
             settings_mod.save(self.settings)
         self.server_kiosk_read.set()
+
+    def _ask_server_kiosk(self) -> bool | None:
+        """The POS's setting, or None when the server does not say or was not reached. A
+        failure that may pass (a slow login on a loaded server, a timeout, Odoo restarting)
+        is asked again after each wait of ``KIOSK_READ_RETRY_S``; a refusal is not."""
+        s = self.settings
+        assert self.secret is not None and s.config_id is not None
+        waits = list(KIOSK_READ_RETRY_S)
+        while True:
+            try:
+                return odoo_probe.run(
+                    odoo_probe.pos_kiosk(
+                        s.server_url, s.tls(), s.database, s.login, self.secret, s.config_id
+                    )
+                )
+            except odoo_probe.ProbeError as exc:
+                if not (exc.transient and waits):
+                    log.info("kiosk: the POS's setting was not read (%s)", exc.message)
+                    return None
+                wait = waits.pop(0)
+                log.info("kiosk: the POS's setting was not read (%s), again in %g s", exc, wait)
+                time.sleep(wait)
 
     def _kiosk_without_pin(self) -> bool:
         return self.kiosk and not self.settings.manager_pin_hash

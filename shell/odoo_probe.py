@@ -48,9 +48,14 @@ POS_MANAGER_GROUP = "point_of_sale.group_pos_manager"
 
 
 class ProbeError(Exception):
-    def __init__(self, code: str, message: str, hint: str = "") -> None:
+    """``transient``: no usable answer that may come later (a timeout, a refused connection,
+    HTTP 5xx: a loaded or restarting server), so asking again may help; a refusal (wrong
+    password, access denied, no addon) or a wrong address stays as it is."""
+
+    def __init__(self, code: str, message: str, hint: str = "", transient: bool = False) -> None:
         super().__init__(message)
         self.code, self.message, self.hint = code, message, hint
+        self.transient = transient
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message, "hint": self.hint}
@@ -353,6 +358,7 @@ def _unreachable_problem(exc: OdooCallError, url: str, timeout: float) -> ProbeE
             "server_error",
             _("The server answered HTTP {status}.").format(status=exc.status),
             _("Odoo or a proxy in front of it is failing; look at the server's log."),
+            transient=True,
         )
     if isinstance(cause, aiohttp.ClientSSLError):
         return _tls_error(cause)
@@ -361,6 +367,7 @@ def _unreachable_problem(exc: OdooCallError, url: str, timeout: float) -> ProbeE
             "wrong_url",
             _("No server called {host!r} was found.").format(host=urlsplit(url).hostname),
             _("Check the spelling of the server address."),
+            transient=True,  # or the tablet's network is not up yet
         )
     if isinstance(cause, aiohttp.ClientConnectorError):
         refused = isinstance(cause.os_error, ConnectionRefusedError)
@@ -369,17 +376,20 @@ def _unreachable_problem(exc: OdooCallError, url: str, timeout: float) -> ProbeE
             "wrong_url",
             _("Nothing answers at {url} ({why}).").format(url=url, why=why),
             _("Check the address and port (Odoo's own port is 8069) and that Odoo is running."),
+            transient=True,
         )
     if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError):
         return ProbeError(
             "timeout",
             _("{url} did not answer within {timeout:g} s.").format(url=url, timeout=timeout),
             _("Check the network of this tablet; a firewall may be dropping the connection."),
+            transient=True,
         )
     return ProbeError(
         "wrong_url",
         _("The connection to {url} failed: {cause}.").format(url=url, cause=cause),
         _("Check the address."),
+        transient=True,  # cut or reset mid-answer
     )
 
 

@@ -61,6 +61,14 @@ def test_the_bus_figure_is_the_slowest_kind_and_payment_has_its_own():
     assert out["met"]["interval_p95_ms"] is None  # not measured: neither met nor missed
 
 
+def test_the_report_names_the_machine_and_its_load_as_the_docs_say():
+    """docs/benchmarks.md: CPUs, load average (1, 5, 15 min), Python, kernel; bench.e2e's
+    report carries the same (devkit/machine.py)."""
+    out = report("19.0", 4, {"bus": phase("bus", 3, {"add": [50]})})
+    assert set(out["machine"]) == {"cpus", "loadavg", "python", "kernel"}
+    assert len(out["machine"]["loadavg"]) == 3
+
+
 def test_an_edit_that_never_arrived_is_missed_and_not_a_latency():
     bus = phase("bus", 10, {"add": [50, None, 70]})
     bus.protocol_missed = 2

@@ -20,7 +20,9 @@ from typing import Any
 
 import aiohttp
 
+from agent.clock import device_ms
 from agent.protocol import HybridClock, materialize
+from devkit.changes import line_add, line_set, order_set, stamped
 from devkit.page_client import PageClient
 
 from .agents import Agent
@@ -28,10 +30,6 @@ from .terminal import Station
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]  # runs a coroutine on the network's loop
 PROTOCOL_ACTIONS = ("add", "qty", "discount", "line_note", "customer", "order_note", "transfer")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class ProtocolPage:
@@ -59,7 +57,7 @@ class ProtocolPage:
         welcome = self.client.welcome or {}
         self.terminal = welcome.get("terminal", self.terminal)
         if welcome.get("hlc"):
-            self.clock.observe(welcome["hlc"], now_ms())
+            self.clock.observe(welcome["hlc"], device_ms())
         for change in list(self.unacked.values()):
             self._send(change)
 
@@ -106,7 +104,7 @@ class ProtocolPage:
         self.received += len(changes)
         self.seq = max(self.seq, seq)
         for change in changes:
-            self.clock.observe(change["hlc"], now_ms())
+            self.clock.observe(change["hlc"], device_ms())
             self._keep(change)
         for change_id in acked & self.unacked.keys():
             del self.unacked[change_id]
@@ -128,14 +126,7 @@ class ProtocolPage:
     def _change(self, order: str, ops: list[dict]) -> None:
         """A change of ``order`` as the page captures it, kept and pushed at once."""
         self._refresh()
-        change = {
-            "v": 1,
-            "id": uuid.uuid4().hex,
-            "terminal": self.terminal,
-            "hlc": self.clock.tick(now_ms()),
-            "order": order,
-            "ops": ops,
-        }
+        change = stamped(order, ops, self.terminal, self.clock)
         self._keep(change)
         self.unacked[change["id"]] = change
         self._send(change)
@@ -175,23 +166,23 @@ class ProtocolPage:
         values: dict[str, Any] = {"product_id": product_id, "qty": 1}
         if price is not None:
             values["price_unit"] = price
-        ops = [{"op": "line.add", "line": line, "values": values}]
+        ops = [line_add(line, values)]
         if order in self.new_tables:  # the first capture of a new order holds its table
-            ops.insert(0, _order_set("table_id", self.new_tables.pop(order)))
+            ops.insert(0, order_set("table_id", self.new_tables.pop(order)))
         self._change(order, ops)
         return line
 
     def set_qty(self, order: str, line: str, qty: float) -> None:
-        self._change(order, [_line_set(line, "qty", qty)])
+        self._change(order, [line_set(line, "qty", qty)])
 
     def set_discount(self, order: str, line: str, discount: float) -> None:
-        self._change(order, [_line_set(line, "discount", discount)])
+        self._change(order, [line_set(line, "discount", discount)])
 
     def set_line_note(self, order: str, line: str, text: str) -> None:
-        self._change(order, [_line_set(line, "customer_note", text)])
+        self._change(order, [line_set(line, "customer_note", text)])
 
     def set_partner(self, order: str, partner_id: int) -> None:
-        self._change(order, [_order_set("partner_id", partner_id)])
+        self._change(order, [order_set("partner_id", partner_id)])
 
     def set_order_note(self, order: str, text: str) -> str:
         """The kitchen note as the POS's Note button stores it (19: a JSON list of tags,
@@ -199,19 +190,11 @@ class ProtocolPage:
         note = text
         if self.major >= 19:
             note = json.dumps([{"text": text, "colorIndex": 0}], separators=(",", ":"))
-        self._change(order, [_order_set("internal_note", note)])
+        self._change(order, [order_set("internal_note", note)])
         return note
 
     def transfer(self, order: str, table_id: int) -> None:
-        self._change(order, [_order_set("table_id", table_id)])
-
-
-def _order_set(field: str, value: Any) -> dict:
-    return {"op": "order.set", "field": field, "value": value}
-
-
-def _line_set(line: str, field: str, value: Any) -> dict:
-    return {"op": "line.set", "line": line, "field": field, "value": value}
+        self._change(order, [order_set("table_id", table_id)])
 
 
 class HeadlessTerminal(Station[ProtocolPage]):

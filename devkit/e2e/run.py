@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
-import platform
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from devkit.machine import machine
 from devkit.odoo import Harness
 
 from .service import Log, Plan, Service
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "system": platform.platform(),
-        "load_avg": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 // pos/order_view.js): a note that reaches the page by a road the server does not guard is
 // written into the records only in a shape 19's screens can draw, and a note read for a
 // change is one the server takes. tests/vectors/kitchen_notes.json is shared with the
-// server's check (tests/test_kitchen_notes.py).
+// server's check (tests/security/test_kitchen_notes.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -75,6 +75,6 @@ def test_the_indicator_and_its_causes_are_french_for_a_french_user(
             shot = SCREENSHOTS / f"pos-fr-odoo{terminal.major}.png"
             terminal.page.screenshot(path=str(shot))
             print(f"the POS in French: {shot}")
-        wait_until(lambda: button.get_attribute("data-state") == "synced", timeout=10)
+        wait_until(lambda: button.get_attribute("data-state") == "synced", what="synced again")
     finally:
         context.close()

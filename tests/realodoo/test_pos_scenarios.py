@@ -29,6 +29,7 @@ import pytest
 
 from devkit.odoo import OdooInstance
 from devkit.pos_page import PosPage, kitchen_printer_values
+from devkit.waiting import SHOWS_WITHIN_S
 
 from .shots import FAILURE_SHOTS, SCREENSHOTS
 
@@ -39,12 +40,8 @@ if TYPE_CHECKING:
 # only with this switch; it is read when the session's browser starts, after collection.
 os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
 
-# What "live" means here: well under a second on this machine; the bound leaves room for
-# two busy cores, not for a sync that waits for the waiter to leave the table.
-LIVE_S = 3.0
 
-
-def wait_until(check, timeout: float = LIVE_S, what: str = "condition") -> float:
+def wait_until(check, timeout: float = SHOWS_WITHIN_S, what: str = "condition") -> float:
     """Seconds until ``check()`` is true; fails the test after ``timeout``."""
     started = time.monotonic()
     while True:
@@ -55,7 +52,7 @@ def wait_until(check, timeout: float = LIVE_S, what: str = "condition") -> float
         time.sleep(0.05)
 
 
-def seen_within(locator: Locator, timeout: float = LIVE_S) -> float:
+def seen_within(locator: Locator, timeout: float = SHOWS_WITHIN_S) -> float:
     started = time.monotonic()
     locator.first.wait_for(timeout=timeout * 1000)
     return time.monotonic() - started
@@ -292,7 +289,6 @@ def test_a_line_with_an_attribute_value_on_a_shows_it_on_b_and_on_the_server(
 
     wait_until(
         lambda: server_values() == [[], [attribute_value["id"]]],
-        timeout=10,
         what="the server's line has the attribute value",
     )
 
@@ -410,7 +406,7 @@ def assert_server_order(odoo: OdooInstance, table: int, expected: dict[str, floa
             )
         return result
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + SHOWS_WITHIN_S
     while (found := quantities()) != expected:
         if time.monotonic() > deadline:
             pytest.fail(f"server order on table {table} is {found}, not {expected}")
@@ -459,7 +455,7 @@ def test_the_navbar_indicator_shows_synced_pending_and_unreachable(two, free_tab
         assert "Not synced: server unreachable" in details.inner_text()
         wait_until(lambda: details.evaluate(FADED_IN), what="the details fully shown")
         indicator_shot(a, "unreachable")
-    wait_until(lambda: button.get_attribute("data-state") == "synced", timeout=10, what="recovery")
+    wait_until(lambda: button.get_attribute("data-state") == "synced", what="recovery")
     assert a.pending() == 0
 
 
@@ -552,7 +548,6 @@ def test_the_indicator_details_follow_the_status_while_open(two, free_tables):
         lambda: (
             lines()[0] == "All changes synced" and not any("waiting" in line for line in lines())
         ),
-        timeout=10,
         what="the open details back to synced with nothing waiting",
     )
     assert a.pending() == 0
@@ -585,9 +580,9 @@ def test_interval_mode_brings_a_line_within_the_interval(interval_mode, two, fre
     )
     both_on_table(two, free_tables.take(), "Coca-Cola")
     a.add_product("Fanta")
+    # How soon is bench.odoo's ``interval_p95_ms``; here B's pulls bring the line at all.
     elapsed = seen_within(b.line("Fanta"))
     print(f"Interval mode: line added on A seen on B after {elapsed:.2f} s")
-    assert elapsed < interval_mode / 1000 + 1
     recent = [t for t in pulls if t > time.monotonic() - 2]
     assert 2 <= len(recent) <= 6, f"{len(recent)} pulls in 2 s"
 
@@ -636,11 +631,7 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
         }""",
         agent,
     )
-    wait_until(
-        lambda: a.terminal() == agent["terminal"],
-        timeout=10,
-        what="A welcomed by the agent",
-    )
+    wait_until(lambda: a.terminal() == agent["terminal"], what="A welcomed by the agent")
     assert a.status()["transport"] == "agent"
     table = free_tables.take()
     a.open_table(table)
@@ -653,7 +644,7 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
         f"through A's agent: A's table on B after {there:.2f} s, B's line on A after {back:.2f} s"
     )
     assert to_server == [], "in agent mode the page itself never syncs with the server"
-    wait_until(lambda: a.status()["state"] == "synced", timeout=10, what="A synced via agent")
+    wait_until(lambda: a.status()["state"] == "synced", what="A synced via agent")
 
 
 # The page's own socket to the agent, as any holder of the page token may open it.
@@ -684,7 +675,7 @@ def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, fre
             {detail: (window.possyncAgent = {url: agent.url, token: agent.token})}))""",
         agent,
     )
-    wait_until(lambda: a.terminal() == agent["terminal"], timeout=10, what="A on the agent")
+    wait_until(lambda: a.terminal() == agent["terminal"], what="A on the agent")
     a.open_table(free_tables.take())
     a.add_product("Coca-Cola")
     order = a.current_order()
@@ -711,7 +702,7 @@ def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, fre
             line,
         )
 
-    wait_until(note, timeout=15, what="the note written into A's line")
+    wait_until(note, what="the note written into A's line")
     assert json.loads(note()) == [{"text": "No ice", "colorIndex": 0}]
     seen_within(a.line("Coca-Cola").filter(has_text="No ice"))
     a.add_product("Fanta")  # the order screen still works

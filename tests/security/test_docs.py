@@ -20,6 +20,8 @@ ATTACK_FILES = sorted(
     ]
 )
 CITED = re.compile(r"`([\w/.]+\.py)::(test_\w+)`")
+# A JS test file with the names of its tests: `tests/js/x.test.js` ("name", "prefix: …").
+CITED_JS = re.compile(r'`(tests/js/[\w.]+\.test\.js)` \(((?:"[^"]*"(?:, )?)+)\)')
 
 
 def defined_tests(path: Path) -> set[str]:
@@ -52,3 +54,30 @@ def test_every_test_security_md_cites_exists(path: str, name: str) -> None:
     file = ROOT / path
     assert file.is_file(), f"docs/security.md cites {path}, which does not exist"
     assert name in defined_tests(file), f"docs/security.md cites {path}::{name}, not defined there"
+
+
+def _cited_js_tests() -> list[tuple[str, str]]:
+    return sorted(
+        {
+            (path, name)
+            for path, names in CITED_JS.findall(DOC)
+            for name in re.findall(r'"([^"]*)"', names)
+        }
+    )
+
+
+def test_security_md_cites_js_tests_by_name() -> None:
+    assert len(_cited_js_tests()) >= 5, "the JS citations are no longer in the form read here"
+
+
+@pytest.mark.parametrize(("path", "name"), _cited_js_tests())
+def test_every_js_test_security_md_cites_exists(path: str, name: str) -> None:
+    """A name ending in "…" is the fixed start of tests named in a loop (a template string)."""
+    file = ROOT / path
+    assert file.is_file(), f"docs/security.md cites {path}, which does not exist"
+    source = file.read_text(encoding="utf-8")
+    if name.endswith("…"):
+        found = f"test(`{name[:-1]}" in source
+    else:
+        found = any(f"test({quote}{name}{quote}" in source for quote in "\"'`")
+    assert found, f"docs/security.md cites {path} ({name!r}), no such test there"

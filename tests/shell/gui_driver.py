@@ -528,7 +528,8 @@ def scenario_real_odoo(d: Driver) -> None:
             " | ".join(line for result in results if result.name == "Update"
                        for line in result.lines()))
     d.check("the POS's kiosk setting was read from the server",
-            app.server_kiosk_read.wait(30),
+            # An event, not a speed: the app asks again after a failure that may pass.
+            app.server_kiosk_read.wait(90),
             json.dumps({"server_kiosk": settings_mod.load().server_kiosk}))
     app.window.destroy()  # nothing unsent: closes without asking
     d.wait(lambda: d.confirm_messages, timeout=3)

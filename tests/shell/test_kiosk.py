@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,14 +83,14 @@ def test_saving_a_new_pin_clears_the_count_of_wrong_ones(home: Path) -> None:
     assert kiosk.PinGate(lambda: kiosk.hash_pin("9876")).locked_for() == 0
 
 
-def test_the_pos_kiosk_setting_on_the_server_makes_the_next_start_a_kiosk(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _app_asking(monkeypatch: pytest.MonkeyPatch, answers: list[object]) -> tuple[Any, list]:
+    """An app whose probe gives ``answers`` in turn (an exception is raised), and the list
+    its waits between tries go to (no real sleep)."""
+    from shell import app as app_mod
     from shell import odoo_probe
     from shell import settings as settings_mod
-    from shell.app import App
 
-    answers: list[object] = [True]
+    asked: list[float] = []
 
     async def pos_kiosk(*_args: object) -> bool | None:
         answer = answers.pop(0)
@@ -98,10 +99,29 @@ def test_the_pos_kiosk_setting_on_the_server_makes_the_next_start_a_kiosk(
         return answer  # type: ignore[return-value]
 
     monkeypatch.setattr(odoo_probe, "pos_kiosk", pos_kiosk)
+    monkeypatch.setattr(app_mod.time, "sleep", asked.append)
     configured = Settings("https://odoo.lan", "prod", "anna", 2, "Bar")
     settings_mod.save(configured)
-    app = App(configured)
+    app = app_mod.App(configured)
     app.secret = "pw"
+    return app, asked
+
+
+def _slow(message: str = "slow") -> Exception:
+    from shell import odoo_probe
+
+    return odoo_probe.ProbeError("timeout", message, transient=True)
+
+
+def test_the_pos_kiosk_setting_on_the_server_makes_the_next_start_a_kiosk(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shell import odoo_probe
+    from shell import settings as settings_mod
+    from shell.app import App
+
+    answers: list[object] = [True]
+    app, _waits = _app_asking(monkeypatch, answers)
     assert not app.kiosk
     app._read_server_kiosk()
     assert app.server_kiosk_read.is_set() and not app.kiosk, "this run keeps its window"
@@ -121,6 +141,50 @@ def test_the_pos_kiosk_setting_on_the_server_makes_the_next_start_a_kiosk(
     later.secret = "pw"
     later._read_server_kiosk()
     assert not App(settings_mod.load()).kiosk
+
+
+def test_a_kiosk_read_that_fails_for_a_while_is_tried_again_and_kept(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A login slow under load fails twice, then the server answers: the setting is kept.
+    from shell import settings as settings_mod
+
+    app, waits = _app_asking(monkeypatch, [_slow(), _slow(), True])
+    app._read_server_kiosk()
+    assert waits == [1.0, 2.0], "a short, growing wait before each new try"
+    assert app.server_kiosk_read.is_set()
+    assert settings_mod.load().server_kiosk is True
+
+
+def test_a_kiosk_read_refused_by_the_server_is_not_tried_again(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wrong password stays wrong: asking again would only count more failed logins.
+    from shell import odoo_probe
+    from shell import settings as settings_mod
+
+    refused = odoo_probe.ProbeError("bad_credentials", "Odoo refused the login 'anna'.")
+    answers: list[object] = [refused, True]
+    app, waits = _app_asking(monkeypatch, answers)
+    app._read_server_kiosk()
+    assert waits == [] and answers == [True], "one try"
+    assert app.server_kiosk_read.is_set()
+    assert settings_mod.load().server_kiosk is False
+
+
+def test_a_kiosk_read_that_always_fails_gives_up_and_says_it_is_done(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shell import app as app_mod
+    from shell import settings as settings_mod
+
+    tries = len(app_mod.KIOSK_READ_RETRY_S) + 1
+    answers: list[object] = [_slow(f"try {n}") for n in range(tries)] + [True]
+    app, waits = _app_asking(monkeypatch, answers)
+    app._read_server_kiosk()
+    assert waits == list(app_mod.KIOSK_READ_RETRY_S) and answers == [True]
+    assert app.server_kiosk_read.is_set(), "whoever waits for the read is not left waiting"
+    assert settings_mod.load().server_kiosk is False
 
 
 @pytest.mark.parametrize("on", [True, False])

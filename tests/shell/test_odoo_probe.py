@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import ssl
 import subprocess
@@ -151,6 +152,47 @@ def test_an_unsupported_odoo_version_is_refused() -> None:
     assert "supports Odoo 18 and 19" in check.message
 
 
+def _kiosk_error(url: str, secret: str = PASSWORD) -> ProbeError:
+    with pytest.raises(ProbeError) as caught:
+        odoo_probe.run(odoo_probe.pos_kiosk(url, ServerTls(), "restaurant", "waiter", secret, 2))
+    return caught.value
+
+
+def test_a_failure_that_may_pass_is_transient(unused_tcp_port: int) -> None:
+    # Odoo restarting (nothing listens), a loaded proxy (HTTP 503), a slow answer: asking
+    # again later may work (shell/app.py retries its kiosk read on these).
+    assert _kiosk_error(f"http://127.0.0.1:{unused_tcp_port}").transient
+
+    async def busy(_request: web.Request) -> web.Response:
+        return web.Response(status=503, text="busy")
+
+    async def slow(_request: web.Request) -> web.Response:
+        await asyncio.sleep(1)
+        return web.json_response({})
+
+    for handler in (busy, slow):
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        with _serve(app, free_port()) as url, pytest.raises(ProbeError) as caught:
+            odoo_probe.run(_server(url, timeout=0.3))
+        assert caught.value.code == {busy: "server_error", slow: "timeout"}[handler]
+        assert caught.value.transient, caught.value.message
+
+
+def test_a_refusal_is_not_transient(standin_server: StandInServer, unused_tcp_port: int) -> None:
+    wrong = _kiosk_error(standin_server.url, secret="wrong")
+    assert wrong.code == "bad_credentials" and not wrong.transient
+
+    async def moved(_request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("https://odoo.example.com/")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", moved)
+    with _serve(app, unused_tcp_port) as url:
+        redirected = _kiosk_error(url)
+    assert redirected.code == "wrong_url" and not redirected.transient
+
+
 def test_a_redirect_names_the_address_to_use(unused_tcp_port: int) -> None:
     async def moved(_request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently("https://odoo.example.com/web/webclient/version_info")
@@ -162,8 +204,8 @@ def test_a_redirect_names_the_address_to_use(unused_tcp_port: int) -> None:
         odoo_probe.run(_server(url))
 
 
-async def _server(url: str) -> None:
-    async with OdooProbe(url) as probe:
+async def _server(url: str, timeout: float = odoo_probe.DEFAULT_TIMEOUT_S) -> None:
+    async with OdooProbe(url, timeout=timeout) as probe:
         await probe.server()
 
 

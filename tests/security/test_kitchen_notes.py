@@ -1,4 +1,5 @@
-"""Kitchen notes as Odoo 19 draws them (addon lib/kitchen_notes.py), without a database.
+"""A kitchen note Odoo 19 cannot draw blanks its POS screen: the server's check of the
+shape (addon lib/kitchen_notes.py), without a database.
 
 The addon's tests/test_security_scope.py pushes notes through a real push on 18 and 19;
 these pin every shape the check takes or refuses. tests/vectors/kitchen_notes.json holds the
@@ -14,8 +15,8 @@ import pytest
 
 from agent import protocol
 
-from .addon_lib import load
-from .vectors import kitchen_note_cases
+from ..addon_lib import load
+from ..vectors import kitchen_note_cases
 
 kitchen_notes = load("kitchen_notes")
 
