@@ -116,8 +116,10 @@ def arrival(
     times = [terminal.pos.arrival(sig, ARRIVAL_TIMEOUT_MS) for sig in signs]
     if any(t is None for t in times):
         seen = dict(zip(signs, times, strict=True))
-        holds = terminal.pos.edited(watched)["sig"]
+        holds, sampled = terminal.pos.edited(watched)["sig"], terminal.pos.sampled(watched)
         log(f"{terminal.name} missed a {kind}: {seen}; A left {done['sig']}, it holds {holds}")
+        if sampled != holds:
+            log(f"{terminal.name}'s arrival sampler reads another record: {sampled}")
         return None
     return max(times) - done["at"]  # type: ignore[type-var, operator]
 

@@ -229,6 +229,8 @@
         seenAt: (sig) => watcher.seen[sig] ?? null,
         /** When the last waiter action here started, and the state it left the order in. */
         edited: (orderUuid) => ({ at: api.editedAt, sig: signature(anyOrder(orderUuid)) }),
+        /** The state of the order as the arrival sampler reads it now. */
+        sampled: (orderUuid) => signature(rawOrder(orderUuid)),
 
         // --- waiter actions: each returns what it did ------------------------------------
         editedAt: null, // the latency's start, stamped in the same call as the edit

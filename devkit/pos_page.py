@@ -340,6 +340,10 @@ class PosPage:
         state of ``order`` it left (what a watching page waits for)."""
         return self._call("edited", order)
 
+    def sampled(self, order: str) -> str:
+        """The state of ``order`` as the arrival sampler reads it now."""
+        return self._call("sampled", order)
+
     def arrival(self, sig: str, timeout_ms: float = ARRIVAL_TIMEOUT_MS) -> int | None:
         """Wall-clock ms when the watched order first had the state ``sig`` here (None:
         not within the timeout)."""
