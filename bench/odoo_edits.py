@@ -120,6 +120,7 @@ def arrival(
         log(f"{terminal.name} missed a {kind}: {seen}; A left {done['sig']}, it holds {holds}")
         if sampled != holds:
             log(f"{terminal.name}'s arrival sampler reads another record: {sampled}")
+            log(f"{terminal.name}'s records of the order: {terminal.pos.copies(watched)}")
         return None
     return max(times) - done["at"]  # type: ignore[type-var, operator]
 

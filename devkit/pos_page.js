@@ -231,6 +231,12 @@
         edited: (orderUuid) => ({ at: api.editedAt, sig: signature(anyOrder(orderUuid)) }),
         /** The state of the order as the arrival sampler reads it now. */
         sampled: (orderUuid) => signature(rawOrder(orderUuid)),
+        /** Every record of the order (Odoo's loads may leave two): `[{id, sig}]`. */
+        copies: (orderUuid) =>
+            pos()
+                .models["pos.order"].getAll()
+                .filter((o) => o.uuid === orderUuid)
+                .map((o) => ({ id: o.id, sig: signature(o) })),
 
         // --- waiter actions: each returns what it did ------------------------------------
         editedAt: null, // the latency's start, stamped in the same call as the edit

@@ -344,6 +344,10 @@ class PosPage:
         """The state of ``order`` as the arrival sampler reads it now."""
         return self._call("sampled", order)
 
+    def copies(self, order: str) -> list[dict[str, Any]]:
+        """Every record of ``order`` this POS holds, ``{"id", "sig"}`` each."""
+        return self._call("copies", order)
+
     def arrival(self, sig: str, timeout_ms: float = ARRIVAL_TIMEOUT_MS) -> int | None:
         """Wall-clock ms when the watched order first had the state ``sig`` here (None:
         not within the timeout)."""
