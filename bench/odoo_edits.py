@@ -118,6 +118,7 @@ def arrival(
         seen = dict(zip(signs, times, strict=True))
         holds, sampled = terminal.pos.edited(watched)["sig"], terminal.pos.sampled(watched)
         log(f"{terminal.name} missed a {kind}: {seen}; A left {done['sig']}, it holds {holds}")
+        log(f"{terminal.name}'s steps: {terminal.steps_since(done['at'], watched)[:30]}")
         if sampled != holds:
             log(f"{terminal.name}'s arrival sampler reads another record: {sampled}")
             log(f"{terminal.name}'s records of the order: {terminal.pos.copies(watched)}")

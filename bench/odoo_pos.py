@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -56,6 +57,10 @@ class RequestLog:
         return sum(self.paths.values())
 
 
+# bench.steps' stamps of each step in a page: what a receiver did when it missed an edit.
+STEPS_JS = Path(__file__).with_name("steps.js")
+
+
 class Terminal:
     """One POS screen of the bench in a browser context of its own, and the requests it
     sends."""
@@ -64,6 +69,7 @@ class Terminal:
         self.name = name
         self.odoo = odoo
         self.context: BrowserContext = browser.new_context(viewport={"width": 1366, "height": 900})
+        self.context.add_init_script(path=str(STEPS_JS))  # read when a receiver misses an edit
         self.requests = RequestLog(odoo.base_url)
         self.context.on("request", self.requests.on_request)
         self.context.on("requestfinished", self.requests.on_finished)
@@ -77,6 +83,20 @@ class Terminal:
         """Log in and open the POS; ``synced``: possync is on."""
         self.pos.open(self.odoo)
         self.pos.wait_ready(synced)
+
+    def steps_since(self, at_ms: float, order: str) -> list[tuple[int, str, str]]:
+        """This page's steps since ``at_ms`` (wall clock) that concern ``order``: when it
+        received changes to it (their fields) and when it applied changes, in ms after."""
+        steps = self.pos.js(
+            """([at, order]) => (window.possyncSteps || []).filter((s) => s.t >= at &&
+                (s.ev !== "receive" || (s.orders || []).includes(order)))""",
+            [at_ms, order],
+        )
+        return [
+            (round(s["t"] - at_ms), s["ev"], ",".join(s.get("ops", [])))
+            for s in steps
+            if s["ev"] in ("receive", "apply.start", "catchup.start", "catchup.end", "capture")
+        ]
 
     def close(self) -> None:
         self.context.close()

@@ -49,7 +49,7 @@
         wrap(client, "flush", () => stamp("flush.start"), () => stamp("flush.end"));
         wrap(client, "receive", (args) => {
             const changes = args[0].map((e) => e.change);
-            stamp("receive", { ops: opsOf(changes), kind: args[1] });
+            stamp("receive", { ops: opsOf(changes), kind: args[1], orders: changes.map((c) => c.order) });
         });
         for (const path of ["server_transport", "agent_transport"]) {
             const transport = modules.get(`@pos_restaurant_sync/lib/${path}`);
@@ -59,6 +59,7 @@
         }
         const sync = modules.get("@pos_restaurant_sync/pos/order_sync").PosOrderSync.prototype;
         wrap(sync, "applyRemote", () => stamp("apply.start"), () => stamp("apply.end"));
+        wrap(sync, "catchUp", () => stamp("catchup.start"), () => stamp("catchup.end"));
         wrap(sync, "announceClosed", (args) => stamp("closed", { state: args[1] }));
         const order = modules.get("@point_of_sale/app/models/pos_order")?.PosOrder?.prototype;
         wrap(order, "triggerRecomputeAllPrices", null, (args, value, started) =>
