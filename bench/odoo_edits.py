@@ -118,6 +118,8 @@ def arrival(
         seen = dict(zip(signs, times, strict=True))
         holds, sampled = terminal.pos.edited(watched)["sig"], terminal.pos.sampled(watched)
         log(f"{terminal.name} missed a {kind}: {seen}; A left {done['sig']}, it holds {holds}")
+        if (errors := terminal.pos.sampler_errors())[0]:
+            log(f"{terminal.name}'s arrival sampler failed {errors[0]} times: {errors[1]}")
         log(f"{terminal.name}'s steps: {terminal.steps_since(done['at'], watched)[:30]}")
         if sampled != holds:
             log(f"{terminal.name}'s arrival sampler reads another record: {sampled}")

@@ -215,16 +215,26 @@
                     watcher.seen[sig] = Date.now();
                 }
             };
+            // A tick that fails (a record half-written by a load) is counted, and the next
+            // one samples again.
+            watcher.errors = 0;
             const tick = () => {
-                const found = rawOrder(orderUuid);
-                keep(found || !Object.keys(watcher.seen).length ? signature(found) : CLOSED);
-                if (notices().some((notice) => !shown.has(notice))) {
-                    keep(NOTICE);
+                try {
+                    const found = rawOrder(orderUuid);
+                    keep(found || !Object.keys(watcher.seen).length ? signature(found) : CLOSED);
+                    if (notices().some((notice) => !shown.has(notice))) {
+                        keep(NOTICE);
+                    }
+                } catch (error) {
+                    watcher.errors += 1;
+                    watcher.lastError = String(error);
                 }
             };
-            tick();
             watcher.timer = setInterval(tick, 2);
+            tick();
         },
+        /** Ticks of the sampler that failed since `watch`, and the last error. */
+        samplerErrors: () => [watcher.errors, watcher.lastError ?? null],
         /** Wall-clock ms when the watched order first had the state `sig`, or null. */
         seenAt: (sig) => watcher.seen[sig] ?? null,
         /** When the last waiter action here started, and the state it left the order in. */

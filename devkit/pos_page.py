@@ -344,6 +344,10 @@ class PosPage:
         """The state of ``order`` as the arrival sampler reads it now."""
         return self._call("sampled", order)
 
+    def sampler_errors(self) -> list[Any]:
+        """``[count, last error]`` of the arrival sampler's failed ticks since ``watch``."""
+        return self._call("samplerErrors")
+
     def copies(self, order: str) -> list[dict[str, Any]]:
         """Every record of ``order`` this POS holds, ``{"id", "sig"}`` each."""
         return self._call("copies", order)

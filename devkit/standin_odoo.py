@@ -628,8 +628,9 @@ async def _faulty(request: web.Request, handler):
     if standin.faults.down and not request.path.startswith("/_standin/"):
         return web.Response(status=503, text="stand-in is down on purpose")
     if standin.options.addon == "missing" and request.path.startswith("/pos_restaurant_sync/"):
-        raise web.HTTPNotFound(text="<html><body>404 Not Found</body></html>",
-                               content_type="text/html")
+        raise web.HTTPNotFound(
+            text="<html><body>404 Not Found</body></html>", content_type="text/html"
+        )
     return await handler(request)
 
 

@@ -52,7 +52,7 @@ ADDON_SCRIPT = """
 
 _TABLES = "".join(
     f'<div class="table{" busy" if n in (3, 6) else ""}"><b>{n}</b>'
-    f'<span>{"2 guests" if n in (3, 6) else "free"}</span></div>'
+    f"<span>{'2 guests' if n in (3, 6) else 'free'}</span></div>"
     for n in range(1, 13)
 )
 

@@ -16,7 +16,6 @@ ADMIN_LOGIN = ADMIN_PASSWORD = "admin"  # what Odoo's demo data sets
 DESCRIBED = ("version", "db", "login", "password", "config_id", "session_id", "pos_url")
 
 
-
 @dataclass
 class OdooInstance:
     """A running Odoo with an open restaurant POS session."""
