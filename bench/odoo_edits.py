@@ -103,6 +103,8 @@ def measure(rnd: Round, kind: str, watched: str, edit: Callable[[], Any]) -> Edi
     if rnd.native and kind != PAYMENT:
         rnd.a.pos.back_to_floor()  # Odoo's own sync of the order
     to = {t.name: arrival(t, done, kind, rnd.native, watched) for t in rnd.receivers}
+    if None in to.values():
+        log(f"A's steps: {rnd.a.steps_since(done['at'], watched)[:30]}")
     return Edit(kind, to, requests_sent(rnd.terminals) - before)
 
 

@@ -59,6 +59,7 @@ class RequestLog:
 
 # bench.steps' stamps of each step in a page: what a receiver did when it missed an edit.
 STEPS_JS = Path(__file__).with_name("steps.js")
+STEPS_SHOWN = ("capture", "send", "acked", "receive", "catchup.start", "catchup.end")
 
 
 class Terminal:
@@ -95,7 +96,7 @@ class Terminal:
         return [
             (round(s["t"] - at_ms), s["ev"], ",".join(s.get("ops", [])))
             for s in steps
-            if s["ev"] in ("receive", "apply.start", "catchup.start", "catchup.end", "capture")
+            if s["ev"] in STEPS_SHOWN
         ]
 
     def close(self) -> None:
