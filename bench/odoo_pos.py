@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from devkit.odoo import OdooInstance
@@ -85,7 +85,7 @@ class Terminal:
         self.pos.open(self.odoo)
         self.pos.wait_ready(synced)
 
-    def steps_since(self, at_ms: float, order: str) -> list[tuple[int, str, str]]:
+    def steps_since(self, at_ms: float, order: str) -> list[tuple[Any, ...]]:
         """This page's steps since ``at_ms`` (wall clock) that concern ``order``: when it
         received changes to it (their fields) and when it applied changes, in ms after."""
         steps = self.pos.js(
@@ -94,7 +94,13 @@ class Terminal:
             [at_ms, order],
         )
         return [
-            (round(s["t"] - at_ms), s["ev"], ",".join(s.get("ops", [])))
+            (
+                round(s["t"] - at_ms),
+                s["ev"],
+                ",".join(s.get("ops", [])),
+                s.get("orders"),
+                s.get("lines"),
+            )
             for s in steps
             if s["ev"] in STEPS_SHOWN
         ]

@@ -42,7 +42,8 @@
         const client = modules.get("@pos_restaurant_sync/lib/sync_client").SyncClient.prototype;
         wrap(client, "capture", null, (args, changes) => {
             if (changes.length) {
-                stamp("capture", { ops: opsOf(changes) });
+                const lines = changes.flatMap((c) => c.ops.map((op) => op.line).filter(Boolean));
+                stamp("capture", { ops: opsOf(changes), orders: changes.map((c) => c.order), lines });
             }
         });
         wrap(client, "pushBatch", () => stamp("push.start"), () => stamp("push.end"));
