@@ -59,7 +59,21 @@ class RequestLog:
 
 # bench.steps' stamps of each step in a page: what a receiver did when it missed an edit.
 STEPS_JS = Path(__file__).with_name("steps.js")
-STEPS_SHOWN = ("capture", "send", "acked", "receive", "catchup.start", "catchup.end")
+STEPS_SHOWN = (
+    "capture",
+    "send",
+    "acked",
+    "receive",
+    "catchup.start",
+    "catchup.end",
+    "load.start",
+    "load.end",
+    "deleted",
+    "created",
+    "odoo.mergeOrders",
+    "odoo.transferOrder",
+    "odoo.mergeTableOrders",
+)
 
 
 class Terminal:

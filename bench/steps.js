@@ -61,6 +61,17 @@
         const sync = modules.get("@pos_restaurant_sync/pos/order_sync").PosOrderSync.prototype;
         wrap(sync, "applyRemote", () => stamp("apply.start"), () => stamp("apply.end"));
         wrap(sync, "catchUp", () => stamp("catchup.start"), () => stamp("catchup.end"));
+        wrap(sync, "beforeServerLoad", () => stamp("load.start"));
+        wrap(sync, "afterServerLoad", () => stamp("load.end"));
+        wrap(sync, "deletedHere", null, (args, deleted) => {
+            if (deleted.length) {
+                stamp("deleted", { orders: deleted.map(([uuid]) => uuid) });
+            }
+        });
+        wrap(sync, "createFromRemote", (args) => stamp("created", { orders: [args[0].uuid] }));
+        for (const name of ["mergeOrders", "transferOrder", "mergeTableOrders"]) {
+            wrap(window.posmodel, name, (args) => stamp(`odoo.${name}`));
+        }
         wrap(sync, "announceClosed", (args) => stamp("closed", { state: args[1] }));
         const order = modules.get("@point_of_sale/app/models/pos_order")?.PosOrder?.prototype;
         wrap(order, "triggerRecomputeAllPrices", null, (args, value, started) =>
