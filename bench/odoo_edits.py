@@ -104,7 +104,7 @@ def measure(rnd: Round, kind: str, watched: str, edit: Callable[[], Any]) -> Edi
         rnd.a.pos.back_to_floor()  # Odoo's own sync of the order
     to = {t.name: arrival(t, done, kind, rnd.native, watched) for t in rnd.receivers}
     if None in to.values():
-        log(f"A's steps: {rnd.a.steps_since(done["at"], watched)[:60]}")
+        log(f"A's steps: {rnd.a.steps_since(done['at'], watched)[:60]}")
     return Edit(kind, to, requests_sent(rnd.terminals) - before)
 
 
@@ -122,7 +122,7 @@ def arrival(
         log(f"{terminal.name} missed a {kind}: {seen}; A left {done['sig']}, it holds {holds}")
         if (errors := terminal.pos.sampler_errors())[0]:
             log(f"{terminal.name}'s arrival sampler failed {errors[0]} times: {errors[1]}")
-        log(f"{terminal.name}'s steps: {terminal.steps_since(done["at"], watched)[:60]}")
+        log(f"{terminal.name}'s steps: {terminal.steps_since(done['at'], watched)[:60]}")
         if sampled != holds:
             log(f"{terminal.name}'s arrival sampler reads another record: {sampled}")
             log(f"{terminal.name}'s records of the order: {terminal.pos.copies(watched)}")
