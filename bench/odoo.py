@@ -132,7 +132,7 @@ class Bench:
         self.harness, self.odoo, self.browser = harness, odoo, browser
         self.gap_s = args.gap_ms / 1000
         self.protocol_terminals = max(0, args.terminals - BROWSER_TERMINALS)
-        every = tables(odoo)
+        every = tables(odoo, at_least=args.open_orders + 2)
         self.mine = keep_for_a(every, 2)
         self.table_ids = {t.number: t.id for t in self.mine}
         theirs = [t for t in every if t not in self.mine]

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     proxy = "nginx" if args.workers else None
     with Harness(args.odoo_src, workers=args.workers, proxy=proxy) as harness:
         odoo = harness.up()
-        every = tables(odoo)
+        every = tables(odoo, at_least=args.open_orders + 2)
         mine = keep_for_a(every, 2)
         theirs = [t for t in every if t not in mine]
         configure(odoo, "bus")

@@ -30,15 +30,41 @@ class Table:
     floor: str
 
 
-def tables(odoo: OdooInstance) -> list[Table]:
-    """The POS's tables, every floor."""
+def tables(odoo: OdooInstance, at_least: int = 0) -> list[Table]:
+    """The POS's tables, every floor; first, tables added round the floors until there are
+    ``at_least``. Odoo keeps one open order a table: a page that learns of a second one on
+    a table moves its lines to the other and cancels it (Odoo's device sync), so a busy
+    restaurant of 100 open orders needs 100 tables."""
     [config] = odoo.jsonrpc("pos.config", "read", [[odoo.config_id], ["floor_ids"]])
-    rows = odoo.jsonrpc(
-        "restaurant.table",
-        "search_read",
-        [[("floor_id", "in", config["floor_ids"])], ["table_number", "floor_id"]],
-    )
+    domain = [("floor_id", "in", config["floor_ids"])]
+    rows = odoo.jsonrpc("restaurant.table", "search_read", [domain, ["table_number", "floor_id"]])
+    if len(rows) < at_least:
+        add_tables(odoo, config["floor_ids"], rows, at_least - len(rows))
+        return tables(odoo)
     return [Table(r["id"], r["table_number"], r["floor_id"][1]) for r in rows]
+
+
+def add_tables(odoo: OdooInstance, floors: list[int], rows: list[dict], count: int) -> None:
+    """``count`` more tables, round ``floors``, numbered after each floor's last."""
+    last = {
+        f: max((r["table_number"] for r in rows if r["floor_id"][0] == f), default=0)
+        for f in floors
+    }
+    values = []
+    for index in range(count):
+        floor = floors[index % len(floors)]
+        last[floor] += 1
+        spot = last[floor]
+        values.append(
+            {
+                "floor_id": floor,
+                "table_number": spot,
+                "seats": 4,
+                "position_h": 20 + 110 * (spot % 10),
+                "position_v": 20 + 110 * (spot // 10),
+            }
+        )
+    odoo.jsonrpc("restaurant.table", "create", [values])
 
 
 def keep_for_a(all_tables: list[Table], count: int) -> list[Table]:
