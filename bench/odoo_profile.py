@@ -1,14 +1,17 @@
 """Where a POS page's time goes in a busy restaurant: a CPU profile of one page.
 
     python -m bench.odoo_profile --odoo-src PATH [--workers 4] [--terminals 7]
-        [--open-orders 100] [--seconds 20] [--on-order] [--watch] [--top 25] [--save FILE]
+        [--open-orders 100] [--seconds 20] [--on-order] [--off-screen-wait-ms MS] [--watch]
+        [--top 25] [--save FILE]
 
 Odoo runs as ``bench.odoo`` runs it (workers behind nginx), the protocol terminals open
 the open orders and edit them at a waiter's pace (``bench/odoo_restaurant.py``), and one
 POS page with possync on follows them, on the floor plan or (``--on-order``) on an order
 of its own, as terminals B and C are in ``bench.odoo``. Chromium's sampling profiler (CDP
-``Profiler``) records that page for ``--seconds``; ``--watch`` also runs the bench's arrival sampler
-(``posPage.watch``) on one of the open orders, as terminals B and C run it in ``bench.odoo``.
+``Profiler``) records that page for ``--seconds``; ``--off-screen-wait-ms 0`` writes each
+change from elsewhere as it arrives (``PosOrderSync.offScreenWaitMs``); ``--watch`` also
+runs the bench's arrival sampler (``posPage.watch``) on one of the open orders, as
+terminals B and C run it in ``bench.odoo``.
 Prints one JSON object: the page's CPU ms (CDP ``Performance`` TaskDuration) per change
 of the other terminals in that time, and the functions with the most self and total time.
 """
@@ -30,6 +33,10 @@ from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
 from devkit.machine import loadavg
 
 STATE_DIR = "/var/tmp/possync-state-bench-profile"
+SET_OFF_SCREEN_WAIT = """(ms) => {
+    const sync = odoo.loader.modules.get("@pos_restaurant_sync/pos/order_sync");
+    sync.PosOrderSync.offScreenWaitMs = ms;
+}"""
 SAMPLING_US = 200
 
 
@@ -135,6 +142,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 terminal.open(True)
                 if args.on_order:
                     terminal.pos.open_table(mine[0].number)
+                if args.off_screen_wait_ms is not None:
+                    terminal.pos.js(SET_OFF_SCREEN_WAIT, args.off_screen_wait_ms)
                 if args.watch:
                     terminal.pos.watch(terminal.pos.views()[0]["uuid"])
                 fleet.each("follow", "bus")
@@ -147,6 +156,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             fleet.close()
         shown = "order" if args.on_order else "floor plan"
         return {
+            "off_screen_wait_ms": args.off_screen_wait_ms,
             "odoo": odoo.version,
             "workers": args.workers,
             "shown": shown,
@@ -161,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-orders", type=int, default=100, help="opened by them first")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the profile")
     parser.add_argument("--on-order", action="store_true", help="the page shows an order")
+    parser.add_argument(
+        "--off-screen-wait-ms", type=int, help="the page's wait for orders off screen"
+    )
     parser.add_argument("--watch", action="store_true", help="run the bench's arrival sampler")
     parser.add_argument("--top", type=int, default=25, help="functions listed")
     parser.add_argument("--save", help="also write the raw profile (.cpuprofile) there")
