@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 NATIVE_KINDS = ("add", "qty", "discount", "price", "note", "customer", PAYMENT)
 ARRIVAL_TIMEOUT_MS = 10_000
+# An edit slower than this to B or C logs what every page did meanwhile (steps.js).
+SLOW_MS = 2_000
 START_TIMEOUT_MS = 60_000  # B and C hold the round's new order (a loaded machine is slow)
 
 
@@ -103,8 +105,9 @@ def measure(rnd: Round, kind: str, watched: str, edit: Callable[[], Any]) -> Edi
     if rnd.native and kind != PAYMENT:
         rnd.a.pos.back_to_floor()  # Odoo's own sync of the order
     to = {t.name: arrival(t, done, kind, rnd.native, watched) for t in rnd.receivers}
-    if None in to.values():
-        log(f"A's steps: {rnd.a.steps_since(done['at'], watched)[:60]}")
+    if not rnd.native and any(t is None or t > SLOW_MS for t in to.values()):
+        for terminal in rnd.terminals:
+            log(f"{terminal.name}'s steps: {terminal.steps_since(done['at'], watched)[:60]}")
     return Edit(kind, to, requests_sent(rnd.terminals) - before)
 
 
@@ -122,7 +125,6 @@ def arrival(
         log(f"{terminal.name} missed a {kind}: {seen}; A left {done['sig']}, it holds {holds}")
         if (errors := terminal.pos.sampler_errors())[0]:
             log(f"{terminal.name}'s arrival sampler failed {errors[0]} times: {errors[1]}")
-        log(f"{terminal.name}'s steps: {terminal.steps_since(done['at'], watched)[:60]}")
         if sampled != holds:
             log(f"{terminal.name}'s arrival sampler reads another record: {sampled}")
             log(f"{terminal.name}'s records of the order: {terminal.pos.copies(watched)}")

@@ -73,6 +73,7 @@ STEPS_SHOWN = (
     "odoo.mergeOrders",
     "odoo.transferOrder",
     "odoo.mergeTableOrders",
+    "closed",
 )
 
 
