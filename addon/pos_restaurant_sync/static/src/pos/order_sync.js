@@ -30,6 +30,22 @@ const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 export const OFF_SCREEN_WAIT_MS = 1000;
 
 /**
+ * Run `callback` once the browser has drawn what is pending: after the next frame, or
+ * within a second in a hidden tab, which draws none.
+ */
+function afterPaint(callback) {
+    let done = false;
+    const once = () => {
+        if (!done) {
+            done = true;
+            callback();
+        }
+    };
+    requestAnimationFrame(() => setTimeout(once));
+    setTimeout(once, 1000);
+}
+
+/**
  * An order is shared once the server knows it or it has lines or payments: an empty order
  * opened on a free table and left again never reaches the other terminals.
  */
@@ -316,17 +332,24 @@ export class PosOrderSync {
             this.announceClosed(order, state); // once, even if Odoo's own load brings it back
         }
         this.seeClosed(uuid, { ...readOrderView(order), state });
-        // After the screen let go of it, so nothing renders a deleted order. The record is
-        // looked up again: Odoo's own sync may have replaced or deleted it meanwhile (18).
-        setTimeout(() => {
-            const current = this.orderByUuid(uuid);
-            if (current) {
-                this.pos.data.localDeleteCascade(current);
-            }
-        });
+        // After the screen let go of it (`announceClosed`), so nothing renders a deleted
+        // order. The record is looked up again: Odoo's own sync may have replaced or deleted
+        // it meanwhile (18).
+        afterPaint(() =>
+            setTimeout(() => {
+                const current = this.orderByUuid(uuid);
+                if (current) {
+                    this.pos.data.localDeleteCascade(current);
+                }
+            })
+        );
     }
 
-    /** Tell the waiter, and leave the order if it is on screen. */
+    /**
+     * Tell the waiter, and leave the order if it is on screen: once the notice is drawn.
+     * Leaving draws Odoo's floor plan, which takes it seconds on a busy floor (each table
+     * counts its kitchen changes over every open order); the waiter reads why first.
+     */
     announceClosed(order, state) {
         const name = order.table_id ? _t("Table %s", order.table_id.table_number) : order.name;
         this.notify(
@@ -334,9 +357,12 @@ export class PosOrderSync {
                 ? _t("%s was paid on another terminal.", name)
                 : _t("%s was merged or cancelled on another terminal.", name)
         );
-        if (selectedOrder(this.pos)?.uuid === order.uuid) {
-            leaveOrder(this.pos);
-        }
+        const uuid = order.uuid;
+        afterPaint(() => {
+            if (selectedOrder(this.pos)?.uuid === uuid) {
+                leaveOrder(this.pos);
+            }
+        });
     }
 
     // --- Odoo's own server loads --------------------------------------------------------
