@@ -1,17 +1,18 @@
 """Where a POS page's time goes in a busy restaurant: a CPU profile of one page.
 
     python -m bench.odoo_profile --odoo-src PATH [--workers 4] [--terminals 7]
-        [--open-orders 100] [--seconds 20] [--on-order] [--off-screen-wait-ms MS] [--watch]
-        [--top 25] [--save FILE]
+        [--open-orders 100] [--seconds 20] [--on-order | --leave] [--off-screen-wait-ms MS]
+        [--watch] [--top 25] [--save FILE]
 
 Odoo runs as ``bench.odoo`` runs it (workers behind nginx), the protocol terminals open
 the open orders and edit them at a waiter's pace (``bench/odoo_restaurant.py``), and one
-POS page with possync on follows them, on the floor plan or (``--on-order``) on an order
-of its own, as terminals B and C are in ``bench.odoo``. Chromium's sampling profiler (CDP
-``Profiler``) records that page for ``--seconds``; ``--off-screen-wait-ms 0`` writes each
-change from elsewhere as it arrives (``PosOrderSync.offScreenWaitMs``); ``--watch`` also
-runs the bench's arrival sampler (``posPage.watch``) on one of the open orders, as
-terminals B and C run it in ``bench.odoo``.
+POS page with possync on follows them: on the floor plan, on an order of its own
+(``--on-order``, as terminals B and C in ``bench.odoo``), or leaving an order for the floor
+plan as the profile starts (``--leave``; ``action_s``: until the floor plan shows).
+Chromium's sampling profiler (CDP ``Profiler``) records that page for ``--seconds``.
+``--off-screen-wait-ms 0`` has the page write each change from elsewhere as it arrives
+(``PosOrderSync.offScreenWaitMs``); ``--watch`` also runs the bench's arrival sampler
+(``posPage.watch``) on one of the open orders, as B and C run it in ``bench.odoo``.
 Prints one JSON object: the page's CPU ms (CDP ``Performance`` TaskDuration) per change
 of the other terminals in that time, and the functions with the most self and total time.
 """
@@ -23,6 +24,7 @@ import json
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,14 +101,21 @@ def task_ms(session: Any) -> float:
     return 1000 * next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
 
-def profile_page(terminal: Terminal, fleet: Any, args: argparse.Namespace) -> dict[str, Any]:
+def profile_page(
+    terminal: Terminal, fleet: Any, args: argparse.Namespace, action: Callable[[], Any] | None
+) -> dict[str, Any]:
+    """Profile ``terminal``'s page for ``args.seconds``, ``action`` done first in them."""
     session = terminal.context.new_cdp_session(terminal.pos.page)
     session.send("Performance.enable")
     session.send("Profiler.enable")
     session.send("Profiler.setSamplingInterval", {"interval": SAMPLING_US})
     pushed, cpu = len(fleet.pushed()), task_ms(session)
     session.send("Profiler.start")
-    time.sleep(args.seconds)
+    started = time.monotonic()
+    if action:
+        action()
+    acted_s = time.monotonic() - started
+    time.sleep(max(0.0, args.seconds - acted_s))
     profile = session.send("Profiler.stop")["profile"]
     if args.save:
         with open(args.save, "w", encoding="utf-8") as file:
@@ -114,6 +123,7 @@ def profile_page(terminal: Terminal, fleet: Any, args: argparse.Namespace) -> di
     cpu, changes = task_ms(session) - cpu, len(fleet.pushed()) - pushed
     return {
         "seconds": args.seconds,
+        "action_s": round(acted_s, 2) if action else None,
         "remote_changes": changes,
         "page_cpu_ms": round(cpu),
         "page_cpu_ms_per_change": round(cpu / changes, 1) if changes else None,
@@ -140,7 +150,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 terminal = Terminal("B", browser, odoo)
                 terminal.open(True)
-                if args.on_order:
+                if args.on_order or args.leave:
                     terminal.pos.open_table(mine[0].number)
                 if args.off_screen_wait_ms is not None:
                     terminal.pos.js(SET_OFF_SCREEN_WAIT, args.off_screen_wait_ms)
@@ -149,12 +159,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 fleet.each("follow", "bus")
                 fleet.start_serving(WAITER_PACE_S)
                 time.sleep(3.0)  # past the loads of opening the POS
-                result = profile_page(terminal, fleet, args)
+                leave = terminal.pos.back_to_floor if args.leave else None
+                result = profile_page(terminal, fleet, args, leave)
                 fleet.stop_serving()
                 browser.close()
         finally:
             fleet.close()
-        shown = "order" if args.on_order else "floor plan"
+        shown = (
+            "order, then the floor plan"
+            if args.leave
+            else "order"
+            if args.on_order
+            else "floor plan"
+        )
         return {
             "off_screen_wait_ms": args.off_screen_wait_ms,
             "odoo": odoo.version,
@@ -171,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-orders", type=int, default=100, help="opened by them first")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the profile")
     parser.add_argument("--on-order", action="store_true", help="the page shows an order")
+    parser.add_argument(
+        "--leave", action="store_true", help="the page leaves an order for the floor plan"
+    )
     parser.add_argument(
         "--off-screen-wait-ms", type=int, help="the page's wait for orders off screen"
     )
