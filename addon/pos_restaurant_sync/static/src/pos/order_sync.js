@@ -83,6 +83,8 @@ export class PosOrderSync {
         /** Uuids of the orders whose changes from elsewhere wait for the next catch-up. */
         this.behind = new Set();
         this.catchUpTimer = null;
+        /** ms from the last catch-up's start until the page had drawn it. */
+        this.lastCatchUpMs = 0;
     }
 
     /** Start-up: sync the records through `client`, which reads this page. */
@@ -222,7 +224,7 @@ export class PosOrderSync {
     applyRemote(uuids) {
         uuids.forEach((uuid) => this.behind.add(uuid));
         if (uuids.every((uuid) => this.mayWait(uuid))) {
-            this.catchUpTimer ??= setTimeout(() => this.catchUp(), PosOrderSync.offScreenWaitMs);
+            this.catchUpTimer ??= setTimeout(() => this.catchUp(), this.offScreenWait());
             return Promise.resolve();
         }
         return this.catchUp();
@@ -239,6 +241,15 @@ export class PosOrderSync {
         }
         const target = this.client.target(uuid);
         return target.state === "draft" && target.table_id === (order.table_id?.id ?? null);
+    }
+
+    /**
+     * How long changes that may wait wait: a second, or twice what the last catch-up took
+     * until the page had drawn it (Odoo draws a floor plan of 100 open tables in seconds),
+     * so drawing changes to orders off screen takes at most a third of the page's time.
+     */
+    offScreenWait() {
+        return Math.max(PosOrderSync.offScreenWaitMs, 2 * this.lastCatchUpMs);
     }
 
     /** The order on screen is never behind: opening a table catches it up first. */
@@ -261,6 +272,7 @@ export class PosOrderSync {
         this.behind.clear();
         const targets = uuids.map((uuid) => this.client.target(uuid));
         await this.loadMissing(targets);
+        const started = Date.now();
         this.captureBeforeWriting(uuids);
         for (const uuid of uuids) {
             const order = this.orderByUuid(uuid);
@@ -270,6 +282,7 @@ export class PosOrderSync {
                 this.createFromRemote(this.client.target(uuid));
             }
         }
+        afterPaint(() => (this.lastCatchUpMs = Date.now() - started));
     }
 
     /** Customers, products… another terminal used and this one has not loaded yet. */
