@@ -50,6 +50,16 @@ def qty_on(terminal: PosPage, order: str, line: str) -> float:
     return view_of(terminal, order)["lines"][line]["qty"]
 
 
+def a_takes_a_table(two: tuple[PosPage, PosPage], table: int) -> tuple[str, str]:
+    """A starts an order on ``table``; B, on the floor plan, shows the table taken. Returns
+    the order and its line."""
+    a, b = two
+    a.open_table(table)
+    a.add_product("Coca-Cola")
+    wait_until(lambda: b.table_occupied(table), what=f"B shows table {table} taken at once")
+    return order_on(a)
+
+
 @pytest.fixture
 def b_waits(two: tuple[PosPage, PosPage]) -> tuple[PosPage, PosPage]:
     lengthen_wait(two[1])
@@ -59,10 +69,7 @@ def b_waits(two: tuple[PosPage, PosPage]) -> tuple[PosPage, PosPage]:
 def test_an_edit_off_screen_waits_on_b_and_shows_when_b_opens_the_table(b_waits, free_tables):
     a, b = b_waits
     table = free_tables.take()
-    a.open_table(table)
-    a.add_product("Coca-Cola")
-    wait_until(lambda: b.table_occupied(table), what="B sees the table occupied at once")
-    order, line = order_on(a)
+    order, line = a_takes_a_table(b_waits, table)
     a.set_qty(order, line, 7)
     assert a.wait_pushed()
     time.sleep(ARRIVED_S)
@@ -75,24 +82,14 @@ def test_an_edit_off_screen_waits_on_b_and_shows_when_b_opens_the_table(b_waits,
 
 
 def test_a_transfer_off_screen_shows_on_b_at_once(b_waits, free_tables):
-    a, b = b_waits
-    source, target = free_tables.take(), free_tables.take()
-    a.open_table(source)
-    a.add_product("Coca-Cola")
-    wait_until(lambda: b.table_occupied(source), what="B sees the source table occupied")
-    a.transfer_to(target)
-    wait_until(
-        lambda: b.table_occupied(target) and not b.table_occupied(source),
-        what="B sees the order moved at once, though it is off screen",
-    )
+    """The scenario's transfer, with B waiting a minute for changes off screen."""
+    scenarios.test_a_transfer_to_a_free_table_shows_on_b(b_waits, free_tables)
 
 
 def test_a_payment_off_screen_frees_the_table_on_b_at_once(b_waits, free_tables):
     a, b = b_waits
     table = free_tables.take()
-    a.open_table(table)
-    a.add_product("Coca-Cola")
-    wait_until(lambda: b.table_occupied(table), what="B sees the table occupied")
+    a_takes_a_table(b_waits, table)
     a.pay_cash()
     wait_until(lambda: not b.table_occupied(table), what="B shows the table free at once")
 
@@ -100,10 +97,7 @@ def test_a_payment_off_screen_frees_the_table_on_b_at_once(b_waits, free_tables)
 def test_an_edit_off_screen_reaches_b_within_the_wait(two, free_tables):
     a, b = two
     table = free_tables.take()
-    a.open_table(table)
-    a.add_product("Coca-Cola")
-    wait_until(lambda: b.table_occupied(table), what="B sees the table occupied")
-    order, line = order_on(a)
+    order, line = a_takes_a_table(two, table)
     a.set_qty(order, line, 5)
     elapsed = wait_until(lambda: qty_on(b, order, line) == 5, what="B's records caught up")
     print(f"edit off screen written on B after {elapsed:.2f} s")
