@@ -35,10 +35,6 @@ from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
 from devkit.machine import loadavg
 
 STATE_DIR = "/var/tmp/possync-state-bench-profile"
-SET_OFF_SCREEN_WAIT = """(ms) => {
-    const sync = odoo.loader.modules.get("@pos_restaurant_sync/pos/order_sync");
-    sync.PosOrderSync.offScreenWaitMs = ms;
-}"""
 SAMPLING_US = 200
 
 
@@ -153,7 +149,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if args.on_order or args.leave:
                     terminal.pos.open_table(mine[0].number)
                 if args.off_screen_wait_ms is not None:
-                    terminal.pos.js(SET_OFF_SCREEN_WAIT, args.off_screen_wait_ms)
+                    terminal.pos.set_off_screen_wait(args.off_screen_wait_ms)
                 if args.watch:
                     terminal.pos.watch(terminal.pos.views()[0]["uuid"])
                 fleet.each("follow", "bus")

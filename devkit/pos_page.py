@@ -344,6 +344,17 @@ class PosPage:
         """The state of ``order`` as the arrival sampler reads it now."""
         return self._call("sampled", order)
 
+    def set_off_screen_wait(self, ms: int) -> None:
+        """How long this page lets changes to orders off screen wait
+        (``PosOrderSync.offScreenWaitMs``; docs/protocol.md)."""
+        self.js(
+            """(ms) => {
+                const sync = odoo.loader.modules.get("@pos_restaurant_sync/pos/order_sync");
+                sync.PosOrderSync.offScreenWaitMs = ms;
+            }""",
+            ms,
+        )
+
     def sampler_errors(self) -> list[Any]:
         """``[count, last error]`` of the arrival sampler's failed ticks since ``watch``."""
         return self._call("samplerErrors")

@@ -24,16 +24,6 @@ LONG_WAIT_MS = 60_000
 ARRIVED_S = 3.0
 
 
-def lengthen_wait(terminal: PosPage) -> None:
-    terminal.js(
-        """(ms) => {
-            const { PosOrderSync } = odoo.loader.modules.get("@pos_restaurant_sync/pos/order_sync");
-            PosOrderSync.offScreenWaitMs = ms;
-        }""",
-        LONG_WAIT_MS,
-    )
-
-
 def order_on(terminal: PosPage) -> tuple[str, str]:
     """The order on ``terminal``'s screen and its first line."""
     order = terminal.current_order()
@@ -62,7 +52,7 @@ def a_takes_a_table(two: tuple[PosPage, PosPage], table: int) -> tuple[str, str]
 
 @pytest.fixture
 def b_waits(two: tuple[PosPage, PosPage]) -> tuple[PosPage, PosPage]:
-    lengthen_wait(two[1])
+    two[1].set_off_screen_wait(LONG_WAIT_MS)
     return two
 
 

@@ -22,14 +22,6 @@ import { missingRecords, relinkLines, writeOps } from "./order_writer";
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
 /**
- * Changes from elsewhere to an order off screen that keep its table and leave it open wait
- * at most this long, and are written with every other order waiting: each burst of writes
- * into open orders sets off Odoo's floor plan render and its offline copy of every open
- * order, whatever it changed (docs/protocol.md "Changes from elsewhere, on a busy floor").
- */
-export const OFF_SCREEN_WAIT_MS = 1000;
-
-/**
  * Run `callback` once the browser has drawn what is pending: after the next frame, or
  * within a second in a hidden tab, which draws none.
  */
@@ -60,8 +52,14 @@ function isShared(order) {
  * @implements {import("@pos_restaurant_sync/lib/sync_client").Page}
  */
 export class PosOrderSync {
-    /** How long changes may wait (`mayWait`); a test lengthens it to catch an order behind. */
-    static offScreenWaitMs = OFF_SCREEN_WAIT_MS;
+    /**
+     * How long changes to an order off screen that keep its table and leave it open wait at
+     * least (`mayWait`, `offScreenWait`), to be written with every other order waiting: each
+     * burst of writes into open orders sets off Odoo's floor plan render and its offline copy
+     * of every open order, whatever it changed (docs/protocol.md "Changes from elsewhere, on
+     * a busy floor"). A test lengthens it to catch an order behind.
+     */
+    static offScreenWaitMs = 1000;
 
     /**
      * @param {object} pos the POS store (the `pos` service)
