@@ -425,6 +425,38 @@
             const dest = find(destUuid);
             return find(orderUuid) || !dest ? null : { dest: readOrderView()(dest) };
         },
+        /**
+         * Each table of the floor plan on screen as Odoo's own code answers outside a draw:
+         * `{id: {occupied, changes}}` (the store's `tableHasOrders`, the floor screen's
+         * `getChangeCount`), to compare with what the floor plan drew.
+         */
+        floorAsComputed() {
+            const screen = component(odoo.__WOWL_DEBUG__.root, "FloorScreen");
+            if (!screen) {
+                throw new Error("posPage: no floor plan on screen");
+            }
+            const out = {};
+            for (const table of pos().models["restaurant.table"].getAll()) {
+                out[table.id] = {
+                    occupied: Boolean(pos().tableHasOrders(table)),
+                    changes: screen.getChangeCount(table).changes || 0,
+                };
+            }
+            return out;
+        },
     };
+    /** The first component named `name` under `root` in Owl's tree. */
+    function component(root, name) {
+        if (root.constructor.name === name) {
+            return root;
+        }
+        for (const child of Object.values(root.__owl__.children)) {
+            const found = component(child.component, name);
+            if (found) {
+                return found;
+            }
+        }
+        return null;
+    }
     window.posPage = api;
 })();

@@ -141,6 +141,23 @@ class PosPage:
     def table_occupied(self, number: int) -> bool:
         return self.table(number).evaluate(self.screens.occupied)
 
+    def floor_drawn(self) -> dict[int, dict[str, Any]]:
+        """Each table the floor plan shows: ``{id: {occupied, changes}}`` (its kitchen
+        changes badge, 0 when none), as drawn."""
+        drawn = {}
+        for table in self.floor.locator(".table").all():
+            table_id = int(re.search(r"tableId-(\d+)", table.get_attribute("class")).group(1))
+            badge = table.locator(".order-count")
+            drawn[table_id] = {
+                "occupied": table.evaluate(self.screens.occupied),
+                "changes": float(badge.inner_text()) if badge.count() else 0,
+            }
+        return drawn
+
+    def floor_computed(self) -> dict[int, dict[str, Any]]:
+        """The same tables as Odoo's own code computes them outside a draw."""
+        return {int(k): v for k, v in self._call("floorAsComputed").items()}
+
     def open_table(self, number: int) -> None:
         self.current_table = number
         self.table(number).click()

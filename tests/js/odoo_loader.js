@@ -10,6 +10,8 @@ const STUBS = {
     "@point_of_sale/app/pos_app": "pos_app.js",
     "@web/core/l10n/translation": "translation.js",
     "@web/core/l10n/localization": "localization.js",
+    "@point_of_sale/app/models/utils/order_change": "order_change.js",
+    "@odoo/owl": "owl.js",
 };
 
 export async function resolve(specifier, context, nextResolve) {

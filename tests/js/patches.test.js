@@ -35,6 +35,65 @@ class CustomerDisplayPosAdapter {
     }
 }
 
+/** Odoo's `pos.order` model: the loaded orders, counting Odoo's searches through them all. */
+class Orders {
+    constructor(orders) {
+        this.orders = orders;
+        this.searches = 0;
+    }
+    getAll() {
+        return this.orders;
+    }
+    filter(keep) {
+        this.searches += 1;
+        return this.orders.filter(keep);
+    }
+}
+
+/** Odoo 19's restaurant table: `getOrders` searches every loaded order. */
+class RestaurantTable {
+    constructor(id, models) {
+        this.id = id;
+        this.models = models;
+    }
+    getOrders() {
+        return this.models["pos.order"].filter(
+            (o) =>
+                o.table_id?.id === this.id &&
+                (!o.finalized || o.uiState.screen_data?.value?.name === "TipScreen")
+        );
+    }
+}
+
+/** Odoo 19's floor screen: its template asks each table whether it is occupied and its
+ * kitchen changes, between Owl's render hooks. */
+class FloorScreen {
+    constructor(pos) {
+        this.pos = pos;
+        this.setup();
+    }
+    setup() {}
+    getChangeCount(table) {
+        const open = this.pos.models["pos.order"].filter(
+            (o) => o.table_id?.id === table.id && !o.finalized
+        );
+        return { changes: open.reduce((sum, o) => sum + o.kitchenChanges, 0) };
+    }
+    drawTables(tables) {
+        return tables.map((table) => ({
+            occupied: Boolean(table.getOrders().length), // the store's tableHasOrders
+            changes: this.getChangeCount(table).changes,
+            orders: table.getOrders().map((o) => o.name),
+        }));
+    }
+    render(tables) {
+        owlHooks.willRender.forEach((hook) => hook());
+        const drawn = this.drawTables(tables);
+        owlHooks.rendered.forEach((hook) => hook());
+        return drawn;
+    }
+}
+
 const storage = new Map();
 globalThis.localStorage = {
     getItem: (key) => (storage.has(key) ? storage.get(key) : null),
@@ -50,6 +109,8 @@ globalThis.odoo = {
                 "@point_of_sale/app/customer_display/customer_display_adapter",
                 { CustomerDisplayPosAdapter },
             ],
+            ["@pos_restaurant/app/screens/floor_screen/floor_screen", { FloorScreen }],
+            ["@pos_restaurant/app/models/restaurant_table", { RestaurantTable }],
         ]),
     },
 };
@@ -62,7 +123,9 @@ await import("../../addon/pos_restaurant_sync/static/src/overrides/models/relate
 await import(
     "../../addon/pos_restaurant_sync/static/src/overrides/customer_display/customer_display_adapter.js"
 );
+await import("../../addon/pos_restaurant_sync/static/src/overrides/screens/floor_screen.js");
 const { Base } = await import("./odoo_stubs/related_models.js");
+const { hooks: owlHooks } = await import("./odoo_stubs/owl.js");
 
 const ON = { possync_enabled: true };
 const OFF = { possync_enabled: false };
@@ -154,4 +217,62 @@ test("with sync on, the RPC is skipped without a paired display, sent with one",
     adapter.dispatch({ config: ON });
     assert.equal(adapter.rpcs, 1);
     storage.delete("device_uuid");
+});
+
+/** A floor of five tables, with open, paid, tipping and table-less orders on it. */
+function floor(config) {
+    const models = { "pos.order": null };
+    const tables = [1, 2, 3, 4, 5].map((id) => new RestaurantTable(id, models));
+    const order = (name, table, finalized, kitchenChanges, screen) => ({
+        name,
+        table_id: table && tables[table - 1],
+        finalized,
+        kitchenChanges,
+        uiState: { screen_data: { value: { name: screen } } },
+    });
+    models["pos.order"] = new Orders([
+        order("a", 1, false, 2),
+        order("b", 1, false, 1), // two open orders on one table: both, in the models' order
+        order("c", 2, true, 5), // paid: the table is free
+        order("d", 3, true, 4, "TipScreen"), // paid, waiting for the tip: still shown
+        order("e", null, false, 3), // no table (a takeaway)
+        order("f", 4, false, 0),
+    ]);
+    owlHooks.willRender.length = owlHooks.rendered.length = 0;
+    return { tables, orders: models["pos.order"], screen: new FloorScreen({ config, models }) };
+}
+
+test("with sync off, the floor plan searches the orders for each table as Odoo does", () => {
+    const { tables, orders, screen } = floor(OFF);
+    assert.equal(owlHooks.willRender.length, 0, "no render hook");
+    screen.render(tables);
+    assert.equal(orders.searches, 3 * tables.length);
+});
+
+test("with sync on, the floor plan draws from one pass and shows what Odoo's searches do", () => {
+    const { tables, orders, screen } = floor(ON);
+    const drawn = screen.render(tables);
+    assert.equal(orders.searches, 0, "no search of all orders while drawing");
+    orders.searches = 0;
+    assert.deepEqual(drawn, screen.drawTables(tables), "Odoo's own answers, outside a draw");
+    assert.equal(orders.searches, 3 * tables.length, "outside a draw, Odoo's own searches");
+    assert.deepEqual(
+        drawn.map((t) => t.orders),
+        [["a", "b"], [], ["d"], ["f"], []]
+    );
+});
+
+test("with sync on, a render that throws leaves no index behind for the next action", async () => {
+    const { tables, orders, screen } = floor(ON);
+    screen.drawTables = () => {
+        throw new Error("template failed");
+    };
+    assert.throws(() => screen.render(tables), /template failed/);
+    await Promise.resolve();
+    orders.orders.push({ name: "g", table_id: tables[4], finalized: false, uiState: {} });
+    assert.deepEqual(
+        tables[4].getOrders().map((o) => o.name),
+        ["g"],
+        "the order opened after the failed draw is found"
+    );
 });

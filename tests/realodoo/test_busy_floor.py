@@ -93,3 +93,24 @@ def test_an_edit_off_screen_reaches_b_within_the_wait(two, free_tables):
     print(f"edit off screen written on B after {elapsed:.2f} s")
     b.open_table(table)
     seen_within(b.line("Coca-Cola"))
+
+
+def test_the_floor_plan_draws_each_table_as_odoo_computes_it(two, free_tables):
+    """B's floor plan, drawn from possync's one-pass index of orders by table
+    (overrides/screens/floor_screen.js), shows every table as Odoo's own per-table
+    searches answer outside a draw: occupied or free, and its kitchen changes badge."""
+    a, b = two
+    first, second = free_tables.take(), free_tables.take()
+    a_takes_a_table(two, first)
+    a.add_product("Coca-Cola")
+    a.back_to_floor()
+    a_takes_a_table(two, second)
+
+    def drawn_as_computed() -> bool:
+        computed = b.floor_computed()
+        return all(computed[t] == shown for t, shown in b.floor_drawn().items())
+
+    wait_until(drawn_as_computed, what="B's floor plan drawn as Odoo computes it")
+    drawn = b.floor_drawn()
+    assert sum(t["occupied"] for t in drawn.values()) >= 2
+    assert any(t["changes"] for t in drawn.values()), "a kitchen badge was compared"

@@ -8,6 +8,7 @@
  * Importing pos_app guarantees they have started: it imports the store and the navbar.
  */
 import "@point_of_sale/app/pos_app";
+import { getOrderChanges } from "@point_of_sale/app/models/utils/order_change";
 
 const MODULES = odoo.loader.modules;
 
@@ -18,8 +19,13 @@ const PATHS = IS_19
     ? {
           navbar: "@point_of_sale/app/components/navbar/navbar",
           store: "@point_of_sale/app/services/pos_store",
+          floorScreen: "@pos_restaurant/app/screens/floor_screen/floor_screen",
       }
-    : { navbar: "@point_of_sale/app/navbar/navbar", store: "@point_of_sale/app/store/pos_store" };
+    : {
+          navbar: "@point_of_sale/app/navbar/navbar",
+          store: "@point_of_sale/app/store/pos_store",
+          floorScreen: "@pos_restaurant/app/floor_screen/floor_screen",
+      };
 
 /** The POS navbar component class. */
 export function navbarClass() {
@@ -29,6 +35,33 @@ export function navbarClass() {
 /** The POS store class (the `pos` service is its instance). */
 export function posStoreClass() {
     return MODULES.get(PATHS.store).PosStore;
+}
+
+/** pos_restaurant's floor plan screen component class. */
+export function floorScreenClass() {
+    return MODULES.get(PATHS.floorScreen).FloorScreen;
+}
+
+/** The restaurant table record class; only 19's has `getOrders()` (18's: `get orders()`). */
+export function restaurantTableClass() {
+    return MODULES.get("@pos_restaurant/app/models/restaurant_table").RestaurantTable;
+}
+
+/**
+ * What Odoo's floor plan shows as a table's kitchen changes, for the given open orders of
+ * that table: FloorScreen.getChangeCount's sum, with each version's arguments and result.
+ */
+export function kitchenChangeCount(orders, pos) {
+    let changes = 0;
+    let skip = 0;
+    for (const order of orders) {
+        const counted = IS_19
+            ? getOrderChanges(order, pos.config.preparationCategories)
+            : getOrderChanges(order, false, pos.orderPreparationCategories);
+        changes += counted.nbrOfChanges;
+        skip += counted.nbrOfSkipped;
+    }
+    return IS_19 ? { changes } : { changes, skip };
 }
 
 /** 19's customer display adapter class; 18 has none (it sends from the root component). */

@@ -1,0 +1,86 @@
+/**
+ * The floor plan draws in one pass over the open orders, not one pass a table.
+ *
+ * Odoo draws each table of the floor plan by searching every loaded order for that table,
+ * twice (is it occupied: `tableHasOrders`, on 19 through `RestaurantTable.getOrders`; its
+ * kitchen changes: `FloorScreen.getChangeCount`, also summed per floor for the floor tabs),
+ * each read going through the store's reactive proxies. With 100 open orders on 102 tables
+ * that is 2–3.5 s a draw on a tablet-class machine (docs/benchmarks.md "Leaving an order on
+ * a busy floor"), paid each time a waiter goes back to the floor plan and each time a change
+ * from elsewhere reaches an order while the floor plan shows.
+ *
+ * With Real-Time Sync on, the floor screen instead:
+ * 1. before each of its renders, sorts the loaded orders by table once, keeping what Odoo's
+ *    `RestaurantTable.getOrders()` keeps (open, or finalized but on the tip screen), in the
+ *    models' order, so each table's list is exactly what Odoo's search returns;
+ * 2. answers those lookups from that index while the render runs: the reads that subscribe
+ *    the floor plan to the orders (their table, their state) happen once per order, so it
+ *    redraws on the same changes as before;
+ * 3. forgets the index once the render ends, so no action (transfer, merge, a tap on a
+ *    table) ever reads an index older than the orders.
+ *
+ * With it off, Odoo's own code runs (pos/enabled.js).
+ */
+import { onRendered, onWillRender } from "@odoo/owl";
+import { patch } from "@web/core/utils/patch";
+import {
+    floorScreenClass,
+    kitchenChangeCount,
+    restaurantTableClass,
+} from "@pos_restaurant_sync/pos/compat";
+import { possyncEnabled } from "@pos_restaurant_sync/pos/enabled";
+
+/** Table id -> its orders as Odoo's `getOrders()` lists them; only while the floor draws. */
+let drawing = null;
+
+function forget() {
+    drawing = null;
+}
+
+/** Step 1: `orders` is the store's `pos.order` model, read through the screen's proxy. */
+export function ordersByTable(orders) {
+    const byTable = new Map();
+    for (const order of orders.getAll()) {
+        const tableId = order.table_id?.id;
+        const shown = !order.finalized || order.uiState.screen_data?.value?.name === "TipScreen";
+        if (tableId && shown) {
+            if (!byTable.has(tableId)) {
+                byTable.set(tableId, []);
+            }
+            byTable.get(tableId).push(order);
+        }
+    }
+    return byTable;
+}
+
+patch(floorScreenClass().prototype, {
+    setup() {
+        super.setup(...arguments);
+        if (!possyncEnabled(this.pos.config)) {
+            return;
+        }
+        onWillRender(() => {
+            drawing = ordersByTable(this.pos.models["pos.order"]);
+            // Step 3 also when the render throws and onRendered never comes.
+            queueMicrotask(forget);
+        });
+        onRendered(forget);
+    },
+    getChangeCount(table) {
+        if (!drawing) {
+            return super.getChangeCount(table);
+        }
+        const open = (drawing.get(table.id) || []).filter((order) => !order.finalized);
+        return kitchenChangeCount(open, this.pos);
+    },
+});
+
+const RestaurantTable = restaurantTableClass();
+if (RestaurantTable.prototype.getOrders) {
+    patch(RestaurantTable.prototype, {
+        getOrders() {
+            // A copy, as Odoo's search gives: callers may sort or splice it.
+            return drawing ? [...(drawing.get(this.id) || [])] : super.getOrders(...arguments);
+        },
+    });
+}
