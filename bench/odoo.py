@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bench.odoo_cpu import cpu_ms
-from bench.odoo_edits import Round, run_round
+from bench.odoo_edits import SLOW_MS, Round, run_round
 from bench.odoo_js import PRICE_RECOMPUTE
 from bench.odoo_pos import log
 from bench.odoo_report import Phase, report, summary
@@ -131,6 +131,7 @@ class Bench:
     ) -> None:
         self.harness, self.odoo, self.browser = harness, odoo, browser
         self.gap_s = args.gap_ms / 1000
+        self.slow_ms = args.slow_ms
         self.protocol_terminals = max(0, args.terminals - BROWSER_TERMINALS)
         every = tables(odoo, at_least=args.open_orders + 2)
         self.mine = keep_for_a(every, 2)
@@ -202,6 +203,7 @@ class Bench:
             for index in range(rounds):
                 numbers = (self.mine[0].number, self.mine[1].number)
                 rnd = Round(terminals, numbers, self.table_ids, catalog, index, native)
+                rnd.slow_ms = self.slow_ms
                 phase.edits += run_round(rnd, self.gap_s, lambda: jitter.uniform(0, JITTER_S))
                 log(f"{phase.name}: round {index + 1}/{rounds}, last to B {phase.edits[-1].to}")
             time.sleep(SETTLE_S)
@@ -261,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short-repeats", type=int, default=4, help="rounds of the others")
     parser.add_argument("--gap-ms", type=int, default=300, help="pause after each arrival")
     parser.add_argument("--open-orders", type=int, default=OPEN_ORDERS, help="before the phases")
+    parser.add_argument(
+        "--slow-ms", type=int, default=SLOW_MS, help="log every page's steps past this"
+    )
     parser.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     args = parser.parse_args(argv)
     if not args.odoo_src:

@@ -48,6 +48,7 @@ class Round:
     catalog: dict[str, Any]
     index: int  # which round of the phase: values and products vary with it
     native: bool = False
+    slow_ms: int = SLOW_MS  # an edit slower than this to B or C logs every page's steps
     order: str = ""
     lines: list[str] = field(default_factory=list)
     split_off: str = ""
@@ -105,7 +106,7 @@ def measure(rnd: Round, kind: str, watched: str, edit: Callable[[], Any]) -> Edi
     if rnd.native and kind != PAYMENT:
         rnd.a.pos.back_to_floor()  # Odoo's own sync of the order
     to = {t.name: arrival(t, done, kind, rnd.native, watched) for t in rnd.receivers}
-    if not rnd.native and any(t is None or t > SLOW_MS for t in to.values()):
+    if not rnd.native and any(t is None or t > rnd.slow_ms for t in to.values()):
         for terminal in rnd.terminals:
             log(f"{terminal.name}'s steps: {terminal.steps_since(done['at'], watched)[:60]}")
     return Edit(kind, to, requests_sent(rnd.terminals) - before)
