@@ -2,7 +2,7 @@
 
     python -m bench.odoo_profile --odoo-src PATH [--workers 4] [--terminals 7]
         [--open-orders 100] [--seconds 20] [--on-order | --leave] [--off-screen-wait-ms MS]
-        [--watch] [--top 25] [--save FILE]
+        [--edits-on-screen N] [--watch] [--top 25] [--save FILE]
 
 Odoo runs as ``bench.odoo`` runs it (workers behind nginx), the protocol terminals open
 the open orders and edit them at a waiter's pace (``bench/odoo_restaurant.py``), and one
@@ -13,6 +13,9 @@ Chromium's sampling profiler (CDP ``Profiler``) records that page for ``--second
 ``--off-screen-wait-ms 0`` has the page write each change from elsewhere as it arrives
 (``PosOrderSync.offScreenWaitMs``); ``--watch`` also runs the bench's arrival sampler
 (``posPage.watch``) on one of the open orders, as B and C run it in ``bench.odoo``.
+``--edits-on-screen N`` has a second browser terminal, A, on the page's own order type N
+quantities on its line during the profile, half a second apart (``edits_on_screen``: what
+B pays for each change to the order it shows, as in ``bench.odoo``).
 Prints one JSON object: the page's CPU ms (CDP ``Performance`` TaskDuration) per change
 of the other terminals in that time, and the functions with the most self and total time.
 """
@@ -36,6 +39,7 @@ from devkit.machine import loadavg
 
 STATE_DIR = "/var/tmp/possync-state-bench-profile"
 SAMPLING_US = 200
+EDIT_GAP_S = 0.5  # between A's edits of the order on the profiled page's screen
 
 
 @dataclass
@@ -128,6 +132,25 @@ def profile_page(
     }
 
 
+def edits_on_screen(terminal: Terminal, browser: Any, odoo: Any, count: int) -> Callable[[], None]:
+    """Terminal A opens the order ``terminal`` shows, with a line added there; the action
+    returned types ``count`` quantities on that line from A."""
+    order = terminal.pos.current_order() or ""
+    product = terminal.pos.catalog()["products"][0]
+    line = terminal.pos.add_line(order, product["id"], product["price"]) or ""
+    a = Terminal("A", browser, odoo)
+    a.open(True)
+    a.pos.wait_for_order(order)
+    a.pos.open_table(terminal.pos.current_table)
+
+    def edit() -> None:
+        for index in range(count):
+            a.pos.set_qty(order, line, 2 + index % 7)
+            time.sleep(EDIT_GAP_S)
+
+    return edit
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -146,8 +169,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 terminal = Terminal("B", browser, odoo)
                 terminal.open(True)
-                if args.on_order or args.leave:
+                action = None
+                if args.on_order or args.leave or args.edits_on_screen:
                     terminal.pos.open_table(mine[0].number)
+                if args.edits_on_screen:
+                    action = edits_on_screen(terminal, browser, odoo, args.edits_on_screen)
                 if args.off_screen_wait_ms is not None:
                     terminal.pos.set_off_screen_wait(args.off_screen_wait_ms)
                 if args.watch:
@@ -155,8 +181,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 fleet.each("follow", "bus")
                 fleet.start_serving(WAITER_PACE_S)
                 time.sleep(3.0)  # past the loads of opening the POS
-                leave = terminal.pos.back_to_floor if args.leave else None
-                result = profile_page(terminal, fleet, args, leave)
+                if args.leave:
+                    action = terminal.pos.back_to_floor
+                result = profile_page(terminal, fleet, args, action)
                 fleet.stop_serving()
                 browser.close()
         finally:
@@ -165,7 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "order, then the floor plan"
             if args.leave
             else "order"
-            if args.on_order
+            if args.on_order or args.edits_on_screen
             else "floor plan"
         )
         return {
@@ -174,6 +201,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "workers": args.workers,
             "shown": shown,
             "watch": args.watch,
+            "edits_on_screen": args.edits_on_screen,
             **result,
         }
 
@@ -190,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--off-screen-wait-ms", type=int, help="the page's wait for orders off screen"
     )
+    parser.add_argument("--edits-on-screen", type=int, default=0, help="A's edits of its order")
     parser.add_argument("--watch", action="store_true", help="run the bench's arrival sampler")
     parser.add_argument("--top", type=int, default=25, help="functions listed")
     parser.add_argument("--save", help="also write the raw profile (.cpuprofile) there")

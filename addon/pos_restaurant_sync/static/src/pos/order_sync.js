@@ -216,8 +216,9 @@ export class PosOrderSync {
     // --- changes from elsewhere ---------------------------------------------------------
 
     /**
-     * Changes from elsewhere touched these orders: bring their records to the target, now
-     * or, for an order that may wait (`mayWait`), with the next catch-up.
+     * Changes from elsewhere touched these orders: bring their records to the target now,
+     * or, when every one of them may wait (`mayWait`), with the next catch-up. Orders
+     * behind from earlier changes keep waiting: the order on screen never waits for them.
      */
     applyRemote(uuids) {
         uuids.forEach((uuid) => this.behind.add(uuid));
@@ -225,7 +226,7 @@ export class PosOrderSync {
             this.catchUpTimer ??= setTimeout(() => this.catchUp(), this.offScreenWait());
             return Promise.resolve();
         }
-        return this.catchUp();
+        return this.catchUp(uuids);
     }
 
     /**
@@ -255,19 +256,23 @@ export class PosOrderSync {
         effect(
             batched((pos) => {
                 if (this.behind.has(pos.selectedOrderUuid)) {
-                    this.catchUp();
+                    this.catchUp([pos.selectedOrderUuid]);
                 }
             }),
             [this.pos]
         );
     }
 
-    /** Bring every order behind to its target, in one burst of writes. */
-    async catchUp() {
-        clearTimeout(this.catchUpTimer);
-        this.catchUpTimer = null;
-        const uuids = [...this.behind];
-        this.behind.clear();
+    /**
+     * Bring these orders (every order behind, by default) to their targets, in one burst of
+     * writes. The orders still behind after it keep the timer that was set for them.
+     */
+    async catchUp(uuids = [...this.behind]) {
+        uuids.forEach((uuid) => this.behind.delete(uuid));
+        if (!this.behind.size) {
+            clearTimeout(this.catchUpTimer);
+            this.catchUpTimer = null;
+        }
         const targets = uuids.map((uuid) => this.client.target(uuid));
         await this.loadMissing(targets);
         const started = Date.now();
