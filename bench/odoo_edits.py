@@ -109,6 +109,9 @@ def measure(rnd: Round, kind: str, watched: str, edit: Callable[[], Any]) -> Edi
     if not rnd.native and any(t is None or t > rnd.slow_ms for t in to.values()):
         for terminal in rnd.terminals:
             log(f"{terminal.name}'s steps: {terminal.steps_since(done['at'], watched)[:60]}")
+            if terminal in rnd.receivers:
+                seen = terminal.pos.seen_states().items()
+                log(f"{terminal.name} saw: {[(t - done['at'], s[:50]) for s, t in seen]}")
     return Edit(kind, to, requests_sent(rnd.terminals) - before)
 
 

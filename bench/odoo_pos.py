@@ -74,6 +74,9 @@ STEPS_SHOWN = (
     "odoo.transferOrder",
     "odoo.mergeTableOrders",
     "closed",
+    "notice",
+    "screen",
+    "odoo.delete",
 )
 
 
@@ -112,7 +115,7 @@ class Terminal:
             (
                 round(s["t"] - at_ms),
                 s["ev"],
-                ",".join(s.get("ops", [])),
+                ",".join(s.get("ops", [])) or s.get("text", ""),
                 s.get("orders"),
                 s.get("lines"),
             )

@@ -79,6 +79,22 @@
         );
         const pos = window.posmodel;
         wrap(pos, "syncAllOrders", () => stamp("odoo_sync.start"), () => stamp("odoo_sync.end"));
+        wrap(pos.data, "localDeleteCascade", (args) =>
+            stamp("odoo.delete", { orders: [args[0]?.uuid] })
+        );
+        for (const name of ["showScreen", "navigate"]) {
+            wrap(pos, name, (args) => stamp("screen", { text: String(args[0]) }));
+        }
+        // A notification drawn for the waiter ("paid on another terminal"…).
+        new MutationObserver((records) => {
+            for (const record of records) {
+                for (const node of record.addedNodes) {
+                    if (node.nodeType === 1 && node.matches(".o_notification, :has(.o_notification)")) {
+                        stamp("notice", { text: node.innerText.slice(0, 40) });
+                    }
+                }
+            }
+        }).observe(document.body, { childList: true, subtree: true });
     }
 
     const timer = setInterval(() => {

@@ -237,6 +237,8 @@
         samplerErrors: () => [watcher.errors, watcher.lastError ?? null],
         /** Wall-clock ms when the watched order first had the state `sig`, or null. */
         seenAt: (sig) => watcher.seen[sig] ?? null,
+        /** Every state the sampler saw since `watch`, with when it first did. */
+        seenStates: () => ({ ...watcher.seen }),
         /** When the last waiter action here started, and the state it left the order in. */
         edited: (orderUuid) => ({ at: api.editedAt, sig: signature(anyOrder(orderUuid)) }),
         /** The state of the order as the arrival sampler reads it now. */

@@ -391,6 +391,11 @@ class PosPage:
             return None
         return self._call("seenAt", sig)
 
+    def seen_states(self) -> dict[str, int]:
+        """Every state of the watched order seen here since ``watch``: wall-clock ms when
+        first seen, by state."""
+        return self._call("seenStates")
+
     # --- possync on this page ---------------------------------------------------------
 
     @property
