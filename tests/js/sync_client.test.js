@@ -96,6 +96,35 @@ test("a failed push keeps the changes and retries with a growing pause", async (
     assert.equal(client.status.cause, "server unreachable");
 });
 
+test("once the link is back, what waits is pushed at once, not after the grown pause", async () => {
+    const { client, timers } = makeClient();
+    let down = true;
+    const transport = recordingTransport(timers, { fail: () => down && "server unreachable" });
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    client.linkError("cannot receive: server unreachable");
+    await timers.run(60000); // failures at 0, 1, 3, 7, 15, 31 s: the next at 61 s
+    const failed = transport.pushes.length;
+    down = false;
+    client.linkError(null); // a pull answered: the server is back
+    await timers.run(0);
+    assert.equal(transport.pushes.length, failed + 1, "pushed as the link came back");
+    assert.equal(transport.pushes.at(-1).at, 60000);
+    assert.equal(client.outbox.size, 0);
+});
+
+test("a link that stays up does not shorten the pause of a push that keeps failing", async () => {
+    const { client, timers } = makeClient();
+    const transport = recordingTransport(timers, { fail: "413" });
+    client.useTransport(transport);
+    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    for (let i = 0; i < 8; i++) {
+        client.linkError(null); // pulls keep answering
+        await timers.run(500);
+    }
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 1000, 3000]);
+});
+
 test("unsent changes survive a reload of the page", () => {
     const { client, storage } = makeClient();
     client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });

@@ -293,6 +293,27 @@ test("an agent that goes away turns the status red and is reconnected", async ()
     assert.equal(client.status.state, "synced");
 });
 
+test("an agent back after a while gets what waits with its welcome, not after the pause", async () => {
+    const { timers, client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    socket.close(); // the agent was killed; its restart takes a while
+    await timers.run(300);
+    const again = FakeSocket.opened[1]; // connecting, not open yet
+    for (let qty = 1; qty <= 4; qty++) {
+        client.capture("o1", { uuid: "o1", customer_count: qty });
+        await timers.run(5000); // every push fails at once: the pause grows to 16 s
+    }
+    assert.equal(client.status.state, "error");
+    again.open();
+    again.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    await timers.run(0);
+    const push = again.sent.at(-1);
+    assert.equal(push.type, "push", "pushed with the welcome");
+    again.reply({ type: "ack", ids: push.changes.map((c) => c.id) });
+    await timers.run(0);
+    assert.equal(client.outbox.size, 0);
+});
+
 test("a push the agent refuses as invalid is dropped, not retried forever", async () => {
     const { timers, client, socket } = agentSetup();
     socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
