@@ -1,6 +1,7 @@
 """After a heal: the agent notices a returning server by its health check, not at the end
 of a grown backoff (agent/server_sync.py `_probe_loop`), and does not hammer a server that
-answers the health check but fails the calls."""
+answers the health check but fails the calls; a peer that was away is looked for at the
+pull pace (agent/peers.py `PeerAway`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dataclasses
 import aiohttp
 import pytest
 
+from agent.app import PEER_PORT, PEERS
 from agent.core import Agent
 from agent.odoo_client import OdooClient
 from agent.odoo_rpc import ServerFailing, ServerUnreachable
@@ -19,6 +21,8 @@ from devkit.changes import change
 from devkit.fault_proxy import FaultProxy
 from devkit.processes import AgentProcess, StandInProcess
 from devkit.waiting import eventually
+
+from .peering import introduce
 
 # A backoff far longer than any wait below: only the health check can end it in time.
 SLOW_BACKOFF = {"POSSYNC_BACKOFF_MIN_S": "240", "POSSYNC_BACKOFF_MAX_S": "240"}
@@ -93,3 +97,27 @@ async def test_a_server_that_does_not_answer_its_health_check_is_not_announced_b
         await eventually(sync._answering.is_set)
     finally:
         probe.cancel()
+
+
+async def test_a_peer_back_after_a_partition_is_noticed_at_the_pull_pace_not_a_backoff(start):
+    a, b = await start(backoff_min_s=240, backoff_max_s=240), await start()
+    await introduce(a, b)
+    to_b, to_a = (
+        await FaultProxy(b.app[PEER_PORT]).start(),
+        await FaultProxy(a.app[PEER_PORT]).start(),
+    )
+    a.meet(b, to_b.url)
+    b.meet(a, to_a.url)
+    page_a, page_b = await a.page(), await b.page()
+    await page_b.push([first := change()])
+    await page_a.wait_for({first["id"]}, timeout=NOTICED_S)
+    to_b.partition(True)
+    to_a.partition(True)
+    [link] = a.app[PEERS].known.values()
+    await eventually(lambda: not link.reachable, timeout=NOTICED_S)  # a's pulls of b fail
+    to_b.partition(False)
+    to_a.partition(False)
+    await page_b.push([after := change()])
+    await page_a.wait_for({after["id"]}, timeout=NOTICED_S)
+    await to_a.close()
+    await to_b.close()
