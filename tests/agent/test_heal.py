@@ -11,7 +11,7 @@ import dataclasses
 import aiohttp
 import pytest
 
-from agent.app import PEER_PORT, PEERS
+from agent.app import PEERS
 from agent.core import Agent
 from agent.odoo_client import OdooClient
 from agent.odoo_rpc import ServerFailing, ServerUnreachable
@@ -22,7 +22,7 @@ from devkit.fault_proxy import FaultProxy
 from devkit.processes import AgentProcess, StandInProcess
 from devkit.waiting import eventually
 
-from .peering import introduce
+from .peering import over_wifi
 
 # A backoff far longer than any wait below: only the health check can end it in time.
 SLOW_BACKOFF = {"POSSYNC_BACKOFF_MIN_S": "240", "POSSYNC_BACKOFF_MAX_S": "240"}
@@ -101,13 +101,7 @@ async def test_a_server_that_does_not_answer_its_health_check_is_not_announced_b
 
 async def test_a_peer_back_after_a_partition_is_noticed_at_the_pull_pace_not_a_backoff(start):
     a, b = await start(backoff_min_s=240, backoff_max_s=240), await start()
-    await introduce(a, b)
-    to_b, to_a = (
-        await FaultProxy(b.app[PEER_PORT]).start(),
-        await FaultProxy(a.app[PEER_PORT]).start(),
-    )
-    a.meet(b, to_b.url)
-    b.meet(a, to_a.url)
+    to_b, to_a = await over_wifi(a, b)
     page_a, page_b = await a.page(), await b.page()
     await page_b.push([first := change()])
     await page_a.wait_for({first["id"]}, timeout=NOTICED_S)
