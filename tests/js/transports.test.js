@@ -205,6 +205,47 @@ test("in Bus mode, failed pulls are retried after a growing pause", async () => 
     assert.equal(client.status.state, "synced");
 });
 
+/** A Bus-mode transport on `server` whose health check answers as `health.up` says. */
+function probedTransport(timers, server, health) {
+    health.asked = [];
+    const probe = async () => {
+        health.asked.push(timers.now);
+        return health.up;
+    };
+    return new ServerTransport({
+        call: server.call, configId: 3, mode: "bus", intervalMs: 500, bus: fakeBus(), probe,
+        now: () => timers.now, timers,
+    });
+}
+
+test("in Bus mode, a server back is pulled from once its health check answers", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    const health = { up: false };
+    server.down = true;
+    client.useTransport(probedTransport(timers, server, health));
+    await timers.run(60000); // pulls pause up to 5 s; the health check is asked every ~1 s
+    assert.ok(health.asked.length >= 40, "about one health check a second while it is down");
+    server.down = false;
+    health.up = true;
+    const pulled = server.calls.length;
+    await timers.run(1300);
+    assert.equal(server.calls.length, pulled + 1, "pulled within about a second");
+    assert.equal(client.status.state, "synced");
+});
+
+test("in Bus mode, a server up but failing its pulls is probed once per loss", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    const health = { up: true };
+    server.down = true; // pulls fail, the health check answers
+    client.useTransport(probedTransport(timers, server, health));
+    await timers.run(20000);
+    assert.equal(health.asked.length, 1, "one early pull, then the pauses alone");
+    const pulls = server.calls.filter((c) => c.route.endsWith("/pull")).length;
+    assert.ok(pulls <= 8, `${pulls} pulls in 20 s: the pause grows to 5 s`);
+});
+
 test("a reset from the server re-reads the orders once and takes the server's cursor", async () => {
     const { timers, client, resets } = setup();
     client.save("cursor:server", "900"); // a cursor from another database
