@@ -31,9 +31,9 @@ MAX_CHANGES_PER_PUSH = 500
 MAX_ITEMS_PER_ORDER = 1000
 # Changes one order takes in its life.
 MAX_CHANGES_PER_ORDER = 10_000
-# Odoo's own sync of the same order, or another push's application (Odoo's line and order
-# sequences are taken FOR UPDATE NOWAIT), may hold a row the application needs for a moment:
-# tries of one order, and the first pause between them, which doubles (jittered) each time.
+# Odoo's own sync of the same order, or another push's application (Odoo 19 takes a POS's
+# order and line sequences FOR UPDATE NOWAIT until commit), may hold a row the application
+# needs for a moment: tries of one order, and the first pause, which doubles each time.
 APPLY_ATTEMPTS = 4
 APPLY_PAUSE_S = (0.05, 0.25)
 ANOTHER_POS = "the order belongs to another POS"
