@@ -91,9 +91,12 @@ class TestApplyUnderContention(PossyncCommon):
         other_config = self.other_currency_config
         other_config.possync_enabled = True
         order = self.new_uuid()
-        change = self.change(order, self.line_add("l1", self.coke))
+        change = self.change(order, self.order_set("customer_count", 2))
         with patch.object(self.order_model, "_possync_apply", side_effect=LockNotAvailable(HELD)):
             self.push(change, config=other_config)
+        there = self.order_row(order)
+        self.assertEqual(there.config_id, other_config)
+        self.assertGreater(there.merged_seq, there.applied_seq)  # behind, over there
         calls = self.lock_held_for()
         forged = self.change(order, self.line_add("l2", self.coke), at=10)
         ack = self.push(forged)["acks"][0]
