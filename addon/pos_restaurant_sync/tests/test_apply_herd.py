@@ -1,9 +1,11 @@
 from unittest.mock import patch
 
+from odoo import sql_db
 from odoo.tests import tagged
 from psycopg2.errors import LockNotAvailable
 
 from ..models import pos_restaurant_sync_change_push as push_module
+from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 from .common import PossyncCommon
 
 HELD = "could not obtain lock on row in relation ir_sequence"
@@ -75,6 +77,21 @@ class TestApplyUnderContention(PossyncCommon):
         self.assertEqual(ack["status"], "duplicate")
         self.assertEqual(self.pos_order(order).lines.uuid, "l1")
         self.assertEqual(self.order_row(order).applied_seq, self.log(order).id)
+
+    def test_an_order_behind_that_another_request_is_applying_is_left_to_it(self):
+        order = self.new_uuid()
+        change = self.change(order, self.line_add("l1", self.coke))
+        with patch.object(self.order_model, "_possync_apply", side_effect=LockNotAvailable(HELD)):
+            self.push(change)
+        calls = self.lock_held_for()
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            lock = (APPLY_LOCK_CLASS, self.order_row(order).id)
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock)
+            self.push(change)  # does not wait for the other request
+            self.assertEqual(calls, [])
+        self.push(change)  # that request ended without applying it
+        self.assertEqual(calls, [order])
+        self.assertEqual(self.pos_order(order).lines.uuid, "l1")
 
     def test_attack_a_replayed_push_rewrites_no_order_already_applied(self):
         order = self.new_uuid()
