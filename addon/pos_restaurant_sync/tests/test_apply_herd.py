@@ -39,6 +39,16 @@ class TestApplyUnderContention(PossyncCommon):
         )
         return calls
 
+    def left_behind(self):
+        """An order whose only change is stored but lost the lock on every try: (its uuid,
+        that change)."""
+        order = self.new_uuid()
+        change = self.change(order, self.line_add("l1", self.coke))
+        with patch.object(self.order_model, "_possync_apply", side_effect=LockNotAvailable(HELD)):
+            self.push(change)
+        self.assertFalse(self.pos_order(order))
+        return order, change
+
     def order_row(self, order):
         return self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", order)])
 
@@ -68,21 +78,14 @@ class TestApplyUnderContention(PossyncCommon):
 
     def test_an_order_left_behind_is_applied_by_the_next_push_of_the_same_changes(self):
         # Another terminal pushes the backlog it relayed: every change is a duplicate.
-        order = self.new_uuid()
-        change = self.change(order, self.line_add("l1", self.coke))
-        with patch.object(self.order_model, "_possync_apply", side_effect=LockNotAvailable(HELD)):
-            self.push(change)
-        self.assertFalse(self.pos_order(order))
+        order, change = self.left_behind()
         ack = self.push(change)["acks"][0]
         self.assertEqual(ack["status"], "duplicate")
         self.assertEqual(self.pos_order(order).lines.uuid, "l1")
         self.assertEqual(self.order_row(order).applied_seq, self.log(order).id)
 
     def test_an_order_behind_that_another_request_is_applying_is_left_to_it(self):
-        order = self.new_uuid()
-        change = self.change(order, self.line_add("l1", self.coke))
-        with patch.object(self.order_model, "_possync_apply", side_effect=LockNotAvailable(HELD)):
-            self.push(change)
+        order, change = self.left_behind()
         calls = self.lock_held_for()
         with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
             lock = (APPLY_LOCK_CLASS, self.order_row(order).id)
