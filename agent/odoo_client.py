@@ -74,6 +74,10 @@ class OdooClient:
             self.clock.observe_server(result.get("time_ms"), sent, self.clock.local_ms())
         return result
 
+    async def healthy(self, timeout: float) -> bool:
+        """Whether the server answers its health check (`OdooSession.healthy`)."""
+        return await self.session.healthy(timeout)
+
     async def info(self, config_id: int) -> dict:
         return _expect_dict(await self.call(ADDON + "info", {"config_id": config_id}), "info")
 

@@ -28,6 +28,7 @@ import aiohttp
 
 USER_AGENT = "possync-agent/0.1"
 AUTHENTICATE = "/web/session/authenticate"
+HEALTH = "/web/health"
 ADDON = "/pos_restaurant_sync/"
 MISMATCH = "protocol version mismatch: update possync or the addon"
 DISABLED = "real-time sync is switched off for this POS on the server"
@@ -273,6 +274,22 @@ class OdooSession:
         except ValueError as exc:
             raise NotJson(f"cannot reach {self.origin}: {describe(exc)}") from exc
         return Reply(rpc_result(payload, url), date, cookies)
+
+    async def healthy(self, timeout: float) -> bool:
+        """Whether Odoo answers its health check (``/web/health``: no login, no database
+        work) within ``timeout``: a cheap look for a server that was lost."""
+        try:
+            async with self.http.get(
+                self.base_url + HEALTH,
+                headers={"User-Agent": USER_AGENT},
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                ssl=self.tls,
+                allow_redirects=False,
+            ) as resp:
+                await resp.read()
+                return resp.status == 200
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
+            return False
 
     async def select_database(self, db: str) -> None:
         """Choose ``db`` on a server with several databases: Odoo's ``/web/login?db=``

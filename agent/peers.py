@@ -69,6 +69,10 @@ class PeerRejected(PeerError):
     """The peer is not (or no longer) a trusted device of this POS, or refused us."""
 
 
+class PeerAway(PeerError):
+    """No answer at all: the peer is off, or the network between us is."""
+
+
 @dataclass
 class Peer:
     url: str
@@ -282,7 +286,12 @@ class Peers:
                 await self.pull_from(peer)
                 backoff.reset()
                 delay = self.settings.peer_pull_s
-            except PeerError as exc:
+            except PeerAway as exc:
+                # Looked for at the pace of a peer that is there (a connection attempt on
+                # the LAN), so its return is noticed within peer_pull_s, not a backoff.
+                self._lost(peer, exc)
+                delay = self.settings.peer_pull_s
+            except PeerError as exc:  # it answers, with a refusal or an error: back off
                 self._lost(peer, exc)
                 delay = max(backoff.next(), self.settings.peer_pull_s)
             await asyncio.sleep(delay)
@@ -322,8 +331,10 @@ class Peers:
                 asyncio.open_connection(parts.hostname, parts.port, ssl=_handshake_only()),
                 self.timeout.total,
             )
-        except (TimeoutError, OSError, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:  # it answers, but not as a peer port does
             raise PeerError(f"{url}: {exc or type(exc).__name__}") from exc
+        except (TimeoutError, OSError) as exc:
+            raise PeerAway(f"{url}: {exc or type(exc).__name__}") from exc
         try:
             der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
         finally:
@@ -406,7 +417,11 @@ class Peers:
         except aiohttp.ServerFingerprintMismatch as exc:
             self.agent.devices_wanted.set()
             raise PeerRejected(f"{url} does not serve the certificate of {terminal}") from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except aiohttp.ClientSSLError as exc:
+            raise PeerError(str(exc) or type(exc).__name__) from exc
+        except (aiohttp.ClientConnectionError, TimeoutError, OSError) as exc:
+            raise PeerAway(str(exc) or type(exc).__name__) from exc
+        except aiohttp.ClientError as exc:
             raise PeerError(str(exc) or type(exc).__name__) from exc
         nonce, me = headers[NONCE], identity.terminal
         signed = answer_is_signed(device, method, target, nonce, answer, me, answer_headers)

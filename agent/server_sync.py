@@ -46,6 +46,10 @@ PULL_LIMIT = 500
 OUTDATED = "OUTDATED_VERSION"
 STABLE_BUS_S = 30.0  # a bus that stayed up this long resets the reconnect backoff
 DEVICES_AT_MOST_EVERY_S = 5.0  # failed peer checks cannot make us read the list more often
+# A lost server is looked for about this often (±25 %), with its health check, so its return
+# is noticed within about a second whatever the backoff has grown to (`_probe_loop`).
+PROBE_EVERY_S = 1.0
+PROBE_TIMEOUT_S = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,8 @@ class ServerSync:
         self.revoked = False  # the server refused this device's key as revoked: not again
         self._prepare_lock = asyncio.Lock()
         self._answering = asyncio.Event()  # set whenever the server answers
+        self._lost = asyncio.Event()  # a call found no server: look for it (`_probe_loop`)
+        self._may_probe = True  # False from a probe's wake-up until the server answers a call
 
     # --- one pass -------------------------------------------------------------------------
 
@@ -170,7 +176,9 @@ class ServerSync:
 
     async def run(self) -> None:
         """Push whenever the outbox fills; receive by bus or polling; back off on errors."""
-        await asyncio.gather(self._push_loop(), self._receive_loop(), self._devices_loop())
+        await asyncio.gather(
+            self._push_loop(), self._receive_loop(), self._devices_loop(), self._probe_loop()
+        )
 
     async def _push_loop(self) -> None:
         backoff = self._backoff()
@@ -219,7 +227,10 @@ class ServerSync:
                 self._bus_failed(exc)
             except OdooCallError as exc:
                 self._report(exc)
-                await asyncio.sleep(backoff.next())
+                if isinstance(exc, ServerUnreachable):
+                    await self._pause(backoff.next())  # or until it is back
+                else:
+                    await asyncio.sleep(backoff.next())  # it answers, with an error
 
     async def _follow_bus(self, info: dict) -> float:
         """Receive from the bus until it closes; return how long it was up."""
@@ -298,14 +309,34 @@ class ServerSync:
             await asyncio.sleep(interval)
         self.info = None  # re-read /info: the server's mode may have changed
 
+    async def _probe_loop(self) -> None:
+        """While the server is lost, ask its health check about every PROBE_EVERY_S; once
+        it answers, wake the loops that wait out their backoff (`_pause`).
+
+        One wake-up per loss: if the server answers the health check but the call that
+        follows still fails, the loops wait out their backoff and nothing is probed until
+        a call succeeds (`_answered`), so a server that is up but failing is not hammered.
+        A server that does not answer costs one health check a second.
+        """
+        while True:
+            await self._lost.wait()
+            await asyncio.sleep(PROBE_EVERY_S * random.uniform(0.75, 1.25))
+            if self._lost.is_set() and await self.client.healthy(PROBE_TIMEOUT_S):
+                self._lost.clear()
+                self._may_probe = False
+                self._answering.set()
+
     # --- status ---------------------------------------------------------------------------
 
     def _answered(self) -> None:
         self.agent.status.server_synced()
+        self._may_probe = True
+        self._lost.clear()
         self._answering.set()
 
     async def _pause(self, delay: float) -> None:
-        """Wait before retrying, but no longer than until the server answers elsewhere."""
+        """Wait before retrying, but no longer than until the server answers elsewhere or
+        its health check answers again (`_probe_loop`)."""
         self._answering.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._answering.wait(), delay)
@@ -334,6 +365,8 @@ class ServerSync:
     def _report(self, exc: OdooCallError) -> None:
         self.info = None  # read /info again next time: the server may have changed
         reachable = not isinstance(exc, ServerUnreachable)
+        if not reachable and self._may_probe:
+            self._lost.set()
         self.agent.status.set_server(
             reachable=reachable, path=None, cause=str(exc), fallback_ms=None
         )

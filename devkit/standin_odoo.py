@@ -12,7 +12,8 @@ What it implements:
   `/jsonrpc` with an API key, a `Date` header (off by `Options.clock_offset_s`), a login
   page and a POS page with a stand-in of the addon's script (devkit/standin_pos.py).
 * Odoo's JSON-RPC envelope and session cookie: `/web/session/authenticate`,
-  `/web/session/get_session_info` (with `websocket_worker_version`), and the addon's
+  `/web/session/get_session_info` (with `websocket_worker_version`), Odoo's health check
+  `/web/health` (no login; 503 while `faults.down`, as every route), and the addon's
   `/pos_restaurant_sync/info|push|pull|device/register|devices` exactly as docs/protocol.md
   describes them (push is idempotent by change id; every change is checked with
   agent.protocol, its clock against the stand-in's; info, push and pull answers carry
@@ -199,6 +200,7 @@ class StandIn:
         for path, method in rpc.items():
             app.router.add_post(path, _json_rpc(method))
         app.router.add_get("/websocket", self.websocket)
+        app.router.add_get("/web/health", self.health)
         app.router.add_get("/web/login", self.login_page)
         app.router.add_get("/pos/ui", self.pos_page)
         app.router.add_get("/pos/ui/{config_id}", self.pos_page)
@@ -259,6 +261,10 @@ class StandIn:
     @property
     def addon_version(self) -> str:
         return "19.0.0.9.0" if self.options.addon == "old" else f"{self.options.major}.0.1.2.0"
+
+    async def health(self, request: web.Request) -> web.Response:
+        """Odoo's health check: no login, no database (503 while `faults.down`)."""
+        return web.json_response({"status": "pass"})
 
     async def login_page(self, request: web.Request) -> web.Response:
         return web.Response(text=standin_pos.LOGIN_PAGE, content_type="text/html")

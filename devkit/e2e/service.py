@@ -8,6 +8,7 @@ page, every agent and Odoo. Design and the rules the random waiters follow: docs
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import secrets
 import time
@@ -20,6 +21,7 @@ from devkit.odoo import Harness, OdooInstance
 from devkit.pos_page import REFUSED
 
 from .agents import Agent, AgentSpec
+from .converge import Agreement, Replica, until_agreed
 from .memory import Memory, rss_mb
 from .net import Network
 from .protocol_page import PROTOCOL_ACTIONS, HeadlessTerminal
@@ -476,14 +478,21 @@ class Service:
 
     def facts(self) -> list[Fact]:
         """Everything any page, agent or Odoo gets wrong about the truth, right now."""
-        out: list[Fact] = []
+        return [fact for replica in self.replicas() for fact in replica.facts()]
+
+    def replicas(self) -> list[Replica]:
+        """Every page of a terminal that is on, every agent and Odoo, each checked against
+        the truth as it is now."""
         expected = {u: normalize(o) for u, o in self.truth.items()}
-        for terminal in self.on_terminals():
-            out += self._page_facts(terminal, expected)
-        for terminal in self.terminals:
-            out += self._agent_facts(terminal, expected)
-        out += self._odoo_facts(expected)
-        return out
+        out = [
+            Replica(f"page {t.name}", functools.partial(self._page_facts, t, expected))
+            for t in self.on_terminals()
+        ]
+        out += [
+            Replica(f"agent {t.name}", functools.partial(self._agent_facts, t, expected))
+            for t in self.terminals
+        ]
+        return [*out, Replica("odoo", functools.partial(self._odoo_facts, expected))]
 
     def _page_facts(self, terminal: AnyTerminal, expected: dict[str, dict]) -> list[Fact]:
         where = f"page {terminal.name}"
@@ -539,17 +548,12 @@ class Service:
                 )
         return out
 
-    def converge(self, timeout: float) -> float | None:
-        """Seconds until every replica agrees with the truth; None if not within ``timeout``."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            try:
-                if not self.facts():
-                    return time.monotonic() - started
-            except Exception as error:  # noqa: BLE001 - Odoo restarting, a page reloading
-                self.log(f"check failed, retrying: {str(error)[:200]}")
-            self.cron_if_due()
-            time.sleep(0.25)
+    def converge(self, timeout: float) -> Agreement | None:
+        """When every replica agreed with the truth (`until_agreed`: each replica timed on
+        its own); None if not within ``timeout``."""
+        agreement = until_agreed(self.replicas(), timeout, between=self.cron_if_due, log=self.log)
+        if agreement is not None:
+            return agreement
         with contextlib.suppress(Exception):
             for fact in self.facts()[:20]:
                 self.log(f"  still differs: {fact[2]}")
@@ -693,9 +697,16 @@ class Service:
     def time_convergence(self, heal: str) -> None:
         """Seconds from a heal until every replica agrees; waiters pause meanwhile, so
         "all agree" can happen."""
-        took = self.converge(120)
-        self.outcome.converge_s[heal] = None if took is None else round(took, 2)
-        self.event(f"{heal}: all agree after {self.outcome.converge_s[heal]} s")
+        agreement = self.converge(120)
+        if agreement is None:
+            self.outcome.converge_s[heal] = None
+            self.event(f"{heal}: no agreement within 120 s")
+            return
+        self.outcome.converge_s[heal] = round(agreement.seconds, 2)
+        self.event(
+            f"{heal}: all agree after {self.outcome.converge_s[heal]} s (the last: "
+            f"{agreement.last}; reading every replica once took {agreement.check_s:.2f} s)"
+        )
 
     def kill_worker(self) -> None:
         """SIGKILL one of Odoo's HTTP workers mid-service (its master starts another)."""

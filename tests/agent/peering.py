@@ -20,6 +20,7 @@ from agent.page_api import AGENT
 from agent.peer_auth import sign_request
 from agent.settings import Settings
 from agent.store import Store
+from devkit.fault_proxy import FaultProxy
 from devkit.page_client import PageClient
 from devkit.waiting import eventually
 
@@ -103,6 +104,16 @@ async def pair(start, **changes) -> tuple[Running, Running]:
     a.meet(b)
     b.meet(a)
     return a, b
+
+
+async def over_wifi(a: Running, b: Running) -> tuple[FaultProxy, FaultProxy]:
+    """Introduce `a` and `b` to each other through a fault proxy each way: (to b, to a)."""
+    await introduce(a, b)
+    to_b = await FaultProxy(b.port).start()
+    to_a = await FaultProxy(a.port).start()
+    a.meet(b, to_b.url)
+    b.meet(a, to_a.url)
+    return to_b, to_a
 
 
 async def registered_pair(start, standin) -> tuple[Running, Running]:

@@ -27,6 +27,7 @@ from tests.agent.peering import (
     device,
     introduce,
     outsider,
+    over_wifi,
     pair,
     registered_pair,
     signed,
@@ -127,13 +128,7 @@ async def test_an_address_serving_an_unknown_certificate_is_sent_nothing(
 
 async def test_after_a_partition_agents_catch_up_by_their_cursors(start):
     a, b = await start(), await start()
-    await introduce(a, b)
-    to_b, to_a = (
-        await FaultProxy(b.app[PEER_PORT]).start(),
-        await FaultProxy(a.app[PEER_PORT]).start(),
-    )
-    a.meet(b, to_b.url)
-    b.meet(a, to_a.url)
+    to_b, to_a = await over_wifi(a, b)
     page_a, page_b = await a.page(), await b.page()
     await page_a.push([first := change()])
     await page_b.wait_for({first["id"]}, timeout=2)

@@ -52,6 +52,15 @@ function recordingTransport(
 
 const line = (qty) => ({ product_id: 5, qty, price_unit: 2, discount: 0 });
 
+/** A client with one edit of order o1 waiting, through a `recordingTransport(options)`. */
+function oneEditThrough(options) {
+    const made = makeClient();
+    const transport = recordingTransport(made.timers, options);
+    made.client.useTransport(transport);
+    made.client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    return { ...made, transport };
+}
+
 test("an edit becomes one valid change with this terminal's id and a fresh clock reading", () => {
     const { client, timers } = makeClient();
     timers.now = 1000;
@@ -85,15 +94,37 @@ test("edits in one window go out in one push; the next window gets the next push
 });
 
 test("a failed push keeps the changes and retries with a growing pause", async () => {
-    const { client, timers } = makeClient();
-    const transport = recordingTransport(timers, { fail: "server unreachable" });
-    client.useTransport(transport);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    const { client, timers, transport } = oneEditThrough({ fail: "server unreachable" });
     await timers.run(3600);
     assert.deepEqual(transport.pushes.map((p) => p.at), [0, 1000, 3000]);
     assert.equal(client.outbox.size, 1);
     assert.equal(client.status.state, "error");
     assert.equal(client.status.cause, "server unreachable");
+});
+
+test("once the link is back, what waits is pushed at once, not after the grown pause", async () => {
+    let down = true;
+    const { client, timers, transport } = oneEditThrough({
+        fail: () => down && "server unreachable",
+    });
+    client.linkError("cannot receive: server unreachable");
+    await timers.run(60000); // failures at 0, 1, 3, 7, 15, 31 s: the next at 61 s
+    const failed = transport.pushes.length;
+    down = false;
+    client.linkError(null); // a pull answered: the server is back
+    await timers.run(0);
+    assert.equal(transport.pushes.length, failed + 1, "pushed as the link came back");
+    assert.equal(transport.pushes.at(-1).at, 60000);
+    assert.equal(client.outbox.size, 0);
+});
+
+test("a link that stays up does not shorten the pause of a push that keeps failing", async () => {
+    const { client, timers, transport } = oneEditThrough({ fail: "413" });
+    for (let i = 0; i < 8; i++) {
+        client.linkError(null); // pulls keep answering
+        await timers.run(500);
+    }
+    assert.deepEqual(transport.pushes.map((p) => p.at), [0, 1000, 3000]);
 });
 
 test("unsent changes survive a reload of the page", () => {
@@ -304,10 +335,7 @@ test("flush with nothing pending and nothing in flight sends nothing and waits f
 });
 
 test("flush keeps the pause after a failed push", async () => {
-    const { client, timers } = makeClient();
-    const transport = recordingTransport(timers, { fail: "down" });
-    client.useTransport(transport);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    const { client, timers, transport } = oneEditThrough({ fail: "down" });
     await timers.run(0); // fails: the next attempt waits 1 s
     client.flush(5000);
     await timers.run(500);

@@ -205,6 +205,47 @@ test("in Bus mode, failed pulls are retried after a growing pause", async () => 
     assert.equal(client.status.state, "synced");
 });
 
+/** A Bus-mode transport on `server` whose health check answers as `health.up` says. */
+function probedTransport(timers, server, health) {
+    health.asked = [];
+    const probe = async () => {
+        health.asked.push(timers.now);
+        return health.up;
+    };
+    return new ServerTransport({
+        call: server.call, configId: 3, mode: "bus", intervalMs: 500, bus: fakeBus(), probe,
+        now: () => timers.now, timers,
+    });
+}
+
+test("in Bus mode, a server back is pulled from once its health check answers", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    const health = { up: false };
+    server.down = true;
+    client.useTransport(probedTransport(timers, server, health));
+    await timers.run(60000); // pulls pause up to 5 s; the health check is asked every ~1 s
+    assert.ok(health.asked.length >= 40, "about one health check a second while it is down");
+    server.down = false;
+    health.up = true;
+    const pulled = server.calls.length;
+    await timers.run(1300);
+    assert.equal(server.calls.length, pulled + 1, "pulled within about a second");
+    assert.equal(client.status.state, "synced");
+});
+
+test("in Bus mode, a server up but failing its pulls is probed once per loss", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    const health = { up: true };
+    server.down = true; // pulls fail, the health check answers
+    client.useTransport(probedTransport(timers, server, health));
+    await timers.run(20000);
+    assert.equal(health.asked.length, 1, "one early pull, then the pauses alone");
+    const pulls = server.calls.filter((c) => c.route.endsWith("/pull")).length;
+    assert.ok(pulls <= 8, `${pulls} pulls in 20 s: the pause grows to 5 s`);
+});
+
 test("a reset from the server re-reads the orders once and takes the server's cursor", async () => {
     const { timers, client, resets } = setup();
     client.save("cursor:server", "900"); // a cursor from another database
@@ -291,6 +332,27 @@ test("an agent that goes away turns the status red and is reconnected", async ()
     again.reply({ type: "ack", ids: push.changes.map((c) => c.id) });
     await timers.run(0);
     assert.equal(client.status.state, "synced");
+});
+
+test("an agent back after a while gets what waits with its welcome, not after the pause", async () => {
+    const { timers, client, socket } = agentSetup();
+    socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    socket.close(); // the agent was killed; its restart takes a while
+    await timers.run(300);
+    const again = FakeSocket.opened[1]; // connecting, not open yet
+    for (let qty = 1; qty <= 4; qty++) {
+        client.capture("o1", { uuid: "o1", customer_count: qty });
+        await timers.run(5000); // every push fails at once: the pause grows to 16 s
+    }
+    assert.equal(client.status.state, "error");
+    again.open();
+    again.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
+    await timers.run(0);
+    const push = again.sent.at(-1);
+    assert.equal(push.type, "push", "pushed with the welcome");
+    again.reply({ type: "ack", ids: push.changes.map((c) => c.id) });
+    await timers.run(0);
+    assert.equal(client.outbox.size, 0);
 });
 
 test("a push the agent refuses as invalid is dropped, not retried forever", async () => {

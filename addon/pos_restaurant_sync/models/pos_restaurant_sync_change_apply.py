@@ -20,26 +20,28 @@ class PosRestaurantSyncChange(models.Model):
     _inherit = "pos_restaurant_sync.change"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
-    def _apply_orders(self, config, order_uuids: set[str]) -> None:
+    def _apply_orders(self, config, order_uuids: set[str], wait: bool = True) -> None:
         """Make each Odoo order show its merged state; a failure leaves the log intact.
 
         The state is the one the pushes saved on the order's row (``_admit``): applying
         reads no log. Each order is applied under its own lock (not the log's: a push never
         waits for the Odoo side of the push before it) and in a savepoint. Its row then
         remembers the log position applied; an order left behind by a failure is retried by
-        its next push or by the cron (``_apply_pending``).
+        its next push, a push of any of its changes again, or the cron (``_apply_pending``).
+        With ``wait=False`` an order another transaction is applying now is left to it.
         """
         order_rows = self.env["pos_restaurant_sync.order"].sudo()
         for order_uuid in sorted(order_uuids):
             domain = [("order_uuid", "=", order_uuid), ("config_id", "=", config.id)]
             order_row = order_rows.search(domain)
             if order_row:
-                self._apply_order(config, order_row)
+                self._apply_order(config, order_row, wait)
 
     @api.model
-    def _apply_order(self, config, order_row) -> None:
+    def _apply_order(self, config, order_row, wait: bool = True) -> None:
         """Apply one order (see ``_apply_orders``), unless another request already did."""
-        order_row._lock_apply()
+        if not order_row._lock_apply(wait):
+            return  # another request is applying it now
         merged = order_row._merged()
         if not merged.seq or merged.seq <= order_row.applied_seq:
             return  # another request applied it meanwhile
@@ -56,6 +58,24 @@ class PosRestaurantSyncChange(models.Model):
             _logger.warning("could not apply order %s to Odoo", order_row.order_uuid, exc_info=True)
         else:
             order_row.applied_seq = merged.seq
+
+    @api.model
+    def _behind(self, config, order_uuids: set[str]) -> set[str]:
+        """Those of ``order_uuids`` whose Odoo order is behind the merged state the log
+        saved for ``config``: an application lost (a lock held on every try, a worker
+        killed) or under way."""
+        if not order_uuids:
+            return set()
+        self.env["pos_restaurant_sync.order"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT order_uuid FROM pos_restaurant_sync_order
+             WHERE config_id = %s AND order_uuid IN %s
+               AND merged_seq > coalesce(applied_seq, 0)
+            """,
+            [config.id, tuple(order_uuids)],
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
     def _apply_pending(self, limit: int = 100, grace: timedelta = APPLY_GRACE) -> None:

@@ -31,8 +31,11 @@ MAX_CHANGES_PER_PUSH = 500
 MAX_ITEMS_PER_ORDER = 1000
 # Changes one order takes in its life.
 MAX_CHANGES_PER_ORDER = 10_000
-# Odoo's own sync of the same order may hold a row the application needs for a moment.
-APPLY_ATTEMPTS = 3
+# Odoo's own sync of the same order, or another push's application (Odoo 19 takes a POS's
+# order and line sequences FOR UPDATE NOWAIT until commit), may hold a row the application
+# needs for a moment: tries of one order, and the first pause, which doubles each time.
+APPLY_ATTEMPTS = 4
+APPLY_PAUSE_S = (0.05, 0.25)
 ANOTHER_POS = "the order belongs to another POS"
 
 
@@ -45,35 +48,46 @@ class PosRestaurantSyncChange(models.Model):
 
         The changes are stored and broadcast in a transaction of their own, committed
         before the Odoo orders are touched: the answer means "stored", and the bus message
-        leaves at that commit. The orders are then applied in another transaction
-        (``_apply_retrying``); if that fails, the answer stands and the order's next push
-        or the cron applies it from the log. ``config`` is in the pushing user's
-        environment.
+        leaves at that commit. Each order is then applied in a transaction of its own
+        (``_apply_retrying``); if that fails, the answer stands and the order's next push,
+        a push of any of its changes again, or the cron applies it from the log. An order
+        the push names only with changes the log already holds is applied too when its
+        Odoo side is behind (``_behind``) and no other request is applying it: after a
+        server outage every terminal pushes the same backlog, and each of those pushes is a
+        chance for an order whose application lost a lock. ``config`` is in the pushing
+        user's environment.
         """
         with _own_transaction(self.env) as env:
             log = env[self._name]
             result, order_uuids = log._store_and_broadcast(config.with_env(env), raw_changes)
-        if order_uuids:
-            try:
-                self._apply_retrying(config, order_uuids)
-            except Exception:
-                _logger.warning("push: applying %s to Odoo failed", order_uuids, exc_info=True)
+            behind = log._behind(config.with_env(env), _named_orders(raw_changes) - order_uuids)
+        for order_uuid in sorted(order_uuids):
+            self._apply_retrying(config, order_uuid)
+        for order_uuid in sorted(behind):
+            self._apply_retrying(config, order_uuid, wait=False)
         return result
 
     @api.model
-    def _apply_retrying(self, config, order_uuids: set[str]) -> None:
-        """Apply the orders to Odoo, again after a short pause when a concurrent transaction
-        held a row: an order closed by this push gets no next push to catch up, and the cron
-        may be a minute or more away."""
+    def _apply_retrying(self, config, order_uuid: str, wait: bool = True) -> None:
+        """Apply one order to Odoo in a transaction of its own, again after a growing,
+        jittered pause when a concurrent transaction held a row: an order closed by this
+        push gets no next push to catch up, and the cron may be a minute or more away. One
+        order per transaction, so a lock lost by one order holds back no other, and the
+        sequences Odoo locks for a new order or line are held only while that order is
+        written. A failure is logged: the answer to the push stands."""
         for attempt in range(1, APPLY_ATTEMPTS + 1):
             try:
                 with _own_transaction(self.env) as env:
-                    env[self._name]._apply_orders(config.with_env(env), order_uuids)
+                    env[self._name]._apply_orders(config.with_env(env), {order_uuid}, wait)
                 return
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 if attempt == APPLY_ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0.05, 0.25) * attempt)
+                    _logger.warning("push: %s not applied, a lock held on every try", order_uuid)
+                    return
+                time.sleep(random.uniform(*APPLY_PAUSE_S) * 2 ** (attempt - 1))
+            except Exception:
+                _logger.warning("push: applying %s to Odoo failed", order_uuid, exc_info=True)
+                return
 
     # --- storing ------------------------------------------------------------------------
 
@@ -208,6 +222,16 @@ class PosRestaurantSyncChange(models.Model):
             if order.admitted:
                 order.seq = max(r.id for r in stored if r.order_uuid == order_uuid)
                 order_rows[order_uuid]._save_merged(order)
+
+
+def _named_orders(raw_changes: list) -> set[str]:
+    """The order uuids the changes of a push name, as sent (a known order's row is what
+    ``_behind`` looks up, for the pushing POS only)."""
+    return {
+        raw["order"]
+        for raw in raw_changes
+        if isinstance(raw, dict) and isinstance(raw.get("order"), str) and len(raw["order"]) <= 64
+    }
 
 
 def _new_changes(received: list[Received]) -> list[NewChange]:

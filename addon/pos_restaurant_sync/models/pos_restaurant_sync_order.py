@@ -128,15 +128,19 @@ class PosRestaurantSyncOrder(models.Model):
             order_row._lock_apply()
             order_row._lock(order_row.config_id, order_row.order_uuid)
 
-    def _lock_apply(self) -> None:
-        """Serialise applying this order's log to Odoo, until commit.
+    def _lock_apply(self, wait: bool = True) -> bool:
+        """Serialise applying this order's log to Odoo, until commit; with ``wait=False``,
+        only if no other transaction holds it (False then: it is being applied now).
 
         A lock of its own, not the row's: pushes of the order store and broadcast while an
         earlier one is still applying.
         """
         self.ensure_one()
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (APPLY_LOCK_CLASS, self.id))
+        lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        self.env.cr.execute(f"SELECT {lock}(%s, %s)", (APPLY_LOCK_CLASS, self.id))
+        taken = wait or self.env.cr.fetchone()[0]
         self.invalidate_recordset(["applied_seq"])
+        return bool(taken)
 
     # --- the merged state -----------------------------------------------------------------
 

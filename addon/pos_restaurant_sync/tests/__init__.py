@@ -3,6 +3,7 @@ from . import (
     test_access,
     test_apply,
     test_apply_attributes,
+    test_apply_herd,
     test_apply_later,
     test_bus_channel,
     test_close,

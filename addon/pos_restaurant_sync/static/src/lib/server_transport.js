@@ -11,6 +11,8 @@ import { CAUSE } from "./causes.js";
 export const PULL_LIMIT = 500;
 /** Failed pulls are retried sooner at first, then this often. */
 export const RETRY_MAX_MS = 5000;
+/** While pulls fail in Bus mode, Odoo's health check is asked about this often (±25 %). */
+export const PROBE_MS = 1000;
 const VERSION_MISMATCH = CAUSE.versionMismatch;
 
 export class ServerTransport {
@@ -26,6 +28,8 @@ export class ServerTransport {
      * @param {number} options.intervalMs
      * @param {object} [options.bus] in Bus mode: `subscribe(callback)` for the changes
      *   notification and `watch(callback)` called with `true`/`false` as the bus goes up or down
+     * @param {() => Promise<boolean>} [options.probe] whether Odoo's health check answers
+     *   (`/web/health`): while pulls fail in Bus mode, its first `true` pulls at once
      * @param {() => number} [options.now]
      * @param {object} [options.timers] setTimeout/clearTimeout, replaceable in tests
      */
@@ -35,6 +39,7 @@ export class ServerTransport {
         mode,
         intervalMs,
         bus = null,
+        probe = null,
         now = Date.now,
         timers = globalThis,
     }) {
@@ -50,6 +55,9 @@ export class ServerTransport {
         this.pulling = null;
         this.busUp = true;
         this.retries = new Backoff(500, RETRY_MAX_MS);
+        this.probe = probe;
+        this.probeTimer = null;
+        this.mayProbe = true; // false from a probe's early pull until a pull works
     }
 
     start(client) {
@@ -63,6 +71,7 @@ export class ServerTransport {
 
     stop() {
         this.timers.clearTimeout(this.timer);
+        this.timers.clearTimeout(this.probeTimer);
         this.client = null;
     }
 
@@ -135,6 +144,7 @@ export class ServerTransport {
         let wait = this.polling ? Math.max(0, startedAt + this.intervalMs - this.now()) : null;
         if (!pulled && this.mode === "bus") {
             wait = this.retries.next();
+            this.lookForServer();
         }
         if (wait !== null && this.client) {
             // Another run may have started meanwhile (the bus went up or down): keep one timer.
@@ -143,10 +153,40 @@ export class ServerTransport {
         }
     }
 
+    /**
+     * A pull failed in Bus mode: ask Odoo's health check about every PROBE_MS, and pull at
+     * once when it answers, not at the end of the pause. Once per loss: if that pull fails
+     * too, the pauses alone decide until a pull works (a server that answers the check but
+     * fails the pull is not pulled every second). A server that does not answer costs one
+     * health check a second.
+     */
+    lookForServer() {
+        if (!this.probe || !this.mayProbe || this.probeTimer) {
+            return;
+        }
+        const ask = async () => {
+            const back = await this.probe().catch(() => false);
+            this.probeTimer = null;
+            if (!this.client || !this.mayProbe) {
+                return;
+            }
+            if (back) {
+                this.mayProbe = false;
+                this.pullLoop();
+            } else {
+                this.lookForServer();
+            }
+        };
+        this.probeTimer = this.timers.setTimeout(ask, PROBE_MS * (0.75 + Math.random() / 2));
+    }
+
     /** Pull and show how the link is; true when the pull worked. */
     async pullAndReport() {
         try {
             await this.pull();
+            this.mayProbe = true;
+            this.timers.clearTimeout(this.probeTimer);
+            this.probeTimer = null;
             this.retries.reset();
             this.client?.linkError(null);
             return true;

@@ -334,7 +334,25 @@ export class SyncClient {
 
     /** A transport's view of its link: `null` when it works, else the cause. */
     linkError(cause) {
+        const back = cause === null && Boolean(this.status.linkError);
         this.updateStatus({ linkError: cause });
+        if (back) {
+            this.linkBack();
+        }
+    }
+
+    /**
+     * The link works again after a failure (a pull answered, the agent said welcome): what
+     * waits goes now, not at the end of the pause after failed pushes (up to MAX_RETRY_MS).
+     * The pause keeps its growth, so a push that fails again waits longer; only the link
+     * coming back, once per failure, ends a pause early.
+     */
+    linkBack() {
+        if (this.retryAt > this.now()) {
+            this.retryAt = 0;
+            this.cancelPush();
+            this.schedulePush();
+        }
     }
 
     /**

@@ -71,6 +71,7 @@ export const possyncService = {
                 mode: settings.mode,
                 intervalMs: settings.intervalMs,
                 bus: settings.mode === "bus" ? odooBus(pos, bus_service) : null,
+                probe: serverHealth,
             });
         const useAgent = (agent) => {
             state.transport = "agent";
@@ -98,6 +99,13 @@ async function callServer(route, params) {
             unreachable ? CAUSE.serverUnreachable : error.data?.message || error.message
         );
     }
+}
+
+/** Whether Odoo's health check answers (no login, no database work): a cheap look for a
+ * server that pulls could not reach. */
+async function serverHealth() {
+    const response = await fetch("/web/health", { cache: "no-store" });
+    return response.ok;
 }
 
 /**

@@ -1,0 +1,124 @@
+from unittest.mock import patch
+
+from odoo import sql_db
+from odoo.tests import tagged
+from psycopg2.errors import LockNotAvailable
+
+from ..models import pos_restaurant_sync_change_push as push_module
+from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
+from .common import PossyncCommon
+
+HELD = "could not obtain lock on row in relation ir_sequence"
+
+
+@tagged("post_install", "-at_install")
+class TestApplyUnderContention(PossyncCommon):
+    """After a heal every terminal pushes the same backlog at once: the applications of
+    those pushes meet each other's locks (docs/protocol.md, "After a heal")."""
+
+    def setUp(self):
+        super().setUp()
+        self.Log = self.env["pos_restaurant_sync.change"]
+        self.order_model = type(self.env["pos.order"])
+        # No real pauses between the tries: the test counts them.
+        self.clock = self.startPatcher(patch.object(push_module, "time"))
+
+    def lock_held_for(self, *orders):
+        """Patch Odoo's side of the application to lose a lock for ``orders`` on every try;
+        returns the uuids it was called for, in order."""
+        apply, calls = self.order_model._possync_apply, []
+
+        def held(records, config, view, *removed):
+            calls.append(view["uuid"])
+            if view["uuid"] in orders:
+                raise LockNotAvailable(HELD)
+            return apply(records, config, view, *removed)
+
+        self.startPatcher(
+            patch.object(self.order_model, "_possync_apply", autospec=True, side_effect=held)
+        )
+        return calls
+
+    def left_behind(self):
+        """An order whose only change is stored but lost the lock on every try: (its uuid,
+        that change)."""
+        order = self.new_uuid()
+        change = self.change(order, self.line_add("l1", self.coke))
+        with patch.object(self.order_model, "_possync_apply", side_effect=LockNotAvailable(HELD)):
+            self.push(change)
+        self.assertFalse(self.pos_order(order))
+        return order, change
+
+    def order_row(self, order):
+        return self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", order)])
+
+    def test_a_lock_held_on_every_try_is_tried_again_after_growing_jittered_pauses(self):
+        order = self.new_uuid()
+        calls = self.lock_held_for(order)
+        ack = self.push(self.change(order, self.line_add("l1", self.coke)))["acks"][0]
+        self.assertEqual(ack["status"], "applied")  # stored: the answer stands
+        self.assertEqual(calls, [order] * push_module.APPLY_ATTEMPTS)
+        pauses = [call.args[0] for call in self.clock.sleep.call_args_list]
+        self.assertEqual(len(pauses), push_module.APPLY_ATTEMPTS - 1)
+        low, high = push_module.APPLY_PAUSE_S
+        for attempt, pause in enumerate(pauses):
+            self.assertTrue(low * 2**attempt <= pause <= high * 2**attempt, pauses)
+        self.assertFalse(self.pos_order(order))
+
+    def test_one_order_that_loses_the_lock_holds_back_no_other_order_of_its_push(self):
+        stuck, other = self.new_uuid(), self.new_uuid()
+        self.lock_held_for(stuck)
+        self.push(
+            self.change(stuck, self.line_add("l1", self.coke)),
+            self.change(other, self.line_add("l2", self.coke)),
+        )
+        self.assertFalse(self.pos_order(stuck))
+        self.assertEqual(self.pos_order(other).lines.uuid, "l2")
+        self.assertEqual(self.order_row(other).applied_seq, self.log(other).id)
+
+    def test_an_order_left_behind_is_applied_by_the_next_push_of_the_same_changes(self):
+        # Another terminal pushes the backlog it relayed: every change is a duplicate.
+        order, change = self.left_behind()
+        ack = self.push(change)["acks"][0]
+        self.assertEqual(ack["status"], "duplicate")
+        self.assertEqual(self.pos_order(order).lines.uuid, "l1")
+        self.assertEqual(self.order_row(order).applied_seq, self.log(order).id)
+
+    def test_an_order_behind_that_another_request_is_applying_is_left_to_it(self):
+        order, change = self.left_behind()
+        calls = self.lock_held_for()
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            lock = (APPLY_LOCK_CLASS, self.order_row(order).id)
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock)
+            self.push(change)  # does not wait for the other request
+            self.assertEqual(calls, [])
+        self.push(change)  # that request ended without applying it
+        self.assertEqual(calls, [order])
+        self.assertEqual(self.pos_order(order).lines.uuid, "l1")
+
+    def test_attack_a_replayed_push_rewrites_no_order_already_applied(self):
+        order = self.new_uuid()
+        change = self.change(order, self.line_add("l1", self.coke))
+        self.push(change)
+        self.assertEqual(self.pos_order(order).lines.uuid, "l1")
+        calls = self.lock_held_for()
+        for _ in range(3):
+            self.assertEqual(self.push(change)["acks"][0]["status"], "duplicate")
+        self.assertEqual(calls, [], "an order up to date is not written again")
+
+    def test_attack_a_push_naming_another_pos_order_applies_nothing_of_it(self):
+        # An order of another POS, left behind there, is not this push's to apply.
+        other_config = self.other_currency_config
+        other_config.possync_enabled = True
+        order = self.new_uuid()
+        change = self.change(order, self.order_set("customer_count", 2))
+        with patch.object(self.order_model, "_possync_apply", side_effect=LockNotAvailable(HELD)):
+            self.push(change, config=other_config)
+        there = self.order_row(order)
+        self.assertEqual(there.config_id, other_config)
+        self.assertGreater(there.merged_seq, there.applied_seq)  # behind, over there
+        calls = self.lock_held_for()
+        forged = self.change(order, self.line_add("l2", self.coke), at=10)
+        ack = self.push(forged)["acks"][0]
+        self.assertEqual(ack["status"], "rejected")
+        self.assertEqual(calls, [])
