@@ -237,6 +237,11 @@
         samplerErrors: () => [watcher.errors, watcher.lastError ?? null],
         /** Wall-clock ms when the watched order first had the state `sig`, or null. */
         seenAt: (sig) => watcher.seen[sig] ?? null,
+        /** Show the open order `uuid` as a tap on its table does. */
+        async openOrder(uuid) {
+            const target = order(uuid);
+            await pos().setTableFromUi(target.table_id, uuid);
+        },
         /** Every state the sampler saw since `watch`, with when it first did. */
         seenStates: () => ({ ...watcher.seen }),
         /** When the last waiter action here started, and the state it left the order in. */

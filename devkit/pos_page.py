@@ -391,6 +391,11 @@ class PosPage:
             return None
         return self._call("seenAt", sig)
 
+    def open_order(self, order: str) -> None:
+        """Show ``order`` (open, at a table) as a waiter's tap on its table does."""
+        self._call("openOrder", order)
+        self._order_screen_shown()
+
     def seen_states(self) -> dict[str, int]:
         """Every state of the watched order seen here since ``watch``: wall-clock ms when
         first seen, by state."""

@@ -761,8 +761,10 @@ class Service:
 
     def latency(self, path: str, samples: int) -> dict[str, Any]:
         """A→B: a line added on A until B's POS holds it, with no faults; ``path`` is
-        ``server`` (peer links cut) or ``peer`` (server cut away). ``samples_ms`` in the
-        order taken; ``timeouts``: edits B never showed within the wait."""
+        ``server`` (peer links cut) or ``peer`` (server cut away). B shows the order, as a
+        waiter at the same table would (an order off screen may wait a second to be
+        written: docs/protocol.md). ``samples_ms`` in the order taken; ``timeouts``: edits
+        B never showed within the wait."""
         cut = self.links(kind="peer" if path == "server" else "srv")
         self.net.partition(cut, True)
         a, b = self.terminals[0], self.terminals[1]
@@ -770,7 +772,9 @@ class Service:
         self._new_order(a, product)
         order = next(u for u in reversed(self.truth) if self.owner.get(u) == a.name)
         b.pos.wait_for_order(order)
+        b.pos.open_order(order)
         times = [self._one_latency(a, b, order, product) for _ in range(samples)]
+        b.pos.back_to_floor()
         self.net.partition(cut, False)
         good = [t for t in times if t is not None]
         return {"samples_ms": good, "timeouts": len(times) - len(good)}
