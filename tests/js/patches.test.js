@@ -50,18 +50,25 @@ class Orders {
     }
 }
 
-/** Odoo 19's restaurant table: `getOrders` searches every loaded order. */
+/** Odoo 19's restaurant table: `getOrders` searches every loaded order; pos_self_order
+ * (installed with pos_restaurant, its patch applied before possync's) adds the self-orders
+ * placed from the table's QR code that sit on no table or another one. */
 class RestaurantTable {
     constructor(id, models) {
         this.id = id;
         this.models = models;
     }
     getOrders() {
-        return this.models["pos.order"].filter(
-            (o) =>
-                o.table_id?.id === this.id &&
-                (!o.finalized || o.uiState.screen_data?.value?.name === "TipScreen")
+        const shown = (o) => !o.finalized || o.uiState.screen_data?.value?.name === "TipScreen";
+        const orders = this.models["pos.order"].filter(
+            (o) => o.table_id?.id === this.id && shown(o)
         );
+        // Not counted in `searches`: those count pos_restaurant's own.
+        const selfOrdered = this.models["pos.order"].getAll().filter(
+            (o) =>
+                o.self_ordering_table_id?.id === this.id && o.table_id?.id !== this.id && shown(o)
+        );
+        return [...orders, ...selfOrdered];
     }
 }
 
@@ -259,6 +266,36 @@ test("with sync on, the floor plan draws from one pass and shows what Odoo's sea
     assert.deepEqual(
         drawn.map((t) => t.orders),
         [["a", "b"], [], ["d"], ["f"], []]
+    );
+});
+
+test("with sync on, a table with only a QR self-order open is drawn occupied", () => {
+    const { tables, orders, screen } = floor(ON);
+    const selfOrder = (name, table, selfTable, finalized = false) => ({
+        name,
+        table_id: table && tables[table - 1],
+        self_ordering_table_id: tables[selfTable - 1],
+        finalized,
+        kitchenChanges: 1,
+        uiState: {},
+    });
+    orders.orders.push(
+        selfOrder("s", null, 5), // ordered from table 5's QR code, on no table
+        selfOrder("t", 1, 2), // moved to table 1 since: shown on both, as Odoo does
+        selfOrder("u", 4, 4), // on its own table: listed once
+        selfOrder("v", null, 3, true) // paid: not shown
+    );
+    const drawn = screen.render(tables);
+    assert.deepEqual(drawn, screen.drawTables(tables), "Odoo's own answers, outside a draw");
+    assert.deepEqual(
+        drawn.map((t) => [t.occupied, t.orders]),
+        [
+            [true, ["a", "b", "t"]],
+            [true, ["t"]],
+            [true, ["d"]],
+            [true, ["f", "u"]],
+            [true, ["s"]],
+        ]
     );
 });
 

@@ -12,7 +12,8 @@
  * With Real-Time Sync on, the floor screen instead:
  * 1. before each of its renders, sorts the loaded orders by table once, keeping what Odoo's
  *    `RestaurantTable.getOrders()` keeps (open, or finalized but on the tip screen), in the
- *    models' order, so each table's list is exactly what Odoo's search returns;
+ *    models' order, so each table's list is exactly what Odoo's search returns (and what
+ *    19's pos_self_order adds to it: the self-orders placed from that table's QR code);
  * 2. answers those lookups from that index while the render runs: the reads that subscribe
  *    the floor plan to the orders (their table, their state) happen once per order, so it
  *    redraws on the same changes as before;
@@ -30,27 +31,42 @@ import {
 } from "@pos_restaurant_sync/pos/compat";
 import { possyncEnabled } from "@pos_restaurant_sync/pos/enabled";
 
-/** Table id -> its orders as Odoo's `getOrders()` lists them; only while the floor draws. */
+/** `ordersByTable` of the loaded orders; only while the floor draws. */
 let drawing = null;
 
 function forget() {
     drawing = null;
 }
 
-/** Step 1: `orders` is the store's `pos.order` model, read through the screen's proxy. */
+function add(map, key, order) {
+    if (!map.has(key)) {
+        map.set(key, []);
+    }
+    map.get(key).push(order);
+}
+
+/**
+ * Step 1: `orders` is the store's `pos.order` model, read through the screen's proxy.
+ * `byTable`: table id -> its orders as pos_restaurant's `getOrders()` lists them. `bySelf`:
+ * table id -> the self-orders placed from its QR code that sit on no table or another one,
+ * which 19's pos_self_order (installed with pos_restaurant) adds to that list; its patch of
+ * `getOrders()` lies under this one, which answers for it while the floor draws.
+ */
 export function ordersByTable(orders) {
     const byTable = new Map();
+    const bySelf = new Map();
     for (const order of orders.getAll()) {
         const tableId = order.table_id?.id;
         const shown = !order.finalized || order.uiState.screen_data?.value?.name === "TipScreen";
-        if (tableId && shown) {
-            if (!byTable.has(tableId)) {
-                byTable.set(tableId, []);
-            }
-            byTable.get(tableId).push(order);
+        if (shown && tableId) {
+            add(byTable, tableId, order);
+        }
+        const selfId = order.self_ordering_table_id?.id;
+        if (shown && selfId && selfId !== tableId) {
+            add(bySelf, selfId, order);
         }
     }
-    return byTable;
+    return { byTable, bySelf };
 }
 
 patch(floorScreenClass().prototype, {
@@ -70,7 +86,7 @@ patch(floorScreenClass().prototype, {
         if (!drawing) {
             return super.getChangeCount(table);
         }
-        const open = (drawing.get(table.id) || []).filter((order) => !order.finalized);
+        const open = (drawing.byTable.get(table.id) || []).filter((order) => !order.finalized);
         return kitchenChangeCount(open, this.pos);
     },
 });
@@ -79,8 +95,12 @@ const RestaurantTable = restaurantTableClass();
 if (RestaurantTable.prototype.getOrders) {
     patch(RestaurantTable.prototype, {
         getOrders() {
-            // A copy, as Odoo's search gives: callers may sort or splice it.
-            return drawing ? [...(drawing.get(this.id) || [])] : super.getOrders(...arguments);
+            if (!drawing) {
+                return super.getOrders(...arguments);
+            }
+            // A new array, as Odoo's search gives: callers may sort or splice it.
+            const { byTable, bySelf } = drawing;
+            return [...(byTable.get(this.id) || []), ...(bySelf.get(this.id) || [])];
         },
     });
 }
