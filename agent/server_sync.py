@@ -321,7 +321,11 @@ class ServerSync:
         while True:
             await self._lost.wait()
             await asyncio.sleep(PROBE_EVERY_S * random.uniform(0.75, 1.25))
-            if self._lost.is_set() and await self.client.healthy(PROBE_TIMEOUT_S):
+            if not self._lost.is_set() or not await self.client.healthy(PROBE_TIMEOUT_S):
+                continue
+            # Asked again after the check: a call that succeeded meanwhile (`_answered`)
+            # ended the loss, and this wake-up must not keep the next loss from a probe.
+            if self._lost.is_set():
                 self._lost.clear()
                 self._may_probe = False
                 self._answering.set()

@@ -86,6 +86,23 @@ async def test_a_server_up_but_failing_gets_one_early_retry_per_loss_not_one_a_s
         probe.cancel()
 
 
+async def test_a_call_that_succeeds_during_a_health_check_leaves_the_next_loss_probed(sync):
+    async def answered_meanwhile(timeout: float) -> bool:
+        sync._answered()  # a pull came back while the health check was under way
+        return True
+
+    sync.client.healthy = answered_meanwhile
+    probe = asyncio.create_task(sync._probe_loop())
+    try:
+        sync._report(ServerUnreachable("cannot reach the server: timed out"))
+        await eventually(lambda: not sync._lost.is_set())
+        await asyncio.sleep(0)  # the probe loop is past its health check
+        sync._report(ServerUnreachable("cannot reach the server: timed out"))
+        assert sync._lost.is_set(), "the next loss is looked for with the health check"
+    finally:
+        probe.cancel()
+
+
 async def test_a_server_that_does_not_answer_its_health_check_is_not_announced_back(sync, standin):
     standin.faults.down = True  # every route, the health check too, answers 503
     probe = asyncio.create_task(sync._probe_loop())
