@@ -246,6 +246,29 @@ test("in Bus mode, a server up but failing its pulls is probed once per loss", a
     assert.ok(pulls <= 8, `${pulls} pulls in 20 s: the pause grows to 5 s`);
 });
 
+test("in Bus mode, a health check answered after the link came and went again doubles no probing", async () => {
+    const { timers, client } = setup();
+    const server = fakeServer();
+    const health = { up: false };
+    server.down = true;
+    const transport = probedTransport(timers, server, health);
+    const probe = transport.probe;
+    let release = null;
+    transport.probe = () => new Promise((resolve) => (release = resolve)); // a slow answer
+    client.useTransport(transport);
+    await timers.run(1300); // the first health check is under way
+    assert.ok(release, "a health check was asked");
+    server.down = false;
+    await transport.pullLoop(); // the link works meanwhile...
+    server.down = true;
+    await transport.pullLoop(); // ...and is lost again: a round of its own
+    transport.probe = probe;
+    release(false); // the old health check answers at last
+    await timers.run(10000);
+    const asked = health.asked.length;
+    assert.ok(asked <= 14, `${asked} health checks in 10 s: one a second, not two`);
+});
+
 test("a reset from the server re-reads the orders once and takes the server's cursor", async () => {
     const { timers, client, resets } = setup();
     client.save("cursor:server", "900"); // a cursor from another database

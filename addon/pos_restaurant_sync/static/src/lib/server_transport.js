@@ -57,6 +57,7 @@ export class ServerTransport {
         this.retries = new Backoff(500, RETRY_MAX_MS);
         this.probe = probe;
         this.probeTimer = null;
+        this.probeRound = 0; // a pull that works ends the round: its health check is moot
         this.mayProbe = true; // false from a probe's early pull until a pull works
     }
 
@@ -164,8 +165,12 @@ export class ServerTransport {
         if (!this.probe || !this.mayProbe || this.probeTimer) {
             return;
         }
+        const round = this.probeRound;
         const ask = async () => {
             const back = await this.probe().catch(() => false);
+            if (round !== this.probeRound) {
+                return; // a pull worked meanwhile; a later loss has its own round
+            }
             this.probeTimer = null;
             if (!this.client || !this.mayProbe) {
                 return;
@@ -187,6 +192,7 @@ export class ServerTransport {
             this.mayProbe = true;
             this.timers.clearTimeout(this.probeTimer);
             this.probeTimer = null;
+            this.probeRound += 1;
             this.retries.reset();
             this.client?.linkError(null);
             return true;
