@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from time import monotonic
 
 from odoo import api, models, sql_db
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
@@ -36,6 +37,12 @@ MAX_CHANGES_PER_ORDER = 10_000
 # needs for a moment: tries of one order, and the first pause, which doubles each time.
 APPLY_ATTEMPTS = 4
 APPLY_PAUSE_S = (0.05, 0.25)
+# What one push may spend applying: past it, an order that loses a lock gets no pause and no
+# further try, and no order behind is taken up; the next push or the cron applies them. A
+# push names up to 500 orders, and a replayed one must not hold a worker for minutes.
+APPLY_BUDGET_S = 3.0
+# Orders behind a push of duplicates takes up at most (the other pushes share the rest).
+MAX_BEHIND_PER_PUSH = 20
 ANOTHER_POS = "the order belongs to another POS"
 
 
@@ -61,27 +68,31 @@ class PosRestaurantSyncChange(models.Model):
             log = env[self._name]
             result, order_uuids = log._store_and_broadcast(config.with_env(env), raw_changes)
             behind = log._behind(config.with_env(env), _named_orders(raw_changes) - order_uuids)
+        deadline = monotonic() + APPLY_BUDGET_S
         for order_uuid in sorted(order_uuids):
-            self._apply_retrying(config, order_uuid)
-        for order_uuid in sorted(behind):
-            self._apply_retrying(config, order_uuid, wait=False)
+            self._apply_retrying(config, order_uuid, deadline)
+        for order_uuid in sorted(behind)[:MAX_BEHIND_PER_PUSH]:
+            if monotonic() >= deadline:
+                break
+            self._apply_retrying(config, order_uuid, deadline, wait=False)
         return result
 
     @api.model
-    def _apply_retrying(self, config, order_uuid: str, wait: bool = True) -> None:
+    def _apply_retrying(self, config, order_uuid: str, deadline: float, wait: bool = True) -> None:
         """Apply one order to Odoo in a transaction of its own, again after a growing,
         jittered pause when a concurrent transaction held a row: an order closed by this
         push gets no next push to catch up, and the cron may be a minute or more away. One
         order per transaction, so a lock lost by one order holds back no other, and the
         sequences Odoo locks for a new order or line are held only while that order is
-        written. A failure is logged: the answer to the push stands."""
+        written; no pause past the push's ``deadline`` (``monotonic()``). A failure is
+        logged: the answer to the push stands."""
         for attempt in range(1, APPLY_ATTEMPTS + 1):
             try:
                 with _own_transaction(self.env) as env:
                     env[self._name]._apply_orders(config.with_env(env), {order_uuid}, wait)
                 return
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                if attempt == APPLY_ATTEMPTS:
+                if attempt == APPLY_ATTEMPTS or monotonic() >= deadline:
                     _logger.warning("push: %s not applied, a lock held on every try", order_uuid)
                     return
                 time.sleep(random.uniform(*APPLY_PAUSE_S) * 2 ** (attempt - 1))

@@ -1,3 +1,4 @@
+import itertools
 from unittest.mock import patch
 
 from odoo import sql_db
@@ -122,3 +123,24 @@ class TestApplyUnderContention(PossyncCommon):
         ack = self.push(forged)["acks"][0]
         self.assertEqual(ack["status"], "rejected")
         self.assertEqual(calls, [])
+
+    def test_attack_a_push_whose_orders_keep_losing_locks_stops_at_its_budget(self):
+        # Each read of the clock is two seconds later: the budget (3 s) ends after the first
+        # order's second try; every later order gets its one try, without a pause.
+        orders = [self.new_uuid() for _ in range(3)]
+        calls = self.lock_held_for(*orders)
+        clock = itertools.count(0, 2)
+        self.startPatcher(patch.object(push_module, "monotonic", side_effect=clock))
+        lines = (self.line_add(f"l{i}", self.coke) for i in range(len(orders)))
+        self.push(*(self.change(o, line) for o, line in zip(orders, lines, strict=True)))
+        first, *others = sorted(orders)
+        self.assertEqual(calls, [first, first, *others])
+        self.assertEqual(self.clock.sleep.call_count, 1)
+
+    def test_attack_a_replay_of_many_orders_behind_takes_up_a_bounded_number(self):
+        behind = [self.left_behind() for _ in range(push_module.MAX_BEHIND_PER_PUSH + 3)]
+        calls = self.lock_held_for()
+        self.startPatcher(patch.object(push_module, "monotonic", return_value=0.0))  # in budget
+        self.push(*(change for _, change in behind))
+        self.assertEqual(len(calls), push_module.MAX_BEHIND_PER_PUSH)
+        self.assertEqual(calls, sorted(order for order, _ in behind)[: len(calls)])
