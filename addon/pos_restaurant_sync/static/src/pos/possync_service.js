@@ -101,10 +101,16 @@ async function callServer(route, params) {
     }
 }
 
+const HEALTH_TIMEOUT_MS = 2000;
+
 /** Whether Odoo's health check answers (no login, no database work): a cheap look for a
  * server that pulls could not reach. */
 async function serverHealth() {
-    const response = await fetch("/web/health", { cache: "no-store" });
+    // A network that swallows the request must not stop the checks: they end in 2 s.
+    const response = await fetch("/web/health", {
+        cache: "no-store",
+        signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+    });
     return response.ok;
 }
 
