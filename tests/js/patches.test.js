@@ -133,6 +133,7 @@ await import(
 await import("../../addon/pos_restaurant_sync/static/src/overrides/screens/floor_screen.js");
 const { Base } = await import("./odoo_stubs/related_models.js");
 const { hooks: owlHooks } = await import("./odoo_stubs/owl.js");
+const { counted } = await import("./odoo_stubs/order_change.js");
 
 const ON = { possync_enabled: true };
 const OFF = { possync_enabled: false };
@@ -266,6 +267,28 @@ test("with sync on, the floor plan draws from one pass and shows what Odoo's sea
     assert.deepEqual(
         drawn.map((t) => t.orders),
         [["a", "b"], [], ["d"], ["f"], []]
+    );
+});
+
+test("with sync on, a draw counts each table's kitchen changes once", () => {
+    const { tables, screen } = floor(ON);
+    // Odoo asks for each table's count, and again for its floor's tab.
+    const drawTables = screen.drawTables.bind(screen);
+    screen.drawTables = (drawn) => {
+        const tab = drawn.reduce((sum, t) => sum + screen.getChangeCount(t).changes, 0);
+        return { tables: drawTables(drawn), tab };
+    };
+    counted.length = 0;
+    const { tables: drawn, tab } = screen.render(tables);
+    assert.deepEqual(
+        drawn.map((t) => t.changes),
+        [3, 0, 0, 0, 0]
+    );
+    assert.equal(tab, 3);
+    assert.deepEqual(
+        counted.map((o) => o.name),
+        ["a", "b", "f"],
+        "each open order on a table counted once"
     );
 });
 

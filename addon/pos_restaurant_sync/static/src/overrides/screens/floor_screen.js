@@ -14,9 +14,10 @@
  *    `RestaurantTable.getOrders()` keeps (open, or finalized but on the tip screen), in the
  *    models' order, so each table's list is exactly what Odoo's search returns (and what
  *    19's pos_self_order adds to it: the self-orders placed from that table's QR code);
- * 2. answers those lookups from that index while the render runs: the reads that subscribe
- *    the floor plan to the orders (their table, their state) happen once per order, so it
- *    redraws on the same changes as before;
+ * 2. answers those lookups from that index while the render runs, each table's kitchen
+ *    change count computed once (Odoo asks for it per table and again per floor tab): the
+ *    reads that subscribe the floor plan to the orders (their table, their state, their
+ *    lines) happen once per order, so it redraws on the same changes as before;
  * 3. forgets the index once the render ends, so no action (transfer, merge, a tap on a
  *    table) ever reads an index older than the orders.
  *
@@ -31,7 +32,8 @@ import {
 } from "@pos_restaurant_sync/pos/compat";
 import { possyncEnabled } from "@pos_restaurant_sync/pos/enabled";
 
-/** `ordersByTable` of the loaded orders; only while the floor draws. */
+/** `ordersByTable` of the loaded orders, and `changeCounts` (table id -> count) as the
+ * draw asks for them; only while the floor draws. */
 let drawing = null;
 
 function forget() {
@@ -66,7 +68,7 @@ export function ordersByTable(orders) {
             add(bySelf, selfId, order);
         }
     }
-    return { byTable, bySelf };
+    return { byTable, bySelf, changeCounts: new Map() };
 }
 
 patch(floorScreenClass().prototype, {
@@ -86,8 +88,12 @@ patch(floorScreenClass().prototype, {
         if (!drawing) {
             return super.getChangeCount(table);
         }
-        const open = (drawing.byTable.get(table.id) || []).filter((order) => !order.finalized);
-        return kitchenChangeCount(open, this.pos);
+        const counts = drawing.changeCounts;
+        if (!counts.has(table.id)) {
+            const open = (drawing.byTable.get(table.id) || []).filter((o) => !o.finalized);
+            counts.set(table.id, kitchenChangeCount(open, this.pos));
+        }
+        return counts.get(table.id);
     },
 });
 
