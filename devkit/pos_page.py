@@ -31,6 +31,10 @@ POS_LOAD_TIMEOUT_MS = 120_000
 ARRIVAL_TIMEOUT_MS = 10_000
 # What ``window.posPage`` throws when an action does not apply here (no such order or line).
 REFUSED = "posPage:"
+# Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
+UI_CRASH = "Destroying the root component"
+# What Odoo logs when a component's render failed (its error dialog follows).
+RENDER_FAILED = ("OwlError", UI_CRASH)
 KITCHEN_PRINTER_IP = "192.0.2.10"  # TEST-NET-1: never a real printer
 EPOS_PRINTED = '<response success="true" code="" status="0"/>'
 SYNC_ROUTE = "**/pos_restaurant_sync/**"  # possync's requests to the server
@@ -76,7 +80,14 @@ class PosPage:
         self.major = major
         self.screens = SCREENS[min(major, 19)]
         self.current_table: int | None = None
+        self.errors: list[str] = []  # uncaught errors and failed renders, as they came
         page.add_init_script(path=str(PAGE_JS))
+        page.on("pageerror", lambda error: self.errors.append(str(error)[:2000]))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and any(sign in message.text for sign in RENDER_FAILED):
+            self.errors.append(message.text[:2000])
 
     # --- login ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from devkit.odoo import OdooInstance
-from devkit.pos_page import POS_LOAD_TIMEOUT_MS, PosPage
+from devkit.pos_page import POS_LOAD_TIMEOUT_MS, UI_CRASH, PosPage
 from shell.injection import AgentAddress, agent_script
 
 from .agents import Agent
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 PageT = TypeVar("PageT")
 ACTION_TIMEOUT_MS = 30_000  # Playwright's default
 OPEN_TRIES = 3
-
-# Owl's last words when a render fails: the POS screen is gone, only a reload brings it back.
-UI_CRASH = "Destroying the root component"
 
 
 class Station(Generic[PageT]):

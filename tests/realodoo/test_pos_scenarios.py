@@ -256,6 +256,7 @@ def test_a_payment_on_a_closes_the_order_on_b_with_a_notice(two, free_tables):
     noticed = elapsed + seen_within(b.notification("paid on another terminal"))
     print(f"order paid on A left on B after {elapsed:.2f} s, the notice after {noticed:.2f} s")
     wait_until(lambda: not b.table_occupied(table), what="B shows the table free again")
+    assert b.errors == [], "B's screen failed to draw as it left the paid order"
 
 
 def test_b_floor_plan_shows_a_table_as_occupied(two, free_tables):

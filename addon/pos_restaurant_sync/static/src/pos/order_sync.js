@@ -345,40 +345,46 @@ export class PosOrderSync {
     closeFromElsewhere(order, state) {
         const uuid = order.uuid;
         if (this.client.replicas.get(uuid).seen?.state === "draft") {
-            this.announceClosed(order, state); // once, even if Odoo's own load brings it back
+            this.tellClosed(order, state); // once, even if Odoo's own load brings it back
         }
         this.seeClosed(uuid, { ...readOrderView(order), state });
-        // After the screen let go of it (`announceClosed`), so nothing renders a deleted
-        // order. The record is looked up again: Odoo's own sync may have replaced or deleted
-        // it meanwhile (18).
-        afterPaint(() =>
-            setTimeout(() => {
-                const current = this.orderByUuid(uuid);
-                if (current) {
-                    this.pos.data.localDeleteCascade(current);
-                }
-            })
-        );
+        if (selectedOrder(this.pos)?.uuid === uuid) {
+            // The waiter reads why first; the floor plan (Odoo's seconds) follows.
+            afterPaint(() => {
+                this.leaveIfShown(uuid);
+                this.deleteRecord(uuid);
+            });
+        } else {
+            setTimeout(() => this.deleteRecord(uuid)); // outside the load or write under way
+        }
     }
 
     /**
-     * Tell the waiter, and leave the order if it is on screen: once the notice is drawn.
-     * Leaving draws Odoo's floor plan, which takes it seconds on a busy floor (each table
-     * counts its kitchen changes over every open order); the waiter reads why first.
+     * Remove a closed order from the records, once the screen no longer shows it, as Odoo
+     * removes one it deleted. The record is looked up again: Odoo's own sync may have
+     * replaced or deleted it meanwhile (18).
      */
-    announceClosed(order, state) {
+    deleteRecord(uuid) {
+        const current = this.orderByUuid(uuid);
+        if (current) {
+            this.pos.data.localDeleteCascade(current);
+        }
+    }
+
+    /** Tell the waiter the order was closed on another terminal. */
+    tellClosed(order, state) {
         const name = order.table_id ? _t("Table %s", order.table_id.table_number) : order.name;
         this.notify(
             state === "paid"
                 ? _t("%s was paid on another terminal.", name)
                 : _t("%s was merged or cancelled on another terminal.", name)
         );
-        const uuid = order.uuid;
-        afterPaint(() => {
-            if (selectedOrder(this.pos)?.uuid === uuid) {
-                leaveOrder(this.pos);
-            }
-        });
+    }
+
+    leaveIfShown(uuid) {
+        if (selectedOrder(this.pos)?.uuid === uuid) {
+            leaveOrder(this.pos);
+        }
     }
 
     // --- Odoo's own server loads --------------------------------------------------------
@@ -402,7 +408,8 @@ export class PosOrderSync {
         const state = readOrderView(order).state;
         const seen = this.client.seenOf(order.uuid);
         if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
-            this.announceClosed(order, state);
+            this.tellClosed(order, state);
+            afterPaint(() => this.leaveIfShown(order.uuid)); // once the notice is drawn
         }
     }
 
