@@ -132,7 +132,7 @@ await import(
 );
 await import("../../addon/pos_restaurant_sync/static/src/overrides/screens/floor_screen.js");
 const { Base } = await import("./odoo_stubs/related_models.js");
-const { hooks: owlHooks } = await import("./odoo_stubs/owl.js");
+const { hooks: owlHooks, observersOf, reactive } = await import("./odoo_stubs/owl.js");
 const { counted } = await import("./odoo_stubs/order_change.js");
 
 const ON = { possync_enabled: true };
@@ -205,6 +205,48 @@ test("with sync on, a record turns into JSON as its model, id and uuid", () => {
         id: 7,
         uuid: "l1",
     });
+});
+
+/** An order of the POS whose config is `config`, whose lazy getter (as Odoo 19's are) reads
+ * the config's currency through an observer of its own; returns the order and how often
+ * that observer was told of a change. */
+function orderObservingItsConfig(config) {
+    class Order extends Base {
+        get currency() {
+            return this.config.currency_id;
+        }
+    }
+    const order = Object.assign(new Order(), { id: 3, uuid: "o1", config });
+    Object.defineProperty(order, "models", { value: { "pos.config": { getFirst: () => config } } });
+    order.model = { name: "pos.order", deleted: [] };
+    const told = { count: 0 };
+    assert.equal(reactive(order, () => (told.count += 1)).currency, "EUR");
+    return { order, told };
+}
+
+test("with sync on, a deleted record's observers let go of the config that lives on", async () => {
+    const config = { ...ON, currency_id: "EUR" };
+    const { order, told } = orderObservingItsConfig(config);
+    assert.equal(observersOf(config, "currency_id").length, 1, "the config holds the observer");
+    assert.equal(order.delete(), 3, "Odoo's delete, its answer");
+    assert.deepEqual(order.model.deleted, [order]);
+    await Promise.resolve();
+    assert.equal(observersOf(config, "currency_id").length, 0, "nothing holds the order");
+    assert.equal(told.count, 1, "told once, as of any change it read");
+    assert.deepEqual(
+        [order.id, order.uuid, order.config, order.currency],
+        [3, "o1", config, "EUR"],
+        "the deleted record is left as it was"
+    );
+});
+
+test("with sync off, a deleted record's observers stay as Odoo leaves them", async () => {
+    const config = { ...OFF, currency_id: "EUR" };
+    const { order, told } = orderObservingItsConfig(config);
+    assert.equal(order.delete(), 3);
+    await Promise.resolve();
+    assert.equal(observersOf(config, "currency_id").length, 1);
+    assert.equal(told.count, 0);
 });
 
 test("with sync off, the customer display gets Odoo's RPC also without a paired display", () => {

@@ -8,6 +8,7 @@
  * Importing pos_app guarantees they have started: it imports the store and the navbar.
  */
 import "@point_of_sale/app/pos_app";
+import { toRaw } from "@odoo/owl";
 import { getOrderChanges } from "@point_of_sale/app/models/utils/order_change";
 
 const MODULES = odoo.loader.modules;
@@ -101,6 +102,18 @@ export function selectedOrder(pos) {
 export function leaveOrder(pos) {
     const screen = pos.config.module_pos_restaurant ? "FloorScreen" : "TicketScreen";
     return IS_19 ? pos.navigate(screen) : pos.showScreen(screen);
+}
+
+/**
+ * Forget the values Odoo 18 keeps of a deleted record: its model's store of each record's
+ * last values from the server (or from its creation), by id, which 18 leaves behind when the
+ * record goes. Those values name the records it linked to (a line its order), which the
+ * page then keeps for good. 19 keeps them on the record itself.
+ */
+export function forgetKeptValues(record, id) {
+    if (!IS_19) {
+        delete toRaw(record).baseData?.[id];
+    }
 }
 
 /** Recompute what 18 stores on the order after a line changes (19 computes on read). */

@@ -1,0 +1,37 @@
+// A deleted record on an Odoo 18 page: 18 keeps each record's last values in its model's
+// store, by id, and leaves them there when the record goes (tests/js/patches.test.js has 19).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { register } from "node:module";
+import { startOdoo } from "./pos_records.js";
+
+register("./odoo_loader.js", import.meta.url);
+startOdoo(18);
+
+await import("../../addon/pos_restaurant_sync/static/src/overrides/models/related_models.js");
+const { Base } = await import("./odoo_stubs/related_models.js");
+
+/** A line of the POS whose config is `config`, its kept values naming its order, as 18's. */
+function keptLine(config) {
+    const order = { uuid: "o1" };
+    const kept = { "pos.order.line_7": { id: "pos.order.line_7", order_id: order } };
+    const line = Object.assign(new Base(), { id: "pos.order.line_7", baseData: kept });
+    line.models = { "pos.config": { getFirst: () => config } };
+    line.model = { name: "pos.order.line", deleted: [] };
+    return { line, kept };
+}
+
+test("on 18 with sync on, a deleted record's kept values go, and the order they name", async () => {
+    const { line, kept } = keptLine({ possync_enabled: true });
+    assert.equal(line.delete(), "pos.order.line_7");
+    assert.ok(kept["pos.order.line_7"], "kept while Odoo's deletion runs");
+    await Promise.resolve();
+    assert.deepEqual(kept, {});
+});
+
+test("on 18 with sync off, a deleted record's kept values stay as Odoo leaves them", async () => {
+    const { line, kept } = keptLine({ possync_enabled: false });
+    line.delete();
+    await Promise.resolve();
+    assert.deepEqual(Object.keys(kept), ["pos.order.line_7"]);
+});
