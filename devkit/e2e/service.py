@@ -48,6 +48,10 @@ ACTIONS = {  # weight of each waiter action
     "pay": 6,
 }
 DISCOUNTS = [0, 5, 10, 15, 20, 50]
+# A table's order takes this many lines at most (its round of dishes and drinks); with at
+# most two open orders a terminal, the restaurant fills in the first minutes and then holds
+# steady, as an evening does (docs/e2e.md).
+TABLE_LINES = 6
 # The addon's cron that applies to Odoo the orders a failed push left behind; the harness
 # runs Odoo without cron threads, so the service triggers it as often as Odoo would.
 APPLY_CRON = "pos_restaurant_sync.ir_cron_apply_pending"
@@ -238,10 +242,13 @@ class Service:
 
     def _add(self, terminal: AnyTerminal) -> bool:
         orders = self.open_orders()
+        roomy = [u for u in orders if len(self.truth[u]["lines"]) < TABLE_LINES]
         product = self.random.choice(self.catalog["products"])
-        if not orders or (len(orders) < 2 * len(self.terminals) and self.random.random() < 0.25):
+        if len(orders) < 2 * len(self.terminals) and (not roomy or self.random.random() < 0.25):
             return self._new_order(terminal, product)
-        return self._add_line(terminal, self.random.choice(orders), product)
+        if not roomy:
+            return False  # a full restaurant: the waiter waits for a table to pay
+        return self._add_line(terminal, self.random.choice(roomy), product)
 
     def _new_order(self, terminal: AnyTerminal, product: dict) -> bool:
         tables = self.free_tables()

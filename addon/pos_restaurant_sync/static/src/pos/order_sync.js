@@ -349,10 +349,12 @@ export class PosOrderSync {
         }
         this.seeClosed(uuid, { ...readOrderView(order), state });
         if (selectedOrder(this.pos)?.uuid === uuid) {
-            // The waiter reads why first; the floor plan (Odoo's seconds) follows.
+            // The waiter reads why first; then the screen lets go of the order (Odoo renders
+            // the floor plan as it is told to leave, and 19 opens a new order for a screen
+            // whose order is gone), and only then is it removed.
             afterPaint(() => {
                 this.leaveIfShown(uuid);
-                this.deleteRecord(uuid);
+                setTimeout(() => this.deleteRecord(uuid));
             });
         } else {
             setTimeout(() => this.deleteRecord(uuid)); // outside the load or write under way
