@@ -256,6 +256,18 @@ def server_parser(prog: str, doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_server_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None, state_dir: str
+) -> argparse.Namespace:
+    """``parser``'s arguments, with an Odoo tree; the harness's state goes to ``state_dir``
+    unless ``POSSYNC_STATE_DIR`` says otherwise (others run the harness at the same time)."""
+    args = parser.parse_args(argv)
+    if not args.odoo_src:
+        parser.error("--odoo-src or ODOO_SRC is required")
+    os.environ.setdefault("POSSYNC_STATE_DIR", state_dir)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = server_parser("python -m bench.odoo", __doc__)
     parser.add_argument("--terminals", type=int, default=10, help="3 browsers + protocol ones")
@@ -267,13 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         "--slow-ms", type=int, default=SLOW_MS, help="log every page's steps past this"
     )
     parser.add_argument("--json", action="store_true", help="only the JSON line on stdout")
-    args = parser.parse_args(argv)
-    if not args.odoo_src:
-        parser.error("--odoo-src or ODOO_SRC is required")
+    args = parse_server_args(parser, argv, STATE_DIR)
     if args.terminals < BROWSER_TERMINALS:
         parser.error(f"--terminals is at least {BROWSER_TERMINALS} (A, B and C)")
-    # Other engineers run the harness at the same time: a state folder of our own.
-    os.environ.setdefault("POSSYNC_STATE_DIR", STATE_DIR)
     signal.signal(signal.SIGTERM, _interrupt)
     result = run(args)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2), flush=True)

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.odoo import configure, server_parser
+from bench.odoo import configure, parse_server_args, server_parser
 from bench.odoo_pos import Terminal, log
 from bench.odoo_restaurant import WAITER_PACE_S, keep_for_a, open_fleet, tables
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -222,10 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch", action="store_true", help="run the bench's arrival sampler")
     parser.add_argument("--top", type=int, default=25, help="functions listed")
     parser.add_argument("--save", help="also write the raw profile (.cpuprofile) there")
-    args = parser.parse_args(argv)
-    if not args.odoo_src:
-        parser.error("--odoo-src or ODOO_SRC is required")
-    os.environ.setdefault("POSSYNC_STATE_DIR", STATE_DIR)
+    args = parse_server_args(parser, argv, STATE_DIR)
     log("profiling one POS page")
     print(json.dumps(run(args), indent=2), flush=True)
     return 0

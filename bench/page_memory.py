@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from typing import Any
 
-from bench.odoo import configure, server_parser
+from bench.odoo import configure, parse_server_args, server_parser
 from bench.odoo_pos import Terminal, log
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
 from devkit.machine import loadavg
@@ -143,12 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.set_defaults(workers=0)
     parser.add_argument("--orders", type=int, default=40, help="orders opened and paid on A")
     parser.add_argument("--lines", type=int, default=4, help="lines of each order")
-    args = parser.parse_args(argv)
-    if not args.odoo_src:
-        parser.error("--odoo-src or ODOO_SRC is required")
+    args = parse_server_args(parser, argv, STATE_DIR)
     if args.orders <= WARM_UP:
         parser.error(f"--orders must be more than {WARM_UP}")
-    os.environ.setdefault("POSSYNC_STATE_DIR", STATE_DIR)
     log("a page's memory while orders come and go")
     print(json.dumps(run(args), indent=2), flush=True)
     return 0
