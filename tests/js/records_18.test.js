@@ -29,6 +29,15 @@ test("on 18 with sync on, a deleted record's kept values go, and the order they 
     assert.deepEqual(kept, {});
 });
 
+test("on 18 a record loaded again under the same id in the same task keeps its values", async () => {
+    const { line, kept } = keptLine({ possync_enabled: true });
+    line.delete();
+    const again = { id: "pos.order.line_7", order_id: { uuid: "o1" } };
+    kept["pos.order.line_7"] = again; // Odoo's load creates the record anew
+    await Promise.resolve();
+    assert.equal(kept["pos.order.line_7"], again);
+});
+
 test("on 18 with sync off, a deleted record's kept values stay as Odoo leaves them", async () => {
     const { line, kept } = keptLine({ possync_enabled: false });
     line.delete();

@@ -105,14 +105,22 @@ export function leaveOrder(pos) {
 }
 
 /**
- * Forget the values Odoo 18 keeps of a deleted record: its model's store of each record's
- * last values from the server (or from its creation), by id, which 18 leaves behind when the
- * record goes. Those values name the records it linked to (a line its order), which the
- * page then keeps for good. 19 keeps them on the record itself.
+ * The values Odoo 18 keeps of a record in its model's store of each record's last values
+ * from the server (or from its creation), by id; 19 keeps them on the record itself.
  */
-export function forgetKeptValues(record, id) {
-    if (!IS_19) {
-        delete toRaw(record).baseData?.[id];
+export function keptValues(record) {
+    return IS_19 ? undefined : toRaw(record).baseData?.[record.id];
+}
+
+/**
+ * Forget a deleted record's kept `values`, which 18 leaves behind when the record goes: they
+ * name the records it linked to (a line its order), which the page then keeps for good.
+ * Unless a record of the same id took their place since (Odoo replacing a record it loads).
+ */
+export function forgetKeptValues(record, id, values) {
+    const store = toRaw(record).baseData;
+    if (values && store?.[id] === values) {
+        delete store[id];
     }
 }
 

@@ -36,10 +36,11 @@
 import { reactive, toRaw } from "@odoo/owl";
 import { patch } from "@web/core/utils/patch";
 import { Base } from "@point_of_sale/app/models/related_models";
-import { forgetKeptValues, modelName } from "@pos_restaurant_sync/pos/compat";
+import { forgetKeptValues, keptValues, modelName } from "@pos_restaurant_sync/pos/compat";
 import { possyncEnabledFor } from "@pos_restaurant_sync/pos/enabled";
 
-/** `[record, id]` deleted in the current task: released once Odoo's deletion is over. */
+/** `[record, id, kept values]` deleted in the current task: released once Odoo's deletion
+ * is over. */
 const deleted = [];
 
 /** Every key of `target` and of its prototypes, which an observer may have read. */
@@ -69,9 +70,9 @@ export function releaseObservers(record) {
 }
 
 function releaseDeleted() {
-    for (const [record, id] of deleted.splice(0)) {
+    for (const [record, id, values] of deleted.splice(0)) {
         releaseObservers(record);
-        forgetKeptValues(record, id);
+        forgetKeptValues(record, id, values);
     }
 }
 
@@ -83,13 +84,13 @@ patch(Base.prototype, {
         return { model: modelName(this), id: this.id, uuid: this.uuid };
     },
     delete() {
-        const id = this.id;
+        const [id, values] = [this.id, keptValues(this)];
         const result = super.delete(...arguments);
         if (possyncEnabledFor(this)) {
             if (!deleted.length) {
                 queueMicrotask(releaseDeleted);
             }
-            deleted.push([this, id]);
+            deleted.push([this, id, values]);
         }
         return result;
     },
