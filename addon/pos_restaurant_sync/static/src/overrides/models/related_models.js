@@ -18,9 +18,9 @@
  * of those keys changes. Odoo 19's records compute their getters lazily through such
  * observers (`lazyComputed`), and many read keys that never change on records that live as
  * long as the page (the config's currency, a product's taxes): those subscriptions keep the
- * observer, and through it the deleted record and its lines, for good — about 300 KB each
- * order paid on another terminal, the page's heap growing all evening (docs/benchmarks.md
- * "A page's memory"). Once a record is deleted, possync signals a change of every key it has
+ * observer, and through it the deleted record and its lines, for good — about half a
+ * megabyte for each order of four lines paid on another terminal, the page's heap growing
+ * all evening (docs/benchmarks.md "A page's memory"). Once a record is deleted, possync signals a change of every key it has
  * or inherits, through Owl's own delete trap: each observer that read one forgets all its
  * subscriptions, as after any change, and the record is left as it was. Observers of live
  * records that read the deleted one are notified too, as its deletion concerns them. Odoo
