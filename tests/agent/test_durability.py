@@ -16,6 +16,10 @@ from devkit.processes import AgentProcess, StandInProcess
 from devkit.waiting import eventually
 
 KILLS = 55
+# How long the agent may take to store and acknowledge what the bursts left unacknowledged:
+# a wait, not a speed check. The page pushes without waiting for acknowledgements, so on two
+# loaded cores (a 60-minute bench beside the tests) thousands can be waiting at the end.
+DRAIN_WITHIN_S = 120
 
 
 class Burst:
@@ -65,8 +69,10 @@ async def test_sigkill_during_a_burst_loses_nothing_and_duplicates_nothing(tmp_p
         await agent.start()
         page = await agent.page(http, since=0)
         await burst.run(page, seconds=0)  # resend the last unacknowledged ones
-        await page.until(lambda: set(burst.sent) <= page.acked | burst.acked, timeout=20)
-        await eventually(lambda: _drained(agent, http), timeout=30)
+        await page.until(
+            lambda: set(burst.sent) <= page.acked | burst.acked, timeout=DRAIN_WITHIN_S
+        )
+        await eventually(lambda: _drained(agent, http), timeout=DRAIN_WITHIN_S)
         with contextlib.suppress(TimeoutError):  # the assertions below say what is missing
             await page.wait_for(set(burst.sent), timeout=10)
         log = await server.log_of(http)
