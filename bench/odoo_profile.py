@@ -1,8 +1,8 @@
 """Where a POS page's time goes in a busy restaurant: a CPU profile of one page.
 
     python -m bench.odoo_profile --odoo-src PATH [--workers 4] [--terminals 7]
-        [--open-orders 100] [--seconds 20] [--on-order | --leave] [--off-screen-wait-ms MS]
-        [--edits-on-screen N] [--watch] [--top 25] [--save FILE]
+        [--open-orders 100] [--seconds 20] [--on-order | --leave | --edits-on-screen N]
+        [--off-screen-wait-ms MS] [--watch] [--top 25] [--save FILE]
 
 Odoo runs as ``bench.odoo`` runs it (workers behind nginx), the protocol terminals open
 the open orders and edit them at a waiter's pace (``bench/odoo_restaurant.py``), and one
@@ -210,14 +210,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terminals", type=int, default=7, help="protocol terminals")
     parser.add_argument("--open-orders", type=int, default=100, help="opened by them first")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the profile")
-    parser.add_argument("--on-order", action="store_true", help="the page shows an order")
-    parser.add_argument(
+    shown = parser.add_mutually_exclusive_group()  # what the page shows while profiled
+    shown.add_argument("--on-order", action="store_true", help="the page shows an order")
+    shown.add_argument(
         "--leave", action="store_true", help="the page leaves an order for the floor plan"
     )
     parser.add_argument(
         "--off-screen-wait-ms", type=int, help="the page's wait for orders off screen"
     )
-    parser.add_argument("--edits-on-screen", type=int, default=0, help="A's edits of its order")
+    shown.add_argument("--edits-on-screen", type=int, default=0, help="A's edits of its order")
     parser.add_argument("--watch", action="store_true", help="run the bench's arrival sampler")
     parser.add_argument("--top", type=int, default=25, help="functions listed")
     parser.add_argument("--save", help="also write the raw profile (.cpuprofile) there")
