@@ -10,11 +10,14 @@ measured). Terminal A opens an order on a table, adds ``--lines`` lines and pays
 own validation); terminal B, possync on, follows on the floor plan: it gets each order and
 then its close, and removes it. The tables are used in turn.
 
-Prints one JSON object: B's JS heap in use right after a garbage collection (CDP
+Prints one JSON object with, for each page (``pages``: ``A``, which pays, and ``B``, which
+follows), its JS heap in use right after a garbage collection (CDP
 ``Performance.getMetrics`` ``JSHeapUsedSize``) once the first ``WARM_UP`` orders are closed
 (``heap_mb_warm``) and at the end (``heap_mb_end``), the growth between per order closed
-(``heap_kib_per_order``), and ``kept``: the orders and lines in B's heap (CDP
-``Runtime.queryObjects`` on Odoo's classes) beyond those its models hold.
+(``heap_kib_per_order``), and ``kept``: the orders and lines in its heap (CDP
+``Runtime.queryObjects`` on Odoo's classes) beyond those its models hold. Odoo keeps the
+orders paid on a terminal in its models, so A's heap grows with them by Odoo's design; B's
+should not grow.
 """
 
 from __future__ import annotations
@@ -114,26 +117,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             a.open(True)
             b.open(True)
             catalog = a.pos.catalog()
-            heap = PageHeap(b)
-            warm = 0.0
+            heaps = {"A": PageHeap(a), "B": PageHeap(b)}
+            warm: dict[str, float] = {}
             for index in range(args.orders):
                 tables = catalog["tables"]
                 serve_one(a, b, tables[index % len(tables)], args.lines, catalog)
                 if index + 1 == WARM_UP:
-                    warm = heap.used_mb()
-                    log(f"{WARM_UP} orders closed: B's heap {warm} MiB")
-            end, kept = heap.used_mb(), heap.kept()
+                    warm = {name: heap.used_mb() for name, heap in heaps.items()}
+                    log(f"{WARM_UP} orders closed: heaps {warm} MiB")
+            pages = {name: figures(heap, warm[name], args.orders) for name, heap in heaps.items()}
             browser.close()
-    closed = args.orders - WARM_UP
     return {
         "odoo": odoo.version,
         "orders": args.orders,
         "lines_per_order": args.lines,
+        "pages": pages,
+        "loadavg": loadavg(),
+    }
+
+
+def figures(heap: PageHeap, warm: float, orders: int) -> dict[str, Any]:
+    """One page's figures at the end, from its heap once warm."""
+    end, closed = heap.used_mb(), orders - WARM_UP
+    return {
         "heap_mb_warm": warm,
         "heap_mb_end": end,
-        "heap_kib_per_order": round((end - warm) * 1024 / closed, 1) if closed else None,
-        "kept": kept,
-        "loadavg": loadavg(),
+        "heap_kib_per_order": round((end - warm) * 1024 / closed, 1),
+        "kept": heap.kept(),
     }
 
 
