@@ -30,6 +30,7 @@ from typing import Any
 from bench.odoo import configure, parse_server_args, server_parser
 from bench.odoo_pos import Terminal, log
 from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
+from devkit.e2e.memory import js_heap_mb
 from devkit.machine import loadavg
 
 STATE_DIR = "/var/tmp/possync-state-bench-memory"
@@ -51,10 +52,7 @@ class PageHeap:
         self.session.send("Performance.enable")
 
     def used_mb(self) -> float:
-        self.session.send("HeapProfiler.collectGarbage")
-        metrics = self.session.send("Performance.getMetrics")["metrics"]
-        used = next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
-        return round(used / (1024 * 1024), 2)
+        return round(js_heap_mb(self.session), 2)
 
     def instances(self, module: str, name: str) -> int:
         """Objects in the heap that are instances of the class ``name`` of ``module``."""

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import CDPSession
 
 
 def rss_mb(pid: int) -> float | None:
@@ -28,6 +32,15 @@ def rss_mb(pid: int) -> float | None:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return None
+
+
+def js_heap_mb(session: CDPSession) -> float:
+    """The JS heap in use by the page of CDP ``session`` right after a garbage collection,
+    in MiB."""
+    session.send("HeapProfiler.collectGarbage")
+    metrics = session.send("Performance.getMetrics")["metrics"]
+    used = next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
+    return used / (1024 * 1024)
 
 
 @dataclass

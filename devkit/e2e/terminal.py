@@ -19,6 +19,7 @@ from devkit.pos_page import POS_LOAD_TIMEOUT_MS, UI_CRASH, PosPage
 from shell.injection import AgentAddress, agent_script
 
 from .agents import Agent
+from .memory import js_heap_mb
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, CDPSession, ConsoleMessage
@@ -96,12 +97,7 @@ class Terminal(Station[PosPage]):
     def heap_mb(self) -> float | None:
         """The page's JS heap in use right after a garbage collection, in MiB (docs/e2e.md
         "Memory" says why not the renderer's RSS); None while the terminal is off."""
-        if self._cdp is None:
-            return None
-        self._cdp.send("HeapProfiler.collectGarbage")
-        metrics = self._cdp.send("Performance.getMetrics")["metrics"]
-        used = next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
-        return used / (1024 * 1024)
+        return None if self._cdp is None else js_heap_mb(self._cdp)
 
     def _console(self, log: Path, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
