@@ -12,6 +12,8 @@ const STUBS = {
     "@web/core/l10n/localization": "localization.js",
     "@point_of_sale/app/models/utils/order_change": "order_change.js",
     "@odoo/owl": "owl.js",
+    "@web/core/utils/reactive": "reactive.js",
+    "@web/core/utils/timing": "timing.js",
 };
 
 export async function resolve(specifier, context, nextResolve) {

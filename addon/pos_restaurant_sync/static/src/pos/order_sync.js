@@ -81,8 +81,8 @@ export class PosOrderSync {
         /** Uuids of the orders whose changes from elsewhere wait for the next catch-up. */
         this.behind = new Set();
         this.catchUpTimer = null;
-        /** ms from the last catch-up's start until the page had drawn it. */
-        this.lastCatchUpMs = 0;
+        /** When the page had drawn the last catch-up (ms), and how long that took from its start. */
+        this.lastCatchUp = { drawnAt: 0, tookMs: 0 };
     }
 
     /** Start-up: sync the records through `client`, which reads this page. */
@@ -243,12 +243,14 @@ export class PosOrderSync {
     }
 
     /**
-     * How long changes that may wait wait: a second, or twice what the last catch-up took
-     * until the page had drawn it (Odoo draws a floor plan of 100 open tables in seconds),
-     * so drawing changes to orders off screen takes at most a third of the page's time.
+     * How long changes that may wait wait: a second, or until twice what the last catch-up
+     * took the page to draw has passed since it was drawn (Odoo draws a floor plan of 100 open
+     * tables in seconds). Drawing changes to orders off screen so takes at most a third of
+     * the page's time, and changes after a quiet spell wait only the second.
      */
-    offScreenWait() {
-        return Math.max(PosOrderSync.offScreenWaitMs, 2 * this.lastCatchUpMs);
+    offScreenWait(now = Date.now()) {
+        const { drawnAt, tookMs } = this.lastCatchUp;
+        return Math.max(PosOrderSync.offScreenWaitMs, drawnAt + 2 * tookMs - now);
     }
 
     /** The order on screen is never behind: opening a table catches it up first. */
@@ -285,7 +287,10 @@ export class PosOrderSync {
                 this.createFromRemote(this.client.target(uuid));
             }
         }
-        afterPaint(() => (this.lastCatchUpMs = Date.now() - started));
+        afterPaint(() => {
+            const drawnAt = Date.now();
+            this.lastCatchUp = { drawnAt, tookMs: drawnAt - started };
+        });
     }
 
     /** Customers, products… another terminal used and this one has not loaded yet. */
