@@ -383,7 +383,7 @@ class Service:
     def _split(self, terminal: AnyTerminal) -> bool:
         # Like a payment, Odoo's split bill screen syncs the two orders natively at once.
         order = self._my_settled(terminal) if self.server_up else None
-        if not order:
+        if not order or len(self.open_orders()) >= 2 * len(self.terminals):
             return False
         lines = self.truth[order]["lines"]
         if sum(v["qty"] for v in lines.values()) < 2:
@@ -422,7 +422,14 @@ class Service:
         # A transfer onto an occupied table: both orders settled, neither touched until
         # everyone shows the merge (Odoo adds quantities to the target's lines).
         order = self._my_settled(terminal) if self.server_up else None
-        targets = [u for u in self.open_orders() if u != order and self.truth[u]["table_id"]]
+        lines = len(self.truth[order]["lines"]) if order else 0
+        targets = [
+            u
+            for u in self.open_orders()
+            if u != order
+            and self.truth[u]["table_id"]
+            and lines + len(self.truth[u]["lines"]) <= TABLE_LINES
+        ]
         targets = self._settled(targets) if order else []
         if not targets:
             return False
