@@ -30,3 +30,43 @@ test("changes after a quiet spell wait only the second, however slow the last ca
     assert.equal(sync.offScreenWait(14_500), 1000);
     assert.equal(sync.offScreenWait(60_000), 1000);
 });
+
+/** A page on `screen` showing order "shown", with these orders; `dropped` lists removals. */
+function pageWith(screen, orders) {
+    const dropped = [];
+    const pos = {
+        models: { "pos.order": { getAll: () => orders } },
+        router: { state: { current: screen } },
+        getOrder: () => orders.find((o) => o.uuid === "shown"),
+        pendingOrder: { create: new Set(), write: new Set([7]), delete: new Set() },
+        syncingOrders: new Set(["sending"]),
+        data: { localDeleteCascade: (order) => dropped.push(order.uuid) },
+    };
+    return { sync: new PosOrderSync(pos, { notify() {}, showStatus() {} }), dropped };
+}
+
+const restaurant = () => [
+    { uuid: "open", id: 1, state: "draft" },
+    { uuid: "paid", id: 2, state: "paid" },
+    { uuid: "cancelled", id: 3, state: "cancel" },
+    { uuid: "shown", id: 4, state: "paid" }, // the receipt of a payment here
+    { uuid: "unsent", id: "unsent", state: "paid" }, // paid offline: Odoo sends it later
+    { uuid: "queued", id: 7, state: "paid" },
+    { uuid: "sending", id: 8, state: "paid" },
+    { uuid: "paid-here", id: 9, state: "paid" },
+];
+
+test("on the floor plan, the closed orders Odoo has sent and nobody shows are removed", () => {
+    const { sync, dropped } = pageWith("FloorScreen", restaurant());
+    sync.paidHere.add("paid-here"); // the server's close has not reached this page yet
+    sync.dropClosed();
+    assert.deepEqual(dropped, ["paid", "cancelled"]);
+});
+
+test("on the Orders, payment or receipt screen no closed order is removed", () => {
+    for (const screen of ["TicketScreen", "PaymentScreen", "ReceiptScreen"]) {
+        const { sync, dropped } = pageWith(screen, restaurant());
+        sync.dropClosed();
+        assert.deepEqual(dropped, [], screen);
+    }
+});

@@ -98,6 +98,19 @@ export function selectedOrder(pos) {
     return IS_19 ? pos.getOrder() : pos.get_order();
 }
 
+/** The name of the screen the POS shows, e.g. "FloorScreen". */
+export function currentScreen(pos) {
+    return IS_19 ? pos.router.state.current : pos.mainScreen.component?.name;
+}
+
+/** Whether Odoo still has to send `order` to the server, or is sending it. */
+export function syncPending(pos, order) {
+    const queued = Object.values(pos.pendingOrder || {}).some((ids) => ids.has(order.id));
+    return (
+        queued || Boolean(pos.syncingOrders?.has(order.uuid) || pos.syncingOrders?.has(order.id))
+    );
+}
+
 /** Leave the order on screen for the floor plan (ticket screen without a floor plan). */
 export function leaveOrder(pos) {
     const screen = pos.config.module_pos_restaurant ? "FloorScreen" : "TicketScreen";

@@ -15,11 +15,22 @@ import { effect } from "@web/core/utils/reactive";
 import { batched } from "@web/core/utils/timing";
 import { _t } from "@web/core/l10n/translation";
 import { diff } from "@pos_restaurant_sync/lib/protocol";
-import { LOAD_METHOD, isSynced, leaveOrder, selectedOrder, setUuidFirst } from "./compat";
+import {
+    LOAD_METHOD,
+    currentScreen,
+    isSynced,
+    leaveOrder,
+    selectedOrder,
+    setUuidFirst,
+    syncPending,
+} from "./compat";
 import { readOrderView } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
+
+/** The screens whose waiter needs no closed order in the records (docs/protocol.md). */
+const SERVICE_SCREENS = new Set(["FloorScreen", "ProductScreen"]);
 
 /**
  * Run `callback` once the browser has drawn what is pending: after the next frame, or
@@ -253,13 +264,17 @@ export class PosOrderSync {
         return Math.max(PosOrderSync.offScreenWaitMs, drawnAt + 2 * tookMs - now);
     }
 
-    /** The order on screen is never behind: opening a table catches it up first. */
+    /**
+     * The order on screen is never behind: opening a table catches it up first. Leaving an
+     * order (the receipt's "New Order", a table) lets go of the closed orders Odoo kept.
+     */
     watchScreen() {
         effect(
             batched((pos) => {
                 if (this.behind.has(pos.selectedOrderUuid)) {
                     this.catchUp([pos.selectedOrderUuid]);
                 }
+                setTimeout(() => this.dropClosed());
             }),
             [this.pos]
         );
@@ -378,6 +393,27 @@ export class PosOrderSync {
         }
     }
 
+    /**
+     * Odoo keeps in the records the orders paid here, and those its own sync loads closed
+     * from the server, for the page's life; each holds its lines' computed prices and
+     * observers (about 190 KiB a line on 19). On the floor plan or an order's screen, a
+     * closed order that Odoo has sent and the screen does not show is removed, as a reload
+     * would: the Orders screen reads closed orders from the server when the waiter opens it.
+     */
+    dropClosed() {
+        if (!SERVICE_SCREENS.has(currentScreen(this.pos))) {
+            return; // the payment, receipt or Orders screen may still read them
+        }
+        const shown = selectedOrder(this.pos)?.uuid;
+        for (const order of this.orders()) {
+            const closed = order.state !== "draft";
+            const sent = isSynced(order) && !syncPending(this.pos, order);
+            if (closed && sent && order.uuid !== shown && !this.paidHere.has(order.uuid)) {
+                this.pos.data.localDeleteCascade(order);
+            }
+        }
+    }
+
     /** Tell the waiter the order was closed on another terminal. */
     tellClosed(order, state) {
         const name = order.table_id ? _t("Table %s", order.table_id.table_number) : order.name;
@@ -408,6 +444,7 @@ export class PosOrderSync {
             this.adoptIfServerKnown(order);
             this.reconcile(order);
         }
+        setTimeout(() => this.dropClosed()); // outside the load, once Odoo's flow is over
     }
 
     /** Odoo's own sync said before possync that an order open here was closed elsewhere. */
