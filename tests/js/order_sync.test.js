@@ -46,7 +46,7 @@ function pageWith(screen, orders) {
 }
 
 const restaurant = () => [
-    { uuid: "open", id: 1, state: "draft" },
+    { uuid: "open", id: 1, state: "draft", lines: [] },
     { uuid: "paid", id: 2, state: "paid" },
     { uuid: "cancelled", id: 3, state: "cancel" },
     { uuid: "shown", id: 4, state: "paid" }, // the receipt of a payment here
@@ -61,6 +61,20 @@ test("on the floor plan, the closed orders Odoo has sent and nobody shows are re
     sync.paidHere.add("paid-here"); // the server's close has not reached this page yet
     sync.dropClosed();
     assert.deepEqual(dropped, ["paid", "cancelled"]);
+});
+
+test("a paid order being refunded stays, with the lines its refund names", () => {
+    const refunded = { uuid: "refunded", id: 10, state: "paid" };
+    const picked = { uuid: "picked", id: 11, state: "paid", uiState: { lineToRefund: { l: {} } } };
+    const refund = {
+        uuid: "refund",
+        id: "refund",
+        state: "draft",
+        lines: [{ refunded_orderline_id: { order_id: refunded } }],
+    };
+    const { sync, dropped } = pageWith("ProductScreen", [refunded, picked, refund]);
+    sync.dropClosed();
+    assert.deepEqual(dropped, []);
 });
 
 test("on the Orders, payment or receipt screen no closed order is removed", () => {

@@ -399,16 +399,24 @@ export class PosOrderSync {
      * observers (about 190 KiB a line on 19). On the floor plan or an order's screen, a
      * closed order that Odoo has sent and the screen does not show is removed, as a reload
      * would: the Orders screen reads closed orders from the server when the waiter opens it.
+     * An order being refunded stays: the refund's lines, or the lines picked for one, are
+     * its lines.
      */
     dropClosed() {
         if (!SERVICE_SCREENS.has(currentScreen(this.pos))) {
             return; // the payment, receipt or Orders screen may still read them
         }
-        const shown = selectedOrder(this.pos)?.uuid;
+        const keep = new Set([selectedOrder(this.pos)?.uuid, ...this.paidHere]);
+        for (const order of this.orders()) {
+            for (const line of order.state === "draft" ? order.lines : []) {
+                keep.add(line.refunded_orderline_id?.order_id?.uuid);
+            }
+        }
         for (const order of this.orders()) {
             const closed = order.state !== "draft";
             const sent = isSynced(order) && !syncPending(this.pos, order);
-            if (closed && sent && order.uuid !== shown && !this.paidHere.has(order.uuid)) {
+            const refunding = Object.keys(order.uiState?.lineToRefund || {}).length > 0;
+            if (closed && sent && !keep.has(order.uuid) && !refunding) {
                 this.pos.data.localDeleteCascade(order);
             }
         }
