@@ -126,9 +126,7 @@ const { possyncEnabled, possyncEnabledFor } = await import(
     "../../addon/pos_restaurant_sync/static/src/pos/enabled.js"
 );
 await import("../../addon/pos_restaurant_sync/static/src/overrides/models/pos_store.js");
-const { RELEASE_AGAIN_MS } = await import(
-    "../../addon/pos_restaurant_sync/static/src/overrides/models/related_models.js"
-);
+await import("../../addon/pos_restaurant_sync/static/src/overrides/models/related_models.js");
 await import(
     "../../addon/pos_restaurant_sync/static/src/overrides/customer_display/customer_display_adapter.js"
 );
@@ -240,19 +238,6 @@ test("with sync on, a deleted record's observers let go of the config that lives
         [3, "o1", config, "EUR"],
         "the deleted record is left as it was"
     );
-});
-
-test("with sync on, a deleted record read again after its release is released again", async (t) => {
-    t.mock.timers.enable({ apis: ["setTimeout"] });
-    const config = { ...ON, currency_id: "EUR" };
-    const { order, told } = orderObservingItsConfig(config);
-    order.delete();
-    await Promise.resolve();
-    // A render that still had the order reads its getter: its observer subscribes anew.
-    assert.equal(reactive(order, () => (told.count += 1)).currency, "EUR");
-    assert.equal(observersOf(config, "currency_id").length, 1);
-    t.mock.timers.tick(RELEASE_AGAIN_MS);
-    assert.equal(observersOf(config, "currency_id").length, 0, "nothing holds the order");
 });
 
 test("with sync off, a deleted record's observers stay as Odoo leaves them", async () => {

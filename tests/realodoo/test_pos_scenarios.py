@@ -259,6 +259,19 @@ def test_a_payment_on_a_closes_the_order_on_b_with_a_notice(two, free_tables):
     assert b.errors == [], "B's screen failed to draw as it left the paid order"
 
 
+def test_a_paid_order_leaves_the_paying_page_once_its_waiter_moves_on(two, free_tables):
+    """Odoo keeps an order paid on a terminal in its records; with possync on it goes once
+    sent and off screen (docs/protocol.md "What a page remembers")."""
+    a, _ = two
+    both_on_table(two, free_tables.take(), "Coca-Cola")
+    order = a.current_order()
+    a.pay_cash()
+    seen_within(a.page.get_by_text("New Order").first)
+    assert a.copies(order), "the receipt screen still has the paid order"
+    a.page.get_by_text("New Order").first.click()
+    wait_until(lambda: not a.copies(order), what="A no longer holds the paid order")
+
+
 def test_b_floor_plan_shows_a_table_as_occupied(two, free_tables):
     a, b = two
     table = free_tables.take()

@@ -103,12 +103,14 @@ export function currentScreen(pos) {
     return IS_19 ? pos.router.state.current : pos.mainScreen.component?.name;
 }
 
-/** Whether Odoo still has to send `order` to the server, or is sending it. */
+/**
+ * Whether Odoo still has to send `order` to the server, or is sending it. 19 adds an order's
+ * id to `syncingOrders` and removes its uuid, so the id of an order synced before stays
+ * there for good; 19 itself asks for the uuid, which is there while a new order is sent.
+ */
 export function syncPending(pos, order) {
     const queued = Object.values(pos.pendingOrder || {}).some((ids) => ids.has(order.id));
-    return (
-        queued || Boolean(pos.syncingOrders?.has(order.uuid) || pos.syncingOrders?.has(order.id))
-    );
+    return queued || Boolean(pos.syncingOrders?.has(IS_19 ? order.uuid : order.id));
 }
 
 /** Leave the order on screen for the floor plan (ticket screen without a floor plan). */

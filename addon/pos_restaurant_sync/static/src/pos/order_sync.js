@@ -29,9 +29,6 @@ import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
-/** The screens whose waiter needs no closed order in the records (docs/protocol.md). */
-const SERVICE_SCREENS = new Set(["FloorScreen", "ProductScreen"]);
-
 /**
  * Run `callback` once the browser has drawn what is pending: after the next frame, or
  * within a second in a hidden tab, which draws none.
@@ -340,7 +337,9 @@ export class PosOrderSync {
      * it once nothing of it is pending (docs/protocol.md "What a page remembers").
      */
     seeClosed(uuid, view) {
-        this.paidHere.delete(uuid);
+        if (this.paidHere.delete(uuid)) {
+            setTimeout(() => this.dropClosed()); // it waited for this close
+        }
         this.client.markSeen(uuid, view);
     }
 
@@ -396,15 +395,16 @@ export class PosOrderSync {
     /**
      * Odoo keeps in the records the orders paid here, and those its own sync loads closed
      * from the server, for the page's life; each holds its lines' computed prices and
-     * observers (about 190 KiB a line on 19). On the floor plan or an order's screen, a
-     * closed order that Odoo has sent and the screen does not show is removed, as a reload
-     * would: the Orders screen reads closed orders from the server when the waiter opens it.
+     * observers (about 190 KiB a line on 19). On the floor plan, a closed order that Odoo
+     * has sent is removed, as a reload would: the Orders screen reads closed orders from the
+     * server when the waiter opens it. Other screens may show or read one (an order's
+     * screen while it closes, the payment, receipt and Orders screens).
      * An order being refunded stays: the refund's lines, or the lines picked for one, are
      * its lines.
      */
     dropClosed() {
-        if (!SERVICE_SCREENS.has(currentScreen(this.pos))) {
-            return; // the payment, receipt or Orders screen may still read them
+        if (currentScreen(this.pos) !== "FloorScreen") {
+            return;
         }
         const keep = new Set([selectedOrder(this.pos)?.uuid, ...this.paidHere]);
         for (const order of this.orders()) {

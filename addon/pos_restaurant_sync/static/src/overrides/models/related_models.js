@@ -26,8 +26,7 @@
  * records that read the deleted one are notified too, as its deletion concerns them. Odoo
  * 18 has no such observers but keeps the deleted record's last values, which name its order
  * (pos/compat.js `forgetKeptValues`). Both happen once the task that deleted it ends, so
- * Odoo's own deletion runs as it always does; the observers are released once more a little
- * later (`RELEASE_AGAIN_MS`).
+ * Odoo's own deletion runs as it always does.
  *
  * Only with Real-Time Sync on, although both change Odoo's own behaviour: possync changes
  * nothing of a POS whose manager left it off (pos/enabled.js). The gate is asked per record,
@@ -43,14 +42,6 @@ import { possyncEnabledFor } from "@pos_restaurant_sync/pos/enabled";
 /** `[record, id, kept values]` deleted in the current task: released once Odoo's deletion
  * is over. */
 const deleted = [];
-
-/**
- * When a deleted record is released once more. A render or a save that had the record when
- * it was deleted may read it again after the first release, and each read of a lazy getter
- * subscribes its observer anew (seen in a 10-terminal bench.e2e: orders closed elsewhere
- * kept by their own getters' observers).
- */
-export const RELEASE_AGAIN_MS = 2000;
 
 /** Every key of `target` and of its prototypes, which an observer may have read. */
 function readableKeys(target) {
@@ -79,12 +70,10 @@ export function releaseObservers(record) {
 }
 
 function releaseDeleted() {
-    const released = deleted.splice(0);
-    for (const [record, id, values] of released) {
+    for (const [record, id, values] of deleted.splice(0)) {
         releaseObservers(record);
         forgetKeptValues(record, id, values);
     }
-    setTimeout(() => released.forEach(([record]) => releaseObservers(record)), RELEASE_AGAIN_MS);
 }
 
 patch(Base.prototype, {
