@@ -42,7 +42,9 @@ function pageWith(screen, orders) {
         syncingOrders: new Set(["sending"]),
         data: { localDeleteCascade: (order) => dropped.push(order.uuid) },
     };
-    return { sync: new PosOrderSync(pos, { notify() {}, showStatus() {} }), dropped };
+    const sync = new PosOrderSync(pos, { notify() {}, showStatus() {} });
+    sync.client = { seenOf: (uuid) => (uuid === "seen-open" ? { state: "draft" } : undefined) };
+    return { sync, dropped };
 }
 
 const restaurant = () => [
@@ -54,9 +56,10 @@ const restaurant = () => [
     { uuid: "queued", id: 7, state: "paid" },
     { uuid: "sending", id: 8, state: "paid" },
     { uuid: "paid-here", id: 9, state: "paid" },
+    { uuid: "seen-open", id: 12, state: "paid" }, // Odoo's load closed it before possync did
 ];
 
-test("on the floor plan, the closed orders Odoo has sent and nobody shows are removed", () => {
+test("on the floor plan, closed orders Odoo has sent and this page saw closed are removed", () => {
     const { sync, dropped } = pageWith("FloorScreen", restaurant());
     sync.paidHere.add("paid-here"); // the server's close has not reached this page yet
     sync.dropClosed();

@@ -413,7 +413,10 @@ export class PosOrderSync {
             }
         }
         for (const order of this.orders()) {
-            const closed = order.state !== "draft";
+            // Seen open, its removal would read as a cancel here (`deletedHere`): it waits
+            // until this page has seen it closed.
+            const closed =
+                order.state !== "draft" && this.client.seenOf(order.uuid)?.state !== "draft";
             const sent = isSynced(order) && !syncPending(this.pos, order);
             const refunding = Object.keys(order.uiState?.lineToRefund || {}).length > 0;
             if (closed && sent && !keep.has(order.uuid) && !refunding) {
