@@ -90,7 +90,8 @@
     // Read without Owl's reactive proxies: the arrival sampler signs the watched order every
     // few ms, and through the proxies a 40-line order cost the watching page a third of its
     // CPU, which the measured sync then lacked.
-    const raw = (value) => odoo.loader.modules.get("@odoo/owl").toRaw(value);
+    let toRaw = null; // Owl's, once its module is loaded
+    const raw = (value) => (toRaw ??= odoo.loader.modules.get("@odoo/owl").toRaw)(value);
     const signature = (proxy) => {
         const o = proxy && raw(proxy);
         if (!o) {

@@ -89,6 +89,7 @@ export class PosOrderSync {
         /** Uuids of the orders whose changes from elsewhere wait for the next catch-up. */
         this.behind = new Set();
         this.catchUpTimer = null;
+        this.dropTimer = null;
         /** When the page had drawn the last catch-up (ms), and how long that took from its start. */
         this.lastCatchUp = { drawnAt: 0, tookMs: 0 };
     }
@@ -271,7 +272,7 @@ export class PosOrderSync {
                 if (this.behind.has(pos.selectedOrderUuid)) {
                     this.catchUp([pos.selectedOrderUuid]);
                 }
-                setTimeout(() => this.dropClosed());
+                this.dropClosedSoon();
             }),
             [this.pos]
         );
@@ -338,7 +339,7 @@ export class PosOrderSync {
      */
     seeClosed(uuid, view) {
         if (this.paidHere.delete(uuid)) {
-            setTimeout(() => this.dropClosed()); // it waited for this close
+            this.dropClosedSoon(); // it waited for this close
         }
         this.client.markSeen(uuid, view);
     }
@@ -406,23 +407,37 @@ export class PosOrderSync {
         if (currentScreen(this.pos) !== "FloorScreen") {
             return;
         }
+        const done = this.orders().filter((order) => this.mayDrop(order));
+        if (!done.length) {
+            return;
+        }
         const keep = new Set([selectedOrder(this.pos)?.uuid, ...this.paidHere]);
         for (const order of this.orders()) {
             for (const line of order.state === "draft" ? order.lines : []) {
                 keep.add(line.refunded_orderline_id?.order_id?.uuid);
             }
         }
-        for (const order of this.orders()) {
-            // Seen open, its removal would read as a cancel here (`deletedHere`): it waits
-            // until this page has seen it closed.
-            const closed =
-                order.state !== "draft" && this.client.seenOf(order.uuid)?.state !== "draft";
-            const sent = isSynced(order) && !syncPending(this.pos, order);
-            const refunding = Object.keys(order.uiState?.lineToRefund || {}).length > 0;
-            if (closed && sent && !keep.has(order.uuid) && !refunding) {
-                this.pos.data.localDeleteCascade(order);
-            }
+        for (const order of done.filter((o) => !keep.has(o.uuid))) {
+            this.pos.data.localDeleteCascade(order); // as deleteRecord, without a lookup
         }
+    }
+
+    /**
+     * Closed, seen closed here (seen open, its removal would read as a cancel: `deletedHere`),
+     * sent by Odoo, and with no lines picked for a refund.
+     */
+    mayDrop(order) {
+        const closed = order.state !== "draft" && this.client.seenOf(order.uuid)?.state !== "draft";
+        const refunding = Object.keys(order.uiState?.lineToRefund || {}).length > 0;
+        return closed && !refunding && isSynced(order) && !syncPending(this.pos, order);
+    }
+
+    /** One drop of closed orders once the current task ends, however many ask for it. */
+    dropClosedSoon() {
+        this.dropTimer ??= setTimeout(() => {
+            this.dropTimer = null;
+            this.dropClosed();
+        });
     }
 
     /** Tell the waiter the order was closed on another terminal. */
@@ -455,7 +470,7 @@ export class PosOrderSync {
             this.adoptIfServerKnown(order);
             this.reconcile(order);
         }
-        setTimeout(() => this.dropClosed()); // outside the load, once Odoo's flow is over
+        this.dropClosedSoon();
     }
 
     /** Odoo's own sync said before possync that an order open here was closed elsewhere. */
