@@ -1,6 +1,6 @@
-// The page's pacing of changes to orders off screen (docs/protocol.md "Changes from
-// elsewhere, on a busy floor"): a second, or until twice the last catch-up's drawing time
-// has passed since it was drawn.
+// PosOrderSync, the page's side of the sync: how long changes to orders off screen wait
+// (docs/protocol.md "Changes from elsewhere, on a busy floor"), which closed orders the page
+// drops, and its watchers of orders ("What a page remembers").
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
@@ -10,6 +10,7 @@ register("./odoo_loader.js", import.meta.url);
 startOdoo(19);
 
 const { PosOrderSync } = await import("../../addon/pos_restaurant_sync/static/src/pos/order_sync.js");
+const { observersOf, reactive } = await import("./odoo_stubs/owl.js");
 
 const page = () => new PosOrderSync({ models: {} }, { notify() {}, showStatus() {} });
 
@@ -86,4 +87,44 @@ test("on any other screen no closed order is removed", () => {
         sync.dropClosed();
         assert.deepEqual(dropped, [], screen);
     }
+});
+
+/** A page whose models hold `orders`, counting the edits its watchers report. */
+function watchingPage(orders) {
+    const list = { orders };
+    const models = {
+        "pos.order": {
+            getAll: () => list.orders,
+            getBy: (key, uuid) => list.orders.find((order) => order.uuid === uuid),
+            find: (predicate) => list.orders.find(predicate),
+        },
+    };
+    const sync = new PosOrderSync({ models }, { notify() {}, showStatus() {} });
+    const reports = [];
+    sync.client = { captureEdits: () => reports.push([...sync.editedOrders]) };
+    return { sync, list, reports };
+}
+
+const anOrder = (uuid) => ({ uuid, state: "draft", customer_count: 1, lines: [], payment_ids: [] });
+
+test("an order's watcher reports each edit of it", () => {
+    const order = anOrder("o1");
+    const { sync, reports } = watchingPage([order]);
+    sync.watchOrder(order);
+    reactive(order).customer_count = 3;
+    assert.deepEqual(reports, [["o1"], ["o1"]]);
+});
+
+test("a deleted order's watcher reads nothing more, so the page can let the order go", () => {
+    const order = anOrder("o1");
+    const { sync, list, reports } = watchingPage([order]);
+    sync.watchOrder(order);
+    assert.equal(observersOf(order, "customer_count").length, 1);
+    list.orders = [];
+    reactive(order).customer_count = 0; // as the release of a deleted record notifies
+    assert.equal(reports.length, 1, "no edit reported for the deleted order");
+    for (const key of Object.keys(order)) {
+        assert.deepEqual(observersOf(order, key), [], key);
+    }
+    assert.equal(sync.watchedOrders.has(order), false, "watched again if it comes back");
 });

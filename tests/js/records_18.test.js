@@ -1,5 +1,7 @@
-// A deleted record on an Odoo 18 page: 18 keeps each record's last values in its model's
-// store, by id, and leaves them there when the record goes (tests/js/patches.test.js has 19).
+// A record on an Odoo 18 page: 18 keeps each record's last values in its model's store, by
+// id, and leaves them there when the record goes (tests/js/patches.test.js has 19); it keeps
+// a record created here under its first id in its id index; and it keeps each record updated
+// with a link to a model the POS does not load.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
@@ -10,6 +12,7 @@ startOdoo(18);
 
 await import("../../addon/pos_restaurant_sync/static/src/overrides/models/related_models.js");
 const { Base } = await import("./odoo_stubs/related_models.js");
+const { withoutUnloadedLinks } = await import("../../addon/pos_restaurant_sync/static/src/pos/compat.js");
 
 /** A line of the POS whose config is `config`, its kept values naming its order, as 18's. */
 function keptLine(config) {
@@ -17,8 +20,13 @@ function keptLine(config) {
     const kept = { "pos.order.line_7": { id: "pos.order.line_7", order_id: order } };
     const line = Object.assign(new Base(), { id: "pos.order.line_7", baseData: kept });
     line.models = { "pos.config": { getFirst: () => config } };
-    line.model = { name: "pos.order.line", deleted: [] };
-    return { line, kept };
+    const byId = { "pos.order.line_7": line, "pos.order.line_8": { id: 8 } };
+    line.model = {
+        modelName: "pos.order.line",
+        deleted: [],
+        indexedRecords: { "pos.order.line": { id: byId } },
+    };
+    return { line, kept, byId };
 }
 
 test("on 18 with sync on, a deleted record's kept values go, and the order they name", async () => {
@@ -43,4 +51,30 @@ test("on 18 with sync off, a deleted record's kept values stay as Odoo leaves th
     line.delete();
     await Promise.resolve();
     assert.deepEqual(Object.keys(kept), ["pos.order.line_7"]);
+});
+
+test("on 18 a deleted record created here leaves the id index under its first id too", async () => {
+    const { line, byId } = keptLine({ possync_enabled: true });
+    line.id = 57; // the server's id replaced "pos.order.line_7"; 18 kept the first entry
+    line.delete();
+    await Promise.resolve();
+    assert.deepEqual(Object.keys(byId), ["pos.order.line_8"]);
+});
+
+test("on 18 a server load leaves out links of held orders to models the POS does not load", () => {
+    const fields = {
+        sale_journal: { type: "many2one", relation: "account.journal" },
+        partner_id: { type: "many2one", relation: "res.partner" },
+    };
+    const models = {
+        "pos.order": { modelFields: fields, getBy: (key, uuid) => uuid === "held" && {} },
+        "res.partner": {},
+    };
+    const held = { uuid: "held", sale_journal: 9, partner_id: 3 };
+    const fresh = { uuid: "fresh", sale_journal: 9, partner_id: 3 };
+    const data = { "pos.order": [held, fresh], "res.partner": [{ id: 3 }] };
+    const loaded = withoutUnloadedLinks(models, data, ["pos.order", "pos.order.line"]);
+    assert.deepEqual(loaded["pos.order"], [{ uuid: "held", partner_id: 3 }, fresh]);
+    assert.equal(loaded["res.partner"], data["res.partner"]);
+    assert.deepEqual(data["pos.order"][0], held, "the server's data is left as it came");
 });

@@ -1,5 +1,8 @@
-// Odoo's `effect`: runs `callback` on the values at once. The stub does not re-run it on
-// changes; a test that needs that calls the callback itself.
+// Odoo's `effect`: runs `callback` on reactive views of the values at once, and again after
+// each change to anything it read through them, as Odoo's does.
+import { reactive } from "@odoo/owl";
+
 export function effect(callback, dependencies) {
-    callback(...dependencies);
+    const views = reactive(dependencies, () => callback(...views));
+    callback(...views);
 }

@@ -94,6 +94,34 @@ export const BUS_EVENTS = IS_19
 /** The models container method every server load goes through. */
 export const LOAD_METHOD = IS_19 ? "_loadData" : "loadData";
 
+/**
+ * `data` for 18's load without the links of records the page holds already to models this
+ * POS does not load (an order's sales journal, its invoice). 18 files each such link of each
+ * record it updates as "missing" until the linked record is loaded, which never happens: the
+ * page then keeps every order, with its lines, that the server ever sent it again. These
+ * links were set when the record was created here or loaded, and the POS cannot change them.
+ */
+export function withoutUnloadedLinks(models, data, modelNames) {
+    if (IS_19) {
+        return data;
+    }
+    const loaded = { ...data };
+    for (const model of modelNames.filter((name) => Array.isArray(data[name]))) {
+        const unloaded = Object.entries(models[model].modelFields)
+            .filter(([, field]) => field.type === "many2one" && !(field.relation in models))
+            .map(([name]) => name);
+        const held = (vals) => vals.uuid && models[model].getBy("uuid", vals.uuid);
+        loaded[model] = data[model].map((vals) => (held(vals) ? omit(vals, unloaded) : vals));
+    }
+    return loaded;
+}
+
+function omit(vals, names) {
+    const kept = { ...vals };
+    names.forEach((name) => delete kept[name]);
+    return kept;
+}
+
 export function selectedOrder(pos) {
     return IS_19 ? pos.getOrder() : pos.get_order();
 }
@@ -136,6 +164,30 @@ export function forgetKeptValues(record, id, values) {
     const store = toRaw(record).baseData;
     if (values && store?.[id] === values) {
         delete store[id];
+    }
+}
+
+/**
+ * Forget the first ids of these deleted records: 18 indexes a record created on this page
+ * under the id it gets here ("pos.order_3") and keeps that entry once the server's id
+ * replaces it, so the record would stay in the page for good once deleted.
+ */
+export function forgetFirstIds(records) {
+    if (IS_19) {
+        return;
+    }
+    const byModel = new Map();
+    for (const record of records.map(toRaw)) {
+        byModel.set(record.model, [...(byModel.get(record.model) || []), record]);
+    }
+    for (const [model, deleted] of byModel) {
+        const byId = toRaw(model.indexedRecords[model.modelName].id);
+        const gone = new Set(deleted);
+        for (const key of Object.keys(byId)) {
+            if (gone.has(toRaw(byId[key]))) {
+                delete byId[key];
+            }
+        }
     }
 }
 

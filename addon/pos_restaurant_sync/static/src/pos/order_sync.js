@@ -17,6 +17,7 @@ import { _t } from "@web/core/l10n/translation";
 import { diff } from "@pos_restaurant_sync/lib/protocol";
 import {
     LOAD_METHOD,
+    withoutUnloadedLinks,
     currentScreen,
     isSynced,
     leaveOrder,
@@ -84,6 +85,8 @@ export class PosOrderSync {
         this.client = null;
         /** Orders paid on this terminal: Odoo's payment flow and the server close them. */
         this.paidHere = new Set();
+        /** The order records with a watcher (`watchOrder`). */
+        this.watchedOrders = new WeakSet();
         /** Uuids of the orders edited since their edits were last read. */
         this.editedOrders = new Set();
         /** Uuids of the orders whose changes from elsewhere wait for the next catch-up. */
@@ -140,13 +143,12 @@ export class PosOrderSync {
      * of possync's own work on it.
      */
     watchRecords() {
-        const watched = new WeakSet();
         effect(
             batched((pos) => {
                 // Subscribes to which orders there are, not to their fields.
                 for (const order of pos.models["pos.order"].getAll().map(toRaw)) {
-                    if (!watched.has(order)) {
-                        watched.add(order);
+                    if (!this.watchedOrders.has(order)) {
+                        this.watchedOrders.add(order);
                         this.watchOrder(order);
                     }
                 }
@@ -156,9 +158,19 @@ export class PosOrderSync {
         );
     }
 
+    /**
+     * Once `order` is deleted its watcher reads nothing more: Owl keeps an observer, and all
+     * it read, until a key it read changes, and many keys of an order never change again
+     * (docs/protocol.md "What a page remembers"). Should the order come back, the orders'
+     * watcher sees it again.
+     */
     watchOrder(order) {
         effect(
             batched((watched) => {
+                if (toRaw(this.orderByUuid(order.uuid)) !== order) {
+                    this.watchedOrders.delete(order);
+                    return;
+                }
                 readOrderView(watched); // through the effect's proxy: subscribes to its fields
                 this.editedOrders.add(watched.uuid);
                 this.client.captureEdits();
@@ -510,7 +522,10 @@ function tapServerLoads(models, sync) {
                 sync.beforeServerLoad();
             }
             try {
-                return super[LOAD_METHOD](data, ...rest);
+                const loaded = touchesOrders
+                    ? withoutUnloadedLinks(models, data, ORDER_MODELS)
+                    : data;
+                return super[LOAD_METHOD](loaded, ...rest);
             } finally {
                 if (touchesOrders) {
                     sync.afterServerLoad();

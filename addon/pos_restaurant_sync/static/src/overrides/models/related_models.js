@@ -23,10 +23,12 @@
  * all evening (docs/benchmarks.md "A page's memory"). Once a record is deleted, possync signals a change of every key it has
  * or inherits, through Owl's own delete trap: each observer that read one forgets all its
  * subscriptions, as after any change, and the record is left as it was. Observers of live
- * records that read the deleted one are notified too, as its deletion concerns them. Odoo
- * 18 has no such observers but keeps the deleted record's last values, which name its order
- * (pos/compat.js `forgetKeptValues`). Both happen once the task that deleted it ends, so
- * Odoo's own deletion runs as it always does.
+ * records that read the deleted one are notified too, as its deletion concerns them (and
+ * possync's own watcher of a deleted order reads it no more: pos/order_sync.js). Odoo 18 has
+ * no such observers but keeps the deleted record's last values, which name its order, and a
+ * record created here under its first id in its id index (pos/compat.js `forgetKeptValues`,
+ * `forgetFirstIds`). All this happens once the task that deleted it ends, so Odoo's own
+ * deletion runs as it always does.
  *
  * Only with Real-Time Sync on, although both change Odoo's own behaviour: possync changes
  * nothing of a POS whose manager left it off (pos/enabled.js). The gate is asked per record,
@@ -36,7 +38,12 @@
 import { reactive, toRaw } from "@odoo/owl";
 import { patch } from "@web/core/utils/patch";
 import { Base } from "@point_of_sale/app/models/related_models";
-import { forgetKeptValues, keptValues, modelName } from "@pos_restaurant_sync/pos/compat";
+import {
+    forgetFirstIds,
+    forgetKeptValues,
+    keptValues,
+    modelName,
+} from "@pos_restaurant_sync/pos/compat";
 import { possyncEnabledFor } from "@pos_restaurant_sync/pos/enabled";
 
 /** `[record, id, kept values]` deleted in the current task: released once Odoo's deletion
@@ -70,10 +77,12 @@ export function releaseObservers(record) {
 }
 
 function releaseDeleted() {
-    for (const [record, id, values] of deleted.splice(0)) {
+    const released = deleted.splice(0);
+    for (const [record, id, values] of released) {
         releaseObservers(record);
         forgetKeptValues(record, id, values);
     }
+    forgetFirstIds(released.map(([record]) => record));
 }
 
 patch(Base.prototype, {
