@@ -12,7 +12,7 @@ startOdoo(18);
 
 await import("../../addon/pos_restaurant_sync/static/src/overrides/models/related_models.js");
 const { Base } = await import("./odoo_stubs/related_models.js");
-const { withoutUnloadedLinks } = await import("../../addon/pos_restaurant_sync/static/src/pos/compat.js");
+const { loadKeepingUnloadedLinks } = await import("../../addon/pos_restaurant_sync/static/src/pos/compat.js");
 
 /** A line of the POS whose config is `config`, its kept values naming its order, as 18's. */
 function keptLine(config) {
@@ -61,20 +61,26 @@ test("on 18 a deleted record created here leaves the id index under its first id
     assert.deepEqual(Object.keys(byId), ["pos.order.line_8"]);
 });
 
-test("on 18 a server load leaves out links of held orders to models the POS does not load", () => {
+test("on 18 links of held orders to models the POS does not load go straight to their raw values", () => {
     const fields = {
-        sale_journal: { type: "many2one", relation: "account.journal" },
+        account_move: { type: "many2one", relation: "account.move" },
         partner_id: { type: "many2one", relation: "res.partner" },
     };
+    const held = { raw: { uuid: "held", account_move: false } };
     const models = {
-        "pos.order": { modelFields: fields, getBy: (key, uuid) => uuid === "held" && {} },
+        "pos.order": { modelFields: fields, getBy: (key, uuid) => uuid === "held" && held },
         "res.partner": {},
     };
-    const held = { uuid: "held", sale_journal: 9, partner_id: 3 };
-    const fresh = { uuid: "fresh", sale_journal: 9, partner_id: 3 };
-    const data = { "pos.order": [held, fresh], "res.partner": [{ id: 3 }] };
-    const loaded = withoutUnloadedLinks(models, data, ["pos.order", "pos.order.line"]);
+    const paid = { uuid: "held", account_move: 42, partner_id: 3 };
+    const fresh = { uuid: "fresh", account_move: 43, partner_id: 3 };
+    const data = { "pos.order": [paid, fresh], "res.partner": [{ id: 3 }] };
+    let loaded;
+    loadKeepingUnloadedLinks(models, data, ["pos.order", "pos.order.line"], (given) => {
+        loaded = given;
+        assert.equal(held.raw.account_move, false, "not yet: Odoo's load comes first");
+    });
     assert.deepEqual(loaded["pos.order"], [{ uuid: "held", partner_id: 3 }, fresh]);
     assert.equal(loaded["res.partner"], data["res.partner"]);
-    assert.deepEqual(data["pos.order"][0], held, "the server's data is left as it came");
+    assert.equal(held.raw.account_move, 42, "the invoice, where 18's payment screen reads it");
+    assert.deepEqual(data["pos.order"][0], paid, "the server's data is left as it came");
 });

@@ -95,31 +95,40 @@ export const BUS_EVENTS = IS_19
 export const LOAD_METHOD = IS_19 ? "_loadData" : "loadData";
 
 /**
- * `data` for 18's load without the links of records the page holds already to models this
- * POS does not load (an order's sales journal, its invoice). 18 files each such link of each
- * record it updates as "missing" until the linked record is loaded, which never happens: the
- * page then keeps every order, with its lines, that the server ever sent it again. These
- * links were set when the record was created here or loaded, and the POS cannot change them.
+ * 18's load of `data` through `load`, with the links of records the page holds already to
+ * models this POS does not load (an order's sales journal, its invoice) written straight
+ * into those records' raw values, where 18 keeps them (its payment screen reads an order's
+ * invoice there). Through its load, 18 also files each such link as "missing" until the
+ * linked record is loaded, which never happens: the page would keep every order, with its
+ * lines, that the server ever sent it again.
  */
-export function withoutUnloadedLinks(models, data, modelNames) {
+export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
     if (IS_19) {
-        return data;
+        return load(data);
     }
     const loaded = { ...data };
+    const links = [];
     for (const model of modelNames.filter((name) => Array.isArray(data[name]))) {
         const unloaded = Object.entries(models[model].modelFields)
             .filter(([, field]) => field.type === "many2one" && !(field.relation in models))
             .map(([name]) => name);
-        const held = (vals) => vals.uuid && models[model].getBy("uuid", vals.uuid);
-        loaded[model] = data[model].map((vals) => (held(vals) ? omit(vals, unloaded) : vals));
+        loaded[model] = data[model].map((vals) => {
+            const held = vals.uuid && models[model].getBy("uuid", vals.uuid);
+            const names = held ? unloaded.filter((name) => name in vals) : [];
+            if (!names.length) {
+                return vals;
+            }
+            links.push([held, Object.fromEntries(names.map((name) => [name, vals[name]]))]);
+            return Object.fromEntries(
+                Object.entries(vals).filter(([name]) => !names.includes(name))
+            );
+        });
     }
-    return loaded;
-}
-
-function omit(vals, names) {
-    const kept = { ...vals };
-    names.forEach((name) => delete kept[name]);
-    return kept;
+    const result = load(loaded);
+    for (const [record, values] of links) {
+        Object.assign(toRaw(record).raw || {}, values);
+    }
+    return result;
 }
 
 export function selectedOrder(pos) {

@@ -17,7 +17,7 @@ import { _t } from "@web/core/l10n/translation";
 import { diff } from "@pos_restaurant_sync/lib/protocol";
 import {
     LOAD_METHOD,
-    withoutUnloadedLinks,
+    loadKeepingUnloadedLinks,
     currentScreen,
     isSynced,
     leaveOrder,
@@ -522,10 +522,10 @@ function tapServerLoads(models, sync) {
                 sync.beforeServerLoad();
             }
             try {
-                const loaded = touchesOrders
-                    ? withoutUnloadedLinks(models, data, ORDER_MODELS)
-                    : data;
-                return super[LOAD_METHOD](loaded, ...rest);
+                const load = (loaded) => super[LOAD_METHOD](loaded, ...rest);
+                return touchesOrders
+                    ? loadKeepingUnloadedLinks(models, data, ORDER_MODELS, load)
+                    : load(data);
             } finally {
                 if (touchesOrders) {
                     sync.afterServerLoad();
