@@ -25,6 +25,7 @@ import {
     setUuidFirst,
     syncPending,
 } from "./compat";
+import { readOpenOrdersOneAtATime } from "./open_orders";
 import { readOrderView } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
@@ -112,6 +113,7 @@ export class PosOrderSync {
         this.watchRecords();
         this.watchScreen();
         tapServerLoads(this.models, this);
+        readOpenOrdersOneAtATime(this.pos.deviceSync);
     }
 
     /** Changes from elsewhere were lost: Odoo's own re-read of the open orders, a server load. */
