@@ -124,11 +124,13 @@ export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
             );
         });
     }
-    const result = load(loaded);
-    for (const [record, values] of links) {
-        Object.assign(toRaw(record).raw || {}, values);
+    try {
+        return load(loaded);
+    } finally {
+        for (const [record, values] of links) {
+            Object.assign(toRaw(record).raw || {}, values);
+        }
     }
-    return result;
 }
 
 export function selectedOrder(pos) {
