@@ -189,11 +189,10 @@ export function forgetFirstIds(records) {
     }
     const byModel = new Map();
     for (const record of records.map(toRaw)) {
-        byModel.set(record.model, [...(byModel.get(record.model) || []), record]);
+        byModel.set(record.model, (byModel.get(record.model) || new Set()).add(record));
     }
-    for (const [model, deleted] of byModel) {
+    for (const [model, gone] of byModel) {
         const byId = toRaw(model.indexedRecords[model.modelName].id);
-        const gone = new Set(deleted);
         for (const key of Object.keys(byId)) {
             if (gone.has(toRaw(byId[key]))) {
                 delete byId[key];
