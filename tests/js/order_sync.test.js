@@ -81,8 +81,15 @@ test("a paid order being refunded stays, with the lines its refund names", () =>
     assert.deepEqual(dropped, []);
 });
 
+test("on an order's screen the same closed orders are removed, the one shown kept", () => {
+    const { sync, dropped } = pageWith("ProductScreen", restaurant());
+    sync.paidHere.add("paid-here");
+    sync.dropClosed();
+    assert.deepEqual(dropped, ["paid", "cancelled"]);
+});
+
 test("on any other screen no closed order is removed", () => {
-    for (const screen of ["ProductScreen", "TicketScreen", "PaymentScreen", "ReceiptScreen"]) {
+    for (const screen of ["TicketScreen", "PaymentScreen", "ReceiptScreen", "SplitBillScreen"]) {
         const { sync, dropped } = pageWith(screen, restaurant());
         sync.dropClosed();
         assert.deepEqual(dropped, [], screen);

@@ -32,6 +32,13 @@ import { missingRecords, relinkLines, writeOps } from "./order_writer";
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
 /**
+ * The screens on which the page removes closed orders (`dropClosed`): they show no order but
+ * the one on screen. A terminal spends its evening on them, the floor plan or a table's
+ * order; one left on an order would otherwise keep every order closed meanwhile.
+ */
+const DROP_SCREENS = new Set(["FloorScreen", "ProductScreen"]);
+
+/**
  * Run `callback` once the browser has drawn what is pending: after the next frame, or
  * within a second in a hidden tab, which draws none.
  */
@@ -410,15 +417,16 @@ export class PosOrderSync {
     /**
      * Odoo keeps in the records the orders paid here, and those its own sync loads closed
      * from the server, for the page's life; each holds its lines' computed prices and
-     * observers (about 190 KiB a line on 19). On the floor plan, a closed order that Odoo
-     * has sent is removed, as a reload would: the Orders screen reads closed orders from the
-     * server when the waiter opens it. Other screens may show or read one (an order's
-     * screen while it closes, the payment, receipt and Orders screens).
+     * observers (about 190 KiB a line on 19). On the floor plan and on an order's screen, a
+     * closed order that Odoo has sent is removed, as a reload would (the order on screen
+     * stays): the Orders screen reads closed orders from the server when the waiter opens
+     * it. Other screens may show or read one (the Orders screen, the payment and receipt
+     * screens, a split).
      * An order being refunded stays: the refund's lines, or the lines picked for one, are
      * its lines.
      */
     dropClosed() {
-        if (currentScreen(this.pos) !== "FloorScreen") {
+        if (!DROP_SCREENS.has(currentScreen(this.pos))) {
             return;
         }
         const done = this.orders().filter((order) => this.mayDrop(order));
