@@ -1,7 +1,7 @@
 // A record on an Odoo 18 page: 18 keeps each record's last values in its model's store, by
 // id, and leaves them there when the record goes (tests/js/patches.test.js has 19); it keeps
 // a record created here under its first id in its id index; and it keeps each record updated
-// with a link to a model the POS does not load.
+// with a link to a model the POS does not load, or to a user it does not have.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
@@ -83,4 +83,52 @@ test("on 18 links of held orders to models the POS does not load go straight to 
     assert.equal(loaded["res.partner"], data["res.partner"]);
     assert.equal(held.raw.account_move, 42, "the invoice, where 18's payment screen reads it");
     assert.deepEqual(data["pos.order"][0], paid, "the server's data is left as it came");
+});
+
+test("on 18 an order's link to a user the POS does not have goes to its raw values, held or new", () => {
+    const fields = {
+        user_id: { type: "many2one", relation: "res.users" },
+        partner_id: { type: "many2one", relation: "res.partner" },
+    };
+    const records = { held: { raw: { uuid: "held" } } };
+    const models = {
+        "pos.order": {
+            modelFields: fields,
+            getBy: (key, uuid) => records[uuid],
+        },
+        "res.users": { get: (id) => (id === 2 ? { id: 2 } : undefined) }, // this page's user
+        "res.partner": { get: () => undefined }, // 18 fetches missing partners with the load
+    };
+    const data = {
+        "pos.order": [
+            { uuid: "held", user_id: 9, partner_id: 5 },
+            { uuid: "fresh", user_id: 9 },
+            { uuid: "mine", user_id: 2 },
+        ],
+    };
+    let loaded;
+    loadKeepingUnloadedLinks(models, data, ["pos.order"], (given) => {
+        loaded = given;
+        records.fresh = { raw: { uuid: "fresh" } }; // Odoo's load creates it
+    });
+    assert.deepEqual(loaded["pos.order"], [
+        { uuid: "held", partner_id: 5 },
+        { uuid: "fresh" },
+        { uuid: "mine", user_id: 2 },
+    ]);
+    assert.equal(records.held.raw.user_id, 9);
+    assert.equal(records.fresh.raw.user_id, 9);
+});
+
+test("on 18 a link that replaces a linked user is left to Odoo's load", () => {
+    const fields = { user_id: { type: "many2one", relation: "res.users" } };
+    const held = { user_id: { id: 2 }, raw: { uuid: "held", user_id: 2 } };
+    const models = {
+        "pos.order": { modelFields: fields, getBy: () => held },
+        "res.users": { get: () => undefined },
+    };
+    const data = { "pos.order": [{ uuid: "held", user_id: 9 }] };
+    let loaded;
+    loadKeepingUnloadedLinks(models, data, ["pos.order"], (given) => (loaded = given));
+    assert.deepEqual(loaded["pos.order"], data["pos.order"]);
 });

@@ -95,12 +95,44 @@ export const BUS_EVENTS = IS_19
 export const LOAD_METHOD = IS_19 ? "_loadData" : "loadData";
 
 /**
- * 18's load of `data` through `load`, with the links of records the page holds already to
- * models this POS does not load (an order's sales journal, its invoice) written straight
- * into those records' raw values, where 18 keeps them (its payment screen reads an order's
- * invoice there). Through its load, 18 also files each such link as "missing" until the
- * linked record is loaded, which never happens: the page would keep every order, with its
- * lines, that the server ever sent it again.
+ * Models 18 loads once, at start, and never fetches a missing record of (its data service's
+ * `pohibitedAutoLoadedModels`, less those whose records come with the orders): the user,
+ * the session, the POS. An order's link to another of their records (the waiter who opened
+ * it on another terminal, with a login of their own) stays unlinked for good.
+ */
+const LOADED_ONCE = new Set(["res.users", "pos.session", "pos.config"]);
+
+/**
+ * The links in `vals` that 18's load would file as missing for good: to a model the POS
+ * does not load (an order's sales journal, its invoice; 18 files those of updated records
+ * only), or to a record of a model loaded once that the page does not have, while the
+ * record's link holds nothing already.
+ */
+function linksNeverLoaded(models, model, vals, record) {
+    return Object.entries(models[model].modelFields)
+        .filter(([name, field]) => {
+            if (field.type !== "many2one" || !(name in vals)) {
+                return false;
+            }
+            if (!(field.relation in models)) {
+                return Boolean(record);
+            }
+            return (
+                LOADED_ONCE.has(field.relation) &&
+                Boolean(vals[name]) &&
+                !models[field.relation].get(vals[name]) &&
+                !(record && toRaw(record)[name])
+            );
+        })
+        .map(([name]) => name);
+}
+
+/**
+ * 18's load of `data` through `load`, with the links its load would file as missing for
+ * good (`linksNeverLoaded`) written straight into the records' raw values instead, where
+ * 18 keeps them (its payment screen reads an order's invoice there). 18 files each such
+ * link until the linked record is loaded, which never happens, and the page would keep
+ * every order, with its lines, that the server ever sent it (again).
  */
 export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
     if (IS_19) {
@@ -109,16 +141,13 @@ export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
     const loaded = { ...data };
     const links = [];
     for (const model of modelNames.filter((name) => Array.isArray(data[name]))) {
-        const unloaded = Object.entries(models[model].modelFields)
-            .filter(([, field]) => field.type === "many2one" && !(field.relation in models))
-            .map(([name]) => name);
         loaded[model] = data[model].map((vals) => {
             const held = vals.uuid && models[model].getBy("uuid", vals.uuid);
-            const names = held ? unloaded.filter((name) => name in vals) : [];
+            const names = vals.uuid ? linksNeverLoaded(models, model, vals, held) : [];
             if (!names.length) {
                 return vals;
             }
-            links.push([held, Object.fromEntries(names.map((name) => [name, vals[name]]))]);
+            links.push([model, vals.uuid, Object.fromEntries(names.map((n) => [n, vals[n]]))]);
             return Object.fromEntries(
                 Object.entries(vals).filter(([name]) => !names.includes(name))
             );
@@ -127,8 +156,9 @@ export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
     try {
         return load(loaded);
     } finally {
-        for (const [record, values] of links) {
-            Object.assign(toRaw(record).raw || {}, values);
+        for (const [model, uuid, values] of links) {
+            const record = models[model].getBy("uuid", uuid);
+            Object.assign((record && toRaw(record).raw) || {}, values);
         }
     }
 }
