@@ -81,11 +81,13 @@ test("a paid order being refunded stays, with the lines its refund names", () =>
     assert.deepEqual(dropped, []);
 });
 
-test("on an order's screen the same closed orders are removed, the one shown kept", () => {
-    const { sync, dropped } = pageWith("ProductScreen", restaurant());
-    sync.paidHere.add("paid-here");
-    sync.dropClosed();
-    assert.deepEqual(dropped, ["paid", "cancelled"]);
+test("on an order's screen, the screen saver and the login screen, the same go", () => {
+    for (const screen of ["ProductScreen", "SaverScreen", "LoginScreen"]) {
+        const { sync, dropped } = pageWith(screen, restaurant());
+        sync.paidHere.add("paid-here");
+        sync.dropClosed();
+        assert.deepEqual(dropped, ["paid", "cancelled"], screen);
+    }
 });
 
 test("on any other screen no closed order is removed", () => {

@@ -33,10 +33,12 @@ const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
 /**
  * The screens on which the page removes closed orders (`dropClosed`): they show no order but
- * the one on screen. A terminal spends its evening on them, the floor plan or a table's
- * order; one left on an order would otherwise keep every order closed meanwhile.
+ * the one on screen. A terminal spends its evening on them: the floor plan, a table's order,
+ * the screen saver Odoo shows after five idle minutes and the login screen (both leave for
+ * the first page, the floor plan). On any other, a terminal would keep every order closed
+ * meanwhile.
  */
-const DROP_SCREENS = new Set(["FloorScreen", "ProductScreen"]);
+const DROP_SCREENS = new Set(["FloorScreen", "ProductScreen", "SaverScreen", "LoginScreen"]);
 
 /**
  * Run `callback` once the browser has drawn what is pending: after the next frame, or
@@ -417,11 +419,11 @@ export class PosOrderSync {
     /**
      * Odoo keeps in the records the orders paid here, and those its own sync loads closed
      * from the server, for the page's life; each holds its lines' computed prices and
-     * observers (about 190 KiB a line on 19). On the floor plan and on an order's screen, a
-     * closed order that Odoo has sent is removed, as a reload would (the order on screen
-     * stays): the Orders screen reads closed orders from the server when the waiter opens
-     * it. Other screens may show or read one (the Orders screen, the payment and receipt
-     * screens, a split).
+     * observers (about 190 KiB a line on 19). On the screens that show no other order
+     * (`DROP_SCREENS`), a closed order that Odoo has sent is removed, as a reload would (the
+     * order on screen stays): the Orders screen reads closed orders from the server when
+     * the waiter opens it. Other screens may show or read one (the Orders screen, the
+     * payment and receipt screens, a split).
      * An order being refunded stays: the refund's lines, or the lines picked for one, are
      * its lines.
      */
