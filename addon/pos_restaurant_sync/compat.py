@@ -31,6 +31,16 @@ KITCHEN_NOTES_AS_JSON: bool = ODOO_MAJOR >= 19
 # sequence_number; on 18 the POS draws them in the browser and the server sets none.
 ORDER_REFS_FROM_CREATE: bool = ODOO_MAJOR >= 19
 
+# The POS's sequences (fields of pos.config) that creating an order, and a line, draws from.
+# Those with the no-gap implementation (19's, and 18's where a localisation asks for it) are
+# drawn FOR UPDATE NOWAIT and held until commit.
+ORDER_SEQUENCES: tuple[str, ...] = (
+    ("order_seq_id", "order_backend_seq_id") if ODOO_MAJOR >= 19 else ("sequence_id",)
+)
+LINE_SEQUENCES: tuple[str, ...] = (
+    ("order_line_seq_id",) if ODOO_MAJOR >= 19 else ("sequence_line_id",)
+)
+
 
 def json_route(route: str, **kwargs):
     """``http.route`` for a JSON-RPC endpoint, with the route type this Odoo expects."""

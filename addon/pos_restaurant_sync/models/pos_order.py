@@ -30,6 +30,9 @@ LINE_NAME_FIELDS = {"product_id", "attribute_value_ids"}
 
 # First key of the advisory lock that guards a session's order references (b"posr").
 REFS_LOCK_CLASS = 0x706F7372
+# How long an application waits for a POS sequence another transaction holds (PostgreSQL's
+# lock_timeout); past it, it fails as Odoo's own draw would, and is tried again.
+SEQUENCE_WAIT = "2s"
 
 # A value that cannot be stored in Odoo: left out. What a change names was checked for the
 # POS and the user when the change was admitted (scope.py); a record deleted since is skipped.
@@ -205,7 +208,33 @@ class PosOrder(models.Model):
             "amount_return": 0.0,
             **self._possync_order_refs(session),
         }
+        self._possync_wait_for_sequences(config, compat.ORDER_SEQUENCES + compat.LINE_SEQUENCES)
         return self.create({**vals, **self._possync_order_vals(view)})
+
+    def _possync_wait_for_sequences(self, config, names: tuple[str, ...]) -> None:
+        """Take the POS's no-gap sequences ``names`` before drawing from them, waiting for a
+        transaction that holds one (at most ``SEQUENCE_WAIT``).
+
+        Odoo draws from such a sequence with FOR UPDATE NOWAIT, which fails at once while
+        another transaction has drawn and not committed: Odoo's own sync of an order,
+        another push's application. After a heal every terminal pushes its backlog at once
+        and an application could lose that race on every try, the order then waiting for
+        the cron. The application runs in READ COMMITTED (``_own_transaction``), so once the
+        holder commits this sees the number it drew; Odoo's own draw then finds the row
+        already taken by this transaction.
+        """
+        config = config.sudo()
+        ids = sorted(
+            sequence.id
+            for sequence in (config[name] for name in names if name in config._fields)
+            if sequence.implementation == "no_gap"
+        )
+        if not ids:
+            return
+        cr = self.env.cr
+        cr.execute("SET LOCAL lock_timeout = %s", [SEQUENCE_WAIT])
+        cr.execute("SELECT id FROM ir_sequence WHERE id IN %s ORDER BY id FOR UPDATE", [tuple(ids)])
+        cr.execute("SET LOCAL lock_timeout TO DEFAULT")
 
     @api.model
     def _possync_order_refs(self, session) -> dict:
@@ -281,6 +310,7 @@ class PosOrder(models.Model):
         if not vals.get("product_id"):
             return False  # a line needs its product; it shows once the line.add arrives
         product = self.env["product.product"].browse(vals["product_id"])
+        self._possync_wait_for_sequences(self.config_id, compat.LINE_SEQUENCES)
         vals = {"qty": 1.0, **vals}
         if "price_unit" not in vals:
             vals["price_unit"] = self._possync_default_price(product, vals["qty"])

@@ -1,10 +1,12 @@
 import itertools
+import threading
 from unittest.mock import patch
 
 from odoo import sql_db
 from odoo.tests import tagged
 from psycopg2.errors import LockNotAvailable
 
+from .. import compat
 from ..models import pos_restaurant_sync_change_push as push_module
 from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 from .common import PossyncCommon
@@ -52,6 +54,38 @@ class TestApplyUnderContention(PossyncCommon):
 
     def order_row(self, order):
         return self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", order)])
+
+    def test_a_new_line_waits_for_the_pos_sequence_another_transaction_holds(self):
+        # Odoo's own sync of an order has drawn a line number and not committed yet: the
+        # application waits for it (without the wait, every instant try would fail). The
+        # other connection sees only what is committed: a no-gap sequence of the database.
+        Sequence = self.env["ir.sequence"].sudo()
+        committed = [("implementation", "=", "no_gap"), ("use_date_range", "=", False)]
+        line_sequence = Sequence.search(committed, order="id", limit=1)
+        if not line_sequence:
+            self.skipTest("no committed no-gap sequence in this database")
+        order = self.new_uuid()
+        self.push(self.change(order, self.line_add("l1", self.coke)))
+        (field,) = compat.LINE_SEQUENCES
+        self.config.sudo()[field] = line_sequence
+        self.env.flush_all()
+        calls = self.lock_held_for()
+        create_line = self.order_model._possync_create_line
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            drawn = "UPDATE ir_sequence SET number_next = number_next + 1 WHERE id = %s"
+            other.execute(drawn, [line_sequence.id])
+            commits = threading.Timer(1.5, other.rollback)  # its sync ends 1.5 s later
+
+            def line_created_meanwhile(order, *args):
+                if commits.ident is None:
+                    commits.start()
+                return create_line(order, *args)
+
+            with patch.object(self.order_model, "_possync_create_line", line_created_meanwhile):
+                self.push(self.change(order, self.line_add("l2", self.coke), at=1))
+            commits.join()
+        self.assertEqual(calls, [order], "one try")
+        self.assertEqual(sorted(self.pos_order(order).lines.mapped("uuid")), ["l1", "l2"])
 
     def test_a_lock_held_on_every_try_is_tried_again_after_growing_jittered_pauses(self):
         order = self.new_uuid()
