@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from odoo import Command, api, models
 
@@ -31,8 +32,10 @@ LINE_NAME_FIELDS = {"product_id", "attribute_value_ids"}
 # First key of the advisory lock that guards a session's order references (b"posr").
 REFS_LOCK_CLASS = 0x706F7372
 # How long an application waits for a POS sequence another transaction holds (PostgreSQL's
-# lock_timeout); past it, it fails as Odoo's own draw would, and is tried again.
-SEQUENCE_WAIT = "2s"
+# lock_timeout), and never past the context's APPLY_DEADLINE_KEY (a push's budget, in
+# time.monotonic()); past it, it fails as Odoo's own draw would, and is tried again.
+SEQUENCE_WAIT_S = 2.0
+APPLY_DEADLINE_KEY = "possync_apply_deadline"
 
 # A value that cannot be stored in Odoo: left out. What a change names was checked for the
 # POS and the user when the change was admitted (scope.py); a record deleted since is skipped.
@@ -213,7 +216,8 @@ class PosOrder(models.Model):
 
     def _possync_wait_for_sequences(self, config, names: tuple[str, ...]) -> None:
         """Take the POS's no-gap sequences ``names`` before drawing from them, waiting for a
-        transaction that holds one (at most ``SEQUENCE_WAIT``).
+        transaction that holds one (at most ``SEQUENCE_WAIT_S``, and not past the context's
+        ``APPLY_DEADLINE_KEY``).
 
         Odoo draws from such a sequence with FOR UPDATE NOWAIT, which fails at once while
         another transaction has drawn and not committed: Odoo's own sync of an order,
@@ -232,7 +236,11 @@ class PosOrder(models.Model):
         if not ids:
             return
         cr = self.env.cr
-        cr.execute("SET LOCAL lock_timeout = %s", [SEQUENCE_WAIT])
+        deadline = self.env.context.get(APPLY_DEADLINE_KEY)
+        wait_s = SEQUENCE_WAIT_S if deadline is None else deadline - time.monotonic()
+        wait_s = min(SEQUENCE_WAIT_S, wait_s)
+        # PostgreSQL reads 0 as "wait for ever": a budget spent still waits a millisecond.
+        cr.execute("SET LOCAL lock_timeout = %s", [f"{max(1, round(wait_s * 1000))}ms"])
         cr.execute("SELECT id FROM ir_sequence WHERE id IN %s ORDER BY id FOR UPDATE", [tuple(ids)])
         cr.execute("SET LOCAL lock_timeout TO DEFAULT")
 

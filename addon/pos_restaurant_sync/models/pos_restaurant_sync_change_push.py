@@ -21,6 +21,7 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from ..lib import clock, order_state, protocol, push_records
 from ..lib.push_records import InvalidChange, Logged, NewChange, Received
 from ..scope import Scope
+from .pos_order import APPLY_DEADLINE_KEY
 from .pos_restaurant_sync_change import SyncRequestError
 from .pos_restaurant_sync_order import MergedOrder, PosRestaurantSyncOrder
 
@@ -84,12 +85,13 @@ class PosRestaurantSyncChange(models.Model):
         push gets no next push to catch up, and the cron may be a minute or more away. One
         order per transaction, so a lock lost by one order holds back no other, and the
         sequences Odoo locks for a new order or line are held only while that order is
-        written; no pause past the push's ``deadline`` (``monotonic()``). A failure is
-        logged: the answer to the push stands."""
+        written; no pause, and no wait for a sequence, past the push's ``deadline``
+        (``monotonic()``). A failure is logged: the answer to the push stands."""
         for attempt in range(1, APPLY_ATTEMPTS + 1):
             try:
                 with _own_transaction(self.env) as env:
-                    env[self._name]._apply_orders(config.with_env(env), {order_uuid}, wait)
+                    applying = config.with_env(env).with_context({APPLY_DEADLINE_KEY: deadline})
+                    env[self._name]._apply_orders(applying, {order_uuid}, wait)
                 return
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 if attempt == APPLY_ATTEMPTS or monotonic() >= deadline:

@@ -1,5 +1,6 @@
 import itertools
 import threading
+import time
 from unittest.mock import patch
 
 from odoo import sql_db
@@ -7,6 +8,7 @@ from odoo.tests import tagged
 from psycopg2.errors import LockNotAvailable
 
 from .. import compat
+from ..models import pos_order as pos_order_module
 from ..models import pos_restaurant_sync_change_push as push_module
 from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 from .common import PossyncCommon
@@ -86,6 +88,29 @@ class TestApplyUnderContention(PossyncCommon):
             commits.join()
         self.assertEqual(calls, [order], "one try")
         self.assertEqual(sorted(self.pos_order(order).lines.mapped("uuid")), ["l1", "l2"])
+
+    def test_attack_a_push_past_its_budget_waits_for_no_sequence(self):
+        # A push naming many new orders while the sequence stays held would otherwise wait
+        # up to two seconds for each of them.
+        Sequence = self.env["ir.sequence"].sudo()
+        committed = [("implementation", "=", "no_gap"), ("use_date_range", "=", False)]
+        line_sequence = Sequence.search(committed, order="id", limit=1)
+        if not line_sequence:
+            self.skipTest("no committed no-gap sequence in this database")
+        order = self.new_uuid()
+        self.push(self.change(order, self.line_add("l1", self.coke)))
+        (field,) = compat.LINE_SEQUENCES
+        self.config.sudo()[field] = line_sequence
+        self.env.flush_all()
+        spent = {pos_order_module.APPLY_DEADLINE_KEY: time.monotonic()}
+        pos_order = self.pos_order(order).with_context(spent)
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            drawn = "UPDATE ir_sequence SET number_next = number_next + 1 WHERE id = %s"
+            other.execute(drawn, [line_sequence.id])
+            started = time.monotonic()
+            with self.assertRaises(LockNotAvailable), self.env.cr.savepoint():
+                pos_order._possync_wait_for_sequences(self.config, compat.LINE_SEQUENCES)
+            self.assertLess(time.monotonic() - started, 1.0)
 
     def test_a_lock_held_on_every_try_is_tried_again_after_growing_jittered_pauses(self):
         order = self.new_uuid()
