@@ -1,6 +1,7 @@
 import itertools
 import threading
 import time
+from contextlib import contextmanager
 from unittest.mock import patch
 
 from odoo import sql_db
@@ -57,10 +58,12 @@ class TestApplyUnderContention(PossyncCommon):
     def order_row(self, order):
         return self.env["pos_restaurant_sync.order"].search([("order_uuid", "=", order)])
 
-    def test_a_new_line_waits_for_the_pos_sequence_another_transaction_holds(self):
-        # Odoo's own sync of an order has drawn a line number and not committed yet: the
-        # application waits for it (without the wait, every instant try would fail). The
-        # other connection sees only what is committed: a no-gap sequence of the database.
+    @contextmanager
+    def line_number_drawn_elsewhere(self):
+        """An order with a line, then its POS's line sequence held by another transaction
+        (Odoo's own sync of an order has drawn a line number and not committed yet); yields
+        (the order, that connection). The other connection sees only what is committed:
+        the POS takes a no-gap sequence of the database."""
         Sequence = self.env["ir.sequence"].sudo()
         committed = [("implementation", "=", "no_gap"), ("use_date_range", "=", False)]
         line_sequence = Sequence.search(committed, order="id", limit=1)
@@ -71,11 +74,16 @@ class TestApplyUnderContention(PossyncCommon):
         (field,) = compat.LINE_SEQUENCES
         self.config.sudo()[field] = line_sequence
         self.env.flush_all()
-        calls = self.lock_held_for()
-        create_line = self.order_model._possync_create_line
         with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
             drawn = "UPDATE ir_sequence SET number_next = number_next + 1 WHERE id = %s"
             other.execute(drawn, [line_sequence.id])
+            yield order, other
+
+    def test_a_new_line_waits_for_the_pos_sequence_another_transaction_holds(self):
+        # Without the wait, every instant try would fail on Odoo's FOR UPDATE NOWAIT.
+        with self.line_number_drawn_elsewhere() as (order, other):
+            calls = self.lock_held_for()
+            create_line = self.order_model._possync_create_line
             commits = threading.Timer(1.5, other.rollback)  # its sync ends 1.5 s later
 
             def line_created_meanwhile(order, *args):
@@ -92,21 +100,9 @@ class TestApplyUnderContention(PossyncCommon):
     def test_attack_a_push_past_its_budget_waits_for_no_sequence(self):
         # A push naming many new orders while the sequence stays held would otherwise wait
         # up to two seconds for each of them.
-        Sequence = self.env["ir.sequence"].sudo()
-        committed = [("implementation", "=", "no_gap"), ("use_date_range", "=", False)]
-        line_sequence = Sequence.search(committed, order="id", limit=1)
-        if not line_sequence:
-            self.skipTest("no committed no-gap sequence in this database")
-        order = self.new_uuid()
-        self.push(self.change(order, self.line_add("l1", self.coke)))
-        (field,) = compat.LINE_SEQUENCES
-        self.config.sudo()[field] = line_sequence
-        self.env.flush_all()
-        spent = {pos_order_module.APPLY_DEADLINE_KEY: time.monotonic()}
-        pos_order = self.pos_order(order).with_context(spent)
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
-            drawn = "UPDATE ir_sequence SET number_next = number_next + 1 WHERE id = %s"
-            other.execute(drawn, [line_sequence.id])
+        with self.line_number_drawn_elsewhere() as (order, _other):
+            spent = {pos_order_module.APPLY_DEADLINE_KEY: time.monotonic()}
+            pos_order = self.pos_order(order).with_context(spent)
             started = time.monotonic()
             with self.assertRaises(LockNotAvailable), self.env.cr.savepoint():
                 pos_order._possync_wait_for_sequences(self.config, compat.LINE_SEQUENCES)
