@@ -103,22 +103,32 @@ export const LOAD_METHOD = IS_19 ? "_loadData" : "loadData";
 const LOADED_ONCE = new Set(["res.users", "pos.session", "pos.config"]);
 
 /**
- * The links in `vals` that 18's load would file as missing for good: to a model the POS
- * does not load (an order's sales journal, its invoice; 18 files those of updated records
- * only), or to a record of a model loaded once that the page does not have, while the
- * record's link holds nothing already.
+ * The many2one fields of `model` that 18's load may file as missing for good: to a model the
+ * POS does not load (an order's sales journal, its invoice), or to a model loaded once.
  */
-function linksNeverLoaded(models, model, vals, record) {
-    return Object.entries(models[model].modelFields)
+function linksMaybeNeverLoaded(models, model) {
+    return Object.entries(models[model].modelFields).filter(
+        ([, field]) =>
+            field.type === "many2one" &&
+            (!(field.relation in models) || LOADED_ONCE.has(field.relation))
+    );
+}
+
+/**
+ * Those of `fields` in `vals` that 18's load would file as missing for good: to a model the
+ * POS does not load (18 files those of updated records only), or to a record of a model
+ * loaded once that the page does not have, while the record's link holds nothing already.
+ */
+function linksNeverLoaded(models, fields, vals, record) {
+    return fields
         .filter(([name, field]) => {
-            if (field.type !== "many2one" || !(name in vals)) {
+            if (!(name in vals)) {
                 return false;
             }
             if (!(field.relation in models)) {
                 return Boolean(record);
             }
             return (
-                LOADED_ONCE.has(field.relation) &&
                 Boolean(vals[name]) &&
                 !models[field.relation].get(vals[name]) &&
                 !(record && toRaw(record)[name])
@@ -141,9 +151,10 @@ export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
     const loaded = { ...data };
     const links = [];
     for (const model of modelNames.filter((name) => Array.isArray(data[name]))) {
+        const fields = linksMaybeNeverLoaded(models, model);
         loaded[model] = data[model].map((vals) => {
             const held = vals.uuid && models[model].getBy("uuid", vals.uuid);
-            const names = vals.uuid ? linksNeverLoaded(models, model, vals, held) : [];
+            const names = vals.uuid ? linksNeverLoaded(models, fields, vals, held) : [];
             if (!names.length) {
                 return vals;
             }
