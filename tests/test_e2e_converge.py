@@ -48,6 +48,14 @@ def test_a_replica_is_timed_when_it_was_seen_agreeing_not_at_the_end_of_the_roun
     assert agreement.last == "odoo"
     assert agreement.seconds == 10.25
     assert agreement.check_s == 9.5  # the confirming round: every replica read once
+    assert agreement.last_differed == "odoo differs"  # what kept it, for the event
+
+
+def test_a_replica_agreeing_at_once_has_nothing_it_differed_in() -> None:
+    clock = Clock()
+    agreement = run([replica(clock, "page A", agrees_at=0)], clock)
+    assert agreement is not None
+    assert agreement.last_differed is None
 
 
 def test_a_replica_that_differs_again_before_the_confirming_round_is_timed_again() -> None:

@@ -30,6 +30,7 @@ class Agreement:
     seconds: float  # from the heal until the last replica was seen agreeing
     last: str  # that replica
     check_s: float  # how long reading every replica once took (the confirming round)
+    last_differed: str | None = None  # what that replica got wrong when last read so
 
 
 def until_agreed(
@@ -57,16 +58,17 @@ def until_agreed(
     """
     started = clock()
     agreed: dict[str, float] = {}
+    differed: dict[str, str] = {}  # each replica's first wrong fact, when last read so
     while clock() - started < timeout:
         for replica in replicas:
-            if replica.name not in agreed and _agrees(replica, log):
+            if replica.name not in agreed and _agrees(replica, log, differed):
                 agreed[replica.name] = clock() - started
         if len(agreed) == len(replicas):
             round_started = clock()
-            differ = [r.name for r in replicas if not _agrees(r, log)]
+            differ = [r.name for r in replicas if not _agrees(r, log, differed)]
             if not differ:
                 last = max(agreed, key=agreed.__getitem__)
-                return Agreement(agreed[last], last, clock() - round_started)
+                return Agreement(agreed[last], last, clock() - round_started, differed.get(last))
             for name in differ:
                 del agreed[name]
         between()
@@ -74,9 +76,13 @@ def until_agreed(
     return None
 
 
-def _agrees(replica: Replica, log: Log) -> bool:
+def _agrees(replica: Replica, log: Log, differed: dict[str, str]) -> bool:
     try:
-        return not replica.facts()
+        facts = replica.facts()
     except Exception as error:  # noqa: BLE001 - Odoo restarting, a page reloading
         log(f"{replica.name}: check failed, retrying: {str(error)[:200]}")
+        differed[replica.name] = f"its read failed: {str(error)[:200]}"
         return False
+    if facts:
+        differed[replica.name] = facts[0][2]
+    return not facts

@@ -717,9 +717,11 @@ class Service:
             self.event(f"{heal}: no agreement within 120 s")
             return
         self.outcome.converge_s[heal] = round(agreement.seconds, 2)
+        differed = f", which last differed in: {agreement.last_differed}"
         self.event(
             f"{heal}: all agree after {self.outcome.converge_s[heal]} s (the last: "
-            f"{agreement.last}; reading every replica once took {agreement.check_s:.2f} s)"
+            f"{agreement.last}{differed if agreement.last_differed else ''}; reading every "
+            f"replica once took {agreement.check_s:.2f} s)"
         )
 
     def kill_worker(self) -> None:
