@@ -90,7 +90,7 @@ class PosRestaurantSyncChange(models.Model):
         for attempt in range(1, APPLY_ATTEMPTS + 1):
             try:
                 with _own_transaction(self.env) as env:
-                    applying = config.with_env(env).with_context({APPLY_DEADLINE_KEY: deadline})
+                    applying = config.with_env(env).with_context(**{APPLY_DEADLINE_KEY: deadline})
                     env[self._name]._apply_orders(applying, {order_uuid}, wait)
                 return
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:

@@ -102,7 +102,7 @@ class TestApplyUnderContention(PossyncCommon):
         # up to two seconds for each of them.
         with self.line_number_drawn_elsewhere() as (order, _other):
             spent = {pos_order_module.APPLY_DEADLINE_KEY: time.monotonic()}
-            pos_order = self.pos_order(order).with_context(spent)
+            pos_order = self.pos_order(order).with_context(**spent)
             started = time.monotonic()
             with self.assertRaises(LockNotAvailable), self.env.cr.savepoint():
                 pos_order._possync_wait_for_sequences(self.config, compat.LINE_SEQUENCES)
