@@ -31,9 +31,10 @@ LINE_NAME_FIELDS = {"product_id", "attribute_value_ids"}
 
 # First key of the advisory lock that guards a session's order references (b"posr").
 REFS_LOCK_CLASS = 0x706F7372
-# How long an application waits for a POS sequence another transaction holds (PostgreSQL's
-# lock_timeout), and never past the context's APPLY_DEADLINE_KEY (a push's budget, in
-# time.monotonic()); past it, it fails as Odoo's own draw would, and is tried again.
+# How long a push's application waits for a POS sequence another transaction holds
+# (PostgreSQL's lock_timeout), and never past the context's APPLY_DEADLINE_KEY (the push's
+# budget, in time.monotonic()); past it, it fails as Odoo's own draw would, and is tried
+# again.
 SEQUENCE_WAIT_S = 2.0
 APPLY_DEADLINE_KEY = "possync_apply_deadline"
 
@@ -202,6 +203,8 @@ class PosOrder(models.Model):
         if not session or session.state not in ("opening_control", "opened"):
             _logger.info("order %s kept in the sync log only: no open session", view["uuid"])
             return self.browse()
+        # Before 18's references take their session lock: no wait while holding it.
+        self._possync_wait_for_sequences(config, compat.ORDER_SEQUENCES + compat.LINE_SEQUENCES)
         vals = {
             "session_id": session.id,
             "uuid": view["uuid"],
@@ -211,7 +214,6 @@ class PosOrder(models.Model):
             "amount_return": 0.0,
             **self._possync_order_refs(session),
         }
-        self._possync_wait_for_sequences(config, compat.ORDER_SEQUENCES + compat.LINE_SEQUENCES)
         return self.create({**vals, **self._possync_order_vals(view)})
 
     def _possync_wait_for_sequences(self, config, names: tuple[str, ...]) -> None:
@@ -225,8 +227,14 @@ class PosOrder(models.Model):
         and an application could lose that race on every try, the order then waiting for
         the cron. The application runs in READ COMMITTED (``_own_transaction``), so once the
         holder commits this sees the number it drew; Odoo's own draw then finds the row
-        already taken by this transaction.
+        already taken by this transaction, and reads its number again (the cached one
+        predates the wait). Only a push's application waits (its context has the deadline):
+        the cron's REPEATABLE READ transaction would fail on a row committed meanwhile all
+        the same.
         """
+        deadline = self.env.context.get(APPLY_DEADLINE_KEY)
+        if deadline is None:
+            return
         config = config.sudo()
         ids = sorted(
             sequence.id
@@ -236,13 +244,13 @@ class PosOrder(models.Model):
         if not ids:
             return
         cr = self.env.cr
-        deadline = self.env.context.get(APPLY_DEADLINE_KEY)
-        wait_s = SEQUENCE_WAIT_S if deadline is None else deadline - time.monotonic()
-        wait_s = min(SEQUENCE_WAIT_S, wait_s)
+        wait_s = min(SEQUENCE_WAIT_S, deadline - time.monotonic())
         # PostgreSQL reads 0 as "wait for ever": a budget spent still waits a millisecond.
         cr.execute("SET LOCAL lock_timeout = %s", [f"{max(1, round(wait_s * 1000))}ms"])
         cr.execute("SELECT id FROM ir_sequence WHERE id IN %s ORDER BY id FOR UPDATE", [tuple(ids)])
         cr.execute("SET LOCAL lock_timeout TO DEFAULT")
+        # Odoo's draw reads number_next from the cache: the holder may have moved it.
+        self.env["ir.sequence"].browse(ids).invalidate_recordset(["number_next"])
 
     @api.model
     def _possync_order_refs(self, session) -> dict:
