@@ -179,7 +179,8 @@ class PosOrder(models.Model):
         Odoo's payment flow (it books the payment); a view cancelled cancels the order.
         """
         order = self.search([("uuid", "=", view["uuid"])], limit=1)
-        if not order and view["state"] == "draft":
+        created = not order and view["state"] == "draft"
+        if created:
             order = self._possync_create_draft(config, view)
         if not order:
             return
@@ -192,7 +193,7 @@ class PosOrder(models.Model):
             order.action_pos_order_cancel()
             return
         order._possync_write_order(view)
-        priced = order._possync_write_lines(view["lines"], removed_lines)
+        priced = order._possync_write_lines(view["lines"], removed_lines, sequences_taken=created)
         priced |= order._possync_write_payments(view["payments"], removed_payments)
         if priced:  # a note, a guest count or a table leaves the totals as they are
             order._compute_prices()
@@ -219,38 +220,48 @@ class PosOrder(models.Model):
     def _possync_wait_for_sequences(self, config, names: tuple[str, ...]) -> None:
         """Take the POS's no-gap sequences ``names`` before drawing from them, waiting for a
         transaction that holds one (at most ``SEQUENCE_WAIT_S``, and not past the context's
-        ``APPLY_DEADLINE_KEY``).
+        ``APPLY_DEADLINE_KEY``). Called once per order's application: the rows stay taken
+        until its transaction ends.
 
         Odoo draws from such a sequence with FOR UPDATE NOWAIT, which fails at once while
         another transaction has drawn and not committed: Odoo's own sync of an order,
         another push's application. After a heal every terminal pushes its backlog at once
         and an application could lose that race on every try, the order then waiting for
-        the cron. The application runs in READ COMMITTED (``_own_transaction``), so once the
-        holder commits this sees the number it drew; Odoo's own draw then finds the row
-        already taken by this transaction, and reads its number again (the cached one
-        predates the wait). Only a push's application waits (its context has the deadline):
-        the cron's REPEATABLE READ transaction would fail on a row committed meanwhile all
-        the same.
+        the cron. Only a push's application waits (its context has the deadline): the
+        cron's REPEATABLE READ transaction would fail on a row committed meanwhile all the
+        same.
         """
         deadline = self.env.context.get(APPLY_DEADLINE_KEY)
         if deadline is None:
             return
         config = config.sudo()
-        ids = sorted(
-            sequence.id
-            for sequence in (config[name] for name in names if name in config._fields)
-            if sequence.implementation == "no_gap"
-        )
-        if not ids:
+        named = [config[name] for name in names if name in config._fields]
+        sequences = self.env["ir.sequence"].sudo().union(*named)
+        self._possync_take_sequences(sequences.filtered(lambda s: s.implementation == "no_gap"))
+
+    @api.model
+    def _possync_take_sequences(self, sequences) -> None:
+        """Lock the rows of ``sequences`` for this transaction (see
+        ``_possync_wait_for_sequences``), then forget their cached next number.
+
+        The application runs in READ COMMITTED (``_own_transaction``), so once the holder
+        commits this sees the number it drew. Odoo's own draw then finds the row already
+        taken by this transaction and reads its number from the cache, which predates the
+        wait: read again, it is the holder's next one, not the holder's own.
+        """
+        if not sequences:
             return
+        deadline = self.env.context[APPLY_DEADLINE_KEY]
+        wait_ms = round(min(SEQUENCE_WAIT_S, deadline - time.monotonic()) * 1000)
         cr = self.env.cr
-        wait_s = min(SEQUENCE_WAIT_S, deadline - time.monotonic())
+        cr.execute("SELECT current_setting('lock_timeout')")
+        (callers_timeout,) = cr.fetchone()
         # PostgreSQL reads 0 as "wait for ever": a budget spent still waits a millisecond.
-        cr.execute("SET LOCAL lock_timeout = %s", [f"{max(1, round(wait_s * 1000))}ms"])
-        cr.execute("SELECT id FROM ir_sequence WHERE id IN %s ORDER BY id FOR UPDATE", [tuple(ids)])
-        cr.execute("SET LOCAL lock_timeout TO DEFAULT")
-        # Odoo's draw reads number_next from the cache: the holder may have moved it.
-        self.env["ir.sequence"].browse(ids).invalidate_recordset(["number_next"])
+        cr.execute("SET LOCAL lock_timeout = %s", [f"{max(1, wait_ms)}ms"])
+        ids = tuple(sorted(sequences.ids))
+        cr.execute("SELECT id FROM ir_sequence WHERE id IN %s ORDER BY id FOR UPDATE", [ids])
+        cr.execute("SELECT set_config('lock_timeout', %s, true)", [callers_timeout])
+        sequences.invalidate_recordset(["number_next"])
 
     @api.model
     def _possync_order_refs(self, session) -> dict:
@@ -293,8 +304,11 @@ class PosOrder(models.Model):
     def _possync_write_order(self, view: dict) -> None:
         _write_changed(self, self._possync_order_vals(view))
 
-    def _possync_write_lines(self, lines: dict, removed: set[str]) -> bool:
-        """Write the lines; True if the order's totals may have changed."""
+    def _possync_write_lines(
+        self, lines: dict, removed: set[str], sequences_taken: bool = False
+    ) -> bool:
+        """Write the lines; True if the order's totals may have changed.
+        ``sequences_taken``: this transaction holds the POS's line sequences already."""
         Line = self.env["pos.order.line"]
         existing = self._possync_records_by_uuid(Line._name, "order_id", set(lines))
         priced = False
@@ -303,8 +317,13 @@ class PosOrder(models.Model):
             line = existing.get(line_uuid)
             if line:
                 priced |= self._possync_update_line(line, vals)
-            elif not Line.search_count([("uuid", "=", line_uuid)]):
-                priced |= self._possync_create_line(line_uuid, vals)
+            # A line needs its product: one without shows once its line.add arrives.
+            elif vals.get("product_id") and not Line.search_count([("uuid", "=", line_uuid)]):
+                if not sequences_taken:
+                    self._possync_wait_for_sequences(self.config_id, compat.LINE_SEQUENCES)
+                    sequences_taken = True
+                self._possync_create_line(line_uuid, vals)
+                priced = True
         gone = self.lines.filtered(lambda line: line.uuid in removed)
         gone.unlink()
         return priced or bool(gone)
@@ -322,11 +341,8 @@ class PosOrder(models.Model):
             line.write(line._compute_amount_line_all())
         return moved or bool(changed & LINE_PRICE_FIELDS)
 
-    def _possync_create_line(self, line_uuid: str, vals: dict) -> bool:
-        if not vals.get("product_id"):
-            return False  # a line needs its product; it shows once the line.add arrives
+    def _possync_create_line(self, line_uuid: str, vals: dict) -> None:
         product = self.env["product.product"].browse(vals["product_id"])
-        self._possync_wait_for_sequences(self.config_id, compat.LINE_SEQUENCES)
         vals = {"qty": 1.0, **vals}
         if "price_unit" not in vals:
             vals["price_unit"] = self._possync_default_price(product, vals["qty"])
@@ -343,7 +359,6 @@ class PosOrder(models.Model):
         line.write(
             {"full_product_name": _full_product_name(line), **line._compute_amount_line_all()}
         )
-        return True
 
     def _possync_product_vals(self, product) -> dict:
         taxes = product.taxes_id.filtered_domain(

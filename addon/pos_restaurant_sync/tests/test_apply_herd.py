@@ -4,8 +4,10 @@ import time
 from contextlib import contextmanager
 from unittest.mock import patch
 
-from odoo import sql_db
+from odoo import SUPERUSER_ID, api, sql_db
+from odoo.modules.registry import Registry
 from odoo.tests import tagged
+from odoo.tests.common import BaseCase, get_db_name
 from psycopg2.errors import LockNotAvailable
 
 from .. import compat
@@ -83,19 +85,36 @@ class TestApplyUnderContention(PossyncCommon):
         # Without the wait, every instant try would fail on Odoo's FOR UPDATE NOWAIT.
         with self.line_number_drawn_elsewhere() as (order, other):
             calls = self.lock_held_for()
-            create_line = self.order_model._possync_create_line
+            write_lines = self.order_model._possync_write_lines
             commits = threading.Timer(1.5, other.rollback)  # its sync ends 1.5 s later
 
-            def line_created_meanwhile(order, *args):
+            def lines_written_meanwhile(order, *args, **kwargs):
                 if commits.ident is None:
                     commits.start()
-                return create_line(order, *args)
+                return write_lines(order, *args, **kwargs)
 
-            with patch.object(self.order_model, "_possync_create_line", line_created_meanwhile):
+            with patch.object(self.order_model, "_possync_write_lines", lines_written_meanwhile):
                 self.push(self.change(order, self.line_add("l2", self.coke), at=1))
             commits.join()
         self.assertEqual(calls, [order], "one try")
         self.assertEqual(sorted(self.pos_order(order).lines.mapped("uuid")), ["l1", "l2"])
+
+    def test_an_application_takes_the_sequences_once_however_many_lines_it_creates(self):
+        waits = self.startPatcher(
+            patch.object(
+                self.order_model,
+                "_possync_wait_for_sequences",
+                autospec=True,
+                side_effect=self.order_model._possync_wait_for_sequences,
+            )
+        )
+        order = self.new_uuid()
+        new_lines = [self.line_add(f"l{i}", self.coke) for i in range(3)]
+        self.push(self.change(order, *new_lines))  # a new order
+        more_lines = [self.line_add(f"l{i}", self.coke) for i in range(3, 6)]
+        self.push(self.change(order, *more_lines, at=1))  # an order Odoo has
+        self.assertEqual(len(self.pos_order(order).lines), 6)
+        self.assertEqual(waits.call_count, 2, "one wait per order's application")
 
     def test_attack_a_push_past_its_budget_waits_for_no_sequence(self):
         # A push naming many new orders while the sequence stays held would otherwise wait
@@ -199,3 +218,50 @@ class TestApplyUnderContention(PossyncCommon):
         self.push(*(change for _, change in behind))
         self.assertEqual(len(calls), push_module.MAX_BEHIND_PER_PUSH)
         self.assertEqual(calls, sorted(order for order, _ in behind)[: len(calls)])
+
+
+@tagged("post_install", "-at_install")
+class TestSequenceTakenAfterACommit(BaseCase):
+    """A push's application waits for a no-gap sequence another transaction drew from,
+    then draws after it: on real connections (not the test's one transaction), so what the
+    holder commits the application sees, as in production."""
+
+    def setUp(self):
+        super().setUp()
+        self.registry = Registry(get_db_name())
+        with self.registry.cursor() as cr:
+            sequences = api.Environment(cr, SUPERUSER_ID, {})["ir.sequence"]
+            self.sequence_id = sequences.create(
+                {"name": "possync test: drawn from twice", "implementation": "no_gap"}
+            ).id
+        self.addCleanup(self.drop_sequence)
+
+    def drop_sequence(self):
+        with self.registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["ir.sequence"].browse(self.sequence_id).unlink()
+
+    def test_a_number_the_holder_committed_meanwhile_is_not_drawn_again(self):
+        with self.registry.cursor() as holder_cr, self.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # as _own_transaction
+            holder = api.Environment(holder_cr, SUPERUSER_ID, {})["ir.sequence"]
+            drawn = holder.browse(self.sequence_id)._next()  # Odoo's sync of another order
+            deadline = {pos_order_module.APPLY_DEADLINE_KEY: time.monotonic() + 3.0}
+            env = api.Environment(cr, SUPERUSER_ID, deadline)
+            sequence = env["ir.sequence"].browse(self.sequence_id)
+            self.assertEqual(sequence.implementation, "no_gap")  # read as the wait reads it
+            commits = threading.Timer(0.3, holder_cr.commit)
+            commits.start()
+            env["pos.order"]._possync_take_sequences(sequence)
+            commits.join()
+            self.assertNotEqual(sequence._next(), drawn)
+            cr.rollback()
+
+    def test_the_callers_lock_timeout_is_put_back(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SET LOCAL lock_timeout = '7s'")
+            deadline = {pos_order_module.APPLY_DEADLINE_KEY: time.monotonic() + 3.0}
+            env = api.Environment(cr, SUPERUSER_ID, deadline)
+            env["pos.order"]._possync_take_sequences(env["ir.sequence"].browse(self.sequence_id))
+            cr.execute("SHOW lock_timeout")
+            self.assertEqual(cr.fetchone()[0], "7s")
+            cr.rollback()
