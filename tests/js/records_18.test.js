@@ -120,6 +120,21 @@ test("on 18 an order's link to a user the POS does not have goes to its raw valu
     assert.equal(records.fresh.raw.user_id, 9);
 });
 
+test("on 18 an order's link to a session that comes in the same load is left to Odoo's load", () => {
+    const fields = { session_id: { type: "many2one", relation: "pos.session" } };
+    const models = {
+        "pos.order": { modelFields: fields, getBy: () => undefined },
+        "pos.session": { get: () => undefined }, // the rescue session Odoo opened meanwhile
+    };
+    const data = {
+        "pos.session": [{ id: 7, name: "RESCUE FOR POS/0001" }],
+        "pos.order": [{ uuid: "fresh", session_id: 7 }],
+    };
+    let loaded;
+    loadKeepingUnloadedLinks(models, data, ["pos.order"], (given) => (loaded = given));
+    assert.deepEqual(loaded["pos.order"], data["pos.order"]);
+});
+
 test("on 18 a link that replaces a linked user is left to Odoo's load", () => {
     const fields = { user_id: { type: "many2one", relation: "res.users" } };
     const held = { user_id: { id: 2 }, raw: { uuid: "held", user_id: 2 } };

@@ -115,11 +115,12 @@ function linksMaybeNeverLoaded(models, model) {
 }
 
 /**
- * Those of `fields` in `vals` that 18's load would file as missing for good: to a model the
- * POS does not load (18 files those of updated records only), or to a record of a model
- * loaded once that the page does not have, while the record's link holds nothing already.
+ * Those of `fields` in `vals` that 18's load of `data` would file as missing for good: to a
+ * model the POS does not load (18 files those of updated records only), or to a record of a
+ * model loaded once that neither the page nor `data` has (a rescue session comes with its
+ * orders), while the record's link holds nothing already.
  */
-function linksNeverLoaded(models, fields, vals, record) {
+function linksNeverLoaded(models, data, fields, vals, record) {
     return fields
         .filter(([name, field]) => {
             if (!(name in vals)) {
@@ -131,6 +132,7 @@ function linksNeverLoaded(models, fields, vals, record) {
             return (
                 Boolean(vals[name]) &&
                 !models[field.relation].get(vals[name]) &&
+                !(data[field.relation] || []).some(({ id }) => id === vals[name]) &&
                 !(record && toRaw(record)[name])
             );
         })
@@ -154,7 +156,7 @@ export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
         const fields = linksMaybeNeverLoaded(models, model);
         loaded[model] = data[model].map((vals) => {
             const held = vals.uuid && models[model].getBy("uuid", vals.uuid);
-            const names = vals.uuid ? linksNeverLoaded(models, fields, vals, held) : [];
+            const names = vals.uuid ? linksNeverLoaded(models, data, fields, vals, held) : [];
             if (!names.length) {
                 return vals;
             }
