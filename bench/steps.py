@@ -137,6 +137,37 @@ def timeline(a: list[dict], b: list[dict], last_tap: float) -> dict[str, float]:
     return out
 
 
+def edit_split(a: list[dict], b: list[dict], at: float, seen: float) -> dict[str, float] | None:
+    """Where the time of one line added on A went until B's store held it (bench.e2e
+    --steps), in ms: Odoo's add on A until possync captured it (``a_odoo``, Odoo's price
+    recompute ``a_recompute`` in it), the change's way to B's page (``to_b``: A's push, the
+    agents, the server or the peer link), B's apply (``b_apply``, Odoo's recompute
+    ``b_recompute`` in it), then until B's sampler read it (``b_seen``). None when a step
+    is missing (a change captured with another)."""
+    capture = _first(a, "capture", at, "line.add")
+    receive = capture and _first(b, "receive", capture["t"], "line.add")
+    applied = receive and _first(b, "apply.end", receive["t"])
+    if not applied:
+        return None
+    ct, rt, at_ = capture["t"], receive["t"], applied["t"]
+    return {
+        "a_odoo": ct - at,
+        "a_recompute": sum(e["ms"] for e in a if e["ev"] == "recompute" and at <= e["t"] <= ct),
+        "to_b": rt - ct,
+        "b_apply": at_ - rt,
+        "b_recompute": sum(e["ms"] for e in b if e["ev"] == "recompute" and rt <= e["t"] <= at_),
+        "b_seen": seen - at_,
+    }
+
+
+def _first(events: list[dict], name: str, after: float, op: str | None = None) -> dict | None:
+    """The first event ``name`` at or after ``after`` (with ``op`` among its ops)."""
+    for event in events:
+        if event["ev"] == name and event["t"] >= after and (op is None or op in event["ops"]):
+            return event
+    return None
+
+
 def last_tap_of(events: list[dict]) -> float:
     return max(e["t"] for e in events if e["ev"] == "click")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from bench.e2e import latency_figures, met
+from bench.e2e import latency_figures, met, split_figures
+from bench.steps import edit_split
 from devkit.e2e.memory import Life, Memory, rss_mb, warmup_s
 from devkit.e2e.service import Outcome
 
@@ -92,3 +93,43 @@ def test_convergence_after_a_heal_is_the_slowest_of_every_heal() -> None:
     assert outcome.converge_after_heal_s == 2.5
     outcome.converge_s["terminal B back on"] = None  # never agreed within the wait
     assert outcome.converge_after_heal_s is None
+
+
+def test_a_latency_with_steps_has_only_the_latency_targets() -> None:
+    report = {"p95_ms": {"server": 280.0, "peer": 51.0}, "steps": {}}
+    assert met(report) == {"p95_server": True, "p95_peer": False}
+
+
+def test_an_edit_splits_at_a_capture_a_receive_and_an_apply() -> None:
+    a = [
+        {"t": 990.0, "ev": "capture", "ops": ["line.add"]},  # an earlier edit's
+        {"t": 1030.0, "ev": "recompute", "ms": 20.0},
+        {"t": 1040.0, "ev": "capture", "ops": ["line.add"]},
+        {"t": 1041.0, "ev": "send", "n": 1},
+    ]
+    b = [
+        {"t": 1000.0, "ev": "receive", "ops": ["line.add"]},  # the earlier edit's
+        {"t": 1045.0, "ev": "receive", "ops": ["order.set"]},
+        {"t": 1050.0, "ev": "receive", "ops": ["line.add"]},
+        {"t": 1075.0, "ev": "recompute", "ms": 15.0},
+        {"t": 1080.0, "ev": "apply.end"},
+    ]
+    assert edit_split(a, b, at=1000.0, seen=1082.0) == {
+        "a_odoo": 40.0,
+        "a_recompute": 20.0,
+        "to_b": 10.0,
+        "b_apply": 30.0,
+        "b_recompute": 15.0,
+        "b_seen": 2.0,
+    }
+    assert edit_split(a, b[:3], at=1000.0, seen=1082.0) is None  # B's apply never stamped
+
+
+def test_split_figures_are_each_parts_percentiles() -> None:
+    splits = [{"to_b": float(ms), "b_apply": 2.0 * ms} for ms in range(1, 21)]
+    assert split_figures(splits) == {
+        "split": 20,
+        "to_b": {"p50": 10.0, "p95": 19.0},
+        "b_apply": {"p50": 20.0, "p95": 38.0},
+    }
+    assert split_figures([]) == {"split": 0}

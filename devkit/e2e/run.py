@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,15 @@ from devkit.odoo import Harness
 
 from .service import Log, Plan, Service
 
+# What runs once Odoo and chromium are up: (harness, odoo, browser, workdir, plan, log).
+Serve = Callable[..., dict[str, Any]]
 
-def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:
-    """Start Odoo and chromium, measure latency, run the service, return the report."""
+
+def run(
+    odoo_src: str, plan: Plan, log: Log = print, serving: Serve | None = None
+) -> dict[str, Any]:
+    """Start Odoo and chromium, then ``serving`` (by default ``serve``: measure latency,
+    run the service) and return its report."""
     from playwright.sync_api import sync_playwright
 
     with (
@@ -31,7 +38,7 @@ def run(odoo_src: str, plan: Plan, log: Log = print) -> dict[str, Any]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                return serve(harness, odoo, browser, Path(tmp), plan, log)
+                return (serving or serve)(harness, odoo, browser, Path(tmp), plan, log)
             finally:
                 browser.close()
 

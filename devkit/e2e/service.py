@@ -71,6 +71,7 @@ class Plan:
     latency_samples: int = 30
     workers: int = 0  # Odoo's HTTP workers (0: one process, nothing to kill)
     sample_s: float = 60  # memory sampling period
+    page_scripts: tuple[Path, ...] = ()  # more init scripts for the browser pages
 
     @property
     def browsers(self) -> int:
@@ -152,7 +153,8 @@ class Service:
             agent = Agent(spec)
             agent.start()
             if i < self.plan.browsers:
-                self.terminals.append(Terminal(name, agent, odoo, via=spec.server))
+                scripts = self.plan.page_scripts
+                self.terminals.append(Terminal(name, agent, odoo, spec.server, scripts))
             else:
                 self.terminals.append(HeadlessTerminal(name, agent, self.net.run, odoo.tree.major))
         for terminal in self.terminals:
@@ -780,7 +782,8 @@ class Service:
         ``server`` (peer links cut) or ``peer`` (server cut away). B shows the order, as a
         waiter at the same table would (an order off screen may wait a second to be
         written: docs/protocol.md). ``samples_ms`` in the order taken; ``timeouts``: edits
-        B never showed within the wait."""
+        B never showed within the wait; ``edits``: each edit's [start on A, arrival on B]
+        in wall-clock ms (an arrival B never showed: None)."""
         cut = self.links(kind="peer" if path == "server" else "srv")
         self.net.partition(cut, True)
         a, b = self.terminals[0], self.terminals[1]
@@ -789,17 +792,19 @@ class Service:
         order = next(u for u in reversed(self.truth) if self.owner.get(u) == a.name)
         b.pos.wait_for_order(order)
         b.pos.open_order(order)
-        times = [self._one_latency(a, b, order, product) for _ in range(samples)]
+        edits = [self._one_latency(a, b, order, product) for _ in range(samples)]
         b.pos.back_to_floor()
         self.net.partition(cut, False)
-        good = [t for t in times if t is not None]
-        return {"samples_ms": good, "timeouts": len(times) - len(good)}
+        good = [seen - at for at, seen in edits if seen is not None]
+        return {"samples_ms": good, "timeouts": len(edits) - len(good), "edits": edits}
 
-    def _one_latency(self, a: Terminal, b: Terminal, order: str, product: dict) -> float | None:
+    def _one_latency(
+        self, a: Terminal, b: Terminal, order: str, product: dict
+    ) -> tuple[float | None, float | None]:
         b.pos.watch(order)
         if not self._add_line(a, order, product):
-            return None
+            return None, None
         sent = a.pos.edited(order)
         seen = b.pos.arrival(sent["sig"])
         time.sleep(0.2)
-        return None if seen is None else seen - sent["at"]
+        return sent["at"], seen

@@ -51,10 +51,13 @@ class Station(Generic[PageT]):
 class Terminal(Station[PosPage]):
     browser = True
 
-    def __init__(self, name: str, agent: Agent, odoo: OdooInstance, via: str) -> None:
+    def __init__(
+        self, name: str, agent: Agent, odoo: OdooInstance, via: str, scripts: tuple[Path, ...] = ()
+    ) -> None:
         super().__init__(name, agent)
         self.odoo = odoo
         self.via = via  # the proxy in front of Odoo
+        self.scripts = scripts  # init scripts after the injected one (a bench's probes)
         self.context: BrowserContext | None = None
         self._cdp: CDPSession | None = None
         self.loads = 0  # POS page loads: each is a life of its own for the memory figures
@@ -79,6 +82,8 @@ class Terminal(Station[PosPage]):
             self.context = browser.new_context(viewport={"width": 1280, "height": 800})
             address = AgentAddress(self.agent.spec.page_port, self.agent.spec.token)
             self.context.add_init_script(agent_script(address, self.via, False))
+            for script in self.scripts:
+                self.context.add_init_script(path=str(script))
         page = self.context.new_page()
         log = self.agent.spec.data_dir / "console.log"
         page.on("pageerror", lambda e: _append(log, f"pageerror {str(e)[:2000]}"))
