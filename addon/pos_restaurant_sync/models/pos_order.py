@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from odoo import Command, api, models
+from odoo.sql_db import db_connect
 
 from .. import compat
 from ..lib import protocol
@@ -31,11 +34,14 @@ LINE_NAME_FIELDS = {"product_id", "attribute_value_ids"}
 
 # First key of the advisory lock that guards a session's order references (b"posr").
 REFS_LOCK_CLASS = 0x706F7372
-# How long a push's application waits for a POS sequence another transaction holds
-# (PostgreSQL's lock_timeout), and never past the context's APPLY_DEADLINE_KEY (the push's
-# budget, in time.monotonic()); past it, it fails as Odoo's own draw would, and is tried
+# First key of the advisory lock under which one transaction at a time looks for the Odoo
+# order of a uuid and creates it (b"posu"; the second key: the uuid's hashtext).
+UUID_LOCK_CLASS = 0x706F7375
+# How long a push's application waits for a lock Odoo's own sync holds (PostgreSQL's
+# lock_timeout), and never past the context's APPLY_DEADLINE_KEY (the push's budget, in
+# time.monotonic()); past it, it fails as Odoo's own draw of a number would, and is tried
 # again.
-SEQUENCE_WAIT_S = 2.0
+LOCK_WAIT_S = 2.0
 APPLY_DEADLINE_KEY = "possync_apply_deadline"
 
 # A value that cannot be stored in Odoo: left out. What a change names was checked for the
@@ -101,10 +107,54 @@ class PosOrder(models.Model):
     @api.model
     def sync_from_ui(self, orders):
         # Before Odoo writes anything: a push of these orders then waits for this
-        # transaction instead of making it fail (see pos_restaurant_sync.order).
-        uuids = {order.get("uuid") for order in orders if isinstance(order, dict)}
-        self.env["pos_restaurant_sync.order"]._lock_for_odoo(uuids - {None})
+        # transaction instead of making it fail (see pos_restaurant_sync.order), and does
+        # not create an order this one creates.
+        uuids = {order.get("uuid") for order in orders if isinstance(order, dict)} - {None}
+        self.env["pos_restaurant_sync.order"]._lock_for_odoo(uuids)
+        if self._possync_synced_configs(orders):
+            self._possync_hold_uuids(uuids)
+            unseen = uuids - set(self.sudo().search([("uuid", "in", list(uuids))]).mapped("uuid"))
+            self._possync_start_again_if_created_since(unseen)
         return super().sync_from_ui(orders)
+
+    @api.model
+    def _possync_synced_configs(self, orders: list):
+        """The POS of ``orders`` with sync on (their sessions' configs)."""
+        ids = {o.get("session_id") for o in orders if isinstance(o, dict)}
+        sessions = self.env["pos.session"].sudo().browse([i for i in ids if isinstance(i, int)])
+        return sessions.exists().config_id.filtered("possync_enabled")
+
+    @api.model
+    def _possync_hold_uuids(self, uuids: set[str]) -> None:
+        """Look for, and create, the Odoo orders of ``uuids`` one transaction at a time:
+        Odoo's own sync and a push's application each create the order they do not find,
+        and two that looked at once would make two (18 has no unique uuid; on 19 one would
+        fail). Held until commit; a push waits within its budget (``_possync_budget``)."""
+        with self._possync_budget():
+            for order_uuid in sorted(uuids):
+                self.env.cr.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [UUID_LOCK_CLASS, order_uuid]
+                )
+
+    @api.model
+    def _possync_start_again_if_created_since(self, uuids: set[str]) -> None:
+        """Fail with a serialization failure, which Odoo's request and the push try again
+        in a new transaction, if the Odoo order of one of ``uuids`` (which this transaction
+        does not see) exists now: created by a transaction committed after this one's
+        snapshot. Odoo's request reads a REPEATABLE READ snapshot taken before it could
+        wait for ``_possync_hold_uuids``; only another connection sees what committed since.
+        """
+        if not uuids:
+            return
+        with db_connect(self.env.cr.dbname).cursor() as now:
+            now.execute("SELECT uuid FROM pos_order WHERE uuid IN %s", [tuple(uuids)])
+            created = sorted(row[0] for row in now.fetchall())
+        if created:
+            self.env.cr.execute(
+                "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'serialization_failure',"
+                " MESSAGE = 'possync: order created meanwhile, start again'; END $$",
+                log_exceptions=False,
+            )
 
     @api.model
     def _process_order(self, order, existing_order):
@@ -204,6 +254,9 @@ class PosOrder(models.Model):
         if not session or session.state not in ("opening_control", "opened"):
             _logger.info("order %s kept in the sync log only: no open session", view["uuid"])
             return self.browse()
+        # Odoo's own sync may be creating it too (see sync_from_ui).
+        self._possync_hold_uuids({view["uuid"]})
+        self._possync_start_again_if_created_since({view["uuid"]})
         # Before 18's references take their session lock: no wait while holding it.
         self._possync_wait_for_sequences(config, compat.ORDER_SEQUENCES + compat.LINE_SEQUENCES)
         vals = {
@@ -219,9 +272,8 @@ class PosOrder(models.Model):
 
     def _possync_wait_for_sequences(self, config, names: tuple[str, ...]) -> None:
         """Take the POS's no-gap sequences ``names`` before drawing from them, waiting for a
-        transaction that holds one (at most ``SEQUENCE_WAIT_S``, and not past the context's
-        ``APPLY_DEADLINE_KEY``). Called once per order's application: the rows stay taken
-        until its transaction ends.
+        transaction that holds one (``_possync_budget``). Called once per order's
+        application: the rows stay taken until its transaction ends.
 
         Odoo draws from such a sequence with FOR UPDATE NOWAIT, which fails at once while
         another transaction has drawn and not committed: Odoo's own sync of an order,
@@ -251,17 +303,31 @@ class PosOrder(models.Model):
         """
         if not sequences:
             return
-        deadline = self.env.context[APPLY_DEADLINE_KEY]
-        wait_ms = round(min(SEQUENCE_WAIT_S, deadline - time.monotonic()) * 1000)
+        ids = tuple(sorted(sequences.ids))
+        with self._possync_budget():
+            self.env.cr.execute(
+                "SELECT id FROM ir_sequence WHERE id IN %s ORDER BY id FOR UPDATE", [ids]
+            )
+        sequences.invalidate_recordset(["number_next"])
+
+    @contextmanager
+    def _possync_budget(self) -> Iterator[None]:
+        """Lock waits in the block end after ``LOCK_WAIT_S``, and by the push's budget (the
+        context's ``APPLY_DEADLINE_KEY``), with PostgreSQL's lock_timeout error; the
+        caller's own lock_timeout holds again after the block. Without a deadline (the
+        cron, Odoo's own requests), the caller's holds throughout."""
+        deadline = self.env.context.get(APPLY_DEADLINE_KEY)
+        if deadline is None:
+            yield
+            return
         cr = self.env.cr
+        wait_ms = round(min(LOCK_WAIT_S, deadline - time.monotonic()) * 1000)
         cr.execute("SELECT current_setting('lock_timeout')")
         (callers_timeout,) = cr.fetchone()
         # PostgreSQL reads 0 as "wait for ever": a budget spent still waits a millisecond.
         cr.execute("SET LOCAL lock_timeout = %s", [f"{max(1, wait_ms)}ms"])
-        ids = tuple(sorted(sequences.ids))
-        cr.execute("SELECT id FROM ir_sequence WHERE id IN %s ORDER BY id FOR UPDATE", [ids])
+        yield  # a wait that times out aborts the transaction: nothing to put back then
         cr.execute("SELECT set_config('lock_timeout', %s, true)", [callers_timeout])
-        sequences.invalidate_recordset(["number_next"])
 
     @api.model
     def _possync_order_refs(self, session) -> dict:

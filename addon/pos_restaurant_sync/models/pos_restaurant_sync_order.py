@@ -31,8 +31,13 @@ class PosRestaurantSyncOrder(models.Model):
     own transactions (REPEATABLE READ) would fail with a serialization error instead if a
     push updated the row first, so ``sync_from_ui`` and a cancel take the order's locks
     before they write anything (``_lock_for_odoo``): a push then waits for them. Either
-    way the Odoo order is made from the complete merged state, and a new order is created
-    once.
+    way the Odoo order is made from the complete merged state.
+
+    A new order is created once: Odoo's sync and a push's application each look for the
+    Odoo order of a uuid, and create it, under that uuid's lock
+    (``pos.order._possync_hold_uuids``). Odoo's sync took its snapshot before it could wait
+    for that lock: it starts again if an order it does not see was created meanwhile
+    (``pos.order._possync_start_again_if_created_since``), as the application does.
 
     The row keeps that merged state (``merged_state``, lib/order_state as JSON): a push
     folds only its own changes into it, under the row's lock, and the Odoo side is applied
@@ -43,12 +48,15 @@ class PosRestaurantSyncOrder(models.Model):
 
     1. the order's apply lock (``_lock_apply``, advisory);
     2. the order's row (``_lock``);
-    3. the Odoo order's records (pos.order, its lines and payments);
-    4. the POS's log lock (``pos_restaurant_sync.change._lock_log``, advisory).
+    3. the order's uuid lock (``pos.order._possync_hold_uuids``, advisory);
+    4. the Odoo order's records (pos.order, its lines and payments; Odoo 19's POS
+       sequences);
+    5. the POS's log lock (``pos_restaurant_sync.change._lock_log``, advisory).
 
-    A push stores with 2 then 4 and applies, in a transaction of its own, with 1, 3, and
-    then 2 to note how far it applied. That late 2 cannot close a cycle: whoever holds
-    a row while waiting for an Odoo order's records took that order's apply lock first.
+    A push stores with 2 then 5 and applies, in a transaction of its own, with 1, 3, 4,
+    and then 2 to note how far it applied. That late 2 cannot close a cycle: whoever holds
+    a row, or the uuid lock of an order the log knows, while waiting for an Odoo order's
+    records took that order's apply lock first.
     """
 
     _name = "pos_restaurant_sync.order"

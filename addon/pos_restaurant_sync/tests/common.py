@@ -6,6 +6,7 @@ import itertools
 import json
 import time
 import uuid
+from unittest.mock import MagicMock, patch
 
 from odoo import sql_db
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
@@ -13,6 +14,8 @@ from odoo.tests.common import new_test_user
 
 from .. import compat
 from ..lib import protocol
+from ..models import pos_order as pos_order_module
+from ..models.pos_order import UUID_LOCK_CLASS
 from ..models.pos_restaurant_sync_order import APPLY_LOCK_CLASS
 
 # Changes are stamped "now" so the server's own closes, stamped later, sort after them.
@@ -144,6 +147,24 @@ class PossyncCommon(TestPoSCommon):
     def commit_hooks(self) -> None:
         """Run what Odoo runs just before a commit (the server's closes, bus messages)."""
         self.env.cr.flush()
+
+    def uuid_lock_is_free(self, order_uuid: str) -> bool:
+        """Whether another connection could take the lock under which an order of this uuid
+        is looked for and created: False while this transaction holds it."""
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            other.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (UUID_LOCK_CLASS, order_uuid)
+            )
+            return other.fetchone()[0]
+
+    @staticmethod
+    def created_elsewhere(*order_uuids: str):
+        """A patch of the connection that looks for Odoo orders committed since this
+        transaction's snapshot: it finds ``order_uuids``."""
+        connect = MagicMock()
+        now = connect.return_value.cursor.return_value.__enter__.return_value
+        now.fetchall.return_value = [(order_uuid,) for order_uuid in order_uuids]
+        return patch.object(pos_order_module, "db_connect", connect)
 
     def apply_lock_is_free(self, order_row) -> bool:
         """Whether another connection could take the order's apply lock now: False while

@@ -99,6 +99,35 @@ class TestApplyUnderContention(PossyncCommon):
         self.assertEqual(calls, [order], "one try")
         self.assertEqual(sorted(self.pos_order(order).lines.mapped("uuid")), ["l1", "l2"])
 
+    def test_a_new_order_waits_for_odoo_creating_it(self):
+        order = self.new_uuid()
+        calls = self.lock_held_for()
+        released, creating = threading.Event(), []
+        wait_for_sequences = self.order_model._possync_wait_for_sequences
+
+        def creating_the_order(records, *args):
+            creating.append(released.is_set())
+            return wait_for_sequences(records, *args)
+
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as odoo_sync:
+            # Odoo's own sync of the order, under way: it holds the order's uuid.
+            held = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
+            odoo_sync.execute(held, [pos_order_module.UUID_LOCK_CLASS, order])
+            threading.Timer(0.5, lambda: (released.set(), odoo_sync.rollback())).start()
+            with patch.object(self.order_model, "_possync_wait_for_sequences", creating_the_order):
+                self.push(self.change(order, self.line_add("l1", self.coke)))
+        self.assertEqual(creating, [True], "created once Odoo's sync was done")
+        self.assertEqual(calls, [order], "one try")
+        self.assertEqual(len(self.env["pos.order"].search([("uuid", "=", order)])), 1)
+
+    def test_an_order_created_since_the_applications_snapshot_is_not_created_again(self):
+        order = self.new_uuid()
+        calls = self.lock_held_for()
+        with self.created_elsewhere(order):
+            self.push(self.change(order, self.line_add("l1", self.coke)))
+        self.assertEqual(calls, [order] * push_module.APPLY_ATTEMPTS, "each try starts again")
+        self.assertFalse(self.pos_order(order))
+
     def test_an_application_takes_the_sequences_once_however_many_lines_it_creates(self):
         waits = self.startPatcher(
             patch.object(

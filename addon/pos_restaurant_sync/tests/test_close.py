@@ -1,6 +1,7 @@
 import json
 
 from odoo.tests import tagged
+from psycopg2.errors import SerializationFailure
 
 from .common import PossyncCommon
 
@@ -77,6 +78,24 @@ class TestClose(PossyncCommon):
         # A push of the order, in another connection, would wait for this transaction.
         self.assertFalse(self.apply_lock_is_free(order_row))
         self.assertEqual(self.pos_order(self.order).state, "paid")
+
+    def test_odoo_sync_of_a_new_order_holds_its_uuid_against_pushes(self):
+        # Not in the log yet: a push storing it now would look for the Odoo order, find
+        # none, and create a second one, but for this lock.
+        self.pay_in_odoo(self.order, [{"product": self.coke, "quantity": 1, "uuid": "l1"}])
+        self.assertFalse(self.uuid_lock_is_free(self.order))
+        self.assertEqual(self.pos_order(self.order).state, "paid")
+
+    def test_odoo_sync_of_an_order_created_since_its_snapshot_starts_again(self):
+        # A push's application created it and committed after this request's snapshot.
+        data = self.create_ui_order_data([(self.coke, 1)], uuid=self.order)
+        with (
+            self.created_elsewhere(self.order),
+            self.assertRaises(SerializationFailure),
+            self.env.cr.savepoint(),
+        ):
+            self.sync_from_ui(data)
+        self.assertFalse(self.pos_order(self.order))
 
     def test_a_paid_order_is_never_reopened_or_edited(self):
         # odoo/odoo#208448: a paid order must never go back to draft.

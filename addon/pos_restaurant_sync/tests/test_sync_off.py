@@ -66,6 +66,12 @@ class TestSyncOff(PossyncCommon):
         self.assertEqual(self.pos_order(self.order).state, "paid")
         self.assertEqual(len(self.log(self.order)), 1, "no close logged by the server")
 
+    def test_odoo_sync_of_a_new_order_takes_no_lock_with_sync_off(self):
+        self.switch_off()
+        self.sync_from_ui()
+        self.assertTrue(self.uuid_lock_is_free(self.order))
+        self.assertEqual(self.pos_order(self.order).state, "paid")
+
     def test_odoo_cancel_of_an_order_the_log_knows_takes_no_lock_with_sync_off(self):
         order_row = self.known_to_the_log()
         self.switch_off()
