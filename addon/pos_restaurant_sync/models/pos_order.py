@@ -111,18 +111,28 @@ class PosOrder(models.Model):
         # not create an order this one creates.
         uuids = {order.get("uuid") for order in orders if isinstance(order, dict)} - {None}
         self.env["pos_restaurant_sync.order"]._lock_for_odoo(uuids)
-        if self._possync_synced_configs(orders):
-            self._possync_hold_uuids(uuids)
-            unseen = uuids - set(self.sudo().search([("uuid", "in", list(uuids))]).mapped("uuid"))
-            self._possync_start_again_if_created_since(unseen)
+        held = self._possync_uuids_to_hold(orders)
+        self._possync_hold_uuids(held)
+        unseen = held - set(self.sudo().search([("uuid", "in", list(held))]).mapped("uuid"))
+        self._possync_start_again_if_created_since(unseen)
         return super().sync_from_ui(orders)
 
     @api.model
-    def _possync_synced_configs(self, orders: list):
-        """The POS of ``orders`` with sync on (their sessions' configs)."""
-        ids = {o.get("session_id") for o in orders if isinstance(o, dict)}
-        sessions = self.env["pos.session"].sudo().browse([i for i in ids if isinstance(i, int)])
-        return sessions.exists().config_id.filtered("possync_enabled")
+    def _possync_uuids_to_hold(self, orders: list) -> set[str]:
+        """The uuids of ``orders`` of an open session of a POS with sync on, in the user's
+        companies; a uuid that is not an id (protocol's, at most 64 characters) is Odoo's
+        own business."""
+        by_session: dict[int, set[str]] = {}
+        for order in orders:
+            if not isinstance(order, dict) or not isinstance(order.get("session_id"), int):
+                continue
+            if isinstance(order.get("uuid"), str) and len(order["uuid"]) <= protocol.MAX_ID_LENGTH:
+                by_session.setdefault(order["session_id"], set()).add(order["uuid"])
+        sessions = self.env["pos.session"].sudo().browse(list(by_session)).exists()
+        synced = sessions.filtered(
+            lambda s: s.config_id.possync_enabled and s.company_id in self.env.companies
+        )
+        return set().union(*(by_session[session.id] for session in synced))
 
     @api.model
     def _possync_hold_uuids(self, uuids: set[str]) -> None:
@@ -133,7 +143,8 @@ class PosOrder(models.Model):
         with self._possync_budget():
             for order_uuid in sorted(uuids):
                 self.env.cr.execute(
-                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [UUID_LOCK_CLASS, order_uuid]
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s::text))",
+                    [UUID_LOCK_CLASS, order_uuid],
                 )
 
     @api.model
@@ -147,6 +158,9 @@ class PosOrder(models.Model):
         if not uuids:
             return
         with db_connect(self.env.cr.dbname).cursor() as now:
+            # Behind a schema change's lock, it would wait for this transaction: fail, and
+            # Odoo tries again.
+            now.execute("SET LOCAL lock_timeout = '2s'")
             now.execute("SELECT uuid FROM pos_order WHERE uuid IN %s", [tuple(uuids)])
             created = sorted(row[0] for row in now.fetchall())
         if created:
@@ -229,9 +243,9 @@ class PosOrder(models.Model):
         Odoo's payment flow (it books the payment); a view cancelled cancels the order.
         """
         order = self.search([("uuid", "=", view["uuid"])], limit=1)
-        created = not order and view["state"] == "draft"
-        if created:
-            order = self._possync_create_draft(config, view)
+        created = False
+        if not order and view["state"] == "draft":
+            order, created = self._possync_find_or_create_draft(config, view)
         if not order:
             return
         if order.state != "draft":
@@ -249,14 +263,26 @@ class PosOrder(models.Model):
             order._compute_prices()
 
     @api.model
-    def _possync_create_draft(self, config, view: dict) -> PosOrder:
+    def _possync_find_or_create_draft(self, config, view: dict) -> tuple[PosOrder, bool]:
+        """The Odoo order of ``view``, which Odoo's own sync may be creating at the same
+        time (see ``_possync_hold_uuids``): the one it created meanwhile, or a new draft in
+        the POS's open session (True). None (an empty recordset) without an open session,
+        or with sync switched off since the push: Odoo's sync then takes no lock."""
         session = config.current_session_id
-        if not session or session.state not in ("opening_control", "opened"):
+        if not config.possync_enabled or session.state not in ("opening_control", "opened"):
             _logger.info("order %s kept in the sync log only: no open session", view["uuid"])
-            return self.browse()
-        # Odoo's own sync may be creating it too (see sync_from_ui).
+            return self.browse(), False
         self._possync_hold_uuids({view["uuid"]})
+        # A push (READ COMMITTED) sees what committed while it waited; the cron (REPEATABLE
+        # READ) starts again instead.
+        order = self.search([("uuid", "=", view["uuid"])], limit=1)
+        if order:
+            return order, False
         self._possync_start_again_if_created_since({view["uuid"]})
+        return self._possync_create_draft(config, session, view), True
+
+    @api.model
+    def _possync_create_draft(self, config, session, view: dict) -> PosOrder:
         # Before 18's references take their session lock: no wait while holding it.
         self._possync_wait_for_sequences(config, compat.ORDER_SEQUENCES + compat.LINE_SEQUENCES)
         vals = {

@@ -111,4 +111,10 @@ class PosRestaurantSyncChange(models.Model):
             # With the rights of the user who pushed the order's latest change.
             user = order_row.write_uid or self.env.user
             config = order_row.config_id.with_user(user)
-            log.with_user(user).sudo()._apply_orders(config, {order_row.order_uuid})
+            try:
+                with self.env.cr.savepoint():
+                    log.with_user(user).sudo()._apply_orders(config, {order_row.order_uuid})
+            except psycopg2.OperationalError:
+                # A concurrent transaction holds the order, or created it since this one
+                # began: the next run applies it, and this one goes on with the others.
+                _logger.info("cron: order %s left to the next run", order_row.order_uuid)

@@ -37,7 +37,8 @@ class PosRestaurantSyncOrder(models.Model):
     Odoo order of a uuid, and create it, under that uuid's lock
     (``pos.order._possync_hold_uuids``). Odoo's sync took its snapshot before it could wait
     for that lock: it starts again if an order it does not see was created meanwhile
-    (``pos.order._possync_start_again_if_created_since``), as the application does.
+    (``pos.order._possync_start_again_if_created_since``), and so does the cron's
+    application; a push's, in READ COMMITTED, finds it after the wait.
 
     The row keeps that merged state (``merged_state``, lib/order_state as JSON): a push
     folds only its own changes into it, under the row's lock, and the Odoo side is applied

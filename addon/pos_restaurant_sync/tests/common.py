@@ -163,7 +163,13 @@ class PossyncCommon(TestPoSCommon):
         transaction's snapshot: it finds ``order_uuids``."""
         connect = MagicMock()
         now = connect.return_value.cursor.return_value.__enter__.return_value
-        now.fetchall.return_value = [(order_uuid,) for order_uuid in order_uuids]
+        asked: list[str] = []  # the uuids the last query looked for
+
+        def execute(query: str, params: list | None = None) -> None:
+            asked[:] = params[0] if params else ()
+
+        now.execute.side_effect = execute
+        now.fetchall.side_effect = lambda: [(u,) for u in asked if u in order_uuids]
         return patch.object(pos_order_module, "db_connect", connect)
 
     def apply_lock_is_free(self, order_row) -> bool:

@@ -2,6 +2,7 @@ import itertools
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, sql_db
@@ -99,26 +100,23 @@ class TestApplyUnderContention(PossyncCommon):
         self.assertEqual(calls, [order], "one try")
         self.assertEqual(sorted(self.pos_order(order).lines.mapped("uuid")), ["l1", "l2"])
 
-    def test_a_new_order_waits_for_odoo_creating_it(self):
+    def test_a_new_order_odoo_is_creating_is_left_to_it(self):
         order = self.new_uuid()
         calls = self.lock_held_for()
-        released, creating = threading.Event(), []
-        wait_for_sequences = self.order_model._possync_wait_for_sequences
-
-        def creating_the_order(records, *args):
-            creating.append(released.is_set())
-            return wait_for_sequences(records, *args)
-
         with sql_db.db_connect(self.env.cr.dbname).cursor() as odoo_sync:
-            # Odoo's own sync of the order, under way: it holds the order's uuid.
+            # Odoo's own sync of the order, under way for longer than the push's budget.
             held = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
             odoo_sync.execute(held, [pos_order_module.UUID_LOCK_CLASS, order])
-            threading.Timer(0.5, lambda: (released.set(), odoo_sync.rollback())).start()
-            with patch.object(self.order_model, "_possync_wait_for_sequences", creating_the_order):
-                self.push(self.change(order, self.line_add("l1", self.coke)))
-        self.assertEqual(creating, [True], "created once Odoo's sync was done")
-        self.assertEqual(calls, [order], "one try")
-        self.assertEqual(len(self.env["pos.order"].search([("uuid", "=", order)])), 1)
+            self.push(self.change(order, self.line_add("l1", self.coke)))
+        self.assertTrue(calls, "tried, and waited each time")
+        self.assertFalse(self.pos_order(order), "Odoo's sync creates it")
+
+    def test_the_cron_leaves_an_order_created_since_it_began_to_its_next_run(self):
+        (stuck, _), (other, _) = self.left_behind(), self.left_behind()
+        with self.created_elsewhere(stuck):
+            self.Log._apply_pending(grace=timedelta(seconds=-60))  # the push's rows too
+        self.assertFalse(self.pos_order(stuck))
+        self.assertEqual(self.pos_order(other).lines.uuid, "l1", "the others go on")
 
     def test_an_order_created_since_the_applications_snapshot_is_not_created_again(self):
         order = self.new_uuid()

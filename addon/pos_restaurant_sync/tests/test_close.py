@@ -97,6 +97,26 @@ class TestClose(PossyncCommon):
             self.sync_from_ui(data)
         self.assertFalse(self.pos_order(self.order))
 
+    def test_attack_odoo_sync_naming_another_companys_session_holds_no_uuid(self):
+        elsewhere = self.env["res.company"].create({"name": "Elsewhere"})
+        stranger = self.new_user("possync_close_stranger", company=elsewhere)
+        orders = [{"uuid": self.order, "session_id": self.config.current_session_id.id}]
+        self.assertEqual(self.env["pos.order"]._possync_uuids_to_hold(orders), {self.order})
+        held = self.env["pos.order"].with_user(stranger)._possync_uuids_to_hold(orders)
+        self.assertEqual(held, set(), "another company's orders are not its to hold")
+
+    def test_attack_odoo_sync_with_malformed_uuids_holds_none(self):
+        session = self.config.current_session_id.id
+        orders = [
+            {"uuid": 12345, "session_id": session},
+            {"uuid": "x" * 65, "session_id": session},
+            {"uuid": ["a"], "session_id": session},
+            {"uuid": self.order, "session_id": str(session)},
+            {"uuid": self.order, "session_id": 10**9},
+            "not an order",
+        ]
+        self.assertEqual(self.env["pos.order"]._possync_uuids_to_hold(orders), set())
+
     def test_a_paid_order_is_never_reopened_or_edited(self):
         # odoo/odoo#208448: a paid order must never go back to draft.
         self.push(self.change(self.order, self.line_add("l1", self.coke)))

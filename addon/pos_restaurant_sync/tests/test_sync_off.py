@@ -66,6 +66,13 @@ class TestSyncOff(PossyncCommon):
         self.assertEqual(self.pos_order(self.order).state, "paid")
         self.assertEqual(len(self.log(self.order)), 1, "no close logged by the server")
 
+    def test_a_push_stored_before_sync_was_switched_off_creates_no_order(self):
+        # Odoo's own sync of it takes no lock now: the two would create it twice.
+        self.known_to_the_log()
+        self.switch_off()
+        self.env["pos_restaurant_sync.change"]._apply_orders(self.config, {self.order})
+        self.assertFalse(self.pos_order(self.order))
+
     def test_odoo_sync_of_a_new_order_takes_no_lock_with_sync_off(self):
         self.switch_off()
         self.sync_from_ui()
