@@ -45,7 +45,10 @@ class PosRestaurantSyncOrder(models.Model):
     from it, so neither reads the order's log. The log is read again only for a close that
     sorts before changes already folded in, and for a row saved before the state was kept.
 
-    Lock order, per order by uuid (so no two transactions wait for each other):
+    Lock order, per order by uuid (so no two transactions wait for each other's order
+    locks; the locks of a whole POS, Odoo 19's sequences and 18's session references, can
+    still close a cycle with Odoo's sync, which PostgreSQL breaks as a deadlock that both
+    sides try again):
 
     1. the order's apply lock (``_lock_apply``, advisory);
     2. the order's row (``_lock``);
