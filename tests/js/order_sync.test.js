@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
-import { startOdoo } from "./pos_records.js";
+import { draftOrder, startOdoo } from "./pos_records.js";
 
 register("./odoo_loader.js", import.meta.url);
 startOdoo(19);
@@ -137,4 +137,41 @@ test("a deleted order's watcher reads nothing more, so the page can let the orde
         assert.deepEqual(observersOf(order, key), [], key);
     }
     assert.equal(sync.watchedOrders.has(order), false, "watched again if it comes back");
+});
+
+/**
+ * A page whose POS creates orders as Odoo 18's does, on the table open on its screen, and a
+ * sync client whose only order is `target`.
+ */
+function pageOnTable(table, target) {
+    const { order, models } = draftOrder();
+    const pos = {
+        models,
+        createNewOrder(data) {
+            order.update({ ...data, table_id: table });
+            return order;
+        },
+    };
+    const sync = new PosOrderSync(pos, { notify() {}, showStatus() {} });
+    const replica = { seen: undefined, target: () => target };
+    sync.client = {
+        replicas: new Map([[target.uuid, replica]]),
+        markSeen() {},
+    };
+    return { sync, order };
+}
+
+test("an order from elsewhere whose table is not known yet stays off the table open here", () => {
+    // Its line came first; its table comes with a later change. On this screen's table,
+    // Odoo 18's server would merge it into that table's order when Odoo sends it.
+    const target = {
+        uuid: "o1",
+        state: "draft",
+        lines: { l1: { product_id: 1, qty: 1, price_unit: 2.2 } },
+        payments: {},
+    };
+    const { sync, order } = pageOnTable({ id: 24 }, target);
+    sync.createFromRemote(target);
+    assert.equal(order.table_id, false);
+    assert.deepEqual(order.lines.map((line) => line.uuid), ["l1"]);
 });

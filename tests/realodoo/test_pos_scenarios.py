@@ -721,3 +721,44 @@ def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, fre
     seen_within(a.line("Coca-Cola").filter(has_text="No ice"))
     a.add_product("Fanta")  # the order screen still works
     seen_within(a.line("Fanta"))
+
+
+def test_an_order_whose_table_comes_later_stays_off_the_table_open_here(
+    two, free_tables, agent, synced_odoo
+):
+    """A peer's line of its new order can reach A before the change that puts the order on a
+    table. Odoo 18 puts an order made on a page on the table open there, and Odoo's server
+    merges a draft order sent for a table into that table's open order: the peer's order
+    must not end up in the order of the table A has open."""
+    a, _ = two
+    a.js(
+        """(agent) => window.dispatchEvent(new CustomEvent("possync:agent",
+            {detail: (window.possyncAgent = {url: agent.url, token: agent.token})}))""",
+        agent,
+    )
+    wait_until(lambda: a.terminal() == agent["terminal"], what="A on the agent")
+    table = free_tables.take()
+    a.open_table(table)
+    a.add_product("Coca-Cola")
+    assert_server_order(synced_odoo, table, {"Coca-Cola": 1})
+    product = a.catalog()["products"][0]
+    order = secrets.token_hex(16)
+    values = {"product_id": product["id"], "qty": 1, "price_unit": product["price"]}
+    change = {
+        "v": 1,
+        "id": secrets.token_hex(8),
+        "terminal": "lan-peer",
+        "hlc": f"{int(time.time() * 1000):015d}-00000",
+        "order": order,
+        "ops": [{"op": "line.add", "line": secrets.token_hex(16), "values": values}],
+    }
+    assert a.js(PUSH_THROUGH_AGENT, {**agent, "change": change})["ids"] == [change["id"]]
+    a.wait_for_order(order)
+    assert a.products_on(table) == ["Coca-Cola"]
+    a.js(
+        """async (uuid) => await window.posmodel.syncAllOrders({
+            orders: window.posmodel.models["pos.order"].filter((o) => o.uuid === uuid),
+        })""",
+        order,
+    )
+    assert_server_order(synced_odoo, table, {"Coca-Cola": 1})

@@ -379,6 +379,10 @@ export class PosOrderSync {
             return;
         }
         const order = this.pos.createNewOrder({ uuid: target.uuid });
+        // Odoo 18 puts a new order on the table open on this screen. This one's table is its
+        // target's, none until the change that sets it arrives: on this screen's table, 18's
+        // server would merge it into that table's order when Odoo sends it.
+        order.update({ table_id: false });
         this.reconcile(order);
     }
 
