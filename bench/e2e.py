@@ -35,7 +35,7 @@ from typing import Any
 from bench.odoo_report import percentile
 from bench.steps import STEPS_JS, edit_split
 from devkit.e2e.run import run
-from devkit.e2e.service import Log, Plan, Service
+from devkit.e2e.service import Log, Plan, started
 from devkit.machine import machine
 
 TARGETS = {
@@ -111,10 +111,8 @@ def met(report: dict) -> dict[str, bool]:
 
 def serve_steps(harness, odoo, browser, workdir: Path, plan: Plan, log: Log) -> dict:  # noqa: ANN001
     """The latency on each path with A's and B's steps (the pages run bench/steps.js)."""
-    service = Service(harness, odoo, browser, workdir, plan, log)
     report: dict = {"odoo": odoo.version, "latency": {}, "steps": {}, "machine": machine()}
-    try:
-        service.setup()
+    with started(harness, odoo, browser, workdir, plan, log) as service:
         a, b = (terminal.pos for terminal in service.terminals[:2])
         for path in ("server", "peer"):
             a.js("() => window.possyncSteps.splice(0)")
@@ -127,8 +125,6 @@ def serve_steps(harness, odoo, browser, workdir: Path, plan: Plan, log: Log) -> 
             report["latency"][path] = latency
             report["steps"][path] = split_figures([s for s in splits if s])
             log(f"{path}: {report['steps'][path]}")
-    finally:
-        service.close()
     return report
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from bench.e2e import latency_figures, met, split_figures
 from bench.steps import edit_split
 from devkit.e2e.memory import Life, Memory, rss_mb, warmup_s
-from devkit.e2e.service import Outcome
+from devkit.e2e.service import Outcome, Plan, Service, started
 
 
 def test_the_warm_up_is_ten_minutes_or_half_a_short_service() -> None:
@@ -133,3 +135,17 @@ def test_split_figures_are_each_parts_percentiles() -> None:
         "b_apply": {"p50": 20.0, "p95": 38.0},
     }
     assert split_figures([]) == {"split": 0}
+
+
+def test_a_service_whose_set_up_fails_still_closes_its_terminals(monkeypatch) -> None:
+    closed = []
+
+    def setup(service: Service) -> None:
+        service.terminals.append("A")
+        raise RuntimeError("Odoo refused the POS")
+
+    monkeypatch.setattr(Service, "setup", setup)
+    monkeypatch.setattr(Service, "close", lambda service: closed.extend(service.terminals))
+    with pytest.raises(RuntimeError), started(None, None, None, None, Plan(), print):
+        pass
+    assert closed == ["A"]

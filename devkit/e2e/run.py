@@ -12,7 +12,7 @@ from devkit.chromium import CHROMIUM, CHROMIUM_ARGS
 from devkit.machine import machine
 from devkit.odoo import Harness
 
-from .service import Log, Plan, Service
+from .service import Log, Plan, started
 
 # What runs once Odoo and chromium are up: (harness, odoo, browser, workdir, plan, log).
 Serve = Callable[..., dict[str, Any]]
@@ -51,15 +51,11 @@ def harness_for(odoo_src: str, plan: Plan) -> Harness:
 
 
 def serve(harness, odoo, browser, workdir: Path, plan: Plan, log: Log) -> dict[str, Any]:  # noqa: ANN001
-    service = Service(harness, odoo, browser, workdir, plan, log)
-    try:
-        service.setup()
+    with started(harness, odoo, browser, workdir, plan, log) as service:
         latency = {p: service.latency(p, plan.latency_samples) for p in ("server", "peer")}
         log(f"latency: {latency}")
         service.run()
         report = service.report()
-    finally:
-        service.close()
     report["odoo"] = odoo.version
     report["duration_s"] = plan.duration_s
     report["workers"] = plan.workers

@@ -12,7 +12,7 @@ import functools
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,6 +94,19 @@ class Outcome:
         """The slowest convergence after a heal; None if one never came, or none was timed."""
         times = list(self.converge_s.values())
         return None if not times or None in times else max(times)  # type: ignore[type-var]
+
+
+@contextlib.contextmanager
+def started(
+    harness: Harness, odoo: OdooInstance, browser: Browser, workdir: Path, plan: Plan, log: Log
+) -> Iterator[Service]:
+    """A service set up (its terminals open on the POS), closed when the block ends."""
+    service = Service(harness, odoo, browser, workdir, plan, log)
+    try:
+        service.setup()
+        yield service
+    finally:
+        service.close()
 
 
 class Service:
