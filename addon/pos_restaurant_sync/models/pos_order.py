@@ -270,7 +270,8 @@ class PosOrder(models.Model):
         or with sync switched off since the push: Odoo's sync then takes no lock."""
         session = config.current_session_id
         if not config.possync_enabled or session.state not in ("opening_control", "opened"):
-            _logger.info("order %s kept in the sync log only: no open session", view["uuid"])
+            why = "no open session" if config.possync_enabled else "sync is off"
+            _logger.info("order %s kept in the sync log only: %s", view["uuid"], why)
             return self.browse(), False
         self._possync_hold_uuids({view["uuid"]})
         # A push (READ COMMITTED) sees what committed while it waited; the cron (REPEATABLE
