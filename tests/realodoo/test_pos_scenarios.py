@@ -727,9 +727,9 @@ def test_an_order_whose_table_comes_later_stays_off_the_table_open_here(
     two, free_tables, agent, synced_odoo
 ):
     """A peer's line of its new order can reach A before the change that puts the order on a
-    table. Odoo 18 puts an order made on a page on the table open there, and Odoo's server
-    merges a draft order sent for a table into that table's open order: the peer's order
-    must not end up in the order of the table A has open."""
+    table. Odoo 18 puts an order made on a page on the table open there, and keeps one
+    open order a table (its loads of the open orders and its server merge a second one into
+    the first): the peer's order must not end up in the order of the table A has open."""
     a, _ = two
     a.js(
         """(agent) => window.dispatchEvent(new CustomEvent("possync:agent",

@@ -380,8 +380,10 @@ export class PosOrderSync {
         }
         const order = this.pos.createNewOrder({ uuid: target.uuid });
         // Odoo 18 puts a new order on the table open on this screen. This one's table is its
-        // target's, none until the change that sets it arrives: on this screen's table, 18's
-        // server would merge it into that table's order when Odoo sends it.
+        // target's, none until the change that sets it arrives: on this screen's table, 18
+        // would merge it into that table's order (its next load of the open orders moves
+        // the lines of a table's unsent orders into the table's order; its server merges an
+        // order sent for a table so too).
         order.update({ table_id: false });
         this.reconcile(order);
     }
