@@ -678,18 +678,36 @@ PUSH_THROUGH_AGENT = """async ({url, token, change}) => {
 }"""
 
 
+def on_agent(terminal: PosPage, agent: dict) -> None:
+    """``terminal`` handed to ``agent`` as the desktop app does, and welcomed by it."""
+    terminal.js(
+        """(agent) => window.dispatchEvent(new CustomEvent("possync:agent",
+            {detail: (window.possyncAgent = {url: agent.url, token: agent.token})}))""",
+        agent,
+    )
+    wait_until(lambda: terminal.terminal() == agent["terminal"], what="the page on the agent")
+
+
+def push_from_lan(terminal: PosPage, agent: dict, order: str, op: dict) -> None:
+    """A change of ``order`` by another tablet, pushed into ``agent`` through the page's socket."""
+    change = {
+        "v": 1,
+        "id": secrets.token_hex(8),
+        "terminal": "lan-peer",
+        "hlc": f"{int(time.time() * 1000):015d}-00000",
+        "order": order,
+        "ops": [op],
+    }
+    assert terminal.js(PUSH_THROUGH_AGENT, {**agent, "change": change})["ids"] == [change["id"]]
+
+
 def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, free_tables, agent):
     """The agents do not know the Odoo series and relay any note between tablets; 19's
     order lines JSON.parse theirs. The page writes it as a tag, and its screen stays up."""
     a, _ = two
     if a.major < 19:
         pytest.skip("18 keeps kitchen notes as plain text")
-    a.js(
-        """(agent) => window.dispatchEvent(new CustomEvent("possync:agent",
-            {detail: (window.possyncAgent = {url: agent.url, token: agent.token})}))""",
-        agent,
-    )
-    wait_until(lambda: a.terminal() == agent["terminal"], what="A on the agent")
+    on_agent(a, agent)
     a.open_table(free_tables.take())
     a.add_product("Coca-Cola")
     order = a.current_order()
@@ -698,16 +716,12 @@ def test_a_plain_text_kitchen_note_from_the_lan_is_drawn_as_a_tag_on_19(two, fre
             .lines[0].uuid""",
         order,
     )
-    change = {
-        "v": 1,
-        "id": secrets.token_hex(8),
-        "terminal": "lan-peer",
-        "hlc": f"{int(time.time() * 1000):015d}-00000",
-        "order": order,
-        "ops": [{"op": "line.set", "line": line, "field": "internal_note", "value": "No ice"}],
-    }
-    ack = a.js(PUSH_THROUGH_AGENT, {**agent, "change": change})
-    assert ack["ids"] == [change["id"]]
+    push_from_lan(
+        a,
+        agent,
+        order,
+        {"op": "line.set", "line": line, "field": "internal_note", "value": "No ice"},
+    )
 
     def note() -> str:
         return a.js(
@@ -731,12 +745,7 @@ def test_an_order_whose_table_comes_later_stays_off_the_table_open_here(
     open order a table (its loads of the open orders and its server merge a second one into
     the first): the peer's order must not end up in the order of the table A has open."""
     a, _ = two
-    a.js(
-        """(agent) => window.dispatchEvent(new CustomEvent("possync:agent",
-            {detail: (window.possyncAgent = {url: agent.url, token: agent.token})}))""",
-        agent,
-    )
-    wait_until(lambda: a.terminal() == agent["terminal"], what="A on the agent")
+    on_agent(a, agent)
     table = free_tables.take()
     a.open_table(table)
     a.add_product("Coca-Cola")
@@ -744,15 +753,9 @@ def test_an_order_whose_table_comes_later_stays_off_the_table_open_here(
     product = a.catalog()["products"][0]
     order = secrets.token_hex(16)
     values = {"product_id": product["id"], "qty": 1, "price_unit": product["price"]}
-    change = {
-        "v": 1,
-        "id": secrets.token_hex(8),
-        "terminal": "lan-peer",
-        "hlc": f"{int(time.time() * 1000):015d}-00000",
-        "order": order,
-        "ops": [{"op": "line.add", "line": secrets.token_hex(16), "values": values}],
-    }
-    assert a.js(PUSH_THROUGH_AGENT, {**agent, "change": change})["ids"] == [change["id"]]
+    push_from_lan(
+        a, agent, order, {"op": "line.add", "line": secrets.token_hex(16), "values": values}
+    )
     a.wait_for_order(order)
     assert a.products_on(table) == ["Coca-Cola"]
     a.js(
