@@ -90,8 +90,32 @@ test("on the screen saver and the login screen, the same go", () => {
     }
 });
 
+test("on a table's order screen, closed orders of other tables go, those of its table stay", () => {
+    const table = (id) => ({ id });
+    const orders = [
+        { uuid: "shown", id: 4, state: "draft", lines: [], table_id: table(5) },
+        { uuid: "paid-here-before", id: 1, state: "paid", table_id: table(5) },
+        { uuid: "paid-elsewhere", id: 2, state: "paid", table_id: table(6) },
+        { uuid: "takeaway", id: 3, state: "paid" },
+    ];
+    const { sync, dropped } = pageWith("ProductScreen", orders);
+    sync.dropClosed();
+    assert.deepEqual(dropped, ["paid-elsewhere", "takeaway"]);
+});
+
+test("on a takeaway order's screen, the closed orders on no table stay", () => {
+    const orders = [
+        { uuid: "shown", id: 4, state: "draft", lines: [] },
+        { uuid: "takeaway", id: 3, state: "paid" },
+        { uuid: "paid-elsewhere", id: 2, state: "paid", table_id: { id: 6 } },
+    ];
+    const { sync, dropped } = pageWith("ProductScreen", orders);
+    sync.dropClosed();
+    assert.deepEqual(dropped, ["paid-elsewhere"]);
+});
+
 test("on any other screen no closed order is removed", () => {
-    const others = ["ProductScreen", "TicketScreen", "PaymentScreen", "ReceiptScreen", "SplitBillScreen"];
+    const others = ["TicketScreen", "PaymentScreen", "ReceiptScreen", "SplitBillScreen"];
     for (const screen of others) {
         const { sync, dropped } = pageWith(screen, restaurant());
         sync.dropClosed();

@@ -32,14 +32,16 @@ import { missingRecords, relinkLines, writeOps } from "./order_writer";
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
 /**
- * The screens on which the page removes closed orders (`dropClosed`): they show no order. A
- * terminal spends its evening on them: the floor plan, the screen saver Odoo shows after
- * five idle minutes and the login screen (both leave for the first page, the floor plan).
- * Not a table's order: on 18, an order closed elsewhere and removed there while shown was
- * replaced by a new empty order of the table, the waiter left on it (seen twice, under
- * load); its closed orders go once the waiter leaves it.
+ * The screens on which the page removes closed orders (`dropClosed`). A terminal spends its
+ * evening on them: the floor plan, a table's order, the screen saver Odoo shows after five
+ * idle minutes and the login screen (both leave for the first page, the floor plan).
+ * A table's order screen (`TABLE_SCREENS`) keeps the closed orders of its table: on 18, an
+ * order closed elsewhere and removed there while shown was replaced by a new empty order
+ * of the table, the waiter left on it (seen twice, under load). They go once the waiter
+ * leaves the table.
  */
-const DROP_SCREENS = new Set(["FloorScreen", "SaverScreen", "LoginScreen"]);
+const DROP_SCREENS = new Set(["FloorScreen", "ProductScreen", "SaverScreen", "LoginScreen"]);
+const TABLE_SCREENS = new Set(["ProductScreen"]);
 
 /**
  * Run `callback` once the browser has drawn what is pending: after the next frame, or
@@ -71,6 +73,11 @@ function isShared(order) {
  *
  * @implements {import("@pos_restaurant_sync/lib/sync_client").Page}
  */
+/** The id of the table whose order the screen shows (null for an order on no table). */
+function tableShown(pos) {
+    return selectedOrder(pos)?.table_id?.id ?? pos.selectedTable?.id ?? null;
+}
+
 export class PosOrderSync {
     /**
      * How long changes to an order off screen that keep its table and leave it open wait at
@@ -428,14 +435,16 @@ export class PosOrderSync {
      * from the server, for the page's life; each holds its lines' computed prices and
      * observers (about 190 KiB a line on 19). On the screens that show no other order
      * (`DROP_SCREENS`), a closed order that Odoo has sent is removed, as a reload would (the
-     * order on screen stays): the Orders screen reads closed orders from the server when
+     * order on screen stays, and on a table's order screen the orders of its table): the
+     * Orders screen reads closed orders from the server when
      * the waiter opens it. Other screens may show or read one (the Orders screen, the
      * payment and receipt screens, a split).
      * An order being refunded stays: the refund's lines, or the lines picked for one, are
      * its lines.
      */
     dropClosed() {
-        if (!DROP_SCREENS.has(currentScreen(this.pos))) {
+        const screen = currentScreen(this.pos);
+        if (!DROP_SCREENS.has(screen)) {
             return;
         }
         const done = this.orders().filter((order) => this.mayDrop(order));
@@ -448,8 +457,11 @@ export class PosOrderSync {
                 keep.add(line.refunded_orderline_id?.order_id?.uuid);
             }
         }
-        for (const order of done.filter((o) => !keep.has(o.uuid))) {
-            this.pos.data.localDeleteCascade(order); // as deleteRecord, without a lookup
+        const table = TABLE_SCREENS.has(screen) ? tableShown(this.pos) : undefined;
+        for (const order of done) {
+            if (!keep.has(order.uuid) && (order.table_id?.id ?? null) !== table) {
+                this.pos.data.localDeleteCascade(order); // as deleteRecord, without a lookup
+            }
         }
     }
 
