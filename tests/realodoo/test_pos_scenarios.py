@@ -272,6 +272,27 @@ def test_a_paid_order_leaves_the_paying_page_once_its_waiter_moves_on(two, free_
     wait_until(lambda: not a.copies(order), what="A no longer holds the paid order")
 
 
+def test_an_order_paid_at_another_table_leaves_the_page_of_a_waiter_on_a_table(two, free_tables):
+    """A waiter may stay on a table's order all evening: the orders closed meanwhile at
+    other tables go once sent and seen closed, the table's own stay (docs/protocol.md "What
+    a page remembers")."""
+    a, _ = two
+    shown, other = free_tables.take(), free_tables.take()
+    a.open_table(shown)
+    a.add_product("Coca-Cola")
+    catalog = a.catalog()
+    other_id = a.js(
+        """(number) => window.posmodel.models["restaurant.table"]
+            .find((t) => t.table_number === number).id""",
+        other,
+    )
+    order = a.new_order(other_id)
+    a.add_line(order, catalog["products"][0]["id"])
+    assert a.pay(order, catalog["cash"])["answer"] == "accepted"
+    wait_until(lambda: not a.copies(order), what="A no longer holds the order paid elsewhere")
+    assert a.products_on(shown) == ["Coca-Cola"]
+
+
 def test_b_floor_plan_shows_a_table_as_occupied(two, free_tables):
     a, b = two
     table = free_tables.take()
