@@ -67,17 +67,17 @@ function isShared(order) {
     return isSynced(order) || order.lines.length > 0 || order.payment_ids.length > 0;
 }
 
+/** The id of the table whose order the screen shows (null for an order on no table). */
+function tableShown(pos) {
+    return selectedOrder(pos)?.table_id?.id ?? pos.selectedTable?.id ?? null;
+}
+
 /**
  * The page a SyncClient syncs: built first, handed to the client as its `page`, then
  * started with that client.
  *
  * @implements {import("@pos_restaurant_sync/lib/sync_client").Page}
  */
-/** The id of the table whose order the screen shows (null for an order on no table). */
-function tableShown(pos) {
-    return selectedOrder(pos)?.table_id?.id ?? pos.selectedTable?.id ?? null;
-}
-
 export class PosOrderSync {
     /**
      * How long changes to an order off screen that keep its table and leave it open wait at
@@ -436,9 +436,9 @@ export class PosOrderSync {
      * observers (about 190 KiB a line on 19). On the screens that show no other order
      * (`DROP_SCREENS`), a closed order that Odoo has sent is removed, as a reload would (the
      * order on screen stays, and on a table's order screen the orders of its table): the
-     * Orders screen reads closed orders from the server when
-     * the waiter opens it. Other screens may show or read one (the Orders screen, the
-     * payment and receipt screens, a split).
+     * Orders screen reads closed orders from the server when the waiter opens it. Other
+     * screens may show or read one (the Orders screen, the payment and receipt screens, a
+     * split).
      * An order being refunded stays: the refund's lines, or the lines picked for one, are
      * its lines.
      */
