@@ -81,6 +81,18 @@ test("a paid order being refunded stays, with the lines its refund names", () =>
     assert.deepEqual(dropped, []);
 });
 
+test("a paid order waiting for its tip stays", () => {
+    const tipping = {
+        uuid: "tipping",
+        id: 13,
+        state: "paid",
+        uiState: { screen_data: { value: { name: "TipScreen" } } },
+    };
+    const { sync, dropped } = pageWith("FloorScreen", [tipping]);
+    sync.dropClosed();
+    assert.deepEqual(dropped, []);
+});
+
 test("on the screen saver and the login screen, the same go", () => {
     for (const screen of ["SaverScreen", "LoginScreen"]) {
         const { sync, dropped } = pageWith(screen, restaurant());

@@ -467,12 +467,14 @@ export class PosOrderSync {
 
     /**
      * Closed, seen closed here (seen open, its removal would read as a cancel: `deletedHere`),
-     * sent by Odoo, and with no lines picked for a refund.
+     * sent by Odoo, with no lines picked for a refund, and not waiting for its tip (Odoo
+     * shows such an order on its table and lists it for the tips to settle).
      */
     mayDrop(order) {
         const closed = order.state !== "draft" && this.client.seenOf(order.uuid)?.state !== "draft";
         const refunding = Object.keys(order.uiState?.lineToRefund || {}).length > 0;
-        return closed && !refunding && isSynced(order) && !syncPending(this.pos, order);
+        const tipping = order.uiState?.screen_data?.value?.name === "TipScreen";
+        return closed && !refunding && !tipping && isSynced(order) && !syncPending(this.pos, order);
     }
 
     /** One drop of closed orders once the current task ends, however many ask for it. */
