@@ -26,7 +26,7 @@ import {
     syncPending,
 } from "./compat";
 import { readOpenOrdersOneAtATime } from "./open_orders";
-import { readOrderView } from "./order_view";
+import { readOrderView, waitsForTip } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
@@ -35,13 +35,13 @@ const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
  * The screens on which the page removes closed orders (`dropClosed`). A terminal spends its
  * evening on them: the floor plan, a table's order, the screen saver Odoo shows after five
  * idle minutes and the login screen (both leave for the first page, the floor plan).
- * A table's order screen (`TABLE_SCREENS`) keeps the closed orders of its table: on 18, an
+ * A table's order screen (`TABLE_SCREEN`) keeps the closed orders of its table: on 18, an
  * order closed elsewhere and removed there while shown was replaced by a new empty order
  * of the table, the waiter left on it (seen twice, under load). They go once the waiter
  * leaves the table.
  */
 const DROP_SCREENS = new Set(["FloorScreen", "ProductScreen", "SaverScreen", "LoginScreen"]);
-const TABLE_SCREENS = new Set(["ProductScreen"]);
+const TABLE_SCREEN = "ProductScreen";
 
 /**
  * Run `callback` once the browser has drawn what is pending: after the next frame, or
@@ -457,7 +457,7 @@ export class PosOrderSync {
                 keep.add(line.refunded_orderline_id?.order_id?.uuid);
             }
         }
-        const table = TABLE_SCREENS.has(screen) ? tableShown(this.pos) : undefined;
+        const table = screen === TABLE_SCREEN ? tableShown(this.pos) : undefined;
         for (const order of done) {
             if (!keep.has(order.uuid) && (order.table_id?.id ?? null) !== table) {
                 this.pos.data.localDeleteCascade(order); // as deleteRecord, without a lookup
@@ -473,8 +473,8 @@ export class PosOrderSync {
     mayDrop(order) {
         const closed = order.state !== "draft" && this.client.seenOf(order.uuid)?.state !== "draft";
         const refunding = Object.keys(order.uiState?.lineToRefund || {}).length > 0;
-        const tipping = order.uiState?.screen_data?.value?.name === "TipScreen";
-        return closed && !refunding && !tipping && isSynced(order) && !syncPending(this.pos, order);
+        const kept = refunding || waitsForTip(order);
+        return closed && !kept && isSynced(order) && !syncPending(this.pos, order);
     }
 
     /** One drop of closed orders once the current task ends, however many ask for it. */

@@ -11,6 +11,11 @@ import { KITCHEN_NOTES_AS_JSON, LINE_NOTE_FIELDS, ORDER_FIELDS } from "./compat"
 // Odoo's order states beyond draft all mean the money was taken.
 const CLOSED_STATES = { cancel: "cancel", paid: "paid", done: "paid", invoiced: "paid" };
 
+/** Paid here with its tip to come: Odoo shows it on its table and lists it for the tips. */
+export function waitsForTip(order) {
+    return order.uiState?.screen_data?.value?.name === "TipScreen";
+}
+
 export function readOrderView(order) {
     const view = {
         uuid: order.uuid,

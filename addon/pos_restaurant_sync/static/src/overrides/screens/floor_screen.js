@@ -31,6 +31,7 @@ import {
     restaurantTableClass,
 } from "@pos_restaurant_sync/pos/compat";
 import { possyncEnabled } from "@pos_restaurant_sync/pos/enabled";
+import { waitsForTip } from "@pos_restaurant_sync/pos/order_view";
 
 /** `ordersByTable` of the loaded orders, and `changeCounts` (table id -> count) as the
  * draw asks for them; only while the floor draws. */
@@ -59,7 +60,7 @@ export function ordersByTable(orders) {
     const bySelf = new Map();
     for (const order of orders.getAll()) {
         const tableId = order.table_id?.id;
-        const shown = !order.finalized || order.uiState.screen_data?.value?.name === "TipScreen";
+        const shown = !order.finalized || waitsForTip(order);
         if (shown && tableId) {
             add(byTable, tableId, order);
         }
