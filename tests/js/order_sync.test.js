@@ -211,3 +211,48 @@ test("an order from elsewhere whose table is not known yet stays off the table o
     assert.equal(order.table_id, false);
     assert.deepEqual(order.lines.map((line) => line.uuid), ["l1"]);
 });
+
+/** A page showing `order`, which Odoo's own load has just closed; `left` counts its leaves. */
+function pageShowingClosed(order) {
+    const pos = {
+        models: {},
+        config: { module_pos_restaurant: true },
+        selected: order,
+        getOrder: () => pos.selected,
+        navigate: (screen) => left.push(screen),
+    };
+    const left = [];
+    const notices = [];
+    const sync = new PosOrderSync(pos, { notify: (text) => notices.push(text), showStatus() {} });
+    sync.client = { seenOf: () => ({ state: "draft" }) }; // this page saw it open
+    return { sync, pos, left, notices };
+}
+
+// A frame is a timer here: Node runs timers of one length in the order they were set, so
+// three turns of timers see afterPaint's callback (a frame, then a timer) run.
+globalThis.requestAnimationFrame ??= (callback) => setTimeout(callback);
+async function nextPaint() {
+    for (let turn = 0; turn < 3; turn++) {
+        await new Promise((resolve) => setTimeout(resolve));
+    }
+}
+
+test("an order on screen closed by Odoo's own load leaves for the floor plan", async () => {
+    const { order } = draftOrder({ id: 5, state: "paid" });
+    const { sync, pos, left, notices } = pageShowingClosed(order);
+    sync.tellIfClosedByOdoo(order);
+    // Odoo's order screen draws next, and puts a new empty order in the closed one's place.
+    pos.selected = draftOrder({ uuid: "new", id: "pos.order_9" }).order;
+    await nextPaint();
+    assert.equal(notices.length, 1);
+    assert.deepEqual(left, ["FloorScreen"]);
+});
+
+test("an order closed by Odoo's own load off screen leaves the screen as it is", async () => {
+    const { order } = draftOrder({ id: 5, state: "paid" });
+    const { sync, pos, left } = pageShowingClosed(draftOrder({ uuid: "other", id: 6 }).order);
+    pos.selected.lines.push({});
+    sync.tellIfClosedByOdoo(order);
+    await nextPaint();
+    assert.deepEqual(left, []);
+});

@@ -625,17 +625,18 @@ def test_interval_mode_brings_a_line_within_the_interval(interval_mode, two, fre
 # --- through the local agent of the desktop app -------------------------------------------
 
 
-@pytest.fixture
-def agent(synced_odoo: OdooInstance, tmp_path: Path) -> Iterator[dict]:
-    """A real possync-agent for this machine's terminal, syncing with the Odoo under test;
-    yields what the desktop app injects into the page: ``{url, token}`` (+ its terminal)."""
+@contextmanager
+def running_agent(odoo: OdooInstance, data_dir: Path, server: str) -> Iterator[dict]:
+    """A real possync-agent for this machine's terminal, syncing with ``server``, which
+    takes pages of the Odoo under test; yields what the desktop app injects into the page:
+    ``{url, token}`` (+ its terminal)."""
     token = secrets.token_urlsafe(16)
-    env = {**os.environ, "POSSYNC_PASSWORD": synced_odoo.password, "POSSYNC_PAGE_TOKEN": token}
+    env = {**os.environ, "POSSYNC_PASSWORD": odoo.password, "POSSYNC_PAGE_TOKEN": token}
     command = [
-        sys.executable, "-m", "agent.cli", "run", "--data-dir", str(tmp_path / "agent"),
+        sys.executable, "-m", "agent.cli", "run", "--data-dir", str(data_dir),
         "--page-port", "0", "--peer-port", "0", "--peer-host", "127.0.0.1", "--no-mdns",
-        "--server", synced_odoo.base_url, "--db", synced_odoo.db,
-        "--login", synced_odoo.login, "--config-id", str(synced_odoo.config_id),
+        "--server", server, "--allowed-origin", odoo.base_url, "--db", odoo.db,
+        "--login", odoo.login, "--config-id", str(odoo.config_id),
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -648,6 +649,21 @@ def agent(synced_odoo: OdooInstance, tmp_path: Path) -> Iterator[dict]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def agent(synced_odoo: OdooInstance, tmp_path: Path) -> Iterator[dict]:
+    """The agent of this machine's terminal, syncing with the Odoo under test."""
+    with running_agent(synced_odoo, tmp_path / "agent", synced_odoo.base_url) as running:
+        yield running
+
+
+@pytest.fixture
+def agent_cut_off(synced_odoo: OdooInstance, tmp_path: Path) -> Iterator[dict]:
+    """An agent whose server never answers (a closed port): its page hears of other
+    terminals only through Odoo's own sync."""
+    with running_agent(synced_odoo, tmp_path / "cut-off", "http://127.0.0.1:9") as running:
+        yield running
 
 
 def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, free_tables, agent):
@@ -787,3 +803,25 @@ def test_an_order_whose_table_comes_later_stays_off_the_table_open_here(
         order,
     )
     assert_server_order(synced_odoo, table, {"Coca-Cola": 1})
+
+
+def test_an_order_paid_elsewhere_that_odoo_brings_first_leaves_b_for_the_floor_plan(
+    two, free_tables, agent_cut_off
+):
+    """Odoo's own sync may bring B an order paid on A before possync's close does (here it
+    alone does: B's agent is cut off from the server). B's order screen replaces a closed
+    order with a new one as it draws; B must still leave for the floor plan and say why."""
+    a, b = two
+    table = free_tables.take()
+    both_on_table(two, table, "Coca-Cola")
+    on_agent(b, agent_cut_off)
+    # 18's own sync reads an order again only if it changed over a second after the write
+    # this page knows of (its `write_date` + 1 s): a payment sooner never reaches B.
+    time.sleep(2)
+    with b.native_reload_seen():
+        a.pay_cash()
+    seen_within(b.notification("paid on another terminal"))
+    seen_within(b.floor_screen)
+    wait_until(lambda: not b.table_occupied(table), what="B shows the table free again")
+    assert b.errors == [], "B's screen failed to draw as it left the paid order"
+    assert free_tables.open_orders([table]) == [], "B left an empty order on the table"

@@ -495,8 +495,14 @@ export class PosOrderSync {
         );
     }
 
+    /**
+     * Leave for the floor plan if the screen still shows the order `uuid` closed elsewhere,
+     * or the new empty order Odoo's order screen put in its place: it replaces a closed
+     * order as it draws (`onWillRender` of ProductScreen, both versions), before this runs.
+     */
     leaveIfShown(uuid) {
-        if (selectedOrder(this.pos)?.uuid === uuid) {
+        const shown = selectedOrder(this.pos);
+        if (shown && (shown.uuid === uuid || !isShared(shown))) {
             leaveOrder(this.pos);
         }
     }
@@ -524,7 +530,9 @@ export class PosOrderSync {
         const seen = this.client.seenOf(order.uuid);
         if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
             this.tellClosed(order, state);
-            afterPaint(() => this.leaveIfShown(order.uuid)); // once the notice is drawn
+            if (selectedOrder(this.pos)?.uuid === order.uuid) {
+                afterPaint(() => this.leaveIfShown(order.uuid)); // once the notice is drawn
+            }
         }
     }
 
