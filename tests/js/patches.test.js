@@ -126,7 +126,9 @@ const { possyncEnabled, possyncEnabledFor } = await import(
     "../../addon/pos_restaurant_sync/static/src/pos/enabled.js"
 );
 await import("../../addon/pos_restaurant_sync/static/src/overrides/models/pos_store.js");
-await import("../../addon/pos_restaurant_sync/static/src/overrides/models/related_models.js");
+const { releaseBulkDeletes } = await import(
+    "../../addon/pos_restaurant_sync/static/src/overrides/models/related_models.js"
+);
 await import(
     "../../addon/pos_restaurant_sync/static/src/overrides/customer_display/customer_display_adapter.js"
 );
@@ -244,6 +246,37 @@ test("with sync off, a deleted record's observers stay as Odoo leaves them", asy
     const config = { ...OFF, currency_id: "EUR" };
     const { order, told } = orderObservingItsConfig(config);
     assert.equal(order.delete(), 3);
+    await Promise.resolve();
+    assert.equal(observersOf(config, "currency_id").length, 1);
+    assert.equal(told.count, 0);
+});
+
+/** Odoo's models of order records, whose `deleteMany` deletes without the records' own
+ * `delete` (as Odoo's loads use it), with possync's patch applied as when sync starts. */
+function ordersDeletedInBulk() {
+    const models = {
+        "pos.order": {
+            deleteMany: (records) => records.map((record) => record.model.deleted.push(record)),
+        },
+    };
+    releaseBulkDeletes(models, ["pos.order"]);
+    return models;
+}
+
+test("with sync on, records Odoo deletes in bulk let go of what they observed too", async () => {
+    const config = { ...ON, currency_id: "EUR" };
+    const { order, told } = orderObservingItsConfig(config);
+    assert.deepEqual(ordersDeletedInBulk()["pos.order"].deleteMany([order]), [1]);
+    assert.deepEqual(order.model.deleted, [order], "Odoo's own deletion ran");
+    await Promise.resolve();
+    assert.equal(observersOf(config, "currency_id").length, 0, "nothing holds the order");
+    assert.equal(told.count, 1);
+});
+
+test("with sync off, records deleted in bulk stay as Odoo leaves them", async () => {
+    const config = { ...OFF, currency_id: "EUR" };
+    const { order, told } = orderObservingItsConfig(config);
+    ordersDeletedInBulk()["pos.order"].deleteMany([order]);
     await Promise.resolve();
     assert.equal(observersOf(config, "currency_id").length, 1);
     assert.equal(told.count, 0);

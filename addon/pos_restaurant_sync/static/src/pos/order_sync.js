@@ -25,6 +25,7 @@ import {
     setUuidFirst,
     syncPending,
 } from "./compat";
+import { releaseBulkDeletes } from "@pos_restaurant_sync/overrides/models/related_models";
 import { readOpenOrdersOneAtATime } from "./open_orders";
 import { readOrderView, waitsForTip } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
@@ -130,6 +131,7 @@ export class PosOrderSync {
         this.watchRecords();
         this.watchScreen();
         tapServerLoads(this.models, this);
+        releaseBulkDeletes(this.models, ORDER_MODELS);
         readOpenOrdersOneAtATime(this.pos.deviceSync);
     }
 

@@ -93,14 +93,39 @@ patch(Base.prototype, {
         return { model: modelName(this), id: this.id, uuid: this.uuid };
     },
     delete() {
-        const [id, values] = [this.id, keptValues(this)];
-        const result = super.delete(...arguments);
-        if (possyncEnabledFor(this)) {
-            if (!deleted.length) {
-                queueMicrotask(releaseDeleted);
-            }
-            deleted.push([this, id, values]);
-        }
-        return result;
+        return releasedOnceDeleted([this], () => super.delete(...arguments));
     },
 });
+
+/**
+ * Run `deleteThem`, Odoo's deletion of `records`, and release those of a POS with sync on
+ * once the task ends.
+ */
+function releasedOnceDeleted(records, deleteThem) {
+    const kept = records.map((record) => [record, record.id, keptValues(record)]);
+    const result = deleteThem();
+    for (const entry of kept.filter(([record]) => possyncEnabledFor(record))) {
+        if (!deleted.length) {
+            queueMicrotask(releaseDeleted);
+        }
+        deleted.push(entry);
+    }
+    return result;
+}
+
+/**
+ * The records the models `names` of `models` delete in bulk are released too: `deleteMany`
+ * deletes without the records' own `delete`, and Odoo's loads use it (18 and 19 for the
+ * records the server no longer has, 18 for an order it merges into its table's). Called
+ * when sync starts: Odoo builds the models' container inside a function, so it is patched,
+ * not a class.
+ */
+export function releaseBulkDeletes(models, names) {
+    for (const name of names) {
+        patch(models[name], {
+            deleteMany(records, ...rest) {
+                return releasedOnceDeleted([...records], () => super.deleteMany(records, ...rest));
+            },
+        });
+    }
+}
