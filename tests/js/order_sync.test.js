@@ -217,6 +217,7 @@ function pageShowingClosed(order) {
     const pos = {
         models: {},
         config: { module_pos_restaurant: true },
+        router: { state: { current: "ProductScreen" } },
         selected: order,
         getOrder: () => pos.selected,
         navigate: (screen) => left.push(screen),
@@ -238,7 +239,7 @@ async function nextPaint() {
 }
 
 test("an order on screen closed by Odoo's own load leaves for the floor plan", async () => {
-    const { order } = draftOrder({ id: 5, state: "paid" });
+    const { order } = draftOrder({ id: 5, state: "paid", table_id: { id: 24 } });
     const { sync, pos, left, notices } = pageShowingClosed(order);
     sync.tellIfClosedByOdoo(order);
     // Odoo's order screen draws next, and puts a new empty order in the closed one's place.
@@ -246,6 +247,15 @@ test("an order on screen closed by Odoo's own load leaves for the floor plan", a
     await nextPaint();
     assert.equal(notices.length, 1);
     assert.deepEqual(left, ["FloorScreen"]);
+});
+
+test("a waiter who opened another table as Odoo's load closed the order stays there", async () => {
+    const { order } = draftOrder({ id: 5, state: "paid", table_id: { id: 24 } });
+    const { sync, pos, left } = pageShowingClosed(order);
+    sync.tellIfClosedByOdoo(order);
+    pos.selected = draftOrder({ uuid: "new", id: "pos.order_9", table_id: { id: 8 } }).order;
+    await nextPaint();
+    assert.deepEqual(left, []);
 });
 
 test("an order closed by Odoo's own load off screen leaves the screen as it is", async () => {

@@ -251,32 +251,37 @@ test("with sync off, a deleted record's observers stay as Odoo leaves them", asy
     assert.equal(told.count, 0);
 });
 
-/** Odoo's models of order records, whose `deleteMany` deletes without the records' own
- * `delete` (as Odoo's loads use it), with possync's patch applied as when sync starts. */
-function ordersDeletedInBulk() {
-    const models = {
-        "pos.order": {
-            deleteMany: (records) => records.map((record) => record.model.deleted.push(record)),
-        },
-    };
+/** Odoo's model of orders, as 18 builds it (a plain object) or 19 (an instance of a class),
+ * whose `deleteMany` deletes without the records' own `delete`, as Odoo's loads use it; with
+ * possync's patch applied as when sync starts. */
+function ordersDeletedInBulk(shape) {
+    const deleteMany = (records) => [...records].map((r) => r.model.deleted.push(r));
+    class Model {
+        deleteMany(records) {
+            return deleteMany(records);
+        }
+    }
+    const models = { "pos.order": shape === 18 ? { deleteMany } : new Model() };
     releaseBulkDeletes(models, ["pos.order"]);
-    return models;
+    return models["pos.order"];
 }
 
-test("with sync on, records Odoo deletes in bulk let go of what they observed too", async () => {
-    const config = { ...ON, currency_id: "EUR" };
-    const { order, told } = orderObservingItsConfig(config);
-    assert.deepEqual(ordersDeletedInBulk()["pos.order"].deleteMany([order]), [1]);
-    assert.deepEqual(order.model.deleted, [order], "Odoo's own deletion ran");
-    await Promise.resolve();
-    assert.equal(observersOf(config, "currency_id").length, 0, "nothing holds the order");
-    assert.equal(told.count, 1);
-});
+for (const shape of [18, 19]) {
+    test(`with sync on, records Odoo ${shape} deletes in bulk let go of what they observed`, async () => {
+        const config = { ...ON, currency_id: "EUR" };
+        const { order, told } = orderObservingItsConfig(config);
+        assert.deepEqual(ordersDeletedInBulk(shape).deleteMany(new Set([order])), [1]);
+        assert.deepEqual(order.model.deleted, [order], "Odoo's own deletion ran");
+        await Promise.resolve();
+        assert.equal(observersOf(config, "currency_id").length, 0, "nothing holds the order");
+        assert.equal(told.count, 1);
+    });
+}
 
 test("with sync off, records deleted in bulk stay as Odoo leaves them", async () => {
     const config = { ...OFF, currency_id: "EUR" };
     const { order, told } = orderObservingItsConfig(config);
-    ordersDeletedInBulk()["pos.order"].deleteMany([order]);
+    ordersDeletedInBulk(19).deleteMany([order]);
     await Promise.resolve();
     assert.equal(observersOf(config, "currency_id").length, 1);
     assert.equal(told.count, 0);

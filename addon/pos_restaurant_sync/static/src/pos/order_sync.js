@@ -497,14 +497,29 @@ export class PosOrderSync {
         );
     }
 
-    /**
-     * Leave for the floor plan if the screen still shows the order `uuid` closed elsewhere,
-     * or the new empty order Odoo's order screen put in its place: it replaces a closed
-     * order as it draws (`onWillRender` of ProductScreen, both versions), before this runs.
-     */
+    /** Leave for the floor plan if the screen still shows the order `uuid`. */
     leaveIfShown(uuid) {
+        if (selectedOrder(this.pos)?.uuid === uuid) {
+            leaveOrder(this.pos);
+        }
+    }
+
+    /**
+     * Leave for the floor plan the order `uuid` on screen that Odoo's own load closed, or
+     * what Odoo's order screen put in its place as it drew: it replaces a closed order with
+     * a new empty one (`onWillRender` of ProductScreen; 18: on the order's table `table`,
+     * 19: a direct sale, on none) before this runs. 19 reuses a direct sale it has instead,
+     * one with lines too: the waiter stays on that, as without possync (left for the floor
+     * plan, it would go onto the next table opened).
+     */
+    leaveClosedByOdoo(uuid, table) {
         const shown = selectedOrder(this.pos);
-        if (shown && (shown.uuid === uuid || !isShared(shown))) {
+        const replacement =
+            shown &&
+            currentScreen(this.pos) === TABLE_SCREEN &&
+            !isShared(shown) &&
+            [table, null].includes(shown.table_id?.id ?? null);
+        if (shown?.uuid === uuid || replacement) {
             leaveOrder(this.pos);
         }
     }
@@ -533,7 +548,8 @@ export class PosOrderSync {
         if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
             this.tellClosed(order, state);
             if (selectedOrder(this.pos)?.uuid === order.uuid) {
-                afterPaint(() => this.leaveIfShown(order.uuid)); // once the notice is drawn
+                const table = order.table_id?.id ?? null;
+                afterPaint(() => this.leaveClosedByOdoo(order.uuid, table)); // notice drawn
             }
         }
     }

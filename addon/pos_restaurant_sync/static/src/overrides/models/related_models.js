@@ -124,7 +124,8 @@ export function releaseBulkDeletes(models, names) {
     for (const name of names) {
         patch(models[name], {
             deleteMany(records, ...rest) {
-                return releasedOnceDeleted([...records], () => super.deleteMany(records, ...rest));
+                const list = [...records]; // read once: any iterable, as Odoo's takes
+                return releasedOnceDeleted(list, () => super.deleteMany(list, ...rest));
             },
         });
     }
