@@ -90,6 +90,13 @@ export class PosOrderSync {
     static offScreenWaitMs = 1000;
 
     /**
+     * The longest the wait for drawing (`offScreenWait`) may be: after a heal, when every
+     * page catches up on a backlog and draws slowest, the orders off screen still agree
+     * within seconds.
+     */
+    static offScreenMaxWaitMs = 3000;
+
+    /**
      * @param {object} pos the POS store (the `pos` service)
      * @param {object} options
      * @param {(message: string) => void} options.notify shows a short notice to the waiter
@@ -287,12 +294,14 @@ export class PosOrderSync {
     /**
      * How long changes that may wait wait: a second, or until twice what the last catch-up
      * took the page to draw has passed since it was drawn (Odoo draws a floor plan of 100 open
-     * tables in seconds). Drawing changes to orders off screen so takes at most a third of
-     * the page's time, and changes after a quiet spell wait only the second.
+     * tables in seconds), at most `offScreenMaxWaitMs`. Drawing changes to orders off screen
+     * so takes at most a third of the page's time unless a catch-up takes over 1.5 s to
+     * draw, and changes after a quiet spell wait only the second.
      */
     offScreenWait(now = Date.now()) {
         const { drawnAt, tookMs } = this.lastCatchUp;
-        return Math.max(PosOrderSync.offScreenWaitMs, drawnAt + 2 * tookMs - now);
+        const forDrawing = Math.min(drawnAt + 2 * tookMs - now, PosOrderSync.offScreenMaxWaitMs);
+        return Math.max(PosOrderSync.offScreenWaitMs, forDrawing);
     }
 
     /**
