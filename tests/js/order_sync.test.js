@@ -223,6 +223,7 @@ test("an order from elsewhere whose table is not known yet stays off the table o
 
 /** A page showing `order`, which Odoo's own load has just closed; `left` counts its leaves. */
 function pageShowingClosed(order) {
+    const left = [];
     const pos = {
         models: {},
         config: { module_pos_restaurant: true },
@@ -231,7 +232,6 @@ function pageShowingClosed(order) {
         getOrder: () => pos.selected,
         navigate: (screen) => left.push(screen),
     };
-    const left = [];
     const notices = [];
     const sync = new PosOrderSync(pos, { notify: (text) => notices.push(text), showStatus() {} });
     sync.client = { seenOf: () => ({ state: "draft" }) }; // this page saw it open

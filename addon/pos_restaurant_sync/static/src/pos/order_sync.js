@@ -27,7 +27,7 @@ import {
 } from "./compat";
 import { releaseBulkDeletes } from "@pos_restaurant_sync/overrides/models/related_models";
 import { readOpenOrdersOneAtATime } from "./open_orders";
-import { readOrderView, waitsForTip } from "./order_view";
+import { readOrderView, tableOf, waitsForTip } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
@@ -288,7 +288,7 @@ export class PosOrderSync {
             return false;
         }
         const target = this.client.target(uuid);
-        return target.state === "draft" && target.table_id === (order.table_id?.id ?? null);
+        return target.state === "draft" && target.table_id === tableOf(order);
     }
 
     /**
@@ -470,7 +470,7 @@ export class PosOrderSync {
         }
         const table = screen === TABLE_SCREEN ? tableShown(this.pos) : undefined;
         for (const order of done) {
-            if (!keep.has(order.uuid) && (order.table_id?.id ?? null) !== table) {
+            if (!keep.has(order.uuid) && tableOf(order) !== table) {
                 this.pos.data.localDeleteCascade(order); // as deleteRecord, without a lookup
             }
         }
@@ -527,7 +527,7 @@ export class PosOrderSync {
             shown &&
             currentScreen(this.pos) === TABLE_SCREEN &&
             !isShared(shown) &&
-            [table, null].includes(shown.table_id?.id ?? null);
+            [table, null].includes(tableOf(shown));
         if (shown?.uuid === uuid || replacement) {
             leaveOrder(this.pos);
         }
@@ -557,7 +557,7 @@ export class PosOrderSync {
         if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
             this.tellClosed(order, state);
             if (selectedOrder(this.pos)?.uuid === order.uuid) {
-                const table = order.table_id?.id ?? null;
+                const table = tableOf(order);
                 afterPaint(() => this.leaveClosedByOdoo(order.uuid, table)); // notice drawn
             }
         }

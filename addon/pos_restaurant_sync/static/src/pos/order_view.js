@@ -16,12 +16,17 @@ export function waitsForTip(order) {
     return order.uiState?.screen_data?.value?.name === "TipScreen";
 }
 
+/** The id of the table `order` is on, null for none (as views hold it). */
+export function tableOf(order) {
+    return order.table_id?.id ?? null;
+}
+
 export function readOrderView(order) {
     const view = {
         uuid: order.uuid,
         state: CLOSED_STATES[order.state] || "draft",
         partner_id: order.partner_id?.id ?? null,
-        table_id: order.table_id?.id ?? null,
+        table_id: tableOf(order),
         customer_count: Math.min(1000, Math.max(0, Math.round(order.customer_count || 0))),
         lines: {},
         payments: {},
