@@ -23,7 +23,14 @@ from .odoo import OdooInstance
 from .waiting import SHOWS_WITHIN_MS
 
 if TYPE_CHECKING:
-    from playwright.sync_api import EventContextManager, Locator, Page, Response, Route
+    from playwright.sync_api import (
+        APIResponse,
+        EventContextManager,
+        Locator,
+        Page,
+        Response,
+        Route,
+    )
 
 PAGE_JS = Path(__file__).with_name("pos_page.js")
 # The POS loads every product and compiles its assets on first use: be generous.
@@ -39,6 +46,7 @@ KITCHEN_PRINTER_IP = "192.0.2.10"  # TEST-NET-1: never a real printer
 EPOS_PRINTED = '<response success="true" code="" status="0"/>'
 SYNC_ROUTE = "**/pos_restaurant_sync/**"  # possync's requests to the server
 PUSH_ROUTE = "**/pos_restaurant_sync/push"
+ODOO_READ_ROUTE = "**/read_config_open_orders"  # Odoo's own device sync reading open orders
 
 # States ``arrival`` waits for besides an order's own: the order paid, cancelled or gone
 # (after it was seen), and a new notification shown to the waiter.
@@ -449,7 +457,29 @@ class PosPage:
 
     def native_reload_seen(self) -> EventContextManager[Response]:
         """A context that ends once Odoo's own device sync re-read the open orders here."""
-        return self.page.expect_response("**/read_config_open_orders", timeout=SHOWS_WITHIN_MS)
+        return self.page.expect_response(ODOO_READ_ROUTE, timeout=SHOWS_WITHIN_MS)
+
+    @contextmanager
+    def odoo_reads_held(self) -> Iterator[None]:
+        """Odoo's own device sync reads the open orders here as usual, but each answer
+        reaches the page only when the context ends: the page then loads the orders as they
+        were when it asked, like an answer held up on a slow network."""
+        held: list[tuple[Route, APIResponse]] = []
+        self.page.route(ODOO_READ_ROUTE, lambda route: held.append((route, route.fetch())))
+        try:
+            yield
+        finally:
+            for route, answer in held:
+                route.fulfill(response=answer)
+            self.page.unroute(ODOO_READ_ROUTE)
+
+    def odoo_read_started(self) -> None:
+        """Odoo's own device sync reads the open orders now (as when another terminal
+        synced an order); ``odoo_read_done`` waits for it to load them."""
+        self.js("() => { window.possyncTestRead = posmodel.deviceSync.readDataFromServer(); }")
+
+    def odoo_read_done(self) -> None:
+        self.js("() => window.possyncTestRead")
 
     @contextmanager
     def pushes_held(self) -> Iterator[None]:

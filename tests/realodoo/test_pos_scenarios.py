@@ -825,3 +825,37 @@ def test_an_order_paid_elsewhere_that_odoo_brings_first_leaves_b_for_the_floor_p
     wait_until(lambda: not b.table_occupied(table), what="B shows the table free again")
     assert b.errors == [], "B's screen failed to draw as it left the paid order"
     assert free_tables.open_orders([table]) == [], "B left an empty order on the table"
+
+
+def test_a_new_order_on_a_table_just_paid_is_not_merged_into_the_paid_one_by_odoos_sync(
+    two, free_tables
+):
+    """A pays table T's order and seats new guests there. B's own Odoo sync loads the paid
+    order as it was when it asked, still open (an answer held up on the network): Odoo's
+    restaurant, finding two open orders on T, would move the new order's lines into the
+    paid one and delete the new order, and B would send its cancel to every terminal."""
+    a, b = two
+    table = free_tables.take()
+    both_on_table(two, table, "Coca-Cola")
+    b.back_to_floor()
+    with b.odoo_reads_held():
+        # 18's own sync reads again only an order changed over a second after the write
+        # this page knows of: the read below must carry the order.
+        time.sleep(2)
+        a.add_product("Water")
+        wait_until(lambda: "Water" in b.products_on(table), what="B holds A's second line")
+        b.odoo_read_started()
+        a.pay_cash()
+        wait_until(lambda: not b.table_occupied(table), what="B sees the table free")
+        a.page.get_by_text("New Order").first.click()
+        a.open_table(table)
+        a.add_product("Fanta")
+        wait_until(lambda: b.products_on(table) == ["Fanta"], what="B holds the new order")
+    b.odoo_read_done()
+    assert b.wait_pushed(), "B's page still has changes to send"
+    assert a.wait_pushed(), "A's page still has changes to send"
+    time.sleep(1)  # a cancel B sent would reach A by now
+    assert a.products_on(table) == ["Fanta"], "the new order lost its line on A"
+    assert b.products_on(table) == ["Fanta"], "the new order lost its line on B"
+    seen_within(a.line("Fanta"))
+    assert a.errors == [] and b.errors == []

@@ -21,11 +21,13 @@ const PATHS = IS_19
           navbar: "@point_of_sale/app/components/navbar/navbar",
           store: "@point_of_sale/app/services/pos_store",
           floorScreen: "@pos_restaurant/app/screens/floor_screen/floor_screen",
+          deviceSync: "@point_of_sale/app/utils/devices_synchronisation",
       }
     : {
           navbar: "@point_of_sale/app/navbar/navbar",
           store: "@point_of_sale/app/store/pos_store",
           floorScreen: "@pos_restaurant/app/floor_screen/floor_screen",
+          deviceSync: "@point_of_sale/app/store/devices_synchronisation",
       };
 
 /** The POS navbar component class. */
@@ -41,6 +43,22 @@ export function posStoreClass() {
 /** pos_restaurant's floor plan screen component class. */
 export function floorScreenClass() {
     return MODULES.get(PATHS.floorScreen).FloorScreen;
+}
+
+/**
+ * The class of Odoo's own device sync (the store's `deviceSync`), its module's default
+ * export: Odoo's module loader keeps that under `Symbol.for("default")`.
+ */
+export function devicesSynchronisationClass() {
+    return MODULES.get(PATHS.deviceSync)[Symbol.for("default")];
+}
+
+/**
+ * What Odoo's device sync does with the open orders it read, before pos_restaurant's
+ * patch of it: load them into the records (`processDynamicRecords` of point_of_sale).
+ */
+export function loadReadOrders(models, records) {
+    return IS_19 ? models.connectNewData(records) : models.loadData(records, [], false);
 }
 
 /** The restaurant table record class; only 19's has `getOrders()` (18's: `get orders()`). */

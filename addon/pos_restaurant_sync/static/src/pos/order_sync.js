@@ -398,10 +398,9 @@ export class PosOrderSync {
         }
         const order = this.pos.createNewOrder({ uuid: target.uuid });
         // Odoo 18 puts a new order on the table open on this screen. This one's table is its
-        // target's, none until the change that sets it arrives: on this screen's table, 18
-        // would merge it into that table's order (its next load of the open orders moves
-        // the lines of a table's unsent orders into the table's order; its server merges an
-        // order sent for a table so too).
+        // target's, none until the change that sets it arrives: on this screen's table, 18's
+        // server would merge it into that table's order when Odoo sends it (it writes an
+        // order sent for a table into the table's open order).
         order.update({ table_id: false });
         this.reconcile(order);
     }
