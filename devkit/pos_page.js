@@ -196,6 +196,12 @@
                 .map((o) => read(o));
         },
         /** Product names of the open orders on table number `table` (null: of no table). */
+        ordersOn(table) {
+            return pos()
+                .models["pos.order"].getAll()
+                .filter((o) => o.state === "draft" && (o.table_id?.table_number ?? null) === table)
+                .map((o) => o.uuid);
+        },
         productsOn(table) {
             return pos()
                 .models["pos.order"].getAll()

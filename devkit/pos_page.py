@@ -297,6 +297,10 @@ class PosPage:
         """Every open order with lines, as the addon reads it (docs/protocol.md views)."""
         return self._call("views")
 
+    def orders_on(self, table: int | None) -> list[str]:
+        """Uuids of the open orders on ``table`` as this POS holds them."""
+        return self._call("ordersOn", table)
+
     def products_on(self, table: int | None) -> list[str]:
         """Product names of the open orders on ``table`` (None: of those without a table),
         as this POS holds them (orders not on screen have no DOM to read)."""
