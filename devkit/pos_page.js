@@ -28,6 +28,10 @@
         }
         return found;
     };
+    const openOrdersOn = (table) =>
+        pos()
+            .models["pos.order"].getAll()
+            .filter((o) => o.state === "draft" && (o.table_id?.table_number ?? null) === table);
     const noteField = () => (is19() ? "internal_note" : "general_note");
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     const rpcErrors = () => odoo.loader.modules.get("@web/core/network/rpc");
@@ -195,18 +199,13 @@
                 .filter((o) => o.state === "draft" && o.lines.length)
                 .map((o) => read(o));
         },
-        /** Product names of the open orders on table number `table` (null: of no table). */
+        /** Uuids of the open orders on table number `table` (null: of no table). */
         ordersOn(table) {
-            return pos()
-                .models["pos.order"].getAll()
-                .filter((o) => o.state === "draft" && (o.table_id?.table_number ?? null) === table)
-                .map((o) => o.uuid);
+            return openOrdersOn(table).map((o) => o.uuid);
         },
+        /** Product names of the open orders on table number `table` (null: of no table). */
         productsOn(table) {
-            return pos()
-                .models["pos.order"].getAll()
-                .filter((o) => o.state === "draft" && (o.table_id?.table_number ?? null) === table)
-                .flatMap((o) => o.lines.map((l) => l.full_product_name));
+            return openOrdersOn(table).flatMap((o) => o.lines.map((l) => l.full_product_name));
         },
         hasOrder: (orderUuid) => !!anyOrder(orderUuid)?.lines.length,
         pending: () => window.possync.pendingCount(),

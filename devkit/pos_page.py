@@ -473,9 +473,9 @@ class PosPage:
         try:
             yield
         finally:
+            self.page.unroute(ODOO_READ_ROUTE)  # first: a read asked meanwhile is not held
             for route, answer in held:
                 route.fulfill(response=answer)
-            self.page.unroute(ODOO_READ_ROUTE)
 
     def odoo_read_started(self) -> None:
         """Odoo's own device sync reads the open orders now (as when another terminal

@@ -21,11 +21,13 @@ const PATHS = IS_19
           navbar: "@point_of_sale/app/components/navbar/navbar",
           store: "@point_of_sale/app/services/pos_store",
           floorScreen: "@pos_restaurant/app/screens/floor_screen/floor_screen",
+          deviceSync: "@point_of_sale/app/utils/devices_synchronisation",
       }
     : {
           navbar: "@point_of_sale/app/navbar/navbar",
           store: "@point_of_sale/app/store/pos_store",
           floorScreen: "@pos_restaurant/app/floor_screen/floor_screen",
+          deviceSync: "@point_of_sale/app/store/devices_synchronisation",
       };
 
 /** The POS navbar component class. */
@@ -41,6 +43,14 @@ export function posStoreClass() {
 /** pos_restaurant's floor plan screen component class. */
 export function floorScreenClass() {
     return MODULES.get(PATHS.floorScreen).FloorScreen;
+}
+
+/**
+ * The class of Odoo's own device sync (the store's `deviceSync`), its module's default
+ * export: Odoo's module loader keeps that under `Symbol.for("default")`.
+ */
+export function devicesSynchronisationClass() {
+    return MODULES.get(PATHS.deviceSync)[Symbol.for("default")];
 }
 
 /**
@@ -186,19 +196,6 @@ export function loadKeepingUnloadedLinks(models, data, modelNames, load) {
 
 export function selectedOrder(pos) {
     return IS_19 ? pos.getOrder() : pos.get_order();
-}
-
-/** Show `order` on screen, as the POS does when a waiter picks it. */
-export function selectOrder(pos, order) {
-    return IS_19 ? pos.setOrder(order) : pos.set_order(order);
-}
-
-/** Move `line` into `order`, to be sent with it (18 marks it for its next sync). */
-export function moveLine(line, order) {
-    line.update({ order_id: order });
-    if (!IS_19) {
-        line.setDirty();
-    }
 }
 
 /** The name of the screen the POS shows, e.g. "FloorScreen". */

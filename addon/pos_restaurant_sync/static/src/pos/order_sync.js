@@ -29,7 +29,6 @@ import { releaseBulkDeletes } from "@pos_restaurant_sync/overrides/models/relate
 import { readOpenOrdersOneAtATime } from "./open_orders";
 import { readOrderView, tableOf, waitsForTip } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
-import { mergeTablesAsPossyncSees } from "./table_merge";
 
 const ORDER_MODELS = ["pos.order", "pos.order.line", "pos.payment"];
 
@@ -141,7 +140,6 @@ export class PosOrderSync {
         tapServerLoads(this.models, this);
         releaseBulkDeletes(this.models, ORDER_MODELS);
         readOpenOrdersOneAtATime(this.pos.deviceSync);
-        mergeTablesAsPossyncSees(this.pos.deviceSync, (order) => this.mayMergeAtTable(order));
     }
 
     /** Changes from elsewhere were lost: Odoo's own re-read of the open orders, a server load. */
@@ -562,19 +560,6 @@ export class PosOrderSync {
                 afterPaint(() => this.leaveClosedByOdoo(order.uuid, table)); // notice drawn
             }
         }
-    }
-
-    /**
-     * Whether Odoo's merge of a table's orders may take `order` (pos/table_merge.js): the
-     * server knows it, it was not paid here, and possync holds it open at the table the
-     * records show.
-     */
-    mayMergeAtTable(order) {
-        if (!isSynced(order) || this.paidHere.has(order.uuid)) {
-            return false;
-        }
-        const target = this.client.target(order.uuid);
-        return target.state === "draft" && target.table_id === tableOf(order);
     }
 
     /** Rule 2: Odoo's own data of an order the server knows (it has an Odoo id) is adopted. */
