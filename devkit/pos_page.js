@@ -253,6 +253,10 @@
             const target = order(uuid);
             await pos().setTableFromUi(target.table_id, uuid);
         },
+        /** Open `uuid` as the Orders screen does: its table, naming the order. */
+        async openFromOrders(uuid) {
+            await pos().setTable(order(uuid).table_id, uuid);
+        },
         /** Every state the sampler saw since `watch`, with when it first did. */
         seenStates: () => ({ ...watcher.seen }),
         /** When the last waiter action here started, and the state it left the order in. */

@@ -419,6 +419,10 @@ class PosPage:
         self._call("openOrder", order)
         self._order_screen_shown()
 
+    def open_from_orders(self, order: str) -> None:
+        """Show ``order`` as the Orders screen does: it opens the order's table, naming it."""
+        self._call("openFromOrders", order)
+
     def seen_states(self) -> dict[str, int]:
         """Every state of the watched order seen here since ``watch``: wall-clock ms when
         first seen, by state."""

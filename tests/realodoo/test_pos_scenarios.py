@@ -894,4 +894,7 @@ def test_two_terminals_opening_one_free_table_at_once_keep_both_orders(
         page.odoo_read_done()
         assert sorted(page.orders_on(table)) == orders
         assert sorted(page.products_on(table)) == both
+    for order in orders:  # the waiter reaches each from the Orders screen
+        b.open_from_orders(order)
+        assert b.current_order() == order
     assert a.errors == [] and b.errors == []
