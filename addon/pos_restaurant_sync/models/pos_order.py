@@ -171,6 +171,19 @@ class PosOrder(models.Model):
             )
 
     @api.model
+    def _get_open_order(self, order):
+        """The Odoo order a POS's order data is written into: with sync on, the order of its
+        uuid only. Odoo's restaurant also takes the table's newest open order for a draft
+        sent for a table, to keep one open order a table; with sync on a table may hold two
+        (two terminals that opened it at once: docs/protocol.md), and each is the order of
+        its own uuid on every terminal, so writing one into the other would move its lines
+        behind the terminals' backs."""
+        session = self.env["pos.session"].browse(order.get("session_id")).exists()
+        if session.config_id.possync_enabled:
+            return self.env["pos.order"].search([("uuid", "=", order.get("uuid"))], limit=1)
+        return super()._get_open_order(order)
+
+    @api.model
     def _process_order(self, order, existing_order):
         if existing_order and existing_order.config_id.possync_enabled:
             # The restaurant may hand over another draft order of the table: lock it too.

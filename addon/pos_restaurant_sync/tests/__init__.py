@@ -17,4 +17,5 @@ from . import (
     test_security_scope,
     test_settings,
     test_sync_off,
+    test_table_orders,
 )
