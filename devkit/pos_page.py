@@ -487,6 +487,7 @@ class PosPage:
         self.js("() => { window.possyncTestRead = posmodel.deviceSync.readDataFromServer(); }")
 
     def odoo_read_done(self) -> None:
+        """Until the read ``odoo_read_started`` began has loaded what it read."""
         self.js("() => window.possyncTestRead")
 
     @contextmanager

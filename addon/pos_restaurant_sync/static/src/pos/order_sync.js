@@ -398,9 +398,8 @@ export class PosOrderSync {
         }
         const order = this.pos.createNewOrder({ uuid: target.uuid });
         // Odoo 18 puts a new order on the table open on this screen. This one's table is its
-        // target's, none until the change that sets it arrives: on this screen's table, 18's
-        // server would merge it into that table's order when Odoo sends it (it writes an
-        // order sent for a table into the table's open order).
+        // target's, none until the change that sets it arrives: on this screen's table it
+        // would show as a second order there, and Odoo would send it for that table.
         order.update({ table_id: false });
         this.reconcile(order);
     }
