@@ -258,6 +258,20 @@ test("an order on screen closed by Odoo's own load leaves for the floor plan", a
     assert.deepEqual(left, ["FloorScreen"]);
 });
 
+test("an order on screen closed by possync leaves, also when Odoo's load swapped it first", async () => {
+    const { order } = draftOrder({ id: 5, table_id: { id: 24 } });
+    const { sync, pos, left, notices } = pageShowingClosed(order);
+    pos.models["pos.order"] = { getBy: () => undefined, find: () => undefined };
+    sync.client = { replicas: new Map([[order.uuid, { seen: { state: "draft" } }]]), markSeen() {} };
+    sync.closeFromElsewhere(order, "paid");
+    // Odoo's own load brings the payment in the same frame; its order screen then puts a new
+    // empty order on the table in the paid one's place.
+    pos.selected = draftOrder({ uuid: "new", id: "pos.order_9", table_id: { id: 24 } }).order;
+    await nextPaint();
+    assert.equal(notices.length, 1);
+    assert.deepEqual(left, ["FloorScreen"]);
+});
+
 test("a waiter who opened another table as Odoo's load closed the order stays there", async () => {
     const { order } = draftOrder({ id: 5, state: "paid", table_id: { id: 24 } });
     const { sync, pos, left } = pageShowingClosed(order);

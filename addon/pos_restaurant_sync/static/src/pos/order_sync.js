@@ -418,8 +418,9 @@ export class PosOrderSync {
             // The waiter reads why first; then the screen lets go of the order (Odoo renders
             // the floor plan as it is told to leave, and 19 opens a new order for a screen
             // whose order is gone), and only then is it removed.
+            const table = tableOf(order);
             afterPaint(() => {
-                this.leaveIfShown(uuid);
+                this.leaveClosed(uuid, table);
                 setTimeout(() => this.deleteRecord(uuid));
             });
         } else {
@@ -504,22 +505,16 @@ export class PosOrderSync {
         );
     }
 
-    /** Leave for the floor plan if the screen still shows the order `uuid`. */
-    leaveIfShown(uuid) {
-        if (selectedOrder(this.pos)?.uuid === uuid) {
-            leaveOrder(this.pos);
-        }
-    }
-
     /**
-     * Leave for the floor plan the order `uuid` on screen that Odoo's own load closed, or
-     * what Odoo's order screen put in its place as it drew: it replaces a closed order with
-     * a new empty one (`onWillRender` of ProductScreen; 18: on the order's table `table`,
-     * 19: a direct sale, on none) before this runs. 19 reuses a direct sale it has instead,
-     * one with lines too: the waiter stays on that, as without possync (left for the floor
-     * plan, it would go onto the next table opened).
+     * Leave for the floor plan the closed order `uuid` that was on screen, or what Odoo's
+     * order screen put in its place as it drew: once Odoo's own load shows an order closed
+     * (before possync's close, or in the frame after it), ProductScreen's `onWillRender`
+     * replaces it with a new empty one (18: on the order's table `table`, 19: a direct sale,
+     * on none) before this runs. 19 reuses a direct sale it has instead, one with lines too:
+     * the waiter stays on that, as without possync (left for the floor plan, it would go
+     * onto the next table opened).
      */
-    leaveClosedByOdoo(uuid, table) {
+    leaveClosed(uuid, table) {
         const shown = selectedOrder(this.pos);
         const replacement =
             shown &&
@@ -556,7 +551,7 @@ export class PosOrderSync {
             this.tellClosed(order, state);
             if (selectedOrder(this.pos)?.uuid === order.uuid) {
                 const table = tableOf(order);
-                afterPaint(() => this.leaveClosedByOdoo(order.uuid, table)); // notice drawn
+                afterPaint(() => this.leaveClosed(order.uuid, table)); // notice drawn
             }
         }
     }
