@@ -90,6 +90,11 @@ class Page:
     def now(self) -> int:
         return self.terminal.device() + self.offset_ms
 
+    async def sees(self, made: dict) -> None:
+        """Wait until `made` reaches this page, whose clock then observes its stamp."""
+        await self.client.wait_for({made["id"]}, timeout=20)
+        self.clock.observe(made["hlc"], self.now())
+
     def change(self, order: str, *ops: dict) -> dict:
         terminal = self.client.welcome["terminal"]
         stamp = self.clock.tick(self.now())
@@ -197,13 +202,16 @@ async def test_terminals_ten_minutes_off_keep_working(start, standin):
         status = await eventually(lambda t=terminal: _measured(t), timeout=15)
         assert abs(status["clock"]["offset_ms"] - offset) < 1_000 and status["clock"]["far_off"]
     pages = {"ahead": await Page(ahead).open(), "behind": await Page(behind).open()}
-    # Edits in turn on one line, 50 ms apart in real time; the last one is the slow clock's.
+    # Waiters edit one line in turn, each once the other's edit is on their screen; the
+    # last edit is the slow clock's. Every stamp is the true time, give or take the
+    # offsets' measuring error (half a round trip each), not ten minutes off.
     made = [pages["ahead"].change("o1", {"op": "line.add", "line": "l1", "values": {"qty": 1}})]
     await pages["ahead"].client.push(made[-1:])
     for value in range(2, 8):
-        await asyncio.sleep(0.05)
         page = pages["ahead" if value % 2 == 0 else "behind"]
+        await page.sees(made[-1])
         made.append(page.change("o1", qty(value)))
+        assert abs(parse_hlc(made[-1]["hlc"])[0] - device_ms()) < 1_000
         await page.client.push(made[-1:])
     ids = {c["id"] for c in made}
     # Nothing refused, nothing lost: every change on the server once, and on both terminals.
@@ -212,7 +220,7 @@ async def test_terminals_ten_minutes_off_keep_working(start, standin):
     for terminal in (ahead, behind):
         await eventually(lambda t=terminal: _settled(t, ids), timeout=20)
         assert (await terminal.status())["rejected"]["count"] == 0
-    # Merge order still right: the stamps follow real time, the last edit wins everywhere.
+    # Merge order still right: each edit sorts after the one its waiter saw, the last wins.
     assert sorted(made, key=lambda c: c["hlc"]) == made
     on_server = materialize("o1", [e["change"] for e in standin.changes()])
     assert on_server["lines"]["l1"]["qty"] == 7
