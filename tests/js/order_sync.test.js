@@ -221,7 +221,7 @@ test("an order from elsewhere whose table is not known yet stays off the table o
     assert.deepEqual(order.lines.map((line) => line.uuid), ["l1"]);
 });
 
-/** A page showing `order`, which Odoo's own load has just closed; `left` counts its leaves. */
+/** A page showing `order`, just closed by Odoo's load or by possync; `left` counts its leaves. */
 function pageShowingClosed(order) {
     const left = [];
     const pos = {

@@ -414,18 +414,27 @@ export class PosOrderSync {
             this.tellClosed(order, state); // once, even if Odoo's own load brings it back
         }
         this.seeClosed(uuid, { ...readOrderView(order), state });
-        if (selectedOrder(this.pos)?.uuid === uuid) {
-            // The waiter reads why first; then the screen lets go of the order (Odoo renders
-            // the floor plan as it is told to leave, and 19 opens a new order for a screen
-            // whose order is gone), and only then is it removed.
-            const table = tableOf(order);
-            afterPaint(() => {
-                this.leaveClosed(uuid, table);
-                setTimeout(() => this.deleteRecord(uuid));
-            });
-        } else {
-            setTimeout(() => this.deleteRecord(uuid)); // outside the load or write under way
+        // Removed once the screen let go of it (Odoo renders the floor plan as it is told to
+        // leave, and 19 opens a new order for a screen whose order is gone), and outside the
+        // load or write under way.
+        this.leaveAfterNotice(order, () => setTimeout(() => this.deleteRecord(uuid)));
+    }
+
+    /**
+     * The closed `order`'s notice is drawn before the screen leaves it, if it shows it: the
+     * waiter reads why first. Then `after()`, at once when the order is not on screen.
+     */
+    leaveAfterNotice(order, after = () => {}) {
+        if (selectedOrder(this.pos)?.uuid !== order.uuid) {
+            after();
+            return;
         }
+        const uuid = order.uuid;
+        const table = tableOf(order);
+        afterPaint(() => {
+            this.leaveClosed(uuid, table);
+            after();
+        });
     }
 
     /**
@@ -549,10 +558,7 @@ export class PosOrderSync {
         const seen = this.client.seenOf(order.uuid);
         if (state !== "draft" && seen?.state === "draft" && !this.paidHere.has(order.uuid)) {
             this.tellClosed(order, state);
-            if (selectedOrder(this.pos)?.uuid === order.uuid) {
-                const table = tableOf(order);
-                afterPaint(() => this.leaveClosed(order.uuid, table)); // notice drawn
-            }
+            this.leaveAfterNotice(order);
         }
     }
 
