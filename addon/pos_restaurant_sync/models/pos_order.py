@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -405,7 +406,8 @@ class PosOrder(models.Model):
 
     def _possync_order_vals(self, view: dict) -> dict:
         fields_map = {key: name for key, name in compat.ORDER_FIELDS.items() if name}
-        return _odoo_vals(self, fields_map, view)
+        [vals] = _odoo_vals(self, fields_map, [view])
+        return vals
 
     def _possync_write_order(self, view: dict) -> None:
         _write_changed(self, self._possync_order_vals(view))
@@ -418,8 +420,8 @@ class PosOrder(models.Model):
         Line = self.env["pos.order.line"]
         existing = self._possync_records_by_uuid(Line._name, "order_id", set(lines))
         priced = False
-        for line_uuid, values in lines.items():
-            vals = _odoo_vals(Line, LINE_FIELDS, values)
+        all_vals = _odoo_vals(Line, LINE_FIELDS, list(lines.values()))
+        for line_uuid, vals in zip(lines, all_vals, strict=True):
             line = existing.get(line_uuid)
             if line:
                 priced |= self._possync_update_line(line, vals)
@@ -483,8 +485,8 @@ class PosOrder(models.Model):
         priced = False
         existing = {payment.uuid: payment for payment in self.payment_ids}
         methods = self.config_id.payment_method_ids.ids
-        for payment_uuid, values in payments.items():
-            vals = _odoo_vals(Payment, PAYMENT_FIELDS, values)
+        all_vals = _odoo_vals(Payment, PAYMENT_FIELDS, list(payments.values()))
+        for payment_uuid, vals in zip(payments, all_vals, strict=True):
             if vals.get("payment_method_id") not in methods:
                 vals.pop("payment_method_id", None)  # not a method of this POS
             payment = existing.get(payment_uuid)
@@ -512,12 +514,34 @@ def _created_uuid(command) -> str | None:
     return None
 
 
-def _odoo_vals(model, fields_map: dict[str, str], values: dict) -> dict:
-    """Protocol values as Odoo field values of ``model``, without what cannot be stored."""
+def _odoo_vals(model, fields_map: dict[str, str], records: list[dict]) -> list[dict]:
+    """Each record's protocol values as Odoo field values of ``model``, without what cannot
+    be stored. What the records name (a line's product) is looked up once a model for them
+    all: the view of an order names every line's product, and an apply writes the view."""
+    existing = _existing(model, fields_map, records)
+    return [_record_vals(model, fields_map, values, existing) for values in records]
+
+
+def _existing(model, fields_map: dict[str, str], records: list[dict]) -> dict[str, set[int]]:
+    """{model name: the ids among those the records name that exist}."""
+    named: dict[str, set[int]] = defaultdict(set)
+    for values in records:
+        for key, name in fields_map.items():
+            field = model._fields[name]
+            if field.type in ("many2one", "many2many") and values.get(key):
+                ids = values[key] if field.type == "many2many" else [values[key]]
+                named[field.comodel_name].update(int(i) for i in ids)  # JSON's 3.0 is the id 3
+    env = model.env
+    return {
+        name: set(env[name].sudo().browse(sorted(ids)).exists().ids) for name, ids in named.items()
+    }
+
+
+def _record_vals(model, fields_map: dict[str, str], values: dict, existing: dict) -> dict:
     vals = {}
     for key, name in fields_map.items():
         if key in values and _drawable(key, values[key]):
-            value = _odoo_value(model, name, values[key])
+            value = _odoo_value(model._fields[name], values[key], existing)
             if value is not _SKIP:
                 vals[name] = value
     return vals
@@ -537,15 +561,13 @@ def _drawable(key: str, value) -> bool:
     return True
 
 
-def _odoo_value(model, name: str, value):
-    field = model._fields[name]
+def _odoo_value(field, value, existing: dict[str, set[int]]):
     if field.type == "many2many":
-        return [Command.set(_existing_ids(model.env[field.comodel_name], value))]
+        return [Command.set(_existing_ids(field, value, existing))]
     if field.type == "many2one":
         if value is None:
             return False
-        exists = model.env[field.comodel_name].sudo().browse(int(value)).exists()
-        return exists.id if exists else _SKIP
+        return int(value) if int(value) in existing.get(field.comodel_name, ()) else _SKIP
     if field.type == "integer":
         return int(value)
     if field.type in ("float", "monetary"):
@@ -553,14 +575,15 @@ def _odoo_value(model, name: str, value):
     return value or False
 
 
-def _existing_ids(comodel, ids: list[int]) -> list[int]:
+def _existing_ids(field, ids: list, existing: dict[str, set[int]]) -> list[int]:
     """The ids of records that exist, in the given order; the others are logged and left
     out (the change keeps them in the log)."""
-    wanted = [int(i) for i in ids]  # JSON's 3.0 is the id 3
-    existing = set(comodel.sudo().browse(wanted).exists().ids)
-    if missing := [i for i in wanted if i not in existing]:
-        _logger.error("possync: no %s with ids %s, left out of the line", comodel._name, missing)
-    return [i for i in wanted if i in existing]
+    wanted = [int(i) for i in ids]
+    found = existing.get(field.comodel_name, set())
+    if missing := [i for i in wanted if i not in found]:
+        model = field.comodel_name
+        _logger.error("possync: no %s with ids %s, left out of the line", model, missing)
+    return [i for i in wanted if i in found]
 
 
 def _full_product_name(line) -> str:

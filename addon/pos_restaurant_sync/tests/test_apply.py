@@ -36,6 +36,33 @@ class TestApplyToOdooOrder(PossyncCommon):
         self.assertAlmostEqual(line.price_subtotal_incl, 17.1)
         self.assertAlmostEqual(order.amount_total, 17.1)
 
+    def test_an_apply_costs_no_more_queries_for_twelve_lines_than_for_two(self):
+        # An apply writes the whole view, which names every line's product: the products
+        # are looked up at once, not one query a line.
+        Log = self.env["pos_restaurant_sync.change"]
+        products = (self.burger, self.coke)
+        orders = {size: self.new_uuid() for size in (2, 12)}
+        for size, order in orders.items():
+            adds = [self.line_add(f"{order}-{i}", products[i % 2]) for i in range(size)]
+            self.push(self.change(order, *adds))
+
+        def apply_queries(order: str, qty: int) -> int:
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            change = self.change(order, self.line_set(f"{order}-0", "qty", qty), at=qty)
+            _answer, named = Log._store_and_broadcast(self.config, [change])
+            Log._apply_orders(self.config, named)
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        for order in orders.values():
+            apply_queries(order, 2)  # the first apply after a create fills Odoo's caches
+        counts = [apply_queries(order, 3) for order in orders.values()]
+        self.assertLessEqual(counts[1], counts[0], counts)
+        for order in orders.values():
+            self.assertEqual(self.lines_by_uuid(self.pos_order(order))[f"{order}-0"].qty, 3)
+
     def test_notes_land_in_the_fields_of_this_odoo_version(self):
         allergy, first = self.kitchen_note("allergy: nuts"), self.kitchen_note("first")
         self.push(
