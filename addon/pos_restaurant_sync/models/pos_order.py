@@ -527,8 +527,10 @@ def _existing(model, fields_map: dict[str, str], records: list[dict]) -> dict[st
     named: dict[str, set[int]] = defaultdict(set)
     for values in records:
         for key, name in fields_map.items():
+            if not values.get(key):
+                continue
             field = model._fields[name]
-            if field.type in ("many2one", "many2many") and values.get(key):
+            if field.type in ("many2one", "many2many"):
                 ids = values[key] if field.type == "many2many" else [values[key]]
                 named[field.comodel_name].update(int(i) for i in ids)  # JSON's 3.0 is the id 3
     env = model.env
