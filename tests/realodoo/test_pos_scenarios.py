@@ -699,19 +699,37 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
 
 
 # The page's own socket to the agent, as any holder of the page token may open it.
+# A tablet that edits a line has seen the line's add, so its stamp sorts after the add's
+# (docs/protocol.md, "Clock": causality); a stamp from the test's clock alone could sort
+# before an add captured late on a loaded machine, whose values would then win.
 PUSH_THROUGH_AGENT = """async ({url, token, change}) => {
     const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
-    const answer = (type) => new Promise((resolve) => socket.addEventListener("message",
-        (event) => JSON.parse(event.data).type === type && resolve(JSON.parse(event.data))));
+    const messages = [];
+    socket.addEventListener("message", (event) => messages.push(JSON.parse(event.data)));
+    const until = async (found) => {
+        for (const end = Date.now() + 10000; !found() && Date.now() < end; ) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return found();
+    };
     await new Promise((resolve) => socket.addEventListener("open", resolve));
-    const welcome = answer("welcome");
     socket.send(JSON.stringify({type: "hello", v: 1, since: 0}));
-    await welcome;
-    const ack = answer("ack");
+    await until(() => messages.some((m) => m.type === "welcome"));
+    const edited = change.ops.filter((op) => op.op === "line.set").map((op) => op.line);
+    const seen = () => messages.filter((m) => m.type === "changes")
+        .flatMap((m) => m.changes.map((item) => item.change))
+        .filter((c) => c.order === change.order);
+    const adds = (c, line) => c.ops.some((op) => op.op === "line.add" && op.line === line);
+    const added = (line) => seen().some((c) => adds(c, line));
+    await until(() => edited.every(added));
+    const latest = seen().map((c) => c.hlc).sort().pop();
+    if (latest && latest >= change.hlc) {
+        change.hlc = `${String(Number(latest.slice(0, 15)) + 1).padStart(15, "0")}-00000`;
+    }
     socket.send(JSON.stringify({type: "push", changes: [change]}));
-    const result = await ack;
+    await until(() => messages.some((m) => m.type === "ack"));
     socket.close();
-    return result;
+    return messages.find((m) => m.type === "ack");
 }"""
 
 
