@@ -52,6 +52,9 @@ class Agent:
         self.identity = identity
         self.devices = DeviceList.from_json(store.get_meta("devices"))
         self.db = AsyncStore(store, self._committed)
+        # The ids of the changes pushed to the server and not answered yet: the push in
+        # flight, or the last one, which failed (ServerSync.push_pending).
+        self.awaiting_answer: frozenset[str] = frozenset()
 
     def start(self) -> None:
         self.db.start()
@@ -65,9 +68,12 @@ class Agent:
         """Store valid changes durably; return the ones that were new, once committed.
 
         Changes from pages and peers wait in the outbox for the server; changes from the
-        server do not (and leave the outbox if they were there). A change from a page or a
-        peer stamped more than 60 s ahead of our corrected clock refuses the whole call
-        (FutureChange) before anything is stored. The server's changes are not checked
+        server do not, and leave the outbox if they were there, unless a push of them awaits
+        its answer: the server stores and broadcasts a push before it writes the Odoo
+        orders, so if that push then fails (a worker killed, Odoo restarted), they are
+        pushed again, and the server writes the Odoo orders it left behind. A change from a
+        page or a peer stamped more than 60 s ahead of our corrected clock refuses the whole
+        call (FutureChange) before anything is stored. The server's changes are not checked
         again: it refused the future ones against its own clock, which ours follows, and
         refusing what it holds would part this terminal from its log.
         """
@@ -78,8 +84,9 @@ class Agent:
         for change in changes:
             self.clock.observe(change["hlc"], now)
         outbox = origin != "server"
+        keep = self.awaiting_answer if origin == "server" else frozenset()
         return await self.db.write(
-            lambda s: s.add_changes(changes, origin, outbox=outbox, cursors=cursors)
+            lambda s: s.add_changes(changes, origin, outbox=outbox, cursors=cursors, keep=keep)
         )
 
     def check_clock(self, changes: list[dict], now: int | None = None) -> None:

@@ -134,22 +134,25 @@ class ServerSync:
         batch = await self.agent.db.read(lambda s: s.outbox_batch(PUSH_LIMIT, PUSH_BYTES))
         if not batch:
             return 0
+        ids = [c["id"] for c in batch]
+        # Settled by an answer, not by the bus's echo (Agent.receive); a failed push's
+        # changes wait for the answer to the next.
+        self.agent.awaiting_answer = frozenset(ids)
         try:
             result = await self.client.push(self.config_id, batch)
         except OdooCallError as exc:
-            ids, error = [c["id"] for c in batch], str(exc)
+            error = str(exc)
             await self.agent.db.write(lambda s: s.note_failure(ids, error))
             raise
+        self.agent.awaiting_answer = frozenset()
         acks = result.get("acks")
         if not isinstance(acks, list):
             raise OdooError("the server's answer to push has no acks")
         acks = [a for a in acks if isinstance(a, dict)]
         await self.agent.db.write(lambda s: s.settle(acks))
         self._answered()
-        # Counted from the answer, not from the outbox: the bus may have echoed our own
-        # changes back before this answer, and that already took them out of the outbox.
         settled = {a.get("id") for a in acks if a.get("status") in SETTLED}
-        answered = {c["id"] for c in batch} & settled
+        answered = set(ids) & settled
         if not answered:
             raise OdooError("the server acknowledged none of the changes it was sent")
         return len(answered)

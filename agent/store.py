@@ -19,7 +19,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,11 +204,13 @@ class Store:
         *,
         outbox: bool,
         cursors: dict[str, int] | None = None,
+        keep: Collection[str] = (),
     ) -> list[Entry]:
         """Store the changes not yet known, all or nothing, and return their new entries.
 
         With `outbox`, new changes also wait for the server. Changes that come from the
-        server leave the outbox even when already known: the server has them. Cursors are
+        server leave the outbox even when already known: the server has them; but not those
+        whose ids are in `keep` (their push's answer settles them). Cursors are
         saved in the same transaction, so a cursor never runs ahead of the changes it
         covers.
         """
@@ -218,7 +220,7 @@ class Store:
             for change in changes:
                 entry = self._insert(change, origin, now)
                 if entry is None:
-                    if origin == "server":
+                    if origin == "server" and change["id"] not in keep:
                         self.db.execute("DELETE FROM outbox WHERE id = ?", [change["id"]])
                     continue
                 fresh.append(entry)

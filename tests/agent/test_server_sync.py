@@ -102,6 +102,30 @@ async def test_our_change_echoed_by_the_bus_before_the_push_answer_is_no_error(s
     assert await pending(sync.agent) == 0
 
 
+async def test_our_change_echoed_by_the_bus_before_its_push_fails_is_pushed_again(sync, standin):
+    # The server stores and broadcasts a push before it writes the Odoo order: a worker
+    # killed in between leaves the Odoo order behind until the change is pushed again.
+    made = change()
+    await sync.agent.receive([made], "page")
+    push = sync.client.push
+
+    async def echo_then_die(config_id, batch):
+        await push(config_id, batch)
+        await sync.agent.receive([made], "server")
+        raise ServerUnreachable("the worker was killed before it answered")
+
+    sync.client.push = echo_then_die
+    with pytest.raises(ServerUnreachable):
+        await sync.push_pending()
+    assert await pending(sync.agent) == 1
+    await sync.agent.receive([made], "server")  # a late echo, or a pull, changes nothing
+    assert await pending(sync.agent) == 1
+    sync.client.push = push
+    assert await sync.push_pending() == 1
+    assert await pending(sync.agent) == 0
+    assert standin.push_counts()[made["id"]] == {"applied": 1, "duplicate": 1}
+
+
 async def test_a_rejected_change_is_kept_aside_and_never_sent_again(sync, standin):
     foreign = change(FOREIGN_ORDER + "1")
     await sync.agent.receive([foreign, change()], "page")
