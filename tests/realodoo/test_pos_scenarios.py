@@ -845,6 +845,40 @@ def test_an_order_paid_elsewhere_that_odoo_brings_first_leaves_b_for_the_floor_p
     assert free_tables.open_orders([table]) == [], "B left an empty order on the table"
 
 
+def orders_odoo_reread(terminal: PosPage) -> list[str]:
+    """The uuids of the orders Odoo's own device sync reads again on ``terminal`` now."""
+    with terminal.native_reload_seen() as answer:
+        terminal.odoo_read_started()
+    terminal.odoo_read_done()
+    records = answer.value.json()["result"]["dynamic_records"]
+    return [order["uuid"] for order in records.get("pos.order", [])]
+
+
+def written_by_odoo(odoo: OdooInstance, table: int) -> None:
+    """Odoo itself writes the open order of ``table`` (its guest count), as a backend user,
+    a self-order or a payment provider would: outside possync."""
+    orders = Tables(odoo).open_orders([table])
+    odoo.jsonrpc("pos.order", "write", [orders, {"customer_count": 5}])
+
+
+def test_odoos_reread_brings_b_what_odoo_wrote_not_what_possync_brought(two, free_tables):
+    """With sync on, Odoo's re-read of the open orders asks for the orders written outside
+    possync since the page's copy: possync brings its own changes, and an order it alone
+    changed is not read again by every terminal after every Odoo sync."""
+    a, b = two
+    table = free_tables.take()
+    both_on_table(two, table, "Coca-Cola")
+    wait_until(lambda: free_tables.open_orders([table]), what="Odoo holds the order")
+    order = a.current_order()
+    orders_odoo_reread(b)  # B's copy of the Odoo order, with its id
+    a.add_product("Fanta")
+    wait_until(lambda: "Fanta" in b.products_on(table), what="B holds A's second line")
+    assert a.wait_pushed()
+    assert order not in orders_odoo_reread(b), "B read again an order only possync changed"
+    written_by_odoo(free_tables.odoo, table)
+    assert order in orders_odoo_reread(b), "B did not read an order Odoo wrote"
+
+
 def test_a_new_order_on_a_table_just_paid_is_not_merged_into_the_paid_one_by_odoos_sync(
     two, free_tables
 ):
@@ -857,11 +891,11 @@ def test_a_new_order_on_a_table_just_paid_is_not_merged_into_the_paid_one_by_odo
     both_on_table(two, table, "Coca-Cola")
     b.back_to_floor()
     with b.odoo_reads_held():
-        # 18's own sync reads again only an order changed over a second after the write
-        # this page knows of: the read below must carry the order.
-        time.sleep(2)
         a.add_product("Water")
         wait_until(lambda: "Water" in b.products_on(table), what="B holds A's second line")
+        # Odoo's own sync reads again only an order written outside possync since the
+        # page's copy: the read below must carry the order.
+        written_by_odoo(free_tables.odoo, table)
         b.odoo_read_started()
         a.pay_cash()
         wait_until(lambda: not b.table_occupied(table), what="B sees the table free")

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from odoo import Command, api, models
+from odoo import Command, api, fields, models
 from odoo.sql_db import db_connect
+from odoo.tools import SQL
 
 from .. import compat
 from ..lib import protocol
@@ -45,6 +46,14 @@ UUID_LOCK_CLASS = 0x706F7375
 LOCK_WAIT_S = 2.0
 APPLY_DEADLINE_KEY = "possync_apply_deadline"
 
+# The context key that marks possync's own writes into an Odoo order (``_possync_apply``),
+# and its value: an object no client can send, so no request can pass its write off as one.
+APPLYING_KEY = "possync_applying"
+APPLYING = object()
+
+# The PostgreSQL sequence that numbers the writes of Odoo orders made outside the apply.
+OUTSIDE_WRITE_SEQUENCE = "pos_order_possync_outside_write_seq"
+
 # A value that cannot be stored in Odoo: left out. What a change names was checked for the
 # POS and the user when the change was admitted (scope.py); a record deleted since is skipped.
 _SKIP = object()
@@ -53,25 +62,65 @@ _SKIP = object()
 class PosOrder(models.Model):
     _inherit = "pos.order"
 
+    # Odoo's re-read of the open orders asks, on a page with sync on, for the orders of its
+    # POS whose last outside write comes after the page's copy (pos/open_orders.js): possync
+    # brings its own changes to every page, and its apply writes the Odoo order after each
+    # one, which would make every order it touched new to every page's re-read. A number
+    # drawn from one sequence under the order's row lock, not a time: later for each later
+    # write of an order, and never equal for two (a date is to the second).
+    possync_outside_write = fields.Integer(
+        string="Last Write outside Real-Time Sync",
+        readonly=True,
+        copy=False,
+        help="Where the order's last write by anything but Real-Time Sync's own application "
+        "of the terminals' changes comes in one sequence of the database.",
+    )
+
+    def init(self):
+        result = super().init()
+        sequence = SQL.identifier(OUTSIDE_WRITE_SEQUENCE)
+        self.env.cr.execute(SQL("CREATE SEQUENCE IF NOT EXISTS %s", sequence))
+        return result
+
     # --- Odoo finalizes an order: tell the terminals ------------------------------------
 
     @api.model_create_multi
     def create(self, vals_list):
+        vals_list = [_without_outside_write(vals) for vals in vals_list]
         orders = super().create(vals_list)
+        orders._possync_number_outside_write()
         orders.filtered(lambda o: o.state != "draft")._possync_queue_close()
         return orders
 
     def write(self, vals):
+        vals = _without_outside_write(vals)
         closing = self.browse()
         if vals.get("state") and vals["state"] != "draft":
             closing = self.filtered(lambda o: o.state == "draft")
         result = super().write(vals)
+        self._possync_number_outside_write()
         closing._possync_queue_close()
         return result
 
     def unlink(self):
         self.filtered(lambda o: o.state == "draft")._possync_queue_close("cancel")
         return super().unlink()
+
+    def _possync_number_outside_write(self) -> None:
+        """Give these orders the next number of the outside write sequence, unless possync's
+        apply writes them. The UPDATE takes each order's row lock before it draws, so of
+        two transactions writing an order, the one that commits last leaves the larger."""
+        ids = tuple(id_ for id_ in self._ids if isinstance(id_, int))  # not a draft in a form
+        if self.env.context.get(APPLYING_KEY) is APPLYING or not ids:
+            return
+        self.env.cr.execute(
+            SQL(
+                "UPDATE pos_order SET possync_outside_write = nextval(%s) WHERE id IN %s",
+                OUTSIDE_WRITE_SEQUENCE,
+                ids,
+            )
+        )
+        self.invalidate_recordset(["possync_outside_write"])
 
     def _possync_queue_close(self, state: str | None = None) -> None:
         """Have the sync log close these orders when the transaction commits.
@@ -255,11 +304,13 @@ class PosOrder(models.Model):
         Creates the draft order if needed, in the POS's open session. Never reopens or
         edits a paid or cancelled Odoo order. A view closed as paid leaves the state to
         Odoo's payment flow (it books the payment); a view cancelled cancels the order.
+        The Odoo order keeps its number of the last outside write (``possync_outside_write``).
         """
-        order = self.search([("uuid", "=", view["uuid"])], limit=1)
+        orders = self.with_context(**{APPLYING_KEY: APPLYING})
+        order = orders.search([("uuid", "=", view["uuid"])], limit=1)
         created = False
         if not order and view["state"] == "draft":
-            order, created = self._possync_find_or_create_draft(config, view)
+            order, created = orders._possync_find_or_create_draft(config, view)
         if not order:
             return
         if order.state != "draft":
@@ -611,3 +662,9 @@ def _same(current, value) -> bool:
     if isinstance(current, float) or isinstance(value, float):
         return abs((current or 0.0) - (value or 0.0)) < 1e-9
     return (current or False) == (value or False)
+
+
+def _without_outside_write(vals: dict) -> dict:
+    """``vals`` without the order's number of the last outside write: only
+    ``PosOrder._possync_number_outside_write`` sets it, whatever a caller sends."""
+    return {key: value for key, value in vals.items() if key != "possync_outside_write"}

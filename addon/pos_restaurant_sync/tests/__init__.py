@@ -13,6 +13,7 @@ from . import (
     test_perf,
     test_pull,
     test_push,
+    test_reread,
     test_routes,
     test_security_scope,
     test_settings,

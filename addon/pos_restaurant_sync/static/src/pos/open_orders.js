@@ -10,10 +10,25 @@
  * them (docs/benchmarks.md).
  *
  * With Real-Time Sync on, possync brings each change to the orders as it happens, and these
- * reads are a safety net: one at a time is enough. A read asked for while one runs is the
- * next one, shared by everyone who asks meanwhile, and starts when the running one ends; so
- * whoever asks still gets a read that started after they asked.
+ * reads are a safety net for what possync does not carry:
+ *
+ * 1. They run one at a time. A read asked for while one runs is the next one, shared by
+ *    everyone who asks meanwhile, and starts when the running one ends; so whoever asks
+ *    still gets a read that started after they asked.
+ * 2. They ask for the orders of this POS written since the page's copy by anything but
+ *    possync's own apply. Odoo asks for each order held whose `write_date` is a second past
+ *    its copy's; possync asks instead for each whose `possync_outside_write` number is past
+ *    its copy's (models/pos_order.py), so an order possync alone changed is not read again by
+ *    every page after every Odoo sync. Odoo's condition stays for an order of another POS
+ *    (Odoo also reads those of the POSes this one trusts, whose changes possync does not
+ *    bring) and while possync is not delivering (its status an error); the orders the page
+ *    lacks, deleted ones and, on 19, those whose state differs are asked for as Odoo asks.
+ * 3. A reset (the server lost changes this page never got) asks Odoo's way for every order,
+ *    and so does each read after it until one such read has brought orders.
  */
+
+/** The field of `pos.order` that possync's apply leaves as it is. */
+const OUTSIDE_WRITE = "possync_outside_write";
 
 /** `read`, run one at a time: each call resolves once a read started after it has ended. */
 export function oneReadAtATime(read) {
@@ -41,7 +56,61 @@ export function oneReadAtATime(read) {
     };
 }
 
-/** Odoo's re-reads of the open orders on this page (`pos.deviceSync`), one at a time. */
-export function readOpenOrdersOneAtATime(deviceSync) {
-    deviceSync.readDataFromServer = oneReadAtATime(deviceSync.readDataFromServer.bind(deviceSync));
+/**
+ * Odoo's orders domain (its list form) with the condition on `write_date` of each order that
+ * `copyOf(id)` gives a copy of replaced by one on its outside write number: past the copy's.
+ */
+export function onOutsideWrites(domain, copyOf) {
+    let id = null; // of the last `["id", "=", id]` condition: Odoo puts it before the date
+    return domain.map((term) => {
+        const field = Array.isArray(term) && term[0];
+        if (field === "id" && term[1] === "=") {
+            id = term[2];
+        } else if (field === "write_date" && copyOf(id)) {
+            return [OUTSIDE_WRITE, ">", copyOf(id)[OUTSIDE_WRITE] || 0];
+        }
+        return term;
+    });
+}
+
+/** Whether `order` is of the POS `configId` (its own field, else its session's). */
+function ofPos(order, configId) {
+    return [order?.config_id, order?.session_id?.config_id].some((c) => c?.id === configId);
+}
+
+/**
+ * Odoo's re-reads of the open orders on this page (`pos.deviceSync`), one at a time and on
+ * outside writes while `delivering()` (steps 1 and 2 above). Returns `readAll()`, the
+ * reset's read (step 3).
+ */
+export function readOpenOrders(deviceSync, delivering) {
+    const orders = deviceSync.models["pos.order"];
+    const configId = deviceSync.pos.config.id;
+    const copyOf = (id) => {
+        const order = orders.get(id);
+        return ofPos(order, configId) ? order : null;
+    };
+    let owed = false; // a read Odoo's way, after a reset
+    let odoosWay = false; // how the running read asks
+    const construct = deviceSync.constructOrdersDomain.bind(deviceSync);
+    deviceSync.constructOrdersDomain = (...args) => {
+        const asked = construct(...args);
+        odoosWay = owed || !delivering();
+        if (asked.domain["pos.order"] && !odoosWay) {
+            asked.domain["pos.order"] = onOutsideWrites(asked.domain["pos.order"], copyOf);
+        }
+        return asked;
+    };
+    const process = deviceSync.processDynamicRecords.bind(deviceSync);
+    deviceSync.processDynamicRecords = (...args) => {
+        // Owed until a read brings orders: 19 answers a failed read as one that found none.
+        owed = owed && !odoosWay;
+        return process(...args);
+    };
+    const read = oneReadAtATime(deviceSync.readDataFromServer.bind(deviceSync));
+    deviceSync.readDataFromServer = read;
+    return () => {
+        owed = true;
+        return read();
+    };
 }

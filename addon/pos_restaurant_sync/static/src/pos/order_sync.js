@@ -26,7 +26,7 @@ import {
     syncPending,
 } from "./compat";
 import { releaseBulkDeletes } from "@pos_restaurant_sync/overrides/models/related_models";
-import { readOpenOrdersOneAtATime } from "./open_orders";
+import { readOpenOrders } from "./open_orders";
 import { readOrderView, tableOf, waitsForTip } from "./order_view";
 import { missingRecords, relinkLines, writeOps } from "./order_writer";
 
@@ -121,6 +121,8 @@ export class PosOrderSync {
         this.dropTimer = null;
         /** When the page had drawn the last catch-up (ms), and how long that took from its start. */
         this.lastCatchUp = { drawnAt: 0, tookMs: 0 };
+        /** Odoo's re-read of every open order, whatever wrote it (set at `start`). */
+        this.readAllOpenOrders = null;
     }
 
     /** Start-up: sync the records through `client`, which reads this page. */
@@ -139,12 +141,13 @@ export class PosOrderSync {
         this.watchScreen();
         tapServerLoads(this.models, this);
         releaseBulkDeletes(this.models, ORDER_MODELS);
-        readOpenOrdersOneAtATime(this.pos.deviceSync);
+        const delivering = () => this.client.status.state !== "error";
+        this.readAllOpenOrders = readOpenOrders(this.pos.deviceSync, delivering);
     }
 
     /** Changes from elsewhere were lost: Odoo's own re-read of the open orders, a server load. */
     reset() {
-        return this.pos.deviceSync.readDataFromServer();
+        return this.readAllOpenOrders();
     }
 
     orders() {
