@@ -823,28 +823,6 @@ def test_an_order_whose_table_comes_later_stays_off_the_table_open_here(
     assert_server_order(synced_odoo, table, {"Coca-Cola": 1})
 
 
-def test_an_order_paid_elsewhere_that_odoo_brings_first_leaves_b_for_the_floor_plan(
-    two, free_tables, agent_cut_off
-):
-    """Odoo's own sync may bring B an order paid on A before possync's close does (here it
-    alone does: B's agent is cut off from the server). B's order screen replaces a closed
-    order with a new one as it draws; B must still leave for the floor plan and say why."""
-    a, b = two
-    table = free_tables.take()
-    both_on_table(two, table, "Coca-Cola")
-    on_agent(b, agent_cut_off)
-    # 18's own sync reads an order again only if it changed over a second after the write
-    # this page knows of (its `write_date` + 1 s): a payment sooner never reaches B.
-    time.sleep(2)
-    with b.native_reload_seen():
-        a.pay_cash()
-    seen_within(b.notification("paid on another terminal"))
-    seen_within(b.floor_screen)
-    wait_until(lambda: not b.table_occupied(table), what="B shows the table free again")
-    assert b.errors == [], "B's screen failed to draw as it left the paid order"
-    assert free_tables.open_orders([table]) == [], "B left an empty order on the table"
-
-
 def orders_odoo_reread(terminal: PosPage) -> list[str]:
     """The uuids of the orders Odoo's own device sync reads again on ``terminal`` now."""
     with terminal.native_reload_seen() as answer:
@@ -859,6 +837,31 @@ def written_by_odoo(odoo: OdooInstance, table: int) -> None:
     a self-order or a payment provider would: outside possync."""
     orders = Tables(odoo).open_orders([table])
     odoo.jsonrpc("pos.order", "write", [orders, {"customer_count": 5}])
+
+
+def test_an_order_paid_elsewhere_that_odoo_brings_first_leaves_b_for_the_floor_plan(
+    two, free_tables, agent_cut_off
+):
+    """Odoo's own sync may bring B an order paid on A before possync's close does (here it
+    alone does: B's agent is cut off from the server). B's order screen replaces a closed
+    order with a new one as it draws; B must still leave for the floor plan and say why."""
+    a, b = two
+    table = free_tables.take()
+    both_on_table(two, table, "Coca-Cola")
+    # Odoo's own sync brings a paid order only to a page that holds its Odoo id.
+    wait_until(lambda: free_tables.open_orders([table]), what="Odoo holds the order")
+    orders_odoo_reread(b)
+    on_agent(b, agent_cut_off)
+    # With its sync status an error, B's own sync reads an order again as Odoo does: if it
+    # changed over a second after the write B knows of (`write_date` + 1 s).
+    time.sleep(2)
+    with b.native_reload_seen():
+        a.pay_cash()
+    seen_within(b.notification("paid on another terminal"))
+    seen_within(b.floor_screen)
+    wait_until(lambda: not b.table_occupied(table), what="B shows the table free again")
+    assert b.errors == [], "B's screen failed to draw as it left the paid order"
+    assert free_tables.open_orders([table]) == [], "B left an empty order on the table"
 
 
 def test_odoos_reread_brings_b_what_odoo_wrote_not_what_possync_brought(two, free_tables):
