@@ -23,6 +23,10 @@ ORDER_FIELDS: dict[str, str | None] = {
     "internal_note": "internal_note" if ODOO_MAJOR >= 19 else "general_note",
 }
 
+# 19's re-read of the open orders (pos.config.read_config_open_orders) also lists the
+# cancelled orders a page holds among the deleted ones, so its screens drop them.
+REREAD_DROPS_CANCELLED: bool = ODOO_MAJOR >= 19
+
 # 19 keeps the kitchen notes of an order and of a line (the protocol's internal_note) as
 # the text of a JSON list its screens parse (lib/kitchen_notes.py); 18 keeps plain text.
 KITCHEN_NOTES_AS_JSON: bool = ODOO_MAJOR >= 19

@@ -7,6 +7,7 @@ every other write of the order draws the next one.
 
 from odoo.tests import tagged
 
+from .. import compat
 from .common import PossyncCommon
 
 OUTSIDE = "possync_outside_write"
@@ -73,3 +74,34 @@ class TestOutsideWrites(PossyncCommon):
         number = self.pos_order(order_uuid)[OUTSIDE]
         self.assertGreater(number, max(self.copies.values()))
         self.assertLess(number, 2**31 - 1)
+
+    def test_a_reread_finds_the_gone_orders_of_thirty_in_no_more_queries_than_of_three(self):
+        # Odoo looks up each order a page holds with a query of its own.
+        held = [self.pos_order(self.push_order()).id for _ in range(30)]
+
+        def reread_queries(ids: list[int]) -> int:
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            domain = [("id", "in", ids), (OUTSIDE, ">", 2**31 - 2)]  # none written since
+            self.config.read_config_open_orders({"pos.order": domain}, {"pos.order": ids})
+            return self.env.cr.sql_log_count - before
+
+        reread_queries(held[:3])  # the first read fills Odoo's caches
+        self.assertLessEqual(reread_queries(held), reread_queries(held[:3]))
+
+    def test_a_reread_tells_the_deleted_and_cancelled_orders_as_odoo_does(self):
+        deleted, cancelled, kept = (self.pos_order(self.push_order()) for _ in range(3))
+        deleted.unlink()
+        cancelled.action_pos_order_cancel()
+        ids = [deleted.id, cancelled.id, kept.id]
+        answer = self.config.read_config_open_orders(
+            {"pos.order": [("id", "=", 0)]}, {"pos.order": ids}
+        )
+        gone = [deleted.id, cancelled.id] if compat.REREAD_DROPS_CANCELLED else [deleted.id]
+        self.assertEqual(answer["deleted_record_ids"], {"pos.order": gone})
+
+    def push_order(self) -> str:
+        order_uuid = self.new_uuid()
+        self.push(self.change(order_uuid, self.line_add(f"{order_uuid}-l1", self.coke)))
+        return order_uuid
