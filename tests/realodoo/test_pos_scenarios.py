@@ -700,8 +700,9 @@ def test_the_page_moves_to_the_local_agent_when_the_desktop_app_injects_it(two, 
 
 # The page's own socket to the agent, as any holder of the page token may open it.
 # A tablet that edits a line has seen the line's add, so its stamp sorts after the add's
-# (docs/protocol.md, "Clock": causality); a stamp from the test's clock alone could sort
-# before an add captured late on a loaded machine, whose values would then win.
+# (docs/protocol.md, "Clock": causality), as the page's own clock makes it; a stamp from the
+# test's clock alone could sort before an add captured late on a loaded machine, whose values
+# would then win.
 PUSH_THROUGH_AGENT = """async ({url, token, change}) => {
     const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
     const messages = [];
@@ -722,10 +723,10 @@ PUSH_THROUGH_AGENT = """async ({url, token, change}) => {
     const adds = (c, line) => c.ops.some((op) => op.op === "line.add" && op.line === line);
     const added = (line) => seen().some((c) => adds(c, line));
     await until(() => edited.every(added));
-    const latest = seen().map((c) => c.hlc).sort().pop();
-    if (latest && latest >= change.hlc) {
-        change.hlc = `${String(Number(latest.slice(0, 15)) + 1).padStart(15, "0")}-00000`;
-    }
+    const {HybridClock} = odoo.loader.modules.get("@pos_restaurant_sync/lib/protocol");
+    const clock = new HybridClock(change.hlc);
+    seen().forEach((c) => clock.observe(c.hlc, Date.now()));
+    change.hlc = clock.tick(Date.now());
     socket.send(JSON.stringify({type: "push", changes: [change]}));
     await until(() => messages.some((m) => m.type === "ack"));
     socket.close();

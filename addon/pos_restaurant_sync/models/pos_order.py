@@ -227,10 +227,11 @@ class PosOrder(models.Model):
         sent for a table, to keep one open order a table; with sync on a table may hold two
         (two terminals that opened it at once: docs/protocol.md), and each is the order of
         its own uuid on every terminal, so writing one into the other would move its lines
-        behind the terminals' backs."""
+        behind the terminals' backs. The restaurant looks up by uuid alone an order sent for
+        no table: so is each order asked for with sync on."""
         session = self.env["pos.session"].browse(order.get("session_id")).exists()
         if session.config_id.possync_enabled:
-            return self.env["pos.order"].search([("uuid", "=", order.get("uuid"))], limit=1)
+            return super()._get_open_order({**order, "table_id": False})
         return super()._get_open_order(order)
 
     @api.model

@@ -66,10 +66,10 @@ export function onOutsideWrites(domain, copyOf) {
         const field = Array.isArray(term) && term[0];
         if (field === "id" && term[1] === "=") {
             id = term[2];
-        } else if (field === "write_date" && copyOf(id)) {
-            return [OUTSIDE_WRITE, ">", copyOf(id)[OUTSIDE_WRITE] || 0];
+            return term;
         }
-        return term;
+        const copy = field === "write_date" && copyOf(id);
+        return copy ? [OUTSIDE_WRITE, ">", copy[OUTSIDE_WRITE] || 0] : term;
     });
 }
 
