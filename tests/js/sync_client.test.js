@@ -168,6 +168,19 @@ test("edits in one window are saved one by one and still go out in one push", as
     assert.deepEqual(transport.pushes.map((p) => [p.at, p.ids.length]), [[0, 1], [100, 2]]);
 });
 
+test("the page's edits of two orders leave in one push before its queued rendering runs", () => {
+    const { client, timers, page } = makeClient();
+    const transport = recordingTransport(timers);
+    client.useTransport(transport);
+    page.pending.push(["o1", { uuid: "o1", lines: { l1: line(1) } }]);
+    page.pending.push(["o2", { uuid: "o2", lines: { l2: line(2) } }]);
+    let rendered = false;
+    queueMicrotask(() => (rendered = true)); // Owl's rendering of the edit, queued first
+    client.captureEdits();
+    assert.deepEqual(transport.pushes.map((p) => p.ids.length), [2]);
+    assert.equal(rendered, false, "pushed before the microtasks queued ahead of it");
+});
+
 test("pendingCount counts an edit from the moment the page reports it", () => {
     const { client, edit } = makeClient();
     edit("o1", { uuid: "o1", lines: { l1: line(1) } });

@@ -220,11 +220,17 @@ export class SyncClient {
     /**
      * The page reports edits: read them once and record them. They go into the saved outbox
      * now, not when the push starts, so a page closed during a pause between failed pushes
-     * loses none of them. The push still waits for its window (`capture` schedules it).
+     * loses none of them. The push still waits for its window (`capture` schedules it); one
+     * due at once leaves now, with every order's edits: the page's own rendering of the edit
+     * runs in microtasks queued ahead of a scheduled push (Owl renders components in them),
+     * 50 to 90 ms on a floor of 100 open orders on Odoo 18.
      */
     captureEdits() {
         for (const [uuid, view] of this.page.readEdits()) {
             this.capture(uuid, view);
+        }
+        if (this.pushTimer === PUSH_SOON) {
+            this.push();
         }
     }
 
