@@ -22,12 +22,14 @@ const PATHS = IS_19
           store: "@point_of_sale/app/services/pos_store",
           floorScreen: "@pos_restaurant/app/screens/floor_screen/floor_screen",
           deviceSync: "@point_of_sale/app/utils/devices_synchronisation",
+          data: "@point_of_sale/app/services/data_service",
       }
     : {
           navbar: "@point_of_sale/app/navbar/navbar",
           store: "@point_of_sale/app/store/pos_store",
           floorScreen: "@pos_restaurant/app/floor_screen/floor_screen",
           deviceSync: "@point_of_sale/app/store/devices_synchronisation",
+          data: "@point_of_sale/app/models/data_service",
       };
 
 /** The POS navbar component class. */
@@ -51,6 +53,11 @@ export function floorScreenClass() {
  */
 export function devicesSynchronisationClass() {
     return MODULES.get(PATHS.deviceSync)[Symbol.for("default")];
+}
+
+/** The class of the POS's data service (the store's `data`: records, RPCs, IndexedDB). */
+export function dataServiceClass() {
+    return MODULES.get(PATHS.data).PosData;
 }
 
 /**
