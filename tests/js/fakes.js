@@ -13,10 +13,15 @@ export class FakePage {
         this.applyRemote = applyRemote;
         this.reset = reset;
     }
-    /** The waiter edits an order; the page reports it to `client` at once. */
+    /**
+     * The waiter edits an order; the page reports it to `client` at once. Returns the
+     * changes the edit made (a push may already carry them).
+     */
     edit(client, uuid, view) {
+        const before = new Set(client.outbox.changes.map((change) => change.id));
         this.pending.push([uuid, view]);
         client.captureEdits();
+        return client.outbox.changes.filter((change) => !before.has(change.id));
     }
     readEdits() {
         this.reads += 1;

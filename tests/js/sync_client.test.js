@@ -57,7 +57,7 @@ function oneEditThrough(options) {
     const made = makeClient();
     const transport = recordingTransport(made.timers, options);
     made.client.useTransport(transport);
-    made.client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    made.edit("o1", { uuid: "o1", lines: { l1: line(1) } });
     return { ...made, transport };
 }
 
@@ -79,14 +79,14 @@ test("nothing changed since the last look means no change", () => {
 });
 
 test("edits in one window go out in one push; the next window gets the next push", async () => {
-    const { client, timers } = makeClient();
+    const { client, timers, edit } = makeClient();
     const transport = recordingTransport(timers);
     client.useTransport(transport);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
     await timers.run(0);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(2) } });
+    edit("o1", { uuid: "o1", lines: { l1: line(2) } });
     await timers.run(30);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(3) } });
+    edit("o1", { uuid: "o1", lines: { l1: line(3) } });
     await timers.run(200);
     assert.deepEqual(transport.pushes.map((p) => [p.at, p.ids.length]), [[0, 1], [100, 2]]);
     assert.equal(client.outbox.size, 0);
@@ -294,15 +294,12 @@ test("change ids are uuid4 hex", () => {
     assert.match(newId(), /^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
 });
 
-test("an edit after a quiet spell is pushed at once, before any timer runs", async () => {
-    const { client, timers } = makeClient();
+test("an edit after a quiet spell is pushed as it is captured, before any timer runs", () => {
+    const { client, timers, edit } = makeClient();
     const transport = recordingTransport(timers);
     client.useTransport(transport);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
-    client.capture("o1", { uuid: "o1", lines: { l1: line(2) } });
-    assert.equal(transport.pushes.length, 0, "waits for the edits of the same task");
-    await Promise.resolve();
-    assert.deepEqual(transport.pushes.map((p) => p.ids.length), [2]);
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
+    assert.deepEqual(transport.pushes.map((p) => p.ids.length), [1]);
     assert.equal(timers.queue.length, 1, "only the push's own acknowledgement is timed");
 });
 
@@ -322,7 +319,7 @@ test("flush sends what is pending before Odoo's own sync once the push in flight
     const { client, timers, edit } = makeClient();
     const transport = recordingTransport(timers, { delay: 20 });
     client.useTransport(transport);
-    client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    edit("o1", { uuid: "o1", lines: { l1: line(1) } });
     await timers.run(0);
     edit("o1", { uuid: "o1", lines: { l1: line(2) } });
     let flushed = false;
@@ -485,7 +482,7 @@ test("a push that keeps failing beside ones that succeed still backs off", async
         concurrentPushes: 2,
     });
     client.useTransport(transport);
-    [{ id: poison }] = client.capture("o1", { uuid: "o1", lines: { l1: line(1) } });
+    [{ id: poison }] = edit("o1", { uuid: "o1", lines: { l1: line(1) } });
     for (let qty = 2; qty <= 200; qty++) {
         await timers.run(300);
         edit("o1", { uuid: "o1", lines: { l1: line(qty) } });

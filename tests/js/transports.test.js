@@ -327,7 +327,7 @@ test("the page says hello with its cursor and takes its terminal id from the wel
 test("a change leaves the outbox only once the agent acknowledges it", async () => {
     const { timers, client, socket } = agentSetup();
     socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
-    const [change] = client.capture("o1", { uuid: "o1", customer_count: 2 });
+    const [change] = client.page.edit(client, "o1", { uuid: "o1", customer_count: 2 });
     await timers.run(0);
     const push = socket.sent.at(-1);
     assert.deepEqual(push, { type: "push", changes: [change] });
@@ -340,7 +340,7 @@ test("a change leaves the outbox only once the agent acknowledges it", async () 
 
 test("an agent that goes away turns the status red and is reconnected", async () => {
     const { timers, client, socket } = agentSetup();
-    client.capture("o1", { uuid: "o1", customer_count: 2 });
+    client.page.edit(client, "o1", { uuid: "o1", customer_count: 2 });
     socket.close();
     await timers.run(0);
     assert.equal(client.status.cause, "local agent unreachable");
@@ -364,7 +364,7 @@ test("an agent back after a while gets what waits with its welcome, not after th
     await timers.run(300);
     const again = FakeSocket.opened[1]; // connecting, not open yet
     for (let qty = 1; qty <= 4; qty++) {
-        client.capture("o1", { uuid: "o1", customer_count: qty });
+        client.page.edit(client, "o1", { uuid: "o1", customer_count: qty });
         await timers.run(5000); // every push fails at once: the pause grows to 16 s
     }
     assert.equal(client.status.state, "error");
@@ -381,7 +381,7 @@ test("an agent back after a while gets what waits with its welcome, not after th
 test("a push the agent refuses as invalid is dropped, not retried forever", async () => {
     const { timers, client, socket } = agentSetup();
     socket.reply({ type: "welcome", v: 1, terminal: "t-agent", hlc: formatHlc(1, 0), seq: 0 });
-    client.capture("o1", { uuid: "o1", customer_count: 2 });
+    client.page.edit(client, "o1", { uuid: "o1", customer_count: 2 });
     await timers.run(0);
     socket.reply({ type: "error", error: "invalid_change", detail: "unknown field" });
     await timers.run(0);
@@ -396,7 +396,7 @@ test("switching from the server to the agent at runtime re-sends what was unsent
     client.useTransport(new ServerTransport({
         call: server.call, configId: 3, mode: "interval", intervalMs: 500, timers,
     }));
-    client.capture("o1", { uuid: "o1", customer_count: 2 });
+    client.page.edit(client, "o1", { uuid: "o1", customer_count: 2 });
     await timers.run(0);
     assert.equal(client.outbox.size, 1);
     client.useTransport(new AgentTransport({

@@ -22,9 +22,6 @@ import { CorrectedClock } from "./clock.js";
 import { Outbox } from "./outbox.js";
 import { OrderReplica } from "./replica.js";
 
-/** The push timer while a push waits only for the current task to end. */
-const PUSH_SOON = Symbol("push soon");
-
 /** Longest wait between two attempts when pushes keep failing. */
 export const MAX_RETRY_MS = 30000;
 
@@ -193,7 +190,7 @@ export class SyncClient {
     /**
      * Record what the waiter did to an order: the difference between its `seen` state and
      * `view` becomes one or more changes in the log and the outbox, and `view` is seen.
-     * Returns the new changes.
+     * Returns the new changes; the caller schedules their push (`captureEdits`).
      */
     capture(uuid, view) {
         const replica = this.replica(uuid);
@@ -212,7 +209,6 @@ export class SyncClient {
             this.outbox.add(changes);
             this.save("hlc", this.clock.reading());
             this.updateStatus({});
-            this.schedulePush();
         }
         return changes;
     }
@@ -220,18 +216,14 @@ export class SyncClient {
     /**
      * The page reports edits: read them once and record them. They go into the saved outbox
      * now, not when the push starts, so a page closed during a pause between failed pushes
-     * loses none of them. The push still waits for its window (`capture` schedules it); one
-     * due at once leaves now, with every order's edits: the page's own rendering of the edit
-     * runs in microtasks queued ahead of a scheduled push (Owl renders components in them),
-     * 50 to 90 ms on a floor of 100 open orders on Odoo 18.
+     * loses none of them. Then one push carries every order's edits, now if the last push is
+     * a window old, else when the window ends.
      */
     captureEdits() {
         for (const [uuid, view] of this.page.readEdits()) {
             this.capture(uuid, view);
         }
-        if (this.pushTimer === PUSH_SOON) {
-            this.push();
-        }
+        this.schedulePush();
     }
 
     newChange(order, ops) {
@@ -370,8 +362,9 @@ export class SyncClient {
     }
 
     /**
-     * Push soon: once the current task's edits are captured if the last push is a window old,
-     * else when the window ends. A push does not wait for the answer to the one in flight
+     * Push now if the last push is a window old, else when the window ends. Not later in the
+     * task (a microtask or a zero timeout): the page's own rendering of an edit is queued
+     * ahead, 50 to 90 ms on a floor of 100 open orders on Odoo 18. A push does not wait for the answer to the one in flight
      * when the transport takes two at once (the server: its answer waits for the Odoo order
      * too, while the change is already stored and broadcast), so a later change may land
      * first: replicas merge changes in any order, and the server checks a line's changes
@@ -384,18 +377,13 @@ export class SyncClient {
         const wait = this.wait();
         if (wait > 0) {
             this.pushTimer = this.timers.setTimeout(() => this.push(), wait);
-            return;
+        } else {
+            this.push();
         }
-        // Not a zero timeout: that waits behind the POS's own work on the edit (its
-        // rendering), 5 to 15 ms measured on Odoo 19.
-        this.pushTimer = PUSH_SOON;
-        queueMicrotask(() => this.pushTimer === PUSH_SOON && this.push());
     }
 
     cancelPush() {
-        if (this.pushTimer !== PUSH_SOON) {
-            this.timers.clearTimeout(this.pushTimer); // a Symbol would make it throw
-        }
+        this.timers.clearTimeout(this.pushTimer);
         this.pushTimer = null;
     }
 
