@@ -2,10 +2,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+    READ_GAP_MS,
     onOutsideWrites,
     oneReadAtATime,
     readOpenOrders,
 } from "../../addon/pos_restaurant_sync/static/src/pos/open_orders.js";
+import { FakeTimers } from "./fakes.js";
 
 /** A read of the server that the test finishes by hand; `log` says what happened when. */
 function serverReads() {
@@ -155,4 +157,64 @@ test("after a reset the reads ask Odoo's way until one brings orders", async () 
     await sync.readDataFromServer(); // brings orders
     await sync.readDataFromServer();
     assert.deepEqual(sync.asked, [ODOOS, ODOOS, ODOOS, OUTSIDE]);
+});
+
+/** A device sync whose reads the test ends by hand, on a virtual clock; `log` says when. */
+function spacedReads(delivering) {
+    const timers = new FakeTimers();
+    const clock = {
+        setTimeout: (fn, ms) => timers.setTimeout(fn, ms),
+        clearTimeout: (id) => timers.clearTimeout(id),
+        now: () => timers.now,
+    };
+    const sync = deviceSync();
+    const server = serverReads();
+    const log = [];
+    sync.readDataFromServer = () => {
+        log.push(timers.now);
+        return server.read();
+    };
+    const readAll = readOpenOrders(sync, delivering, clock);
+    return { timers, sync, server, log, readAll };
+}
+
+test("while possync delivers, Odoo's reads after one share one read, the gap after it", async () => {
+    const { timers, sync, server, log } = spacedReads(() => true);
+    sync.readDataFromServer(); // a table opened (18)
+    await timers.run(0);
+    server.pending[0].resolve();
+    await timers.run(100);
+    const asks = [sync.readDataFromServer(), sync.readDataFromServer()]; // a split's two syncs
+    await timers.run(500);
+    sync.readDataFromServer(); // a merge
+    await timers.run(READ_GAP_MS);
+    assert.deepEqual(log, [0, READ_GAP_MS], "one read for the three asks, the gap after the first");
+    server.pending[1].resolve();
+    await Promise.all(asks);
+});
+
+test("a reset's read starts at once, also while a spaced read waits", async () => {
+    const { timers, sync, server, log, readAll } = spacedReads(() => true);
+    sync.readDataFromServer();
+    await timers.run(0);
+    server.pending[0].resolve();
+    await timers.run(100);
+    const spaced = sync.readDataFromServer();
+    await timers.run(100);
+    const reset = readAll();
+    await timers.run(0);
+    assert.deepEqual(log, [0, 200]);
+    server.pending[1].resolve();
+    await Promise.all([spaced, reset]);
+});
+
+test("while possync is not delivering, Odoo's reads start as soon as the previous one ends", async () => {
+    const { timers, sync, server, log } = spacedReads(() => false);
+    sync.readDataFromServer();
+    await timers.run(0);
+    server.pending[0].resolve();
+    await timers.run(100);
+    sync.readDataFromServer();
+    await timers.run(0);
+    assert.deepEqual(log, [0, 100]);
 });

@@ -23,36 +23,75 @@
  *    (Odoo also reads those of the POSes this one trusts, whose changes possync does not
  *    bring) and while possync is not delivering (its status an error); the orders the page
  *    lacks, deleted ones and, on 19, those whose state differs are asked for as Odoo asks.
- * 3. A reset (the server lost changes this page never got) asks Odoo's way for every order,
- *    and so does each read after it until one such read has brought orders.
+ * 3. They are spaced: a read starts `READ_GAP_MS` after the previous one ended at the
+ *    earliest, and every ask until it starts shares it. A busy floor's edits (a split, a
+ *    transfer, a merge, a payment, each a sync of Odoo's) so cost each other terminal one
+ *    read, not one each, and the workers they would hold serve the edits instead.
+ * 4. A reset (the server lost changes this page never got) asks Odoo's way for every order,
+ *    at once, and so does each read after it until one such read has brought orders. While
+ *    possync is not delivering, the reads are Odoo's: at once, and as Odoo asks.
  */
 
 /** The field of `pos.order` that possync's apply leaves as it is. */
 const OUTSIDE_WRITE = "possync_outside_write";
 
-/** `read`, run one at a time: each call resolves once a read started after it has ended. */
-export function oneReadAtATime(read) {
-    let running = null;
-    let next = null;
+/** While possync delivers, a re-read starts at least this long after the previous one ended. */
+export const READ_GAP_MS = 2000;
+
+const browserClock = {
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (id) => clearTimeout(id),
+    now: () => Date.now(),
+};
+
+/**
+ * `read`, run one at a time: each call resolves once a read started after it has ended.
+ * The next read starts once the previous one ended and `gapMs()` after it, the smallest gap
+ * of those who asked for it (`gapMs` is asked at each ask); every ask until it starts shares
+ * it. `clock`: `setTimeout`, `clearTimeout` and `now()`, replaceable in tests.
+ */
+export function oneReadAtATime(read, gapMs = () => 0, clock = browserClock) {
+    let running = null; // the read under way
+    let next = null; // the read asked for and not started: {done, resolve, reject, gap, timer}
+    let endedAt = -Infinity;
     const start = () => {
+        const { resolve, reject } = next;
+        next = null;
         running = Promise.resolve()
             .then(read)
             .finally(() => {
                 running = null;
+                endedAt = clock.now();
+                if (next) {
+                    arm();
+                }
             });
-        return running;
+        running.then(resolve, reject);
+    };
+    const arm = () => {
+        clock.clearTimeout(next.timer);
+        const wait = endedAt + next.gap - clock.now();
+        if (wait > 0) {
+            next.timer = clock.setTimeout(start, wait);
+        } else {
+            start();
+        }
     };
     return () => {
-        if (!running) {
-            return start();
+        const gap = gapMs();
+        if (next && gap >= next.gap) {
+            return next.done;
         }
-        next ??= running
-            .catch(() => {})
-            .then(() => {
-                next = null;
-                return start();
-            });
-        return next;
+        if (!next) {
+            next = { gap, timer: null };
+            next.done = new Promise((resolve, reject) => Object.assign(next, { resolve, reject }));
+        }
+        next.gap = gap;
+        const { done } = next;
+        if (!running) {
+            arm();
+        }
+        return done;
     };
 }
 
@@ -79,11 +118,11 @@ function ofPos(order, configId) {
 }
 
 /**
- * Odoo's re-reads of the open orders on this page (`pos.deviceSync`), one at a time and on
- * outside writes while `delivering()` (steps 1 and 2 above). Returns `readAll()`, the
- * reset's read (step 3).
+ * Odoo's re-reads of the open orders on this page (`pos.deviceSync`), one at a time, and
+ * spaced and on outside writes while `delivering()` (steps 1 to 3 above). Returns
+ * `readAll()`, the reset's read (step 4).
  */
-export function readOpenOrders(deviceSync, delivering) {
+export function readOpenOrders(deviceSync, delivering, clock = browserClock) {
     const orders = deviceSync.models["pos.order"];
     const configId = deviceSync.pos.config.id;
     const copyOf = (id) => {
@@ -107,7 +146,8 @@ export function readOpenOrders(deviceSync, delivering) {
         owed = owed && !odoosWay;
         return process(...args);
     };
-    const read = oneReadAtATime(deviceSync.readDataFromServer.bind(deviceSync));
+    const gapMs = () => (owed || !delivering() ? 0 : READ_GAP_MS);
+    const read = oneReadAtATime(deviceSync.readDataFromServer.bind(deviceSync), gapMs, clock);
     deviceSync.readDataFromServer = read;
     return () => {
         owed = true;
