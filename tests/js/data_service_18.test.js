@@ -20,6 +20,16 @@ class PosData {
 }
 odoo.loader.modules.set("@point_of_sale/app/models/data_service", { PosData });
 
+/** The page's own events: the override listens for the page being closed or hidden. */
+const page = { listeners: {}, visibilityState: "visible" };
+globalThis.addEventListener = (type, listener) => (page.listeners[type] = listener);
+globalThis.document = {
+    get visibilityState() {
+        return page.visibilityState;
+    },
+    addEventListener: (type, listener) => (page.listeners[type] = listener),
+};
+
 const { INDEXED_DB_EVERY_MS } = await import(
     "../../addon/pos_restaurant_sync/static/src/overrides/models/data_service.js"
 );
@@ -38,6 +48,20 @@ test("on 18 with sync on, changes in one 300 ms make one copy of the orders, at 
     data.syncDataWithIndexedDB(records);
     await wait(INDEXED_DB_EVERY_MS + 20);
     assert.equal(data.copies.length, 2, "a change after the copy makes the next one");
+});
+
+test("on 18 with sync on, a page closed or hidden makes the waiting copy at once", () => {
+    const data = new PosData({ possync_enabled: true });
+    const records = { "pos.order": new Map() };
+    data.syncDataWithIndexedDB(records); // an order paid offline
+    page.listeners.pagehide();
+    assert.deepEqual(data.copies, [records], "closed: copied before the page goes");
+    data.syncDataWithIndexedDB(records);
+    page.visibilityState = "hidden"; // the tablet put to sleep
+    page.listeners.visibilitychange();
+    assert.equal(data.copies.length, 2);
+    page.listeners.pagehide();
+    assert.equal(data.copies.length, 2, "nothing waits: no copy");
 });
 
 test("on 18 with sync off, each change makes its copy at once, as Odoo's own", () => {
