@@ -272,6 +272,23 @@ test("an order on screen closed by possync leaves, also when Odoo's load swapped
     assert.deepEqual(left, ["FloorScreen"]);
 });
 
+test("an order on screen paid elsewhere is closed in the records as the screen leaves it", async () => {
+    const { order } = draftOrder({ id: 5, table_id: { id: 24 } });
+    const { sync, pos, left } = pageShowingClosed(order);
+    pos.models["pos.order"] = { getBy: () => order, find: () => order };
+    sync.client = { replicas: new Map([[order.uuid, { seen: { state: "draft" } }]]), markSeen() {} };
+    const deleted = [];
+    pos.data = { localDeleteCascade: (record) => deleted.push(record.state) };
+    sync.closeFromElsewhere(order, "paid");
+    assert.equal(order.state, "draft", "open while the screen shows its notice");
+    await nextPaint();
+    assert.deepEqual(left, ["FloorScreen"]);
+    // The floor plan Odoo draws next shows the table free: the order is closed, not yet gone.
+    assert.equal(order.state, "paid");
+    await new Promise((resolve) => setTimeout(resolve));
+    assert.deepEqual(deleted, ["paid"], "removed after that drawing");
+});
+
 test("a waiter who opened another table as Odoo's load closed the order stays there", async () => {
     const { order } = draftOrder({ id: 5, state: "paid", table_id: { id: 24 } });
     const { sync, pos, left } = pageShowingClosed(order);

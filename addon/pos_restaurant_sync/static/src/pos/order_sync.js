@@ -417,10 +417,13 @@ export class PosOrderSync {
             this.tellClosed(order, state); // once, even if Odoo's own load brings it back
         }
         this.seeClosed(uuid, { ...readOrderView(order), state });
-        // Removed once the screen let go of it (Odoo renders the floor plan as it is told to
-        // leave, and 19 opens a new order for a screen whose order is gone), and outside the
-        // load or write under way.
-        this.leaveAfterNotice(order, () => setTimeout(() => this.deleteRecord(uuid)));
+        this.leaveAfterNotice(order, () => {
+            // Closed as the screen lets go of it, so the floor plan Odoo draws next shows its
+            // table free; removed after that drawing (19 opens a new order for a screen
+            // whose order is gone), outside the load or write under way.
+            this.orderByUuid(uuid)?.update({ state });
+            setTimeout(() => this.deleteRecord(uuid));
+        });
     }
 
     /**
