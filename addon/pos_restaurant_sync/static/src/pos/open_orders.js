@@ -41,7 +41,7 @@ export const READ_GAP_MS = 2000;
 const browserClock = {
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (id) => clearTimeout(id),
-    now: () => Date.now(),
+    now: () => performance.now(), // not the wall clock: a clock set back must not hold reads
 };
 
 /**
