@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,17 +31,25 @@ def run(
         tempfile.TemporaryDirectory(prefix="possync-e2e-") as tmp,
     ):
         odoo = harness.up()
-        # POSSYNC_E2E_DIR keeps the agents' data, console logs and the action log.
-        keep = os.environ.get("POSSYNC_E2E_DIR")
-        if keep:
-            tmp = keep
-            Path(tmp).mkdir(parents=True, exist_ok=True)
+        tmp = kept_dir() or tmp
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 return (serving or serve)(harness, odoo, browser, Path(tmp), plan, log)
             finally:
                 browser.close()
+
+
+def kept_dir() -> Path | None:
+    """A new folder of this run's own under ``POSSYNC_E2E_DIR``, which keeps the agents'
+    data, console logs and the action log (None when unset): agents given an earlier run's
+    queues would push its changes into this run's fresh database."""
+    keep = os.environ.get("POSSYNC_E2E_DIR")
+    if not keep:
+        return None
+    folder = Path(keep) / time.strftime("run-%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True)
+    return folder
 
 
 def harness_for(odoo_src: str, plan: Plan) -> Harness:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.e2e.run import serve
+from devkit.e2e.run import kept_dir, serve
 from devkit.e2e.service import Plan
 from devkit.odoo import OdooInstance
 
@@ -24,7 +24,7 @@ MINUTES = float(os.environ.get("POSSYNC_E2E_MINUTES", "2"))
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    return Path(os.environ.get("POSSYNC_E2E_DIR") or tmp_path)
+    return kept_dir() or tmp_path
 
 
 def test_a_service_through_a_flaky_network_loses_and_duplicates_nothing(
