@@ -162,11 +162,6 @@ test("after a reset the reads ask Odoo's way until one brings orders", async () 
 /** A device sync whose reads the test ends by hand, on a virtual clock; `log` says when. */
 function spacedReads(delivering) {
     const timers = new FakeTimers();
-    const clock = {
-        setTimeout: (fn, ms) => timers.setTimeout(fn, ms),
-        clearTimeout: (id) => timers.clearTimeout(id),
-        now: () => timers.now,
-    };
     const sync = deviceSync();
     const server = serverReads();
     const log = [];
@@ -174,7 +169,7 @@ function spacedReads(delivering) {
         log.push(timers.now);
         return server.read();
     };
-    const readAll = readOpenOrders(sync, delivering, clock);
+    const readAll = readOpenOrders(sync, delivering, { timers, now: () => timers.now });
     return { timers, sync, server, log, readAll };
 }
 

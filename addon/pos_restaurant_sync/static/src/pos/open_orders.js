@@ -38,19 +38,18 @@ const OUTSIDE_WRITE = "possync_outside_write";
 /** While possync delivers, a re-read starts at least this long after the previous one ended. */
 export const READ_GAP_MS = 2000;
 
-const browserClock = {
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (id) => clearTimeout(id),
-    now: () => performance.now(), // not the wall clock: a clock set back must not hold reads
-};
-
 /**
  * `read`, run one at a time: each call resolves once a read started after it has ended.
  * The next read starts once the previous one ended and `gapMs()` after it, the smallest gap
  * of those who asked for it (`gapMs` is asked at each ask); every ask until it starts shares
- * it. `clock`: `setTimeout`, `clearTimeout` and `now()`, replaceable in tests.
+ * it. `timers` (setTimeout/clearTimeout) and `now` are replaceable in tests, as the sync
+ * client's; `now` is monotonic: a device clock set back must not hold the reads.
  */
-export function oneReadAtATime(read, gapMs = () => 0, clock = browserClock) {
+export function oneReadAtATime(
+    read,
+    gapMs = () => 0,
+    { timers = globalThis, now = () => performance.now() } = {}
+) {
     let running = null; // the read under way
     let next = null; // the read asked for and not started: {done, resolve, reject, gap, timer}
     let endedAt = -Infinity;
@@ -61,7 +60,7 @@ export function oneReadAtATime(read, gapMs = () => 0, clock = browserClock) {
             .then(read)
             .finally(() => {
                 running = null;
-                endedAt = clock.now();
+                endedAt = now();
                 if (next) {
                     arm();
                 }
@@ -69,10 +68,10 @@ export function oneReadAtATime(read, gapMs = () => 0, clock = browserClock) {
         running.then(resolve, reject);
     };
     const arm = () => {
-        clock.clearTimeout(next.timer);
-        const wait = endedAt + next.gap - clock.now();
+        timers.clearTimeout(next.timer);
+        const wait = endedAt + next.gap - now();
         if (wait > 0) {
-            next.timer = clock.setTimeout(start, wait);
+            next.timer = timers.setTimeout(start, wait);
         } else {
             start();
         }
@@ -120,9 +119,9 @@ function ofPos(order, configId) {
 /**
  * Odoo's re-reads of the open orders on this page (`pos.deviceSync`), one at a time, and
  * spaced and on outside writes while `delivering()` (steps 1 to 3 above). Returns
- * `readAll()`, the reset's read (step 4).
+ * `readAll()`, the reset's read (step 4). `timing`: `oneReadAtATime`'s `timers` and `now`.
  */
-export function readOpenOrders(deviceSync, delivering, clock = browserClock) {
+export function readOpenOrders(deviceSync, delivering, timing = {}) {
     const orders = deviceSync.models["pos.order"];
     const configId = deviceSync.pos.config.id;
     const copyOf = (id) => {
@@ -147,7 +146,7 @@ export function readOpenOrders(deviceSync, delivering, clock = browserClock) {
         return process(...args);
     };
     const gapMs = () => (owed || !delivering() ? 0 : READ_GAP_MS);
-    const read = oneReadAtATime(deviceSync.readDataFromServer.bind(deviceSync), gapMs, clock);
+    const read = oneReadAtATime(deviceSync.readDataFromServer.bind(deviceSync), gapMs, timing);
     deviceSync.readDataFromServer = read;
     return () => {
         owed = true;
